@@ -1,0 +1,33 @@
+# The two commands a fresh machine needs (README.md): `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format bench clean
+
+# Create .venv and install the pinned dependencies (again only when they change).
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)  ## serve Slack on port $${PORT:-3000} (migrating the database first)
+	$(BIN)/jerry serve --port $${PORT:-3000}
+
+test: $(STAMP)  ## the whole suite, on SQLite and PostgreSQL
+	@scripts/ensure-postgres
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+bench: $(STAMP)
+	$(BIN)/python bench/ack.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

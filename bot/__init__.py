@@ -1,0 +1,1 @@
+"""Jerry: the product-ops facilitator for Slack."""

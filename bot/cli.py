@@ -1,0 +1,186 @@
+"""`jerry`: run the bot, migrate the database, manage the routing model."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import MissingSettingError, Settings
+
+DESCRIPTION = """Jerry, the product-ops facilitator for Slack.
+
+Settings come from the environment or a .env file (see README.md, section Settings)."""
+
+
+class CommandError(Exception):
+    """A problem the user can fix; printed as one line, no traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jerry", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = commands.add_parser(
+        "serve", help="serve Slack's HTTP requests on /slack/events (and /healthz)"
+    )
+    serve.add_argument("--port", type=int, default=3000, help="port to listen on (default 3000)")
+    serve.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
+    serve.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="do not migrate the schema first; refuse to start if it is behind",
+    )
+
+    socket = commands.add_parser(
+        "socket", help="connect to Slack in Socket Mode (needs SLACK_APP_TOKEN)"
+    )
+    socket.add_argument("--no-migrate", action="store_true", help="do not migrate the schema first")
+
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    upgrade = db_commands.add_parser(
+        "upgrade", help="create or migrate the schema to the latest version"
+    )
+    upgrade.add_argument("--revision", default="head", help=argparse.SUPPRESS)
+
+    routing = commands.add_parser(
+        "routing", help="the routing model: teams, leads, areas, keywords, rules"
+    )
+    routing_commands = routing.add_subparsers(
+        dest="routing_command", metavar="ACTION", required=True
+    )
+    imp = routing_commands.add_parser(
+        "import", help="validate FILE and replace the routing model with it, in one transaction"
+    )
+    imp.add_argument("file", type=Path, help="a routing file (YAML; format in README.md)")
+    imp.add_argument(
+        "--dry-run", action="store_true", help="validate and show what would change; change nothing"
+    )
+    exp = routing_commands.add_parser("export", help="write the routing model in the import format")
+    exp.add_argument(
+        "file", type=Path, nargs="?", help="where to write it (default: standard output)"
+    )
+    test = routing_commands.add_parser(
+        "test", help="show which team some text would go to, and why"
+    )
+    test.add_argument("text", help="the text of a pain point or question")
+    test.add_argument("--channel", help="the channel id it was asked in (for channel rules)")
+    test.add_argument("--area", help="the product area the reporter chose, if any")
+    test.add_argument("--lang", choices=["en", "fr"], help="language of the explanation")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return _dispatch(args, settings) or 0
+    except MissingSettingError as exc:
+        print(f"jerry: {exc}", file=sys.stderr)
+        return 2
+    except CommandError as exc:
+        print(f"jerry: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int | None:
+    if args.command == "serve":
+        return _serve(
+            settings, args.host, args.port, migrate=not args.no_migrate, log_level=args.log_level
+        )
+    if args.command == "socket":
+        return asyncio.run(_socket(settings, migrate=not args.no_migrate))
+    if args.command == "db":
+        from models.db import upgrade_sync
+
+        upgrade_sync(settings.database_url, args.revision)
+        print(f"jerry: database at {_safe_url(settings.database_url)} is up to date")
+        return 0
+    if args.command == "routing":
+        from bot import routing_admin
+
+        if args.routing_command == "import":
+            return asyncio.run(routing_admin.import_file(settings, args.file, dry_run=args.dry_run))
+        if args.routing_command == "export":
+            return asyncio.run(routing_admin.export_file(settings, args.file))
+        if args.routing_command == "test":
+            return asyncio.run(
+                routing_admin.test_text(
+                    settings,
+                    args.text,
+                    channel=args.channel,
+                    area=args.area,
+                    lang=args.lang or settings.jerry_language,
+                )
+            )
+    return 2
+
+
+def _safe_url(url: str) -> str:
+    """A database URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+async def _check_schema(settings: Settings, *, migrate: bool) -> None:
+    from bot.schema import ensure_schema, schema_is_current
+
+    if migrate:
+        try:
+            await ensure_schema(settings.database_url)
+        except OSError as exc:
+            raise CommandError(
+                f"cannot reach the database at {_safe_url(settings.database_url)}: {exc}"
+            ) from exc
+    state = await schema_is_current(settings.database_url)
+    if state is None:
+        raise CommandError(f"cannot reach the database at {_safe_url(settings.database_url)}")
+    if not state:
+        raise CommandError("the database schema is behind: run `jerry db upgrade` first")
+
+
+def _serve(
+    settings: Settings, host: str, port: int, *, migrate: bool, log_level: str = "info"
+) -> int:
+    import uvicorn
+
+    from bot.app import create_app
+
+    settings.require_http()
+    asyncio.run(_check_schema(settings, migrate=migrate))
+    jerry = create_app(settings)
+    logging.getLogger().setLevel(log_level.upper())
+    uvicorn.run(jerry.asgi, host=host, port=port, log_level=log_level, proxy_headers=True)
+    return 0
+
+
+async def _socket(settings: Settings, *, migrate: bool) -> int:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    from bot.app import create_app
+
+    settings.require_socket()
+    await _check_schema(settings, migrate=migrate)
+    jerry = create_app(settings)
+    await jerry.start()
+    try:
+        await AsyncSocketModeHandler(jerry.bolt, settings.slack_app_token).start_async()
+    finally:
+        await jerry.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

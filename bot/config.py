@@ -1,0 +1,79 @@
+"""Settings, read from the environment or a `.env` file in the working directory."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///jerry.db"
+README_SETTINGS = "README.md, section Settings"
+
+
+class MissingSettingError(RuntimeError):
+    """A setting needed for the command is not set; the message is one line for the user."""
+
+    def __init__(self, name: str, why: str) -> None:
+        self.name = name
+        super().__init__(f"{name} is not set: {why}. See {README_SETTINGS}.")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    database_url: str = DEFAULT_DATABASE_URL
+    jerry_admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    jerry_language: Literal["en", "fr"] = "en"
+    # How many seconds Jerry waits between two passes over undelivered messages.
+    jerry_delivery_retry_seconds: float = 30.0
+
+    @field_validator("jerry_admins", mode="before")
+    @classmethod
+    def _split_admins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _slash_terminated(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    @cached_property
+    def async_database_url(self) -> str:
+        return async_database_url(self.database_url)
+
+    def require_http(self) -> None:
+        """What `jerry serve` cannot start without."""
+        if not self.slack_bot_token:
+            raise MissingSettingError("SLACK_BOT_TOKEN", "Jerry needs its bot token (xoxb-…)")
+        if not self.slack_signing_secret:
+            raise MissingSettingError(
+                "SLACK_SIGNING_SECRET", "Jerry needs it to check that requests come from Slack"
+            )
+
+    def require_socket(self) -> None:
+        """What `jerry socket` cannot start without."""
+        if not self.slack_bot_token:
+            raise MissingSettingError("SLACK_BOT_TOKEN", "Jerry needs its bot token (xoxb-…)")
+        if not self.slack_app_token:
+            raise MissingSettingError(
+                "SLACK_APP_TOKEN", "Socket Mode needs an app-level token (xapp-…)"
+            )
+
+
+def async_database_url(url: str) -> str:
+    """Accept the URLs people paste (postgres://, sqlite:///…) and pick the async drivers."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        return "postgresql+asyncpg://" + url[len("postgresql://") :]
+    if url.startswith("sqlite://"):
+        return "sqlite+aiosqlite://" + url[len("sqlite://") :]
+    return url

@@ -1,0 +1,57 @@
+"""Turning stored items into the plain cards that views render, and who may act on them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.views.items import ItemCard
+from models.item_store import team_and_area
+from models.items import Item
+from models.routing import Team
+
+UNROUTED_TEAM_LABEL = "—"
+
+
+def card_from(
+    item: Item, team: Team | None, area_name: str | None, *, note: str | None = None
+) -> ItemCard:
+    return ItemCard(
+        id=item.id,
+        kind=item.kind,
+        status=item.status,
+        text=item.text,
+        reporter_id=item.reporter_id,
+        anonymous=item.anonymous,
+        source=item.source,
+        team=team.name if team else UNROUTED_TEAM_LABEL,
+        assignee_id=item.assignee_id or "",
+        route_step=item.route_step,
+        route_detail=dict(item.route_detail or {}),
+        area=area_name,
+        channel_id=item.channel_id,
+        permalink=item.permalink,
+        impact=item.impact,
+        customer=item.customer,
+        customer_at_risk=item.customer_at_risk,
+        created_at=item.created_at,
+        answer=item.answer_text,
+        answered_by=item.answered_by,
+        acknowledged_by=item.acknowledged_by,
+        note=note,
+    )
+
+
+async def load_card(session: AsyncSession, item: Item, *, note: str | None = None) -> ItemCard:
+    team, area = await team_and_area(session, item)
+    return card_from(item, team, area.name if area else None, note=note)
+
+
+def may_act(item: Item, team: Team | None, user_id: str, admins: Iterable[str]) -> bool:
+    """The assigned lead, the team's lead and backup, and Jerry's admins; nobody else."""
+    allowed = {item.assignee_id, *(admins or ())}
+    if team is not None:
+        allowed |= {team.lead, team.backup}
+    allowed.discard(None)
+    return user_id in allowed

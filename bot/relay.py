@@ -1,0 +1,327 @@
+"""What team leads do with an item, and what Jerry does when a message cannot be delivered.
+
+Each action checks who is acting, records an event, changes the item, and owes the
+messages that follow (to the reporter, and the lead's DM re-rendered), in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.i18n import t
+from bot.items import load_card, may_act
+from bot.routing import TRIAGE_TEAM_NAME
+from bot.views.items import ItemCard
+from bot.views.modals import ReassignTarget
+from models.base import utcnow
+from models.deliveries import Delivery
+from models.item_store import add_event, enqueue, get_item, team_and_area, triage_team
+from models.items import Item
+from models.routing import Area, Team
+
+ANSWER_LIMIT = 40_000
+
+
+class ItemNotFoundError(LookupError):
+    pass
+
+
+class NotAllowedError(PermissionError):
+    def __init__(self, item_id: int) -> None:
+        super().__init__(item_id)
+        self.item_id = item_id
+
+
+class InvalidActionError(ValueError):
+    """The action makes no sense in the item's state (e.g. an empty answer)."""
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    card: ItemCard
+    language: str
+
+
+async def _load_for_action(
+    session: AsyncSession, item_id: int, actor: str, admins: Iterable[str]
+) -> tuple[Item, Team | None, Area | None]:
+    item = await get_item(session, item_id, for_update=True)
+    if item is None:
+        raise ItemNotFoundError(item_id)
+    team, area = await team_and_area(session, item)
+    if not may_act(item, team, actor, admins):
+        raise NotAllowedError(item_id)
+    return item, team, area
+
+
+async def check_can_act(
+    sessions: async_sessionmaker[AsyncSession], item_id: int, actor: str, admins: Iterable[str]
+) -> ItemCard:
+    """For opening a modal: the item's card if `actor` may act on it."""
+    async with sessions() as session:
+        item, _, _ = await _load_for_action(session, item_id, actor, admins)
+        return await load_card(session, item)
+
+
+def _update_lead_dm(session: AsyncSession, item: Item) -> None:
+    if item.lead_dm_channel and item.lead_dm_ts:
+        enqueue(
+            session, "lead_dm_update", item=item, channel=item.lead_dm_channel, ts=item.lead_dm_ts
+        )
+    else:
+        # The DM is not out yet; the update must wait for it, so it renders from the item then.
+        enqueue(session, "lead_dm_update", item=item)
+
+
+async def acknowledge(
+    sessions: async_sessionmaker[AsyncSession], item_id: int, actor: str, admins: Iterable[str]
+) -> ItemCard:
+    async with sessions() as session:
+        item, team, _ = await _load_for_action(session, item_id, actor, admins)
+        if item.status == "open":
+            now = utcnow()
+            item.status = "acknowledged"
+            item.acknowledged_at = item.acknowledged_at or now
+            item.acknowledged_by = actor
+            add_event(session, item, actor, "acknowledged")
+            _update_lead_dm(session, item)
+            enqueue(
+                session,
+                "reporter_notice",
+                item=item,
+                notice="acknowledged",
+                who=actor,
+                team=team.name if team else "",
+            )
+        card = await load_card(session, item)
+        await session.commit()
+        return card
+
+
+async def answer(
+    sessions: async_sessionmaker[AsyncSession],
+    item_id: int,
+    actor: str,
+    text: str,
+    admins: Iterable[str],
+) -> ItemCard:
+    text = text.strip()
+    if not text:
+        raise InvalidActionError("empty answer")
+    text = text[:ANSWER_LIMIT]
+    async with sessions() as session:
+        item, team, _ = await _load_for_action(session, item_id, actor, admins)
+        now = utcnow()
+        item.answer_text = text
+        item.answered_by = actor
+        item.answered_at = item.answered_at or now
+        item.acknowledged_at = item.acknowledged_at or now
+        item.acknowledged_by = item.acknowledged_by or actor
+        if item.status in {"open", "acknowledged"}:
+            item.status = "answered"
+        add_event(session, item, actor, "answered", text=text)
+        enqueue(session, "answer", item=item, answer=text, by=actor, team=team.name if team else "")
+        _update_lead_dm(session, item)
+        card = await load_card(session, item)
+        await session.commit()
+        return card
+
+
+async def reassign_targets(
+    sessions: async_sessionmaker[AsyncSession], lang: str
+) -> list[ReassignTarget]:
+    async with sessions() as session:
+        teams = (
+            (
+                await session.execute(
+                    select(Team)
+                    .where(Team.archived.is_(False))
+                    .order_by(Team.is_triage.desc(), Team.position)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        targets: list[ReassignTarget] = []
+        for team in teams:
+            if team.is_triage:
+                targets.append(ReassignTarget("triage", t("reassign.to_triage", lang), "triage"))
+                continue
+            targets.append(ReassignTarget(f"team:{team.id}", team.name, "teams"))
+        for team in teams:
+            for area in team.areas:
+                if not area.archived:
+                    targets.append(
+                        ReassignTarget(f"area:{area.id}", f"{area.name} ({team.name})", "areas")
+                    )
+        return targets
+
+
+async def _resolve_target(session: AsyncSession, target: str) -> tuple[Team, Area | None]:
+    kind, _, raw_id = target.partition(":")
+    if kind == "triage":
+        team = await triage_team(session)
+        if team is None:
+            raise InvalidActionError("no triage")
+        return team, None
+    if kind == "team" and raw_id.isdigit():
+        team = await session.get(Team, int(raw_id))
+        if team is not None and not team.archived:
+            return team, None
+    if kind == "area" and raw_id.isdigit():
+        area = await session.get(Area, int(raw_id))
+        if area is not None and not area.archived:
+            return await session.get(Team, area.team_id), area  # type: ignore[return-value]
+    raise InvalidActionError(f"unknown target {target!r}")
+
+
+def _move(
+    session: AsyncSession,
+    item: Item,
+    team: Team,
+    area: Area | None,
+    actor: str,
+    note: str | None,
+    *,
+    old_team: str,
+    reason: str,
+) -> None:
+    """Hand the item to another team: new lead DM, old DM marked, reporter told."""
+    old_dm = (item.lead_dm_channel, item.lead_dm_ts)
+    item.team_id = team.id
+    item.area_id = area.id if area else None
+    item.assignee_id = team.lead
+    item.route_step = "reassigned" if reason == "reassigned" else item.route_step
+    item.route_detail = (
+        {"by": actor, "from": old_team, "note": note or ""}
+        if reason == "reassigned"
+        else {**(item.route_detail or {}), "rerouted": reason}
+    )
+    if item.status == "acknowledged":
+        item.status = "open"
+    item.lead_dm_channel = item.lead_dm_ts = None
+    add_event(
+        session,
+        item,
+        actor,
+        reason,
+        from_team=old_team,
+        to_team=team.name,
+        area=area.name if area else None,
+        note=note or "",
+    )
+    if old_dm[0] and old_dm[1]:
+        enqueue(
+            session,
+            "lead_dm_update",
+            item=item,
+            channel=old_dm[0],
+            ts=old_dm[1],
+            reassigned_to=team.name,
+        )
+    enqueue(
+        session,
+        "lead_dm",
+        item=item,
+        recipient=team.lead,
+        note=note or "",
+        moved_by=actor,
+        from_team=old_team,
+        reason=reason,
+    )
+
+
+async def reassign(
+    sessions: async_sessionmaker[AsyncSession],
+    item_id: int,
+    actor: str,
+    target: str,
+    note: str | None,
+    admins: Iterable[str],
+) -> ItemCard:
+    async with sessions() as session:
+        item, team, _ = await _load_for_action(session, item_id, actor, admins)
+        new_team, new_area = await _resolve_target(session, target)
+        old_team = team.name if team else TRIAGE_TEAM_NAME
+        note = (note or "").strip()[:1000] or None
+        _move(
+            session, item, new_team, new_area, actor, note, old_team=old_team, reason="reassigned"
+        )
+        enqueue(session, "reporter_notice", item=item, notice="reassigned", team=new_team.name)
+        card = await load_card(session, item)
+        await session.commit()
+        return card
+
+
+# --- when Slack says a message can never be delivered ---------------------------------------
+
+
+async def lead_unreachable(
+    session: AsyncSession, delivery: Delivery, item: Item, error: str
+) -> None:
+    """The lead's DM failed for good: the backup takes the item, else triage, with a note."""
+    team, _ = await team_and_area(session, item)
+    failed_user = delivery.recipient or ""
+    tried = set((delivery.params or {}).get("tried", [])) | {failed_user}
+    target: Team | None = None
+    recipient: str | None = None
+    if team is not None and team.backup and team.backup not in tried and not team.is_triage:
+        target, recipient = team, team.backup
+    else:
+        triage = await triage_team(session)
+        if triage is not None and triage.lead not in tried:
+            target, recipient = triage, triage.lead
+    add_event(session, item, "jerry", "delivery_failed", to=failed_user, error=error)
+    if target is None or recipient is None:
+        # Nobody left to DM: say so where product ops will see it.
+        await alert_triage(session, "undeliverable", item=item.id, who=failed_user, error=error)
+        return
+    old_team = team.name if team else TRIAGE_TEAM_NAME
+    item.team_id = target.id
+    if target.is_triage:
+        item.area_id = None
+    item.assignee_id = recipient
+    item.route_detail = {**(item.route_detail or {}), "rerouted": "unreachable"}
+    add_event(
+        session,
+        item,
+        "jerry",
+        "rerouted",
+        from_team=old_team,
+        to_team=target.name,
+        to=recipient,
+        error=error,
+    )
+    enqueue(
+        session,
+        "lead_dm",
+        item=item,
+        recipient=recipient,
+        failed=failed_user,
+        error=error,
+        tried=sorted(tried),
+        reason="unreachable",
+    )
+    if target.is_triage:
+        await alert_triage(
+            session,
+            "lead_unreachable",
+            item=item.id,
+            who=failed_user,
+            error=error,
+            exclude=recipient,
+        )
+
+
+async def alert_triage(
+    session: AsyncSession, alert: str, *, exclude: str | None = None, **params: object
+) -> None:
+    triage = await triage_team(session)
+    if triage is not None and triage.channel:
+        enqueue(session, "triage_alert", recipient=triage.channel, alert=alert, **params)
+    elif triage is not None and triage.lead != exclude and alert != "lead_unreachable":
+        enqueue(session, "triage_alert", recipient=triage.lead, alert=alert, **params)

@@ -1,0 +1,135 @@
+"""What the `jerry routing …` commands do: import, export and test the routing model."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from bot.config import MissingSettingError, Settings
+from bot.i18n import t
+from bot.routing import decide, explain
+from bot.routing_file import RoutingFileError, dump, parse, resolve_emails
+from models.db import create_engine, session_factory
+from models.routing_store import load_routing_model, replace_routing_model
+
+
+class RoutingCommandError(Exception):
+    pass
+
+
+def _needs_lookup(model) -> bool:  # type: ignore[no-untyped-def]
+    teams = (model.triage, *model.teams)
+    return any("@" in (team.lead or "") or "@" in (team.backup or "") for team in teams)
+
+
+async def import_file(settings: Settings, path: Path, *, dry_run: bool = False) -> int:
+    from bot.cli import CommandError
+    from bot.intake import route_waiting_items
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"cannot read {path}: {exc}") from exc
+    try:
+        model = parse(text, source=str(path))
+        if _needs_lookup(model):
+            model = await resolve_emails(model, await _email_lookup(settings))
+    except RoutingFileError as exc:
+        print(str(exc), file=sys.stderr)
+        print(
+            f"jerry: {path} has {len(exc.errors)} problem(s); the routing model was not changed",
+            file=sys.stderr,
+        )
+        return 1
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as session:
+            summary = await replace_routing_model(session, model)
+            await session.flush()
+            stored = await load_routing_model(session)
+            routed = await route_waiting_items(session, stored) if stored is not None else 0
+            if dry_run:
+                await session.rollback()
+            else:
+                await session.commit()
+    finally:
+        await engine.dispose()
+    verb = "would import" if dry_run else "imported"
+    print(f"jerry: {verb} {path}: {summary}")
+    if routed:
+        print(
+            f"jerry: {routed} waiting item(s) {'would be' if dry_run else 'were'} routed; "
+            "the running bot sends their DMs within a minute"
+        )
+    return 0
+
+
+async def _email_lookup(settings: Settings):  # type: ignore[no-untyped-def]
+    if not settings.slack_bot_token:
+        raise MissingSettingError(
+            "SLACK_BOT_TOKEN",
+            "the routing file names leads by email, "
+            "and Jerry asks Slack (users.lookupByEmail) who they are",
+        )
+    from bot.app import slack_client
+
+    client = slack_client(settings)
+
+    async def lookup(email: str) -> str | None:
+        from slack_sdk.errors import SlackApiError
+
+        try:
+            response = await client.users_lookupByEmail(email=email)
+        except SlackApiError as exc:
+            if exc.response.get("error") == "users_not_found":
+                return None
+            raise
+        return (response.get("user") or {}).get("id")
+
+    return lookup
+
+
+async def export_file(settings: Settings, path: Path | None) -> int:
+    from bot.cli import CommandError
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as session:
+            model = await load_routing_model(session)
+    finally:
+        await engine.dispose()
+    if model is None:
+        raise CommandError(
+            "there is no routing model yet: import one with `jerry routing import FILE`"
+        )
+    text = dump(model)
+    if path is None:
+        sys.stdout.write(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+        print(f"jerry: wrote the routing model to {path}")
+    return 0
+
+
+async def test_text(
+    settings: Settings, text: str, *, channel: str | None, area: str | None, lang: str
+) -> int:
+    from bot.cli import CommandError
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as session:
+            model = await load_routing_model(session)
+    finally:
+        await engine.dispose()
+    if model is None:
+        raise CommandError(
+            "there is no routing model yet: import one with `jerry routing import FILE`"
+        )
+    if area and model.area(area) is None:
+        raise CommandError(f"there is no area named {area!r}")
+    decision = decide(model, text, channel=channel, chosen_area=area)
+    target = decision.team.name + (f" / {decision.area.name}" if decision.area else "")
+    print(f"{t('cli.routing_test.team', lang)}: {target} (lead {decision.team.lead})")
+    print(f"{t('cli.routing_test.why', lang)}: {explain(decision.step, decision.detail, lang)}")
+    return 0

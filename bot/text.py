@@ -1,0 +1,88 @@
+"""Making user text safe to repost in Slack: no broadcast pings, never over Slack's limits.
+
+Jerry keeps every text in Slack's own format (`&`, `<`, `>` escaped, mentions as
+`<@U…>`). Text typed into a modal arrives raw and goes through `escape_plain` first.
+Everything Jerry reposts goes through `neutralize`, which defuses `<!channel>`,
+`<!here>`, `<!everyone>`, `<!subteam^…>` and the like, and the bare `@channel` forms.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Slack's limits that Jerry's messages meet (https://docs.slack.dev/reference/block-kit).
+SECTION_TEXT_LIMIT = 3000
+MESSAGE_TEXT_LIMIT = 40000
+CONTEXT_TEXT_LIMIT = 3000
+BUTTON_TEXT_LIMIT = 75
+OPTION_TEXT_LIMIT = 75
+HEADER_TEXT_LIMIT = 150
+MODAL_TITLE_LIMIT = 24
+INPUT_INITIAL_LIMIT = 3000
+PRIVATE_METADATA_LIMIT = 3000
+MESSAGE_BLOCK_LIMIT = 50
+VIEW_BLOCK_LIMIT = 100
+
+WORD_JOINER = "\u2060"  # invisible; breaks Slack's @-keyword parsing without changing the look
+_SPECIAL = re.compile(r"<!([^>|]*)(?:\|([^>]*))?>")
+_BARE_BROADCAST = re.compile(r"(?<![\w\u2060])@(channel|here|everyone)\b", re.IGNORECASE)
+
+
+def escape_plain(text: str) -> str:
+    """Raw typed text → Slack's format: only &, < and > are escaped (Slack's own rule)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _defuse(match: re.Match[str]) -> str:
+    command, label = match.group(1), match.group(2)
+    name = command.split("^", 1)[0].lower()
+    if name in {"channel", "here", "everyone"}:
+        return f"@{WORD_JOINER}{name}"
+    if name == "subteam":
+        handle = (label or "group").lstrip("@")
+        return f"@{WORD_JOINER}{handle}"
+    if name == "date" and label:
+        return label  # a date keeps its fallback text
+    return f"@{WORD_JOINER}{label or name}"
+
+
+def neutralize(text: str) -> str:
+    """Defuse every broadcast or group mention in Slack-formatted text."""
+    text = _SPECIAL.sub(_defuse, text)
+    return _BARE_BROADCAST.sub(lambda m: f"@{WORD_JOINER}{m.group(1)}", text)
+
+
+def _safe_cut(text: str, end: int) -> int:
+    """Move a cut point back so it splits no `<…>` link, `&…;` entity or surrogate pair."""
+    lt = text.rfind("<", 0, end)
+    if lt != -1 and text.find(">", lt) >= end:
+        end = lt
+    amp = text.rfind("&", max(0, end - 8), end)
+    if amp != -1 and ";" not in text[amp:end]:
+        semi = text.find(";", amp, amp + 8)
+        if semi != -1 and semi >= end:
+            end = amp
+    # Prefer a word boundary if there is one close by.
+    space = text.rfind(" ", max(0, end - 40), end)
+    if space > 0 and end < len(text):
+        end = space
+    return end
+
+
+def truncate(text: str, limit: int, marker: str = "…") -> str:
+    """Cut `text` to at most `limit` characters, cleanly, ending with `marker` when cut."""
+    if len(text) <= limit:
+        return text
+    room = max(0, limit - len(marker))
+    return text[: _safe_cut(text, room)].rstrip() + marker
+
+
+def quote(text: str) -> str:
+    """Slack block quote of (already safe) text."""
+    return "\n".join("> " + line if line else ">" for line in text.split("\n"))
+
+
+def plain(text: str, limit: int) -> str:
+    """Slack-formatted text for a plain_text field: entities decoded, cut to the limit."""
+    decoded = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return truncate(decoded, limit)

@@ -1,0 +1,193 @@
+"""Messages about one item: the lead's DM, the reporter's receipt, answers and notices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.i18n import t
+from bot.routing import explain
+from bot.text import MESSAGE_TEXT_LIMIT, SECTION_TEXT_LIMIT, neutralize, quote, truncate
+from bot.views.blocks import Block, actions, button, context, fields_section, header, section
+
+Message = dict[str, Any]  # {"text": fallback, "blocks": [...]}, ready for chat.postMessage
+
+# Room kept for the quote markers and the cut marker when user text fills a section.
+QUOTE_BUDGET = SECTION_TEXT_LIMIT - 200
+FALLBACK_PREVIEW = 300
+
+
+@dataclass(frozen=True)
+class ItemCard:
+    """What a message needs to know about an item (built by the core from the database)."""
+
+    id: int
+    kind: str
+    status: str
+    text: str
+    reporter_id: str
+    anonymous: bool
+    source: str
+    team: str
+    assignee_id: str
+    route_step: str
+    route_detail: dict[str, Any] = field(default_factory=dict)
+    area: str | None = None
+    channel_id: str | None = None
+    permalink: str | None = None
+    impact: str | None = None
+    customer: str | None = None
+    customer_at_risk: bool = False
+    created_at: datetime | None = None
+    answer: str | None = None
+    answered_by: str | None = None
+    acknowledged_by: str | None = None
+    note: str | None = None
+
+
+def safe(text: str, limit: int = QUOTE_BUDGET) -> str:
+    """User text as Jerry reposts it: no broadcast pings, within the limit, cut with a marker."""
+    return truncate(neutralize(text), limit, marker=" …")
+
+
+def why(card: ItemCard, lang: str) -> str:
+    """Why the item is where it is, in one line."""
+    if card.route_step == "unrouted":
+        reason = t("item.unrouted", lang)
+    elif card.route_step == "reassigned":
+        detail = card.route_detail
+        reason = t(
+            "item.reassigned_by",
+            lang,
+            who=f"<@{detail.get('by', '')}>",
+            team=detail.get("from", ""),
+        )
+    else:
+        reason = explain(card.route_step, card.route_detail, lang)
+    return t("item.why", lang, reason=reason)
+
+
+def kind_label(kind: str, lang: str) -> str:
+    return t(f"item.kind.{kind}", lang)
+
+
+def reporter_label(card: ItemCard, lang: str) -> str:
+    return t("item.anonymous", lang) if card.anonymous else f"<@{card.reporter_id}>"
+
+
+def origin_label(card: ItemCard, lang: str) -> str:
+    """Where the item came from; anonymous items do not point back at the reporter's message."""
+    parts: list[str] = []
+    reveals_reporter = card.anonymous and card.source != "shortcut"
+    if card.channel_id and not reveals_reporter and not card.channel_id.startswith("D"):
+        parts.append(f"<#{card.channel_id}>")
+    if card.permalink and not reveals_reporter:
+        parts.append(f"<{card.permalink}|{t('item.view_message', lang)}>")
+    if not parts:
+        parts.append(t(f"item.source.{card.source}", lang))
+    return " · ".join(parts)
+
+
+def lead_dm(card: ItemCard, lang: str, *, reassigned_to: str | None = None) -> Message:
+    """The DM a team lead gets for an item, with its actions; re-rendered on every change."""
+    title = t("lead_dm.title", lang, id=card.id, kind=kind_label(card.kind, lang))
+    if card.area:
+        title += f" · {card.area}"
+    blocks: list[Block] = [header(title), section(quote(safe(card.text)))]
+    facts = [
+        f"*{t('item.field.reporter', lang)}*\n{reporter_label(card, lang)}",
+        f"*{t('item.field.origin', lang)}*\n{origin_label(card, lang)}",
+        f"*{t('item.field.team', lang)}*\n{card.team}",
+        f"*{t('item.field.status', lang)}*\n{status_label(card, lang, reassigned_to)}",
+    ]
+    if card.impact:
+        facts.append(f"*{t('item.field.impact', lang)}*\n{t(f'impact.{card.impact}', lang)}")
+    if card.customer or card.customer_at_risk:
+        customer = safe(card.customer, 500) if card.customer else t("item.customer_unnamed", lang)
+        if card.customer_at_risk:
+            customer += f"\n:rotating_light: {t('item.customer_at_risk', lang)}"
+        facts.append(f"*{t('item.field.customer', lang)}*\n{customer}")
+    blocks.append(fields_section(facts))
+    if card.answer:
+        who = f"<@{card.answered_by}>" if card.answered_by else ""
+        blocks.append(
+            section(f"*{t('lead_dm.answer_given', lang, who=who)}*\n{quote(safe(card.answer))}")
+        )
+    notes = [why(card, lang)] + ([safe(card.note, 1000)] if card.note else [])
+    blocks.append(context(*notes))
+    if reassigned_to is None and card.status not in {"resolved"}:
+        value = str(card.id)
+        buttons = [button(t("action.answer", lang), "item_answer", value, style="primary")]
+        if card.status == "open":
+            buttons.append(button(t("action.acknowledge", lang), "item_acknowledge", value))
+        buttons.append(button(t("action.reassign", lang), "item_reassign", value))
+        blocks.append(actions(f"item_actions_{card.id}", *buttons))
+    fallback = t(
+        "lead_dm.fallback",
+        lang,
+        id=card.id,
+        kind=kind_label(card.kind, lang),
+        team=card.team,
+        preview=safe(card.text, FALLBACK_PREVIEW),
+    )
+    return {"text": truncate(fallback, MESSAGE_TEXT_LIMIT), "blocks": blocks}
+
+
+def status_label(card: ItemCard, lang: str, reassigned_to: str | None = None) -> str:
+    if reassigned_to is not None:
+        return t("status.reassigned", lang, team=reassigned_to)
+    label = t(f"status.{card.status}", lang)
+    if card.status == "acknowledged" and card.acknowledged_by:
+        label += " " + t("status.by", lang, who=f"<@{card.acknowledged_by}>")
+    return label
+
+
+def receipt(card: ItemCard, lang: str) -> Message:
+    """What the reporter sees right after asking: the number, the team, and why."""
+    line = t(
+        "receipt.line",
+        lang,
+        kind=kind_label(card.kind, lang).lower(),
+        id=card.id,
+        team=card.team,
+    )
+    follow = t(f"receipt.follow.{'thread' if card.source in {'mention', 'dm'} else 'dm'}", lang)
+    extra = [t("receipt.anonymous", lang)] if card.anonymous else []
+    blocks = [section(f":inbox_tray: {line}"), context(why(card, lang), follow, *extra)]
+    return {"text": line, "blocks": blocks}
+
+
+def answer_to_reporter(card: ItemCard, lang: str, *, answer: str, by: str, team: str) -> Message:
+    """The lead's answer, carried back to the reporter by Jerry."""
+    line = t(
+        "answer.line",
+        lang,
+        who=f"<@{by}>",
+        team=team,
+        kind=kind_label(card.kind, lang).lower(),
+        id=card.id,
+    )
+    blocks = [
+        section(f"{line}\n{quote(safe(answer))}"),
+        context(t("answer.original", lang, text=safe(card.text, 280))),
+    ]
+    return {"text": truncate(f"{line}\n{neutralize(answer)}", MESSAGE_TEXT_LIMIT), "blocks": blocks}
+
+
+def reporter_notice(card: ItemCard, lang: str, notice: str, **params: str) -> Message:
+    """Status news for the reporter (acknowledged, reassigned, rerouted …)."""
+    line = t(
+        f"notice.{notice}", lang, id=card.id, kind=kind_label(card.kind, lang).lower(), **params
+    )
+    return {"text": line, "blocks": [section(line)]}
+
+
+def triage_alert(lang: str, alert: str, **params: Any) -> Message:
+    """A short alert for product ops' triage channel or lead."""
+    line = t(f"alert.{alert}", lang, **params)
+    return {"text": line, "blocks": [section(f":warning: {line}")]}
+
+
+def refusal(lang: str, item_id: int) -> str:
+    return t("refusal.not_allowed", lang, id=item_id)

@@ -1,0 +1,142 @@
+"""The buttons on a lead's DM and the modals they open (answer, reassign)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import relay
+from bot.i18n import t
+from bot.relay import InvalidActionError, ItemNotFoundError, NotAllowedError
+from bot.views import items as item_views
+from bot.views import modals
+
+if TYPE_CHECKING:
+    from bot.app import JerryApp
+
+log = logging.getLogger("jerry.items")
+
+
+def _item_id(body: dict[str, Any]) -> int | None:
+    try:
+        return int(body["actions"][0]["value"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+
+
+def register(app: AsyncApp, jerry: JerryApp) -> None:
+    async def refuse(respond: AsyncRespond, lang: str, item_id: int) -> None:
+        await respond(
+            text=item_views.refusal(lang, item_id),
+            response_type="ephemeral",
+            replace_original=False,
+        )
+
+    @app.action("item_answer")
+    async def open_answer(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        await ack()
+        user, item_id = body["user"]["id"], _item_id(body)
+        lang = await jerry.user_language(user)
+        if item_id is None:
+            return
+        try:
+            card = await relay.check_can_act(jerry.sessions, item_id, user, jerry.admins)
+        except (NotAllowedError, ItemNotFoundError):
+            await refuse(respond, lang, item_id)
+            return
+        await client.views_open(trigger_id=body["trigger_id"], view=modals.answer_modal(card, lang))
+
+    @app.action("item_reassign")
+    async def open_reassign(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        await ack()
+        user, item_id = body["user"]["id"], _item_id(body)
+        lang = await jerry.user_language(user)
+        if item_id is None:
+            return
+        try:
+            card = await relay.check_can_act(jerry.sessions, item_id, user, jerry.admins)
+        except (NotAllowedError, ItemNotFoundError):
+            await refuse(respond, lang, item_id)
+            return
+        targets = await relay.reassign_targets(jerry.sessions, lang)
+        await client.views_open(
+            trigger_id=body["trigger_id"], view=modals.reassign_modal(card, targets, lang)
+        )
+
+    @app.action("item_acknowledge")
+    async def acknowledge(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        user, item_id = body["user"]["id"], _item_id(body)
+        if item_id is None:
+            return
+        try:
+            await relay.acknowledge(jerry.sessions, item_id, user, jerry.admins)
+        except (NotAllowedError, ItemNotFoundError):
+            await refuse(respond, await jerry.user_language(user), item_id)
+            return
+        jerry.worker.kick()
+
+    @app.view(modals.ANSWER_CALLBACK)
+    async def answer_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user = body["user"]["id"]
+        lang = await jerry.user_language(user)
+        item_id = modals.decode_metadata(view.get("private_metadata")).get("item")
+        text = (view.get("state", {}).get("values", {}).get("answer", {}).get("value") or {}).get(
+            "value"
+        ) or ""
+        if not isinstance(item_id, int):
+            await ack()
+            return
+        from bot.text import escape_plain
+
+        try:
+            await relay.answer(jerry.sessions, item_id, user, escape_plain(text), jerry.admins)
+        except InvalidActionError:
+            await ack(
+                response_action="errors", errors={"answer": t("answer_modal.error_empty", lang)}
+            )
+            return
+        except (NotAllowedError, ItemNotFoundError):
+            await ack(
+                response_action="errors", errors={"answer": item_views.refusal(lang, item_id)}
+            )
+            return
+        await ack()
+        jerry.worker.kick()
+
+    @app.view(modals.REASSIGN_CALLBACK)
+    async def reassign_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user = body["user"]["id"]
+        lang = await jerry.user_language(user)
+        item_id = modals.decode_metadata(view.get("private_metadata")).get("item")
+        values = view.get("state", {}).get("values", {})
+        target = ((values.get("target", {}).get("value") or {}).get("selected_option") or {}).get(
+            "value"
+        )
+        note = (values.get("note", {}).get("value") or {}).get("value")
+        if not isinstance(item_id, int):
+            await ack()
+            return
+        from bot.text import escape_plain
+
+        try:
+            await relay.reassign(
+                jerry.sessions, item_id, user, target or "", escape_plain(note or ""), jerry.admins
+            )
+        except InvalidActionError:
+            await ack(response_action="errors", errors={"target": t("reassign.error_target", lang)})
+            return
+        except (NotAllowedError, ItemNotFoundError):
+            await ack(
+                response_action="errors", errors={"target": item_views.refusal(lang, item_id)}
+            )
+            return
+        await ack()
+        jerry.worker.kick()

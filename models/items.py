@@ -1,0 +1,90 @@
+"""Items (pain points and questions) and the events that record everything done to them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, utcnow
+
+
+class Item(Base):
+    __tablename__ = "items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # the item number people see (#42)
+    kind: Mapped[str] = mapped_column(String(20))  # painpoint | question
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    # Slack-formatted (mrkdwn-escaped) text, exactly as the reporter wrote it, never cut.
+    text: Mapped[str] = mapped_column(Text)
+    reporter_id: Mapped[str] = mapped_column(String(64))
+    anonymous: Mapped[bool] = mapped_column(default=False)
+    source: Mapped[str] = mapped_column(String(20))  # command | modal | mention | shortcut | dm
+    # Idempotency: one item per Slack event / view submission, whatever Slack retries.
+    intake_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    language: Mapped[str] = mapped_column(String(5), default="en")
+
+    # Where it came from, and where the reporter hears back (no reply channel: a DM).
+    channel_id: Mapped[str | None] = mapped_column(String(64))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    permalink: Mapped[str | None] = mapped_column(String(1000))
+    reply_channel: Mapped[str | None] = mapped_column(String(64))
+    reply_thread_ts: Mapped[str | None] = mapped_column(String(32))
+
+    impact: Mapped[str | None] = mapped_column(String(20))  # low | medium | high | blocking
+    customer: Mapped[str | None] = mapped_column(String(500))
+    customer_at_risk: Mapped[bool] = mapped_column(default=False)
+
+    chosen_area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
+    # No team yet means Jerry had no routing model when the item came in: it waits, stored,
+    # and is routed by the next `jerry routing import`.
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
+    assignee_id: Mapped[str | None] = mapped_column(String(64))  # the lead it was sent to
+    # chosen_area | rule | keywords | triage | unrouted
+    route_step: Mapped[str] = mapped_column(String(20))
+    route_detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    lead_dm_channel: Mapped[str | None] = mapped_column(String(64))
+    lead_dm_ts: Mapped[str | None] = mapped_column(String(32))
+    # The first DM Jerry sent the reporter about this item: later news threads under it.
+    reporter_dm_channel: Mapped[str | None] = mapped_column(String(64))
+    reporter_dm_ts: Mapped[str | None] = mapped_column(String(32))
+
+    # The latest answer and acknowledgement, kept here so messages render without a scan.
+    answer_text: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(64))
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    acknowledged_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+
+    events: Mapped[list[ItemEvent]] = relationship(
+        back_populates="item", order_by="ItemEvent.id", lazy="raise"
+    )
+
+    __table_args__ = (
+        Index("ix_items_created_at", "created_at"),
+        Index("ix_items_team_status", "team_id", "status"),
+        Index("ix_items_reporter", "reporter_id"),
+    )
+
+
+class ItemEvent(Base):
+    """Who did what to an item, and when: the timings come straight from these rows."""
+
+    __tablename__ = "item_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))  # Slack user id, or "jerry"
+    kind: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    item: Mapped[Item] = relationship(back_populates="events", lazy="raise")

@@ -1,0 +1,57 @@
+"""The routing model: teams, their product areas and keywords, ordered rules, and triage.
+
+Triage is a team row with `is_triage` set, so every item always has a team to point at.
+Teams and areas are never deleted by an import (items point at them); a team or area that
+a new routing file no longer names is archived instead.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base
+
+
+class Team(Base):
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    lead: Mapped[str] = mapped_column(String(64))  # Slack user id, resolved at import
+    lead_email: Mapped[str | None] = mapped_column(String(320))  # as written in the file
+    backup: Mapped[str | None] = mapped_column(String(64))
+    backup_email: Mapped[str | None] = mapped_column(String(320))
+    channel: Mapped[str | None] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(default=0)
+    is_triage: Mapped[bool] = mapped_column(default=False)
+    archived: Mapped[bool] = mapped_column(default=False)
+
+    areas: Mapped[list[Area]] = relationship(
+        back_populates="team", order_by="Area.position", lazy="selectin"
+    )
+
+
+class Area(Base):
+    __tablename__ = "areas"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    keywords: Mapped[list[str]] = mapped_column(default=list)
+    position: Mapped[int] = mapped_column(default=0)
+    archived: Mapped[bool] = mapped_column(default=False)
+
+    team: Mapped[Team] = relationship(back_populates="areas", lazy="selectin")
+
+
+class RoutingRule(Base):
+    __tablename__ = "routing_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    position: Mapped[int]
+    name: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str | None] = mapped_column(String(64))
+    pattern: Mapped[str | None] = mapped_column(String(1000))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))

@@ -1,0 +1,109 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL is required (CI treats a missing server as a failure): the suite creates its own
+database `jerry_test_<pid>` on the server named by JERRY_TEST_POSTGRES_URL (default
+postgresql://postgres@127.0.0.1:5432/test), migrates it once, truncates between tests and
+drops it at the end. SQLite tests each get a copy of a migrated template file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from models import Base
+from models.db import create_engine, session_factory, upgrade_sync
+
+pytest_plugins = ["tests.harness"]
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "JERRY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+def _pg_url(dbname: str) -> str:
+    base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
+    return f"{base}/{dbname}"
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A migrated PostgreSQL database of this test session's own; fails if the server is down."""
+    name = f"jerry_test_{os.getpid()}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=10)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}"'))
+        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.fail(f"PostgreSQL is required for the tests and is not reachable: {exc}")
+    url = _pg_url(name)
+    upgrade_sync(url)
+    yield url
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "jerry.db"
+    upgrade_sync(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A freshly migrated, empty database: once on SQLite, once on PostgreSQL."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "jerry.db"
+        shutil.copyfile(template, path)
+        return f"sqlite+aiosqlite:///{path}"
+    url = request.getfixturevalue("postgres_database")
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+
+    async def truncate() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        finally:
+            await conn.close()
+
+    asyncio.run(truncate())
+    return "postgresql+asyncpg" + url[len("postgresql") :]
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return session_factory(engine)
+
+
+@pytest.fixture
+async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with sessions() as session:
+        yield session
+
+
+async def count_rows(engine: AsyncEngine, table: str) -> int:
+    async with engine.connect() as conn:
+        return (await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()

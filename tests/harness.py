@@ -1,0 +1,1 @@
+"""Fixtures for end-to-end tests (fake Slack server, signed requests, the running app)."""

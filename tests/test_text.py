@@ -1,0 +1,85 @@
+"""User text reposted by Jerry can never ping a crowd and never exceeds Slack's limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.text import WORD_JOINER, escape_plain, neutralize, plain, quote, truncate
+
+BROADCASTS = [
+    "<!channel>",
+    "<!here>",
+    "<!everyone>",
+    "<!here|here>",
+    "<!channel|@channel>",
+    "<!subteam^S0123ABC|@payments-team>",
+    "<!subteam^S0123ABC>",
+]
+
+
+@pytest.mark.parametrize("special", BROADCASTS)
+def test_neutralize_defuses_every_broadcast(special: str) -> None:
+    out = neutralize(f"hey {special} look")
+    assert "<!" not in out
+    assert out.startswith("hey @")
+    assert WORD_JOINER in out
+
+
+@pytest.mark.parametrize("bare", ["@channel", "@here", "@everyone", "@HERE"])
+def test_neutralize_defuses_bare_keywords(bare: str) -> None:
+    out = neutralize(f"{bare} please")
+    assert out != f"{bare} please"
+    assert out.replace(WORD_JOINER, "") == f"{bare} please"
+
+
+def test_neutralize_keeps_ordinary_markup() -> None:
+    text = "ask <@U123> about <https://example.com|the doc> &amp; <#C123>; mail a@here.com"
+    assert neutralize(text) == text
+
+
+def test_neutralize_keeps_date_fallback() -> None:
+    assert neutralize("due <!date^1392734382^{date}|Feb 18, 2014>") == "due Feb 18, 2014"
+
+
+def test_escape_plain_turns_typed_markup_into_text() -> None:
+    typed = "<!channel> 1 < 2 & 3 > 2"
+    escaped = escape_plain(typed)
+    assert escaped == "&lt;!channel&gt; 1 &lt; 2 &amp; 3 &gt; 2"
+    assert neutralize(escaped) == escaped  # nothing left for Slack to parse
+
+
+def test_truncate_leaves_short_text_alone() -> None:
+    assert truncate("short", 10) == "short"
+
+
+def test_truncate_cuts_cleanly_with_marker() -> None:
+    text = "word " * 1000
+    out = truncate(text, 100, marker="…")
+    assert len(out) <= 100
+    assert out.endswith("…")
+    assert not out[:-1].endswith(" ")
+
+
+def test_truncate_never_splits_a_link_or_entity() -> None:
+    text = "x" * 90 + "<https://example.com/very/long/path|label> tail"
+    out = truncate(text, 100, marker="…")
+    assert "<https" not in out and len(out) <= 100
+    text = "y" * 97 + "&amp; more text"
+    out = truncate(text, 100, marker="…")
+    assert "&am…" not in out and not out.rstrip("…").endswith("&")
+
+
+def test_truncate_handles_unicode_and_emoji() -> None:
+    text = "Facturé 🧾 " * 1000
+    out = truncate(text, 3000)
+    assert len(out) <= 3000
+    out.encode("utf-8")  # no lone surrogate
+
+
+def test_quote_prefixes_each_line() -> None:
+    assert quote("a\n\nb") == "> a\n>\n> b"
+
+
+def test_plain_decodes_entities_and_limits() -> None:
+    assert plain("a &lt; b &amp; c", 100) == "a < b & c"
+    assert len(plain("z" * 500, 75)) <= 75
