@@ -1,0 +1,793 @@
+"""A fake Slack Web API on 127.0.0.1 that the real `slack_sdk` client talks to over HTTP.
+
+It answers in Slack's documented shapes (../shared/slack-samples/api/), keeps a small
+workspace (users, channels, messages, views, files), checks what Slack checks (token,
+required arguments, Block Kit limits, archived channels, membership) and can be told to
+fail: an `ok: false` error, HTTP 429 with Retry-After, a 5xx. Tests assert on `calls`.
+
+Also runs alone, for benchmarks and trying the bot by hand:
+
+    .venv/bin/python -m tests.fakeslack --port 3001
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import itertools
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "slack-samples" / "api"
+TOKEN = "xoxb-test"
+TEAM_ID = "T0JERRY"
+BOT_USER_ID = "U0JERRYBOT"
+BOT_ID = "B0JERRY"
+BROADCASTS = re.compile(r"<!(channel|here|everyone)(\|[^>]*)?>|<!subteam\^[^>]*>")
+MESSAGE_BLOCKS, VIEW_BLOCKS = 50, 100
+SECTION_TEXT, FIELD_TEXT, HEADER_TEXT, MESSAGE_TEXT = 3000, 2000, 150, 40_000
+
+
+def sample(name: str) -> dict[str, Any]:
+    """A Slack-written response body, or a minimal one when the samples are not beside us."""
+    path = SAMPLES / f"{name}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    return {"ok": True}
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    token: str | None
+    response: dict[str, Any] = field(default_factory=dict)
+    status: int = 200
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and bool(self.response.get("ok"))
+
+    def __getitem__(self, key: str) -> Any:
+        return self.args[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.args.get(key, default)
+
+
+@dataclass
+class Failure:
+    error: str | None = None  # ok: false with this error
+    status: int = 200  # 429 or 5xx
+    retry_after: int = 0
+    times: int = 1
+    when: Callable[[dict[str, Any]], bool] | None = None
+
+
+@dataclass
+class User:
+    id: str
+    name: str
+    real_name: str
+    email: str | None = None
+    tz: str = "Europe/Paris"
+    tz_offset: int = 3600
+    locale: str = "en-US"
+    deleted: bool = False
+    is_bot: bool = False
+    is_admin: bool = False
+
+
+@dataclass
+class Channel:
+    id: str
+    name: str
+    is_archived: bool = False
+    is_member: bool = True
+    members: list[str] = field(default_factory=list)
+    is_im: bool = False
+    user: str | None = None  # the other party of a DM
+
+
+class SlackError(Exception):
+    def __init__(self, error: str, **extra: Any) -> None:
+        super().__init__(error)
+        self.error = error
+        self.extra = extra
+
+
+class FakeSlack:
+    """The fake workspace and its Web API server."""
+
+    def __init__(self, *, token: str = TOKEN, strict_channels: bool = False) -> None:
+        self.token = token
+        # Unknown C… channels exist (with the bot in them) unless strict: tests add only the
+        # channels whose state matters.
+        self.strict_channels = strict_channels
+        self.auto_users = False
+        self.users: dict[str, User] = {}
+        self.channels: dict[str, Channel] = {}
+        self.usergroups: dict[str, list[str]] = {}
+        self.messages: dict[str, list[dict[str, Any]]] = {}
+        self.views: dict[str, dict[str, Any]] = {}
+        self.home: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, dict[str, Any]] = {}
+        self.calls: list[Call] = []
+        self.responses: list[dict[str, Any]] = []  # what was POSTed to response_urls
+        self.violations: list[str] = []  # things real Slack would reject or that would ping
+        self.failures: dict[str, list[Failure]] = {}
+        self.expired_response_urls: set[str] = set()
+        self._ts = itertools.count(1)
+        self._ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        self.add_user(BOT_USER_ID, "jerry", is_bot=True)
+
+    # --- the workspace ---------------------------------------------------------------------
+
+    def add_user(
+        self,
+        user_id: str,
+        name: str | None = None,
+        *,
+        real_name: str | None = None,
+        email: str | None = None,
+        tz: str = "Europe/Paris",
+        tz_offset: int = 3600,
+        locale: str = "en-US",
+        deleted: bool = False,
+        is_bot: bool = False,
+        is_admin: bool = False,
+    ) -> User:
+        name = name or user_id.lower()
+        user = User(
+            user_id,
+            name,
+            real_name or name.title(),
+            email if email is not None else f"{name}@example.com",
+            tz,
+            tz_offset,
+            locale,
+            deleted,
+            is_bot,
+            is_admin,
+        )
+        self.users[user_id] = user
+        return user
+
+    def add_channel(
+        self,
+        channel_id: str,
+        name: str | None = None,
+        *,
+        archived: bool = False,
+        member: bool = True,
+        members: list[str] | None = None,
+    ) -> Channel:
+        channel = Channel(channel_id, name or channel_id.lower(), archived, member, members or [])
+        self.channels[channel_id] = channel
+        return channel
+
+    def dm_channel(self, user_id: str) -> str:
+        return "D" + user_id[1:]
+
+    # --- failures --------------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        error: str,
+        *,
+        times: int = 1,
+        when: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
+        """The next `times` calls of `method` (matching `when`) answer ok: false, `error`."""
+        self.failures.setdefault(method, []).append(Failure(error=error, times=times, when=when))
+
+    def rate_limit_next(
+        self, method: str, *, times: int = 1, retry_after: int = 0, when: Callable | None = None
+    ) -> None:
+        """HTTP 429 with Retry-After, as Slack does for a method over its limit."""
+        self.failures.setdefault(method, []).append(
+            Failure(status=429, retry_after=retry_after, times=times, when=when)
+        )
+
+    def server_error_next(
+        self, method: str, *, status: int = 503, times: int = 1, when: Callable | None = None
+    ) -> None:
+        self.failures.setdefault(method, []).append(Failure(status=status, times=times, when=when))
+
+    def _failure_for(self, method: str, args: dict[str, Any]) -> Failure | None:
+        for failure in self.failures.get(method, []):
+            if failure.times > 0 and (failure.when is None or failure.when(args)):
+                failure.times -= 1
+                return failure
+        return None
+
+    # --- what tests look at ----------------------------------------------------------------
+
+    def calls_to(self, method: str, *, ok: bool | None = None) -> list[Call]:
+        return [c for c in self.calls if c.method == method and (ok is None or c.ok == ok)]
+
+    def posts(self, channel: str | None = None) -> list[Call]:
+        """Successful chat.postMessage calls, to `channel` (a user id means their DM)."""
+        wanted = None if channel is None else self._resolve_channel_id(channel)
+        return [
+            c
+            for c in self.calls_to("chat.postMessage", ok=True)
+            if wanted is None or c.response.get("channel") == wanted
+        ]
+
+    def dms_to(self, user_id: str) -> list[Call]:
+        return self.posts(self.dm_channel(user_id))
+
+    def message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        for message in self.messages.get(self._resolve_channel_id(channel), []):
+            if message["ts"] == ts:
+                return message
+        return None
+
+    def thread(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
+        return [
+            m
+            for m in self.messages.get(self._resolve_channel_id(channel), [])
+            if m.get("thread_ts") == thread_ts and m["ts"] != thread_ts
+        ]
+
+    async def wait_for(
+        self,
+        predicate: Callable[[], Any],
+        *,
+        timeout: float = 10.0,
+        message: str = "condition",
+    ) -> Any:
+        """Poll until `predicate()` is truthy (the bot works after its ack, in the background)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {message}; calls: {self.summary()}")
+            await asyncio.sleep(0.01)
+
+    async def wait_for_call(
+        self,
+        method: str,
+        where: Callable[[Call], bool] = lambda c: True,
+        *,
+        count: int = 1,
+        timeout: float = 10.0,
+    ) -> list[Call]:
+        return await self.wait_for(
+            lambda: (m := [c for c in self.calls_to(method) if where(c)])[count - 1 :] and m,
+            timeout=timeout,
+            message=f"{count} call(s) to {method}",
+        )
+
+    def summary(self) -> list[str]:
+        return [
+            f"{c.method}({c.args.get('channel') or c.args.get('user') or ''}) -> "
+            f"{c.status} {c.response.get('error') or 'ok'}"
+            for c in self.calls[-30:]
+        ]
+
+    def response_url(self, name: str = "") -> str:
+        return f"{self.base}/response/{name or next(self._ids)}"
+
+    # --- the server ------------------------------------------------------------------------
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base}/api/"
+
+    async def start(self, port: int = 0) -> FakeSlack:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/api/{method}", self._handle_api)
+        app.router.add_post("/response/{name}", self._handle_response_url)
+        app.router.add_post("/upload/{file_id}", self._handle_upload)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _handle_response_url(self, request: web.Request) -> web.Response:
+        url = str(request.url)
+        body = await request.json()
+        self.responses.append({"url": url, **body})
+        if request.match_info["name"] in self.expired_response_urls:
+            return web.Response(status=404, text="expired_url")
+        self._check_message("response_url", body)
+        return web.Response(text="ok")
+
+    async def _handle_upload(self, request: web.Request) -> web.Response:
+        file = self.files.get(request.match_info["file_id"])
+        if file is None:
+            return web.Response(status=404, text="not found")
+        data = await request.read()
+        if request.content_type.startswith("multipart/"):
+            reader = await request.multipart()
+            data = b""
+            async for part in reader:
+                data += await part.read()  # type: ignore[union-attr]
+        file["content"] = data
+        return web.Response(text=f"OK - {len(data)}")
+
+    async def _handle_api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args: dict[str, Any] = dict(request.query)
+        raw = await request.read()
+        if raw:
+            if request.content_type == "application/json":
+                args.update(json.loads(raw))
+            else:
+                args.update(parse_qsl(raw.decode(), keep_blank_values=True))
+        for key in ("blocks", "view", "attachments", "files"):
+            if isinstance(args.get(key), str) and args[key][:1] in "[{":
+                args[key] = json.loads(args[key])
+        auth = request.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ") if auth else args.pop("token", None)
+        call = Call(method, args, token)
+        self.calls.append(call)
+        failure = self._failure_for(method, args)
+        if failure is not None and failure.status == 429:
+            call.status, call.response = 429, sample("ratelimited.429.body")
+            return web.json_response(
+                call.response, status=429, headers={"Retry-After": str(failure.retry_after)}
+            )
+        if failure is not None and failure.status >= 500:
+            call.status = failure.status
+            return web.Response(status=failure.status, text="upstream trouble")
+        try:
+            if token is None:
+                raise SlackError("not_authed")
+            if token != self.token:
+                raise SlackError("invalid_auth")
+            if failure is not None:
+                raise SlackError(failure.error or "internal_error")
+            handler = getattr(self, "api_" + method.replace(".", "_"), None)
+            if handler is None:
+                raise SlackError("unknown_method")
+            response = {"ok": True, **handler(args)}
+        except SlackError as exc:
+            response = {"ok": False, "error": exc.error, **exc.extra}
+        call.response = response
+        return web.json_response(response)
+
+    # --- checks ----------------------------------------------------------------------------
+
+    def _check_message(self, where: str, args: dict[str, Any]) -> None:
+        """Raise what Slack would for a message; record anything that would ping everyone."""
+        text, blocks = args.get("text"), args.get("blocks")
+        if not text and not blocks and not args.get("attachments"):
+            raise SlackError("no_text")
+        if text and len(text) > MESSAGE_TEXT:
+            raise SlackError("msg_too_long")
+        if blocks:
+            self._check_blocks(where, blocks, MESSAGE_BLOCKS)
+        for string in [text or "", *self._mrkdwn(blocks or [])]:
+            if BROADCASTS.search(string):
+                self.violations.append(f"{where}: broadcast mention in {string[:200]!r}")
+
+    def _check_blocks(self, where: str, blocks: Any, limit: int) -> None:
+        if not isinstance(blocks, list) or len(blocks) > limit:
+            self.violations.append(f"{where}: {len(blocks)} blocks (limit {limit})")
+            raise SlackError("invalid_blocks", errors=[f"must provide at most {limit} items"])
+        for n, block in enumerate(blocks):
+            problem = self._block_problem(block)
+            if problem:
+                self.violations.append(f"{where}: block {n}: {problem}")
+                raise SlackError("invalid_blocks", errors=[f"{problem} [json-pointer:/blocks/{n}]"])
+
+    @staticmethod
+    def _block_problem(block: dict[str, Any]) -> str | None:
+        kind = block.get("type")
+        text = (block.get("text") or {}).get("text", "")
+        if kind == "section":
+            if not text and not block.get("fields"):
+                return "section needs text or fields"
+            if len(text) > SECTION_TEXT:
+                return f"section text is {len(text)} characters"
+            if len(block.get("fields") or []) > 10:
+                return "more than 10 fields"
+            for f in block.get("fields") or []:
+                if len(f.get("text", "")) > FIELD_TEXT:
+                    return "field text too long"
+        if kind == "header" and len(text) > HEADER_TEXT:
+            return f"header text is {len(text)} characters"
+        if kind in {"actions", "context"}:
+            elements = block.get("elements") or []
+            if not elements or len(elements) > (25 if kind == "actions" else 10):
+                return f"{kind} has {len(elements)} elements"
+            for element in elements:
+                if element.get("type") == "button" and len(element["text"]["text"]) > 75:
+                    return "button text too long"
+                if element.get("type") in {"mrkdwn", "plain_text"} and len(element["text"]) > 3000:
+                    return "context text too long"
+        if "block_id" in block and len(block["block_id"]) > 255:
+            return "block_id too long"
+        return None
+
+    @classmethod
+    def _mrkdwn(cls, value: Any) -> list[str]:
+        if isinstance(value, dict):
+            if value.get("type") == "plain_text":
+                return []
+            if value.get("type") == "mrkdwn":
+                return [value.get("text", "")]
+            return [s for k, v in value.items() if k != "initial_value" for s in cls._mrkdwn(v)]
+        if isinstance(value, list):
+            return [s for v in value for s in cls._mrkdwn(v)]
+        return []
+
+    def _check_view(self, view: Any) -> dict[str, Any]:
+        if not isinstance(view, dict) or view.get("type") not in {"modal", "home"}:
+            raise SlackError("invalid_arguments")
+        self._check_blocks("view", view.get("blocks") or [], VIEW_BLOCKS)
+        if view["type"] == "modal":
+            title = (view.get("title") or {}).get("text", "")
+            if not title or len(title) > 24:
+                self.violations.append(f"view: title {title!r}")
+                raise SlackError("invalid_arguments")
+        if len(view.get("private_metadata") or "") > 3000:
+            self.violations.append("view: private_metadata over 3000 characters")
+            raise SlackError("invalid_arguments")
+        for string in self._mrkdwn(view.get("blocks") or []):
+            if BROADCASTS.search(string):
+                self.violations.append(f"view: broadcast mention in {string[:200]!r}")
+        return view
+
+    # --- channels and users ----------------------------------------------------------------
+
+    def _user(self, user_id: str | None) -> User:
+        if not user_id:
+            raise SlackError("user_not_found")
+        user = self.users.get(user_id)
+        if user is None and self.auto_users and user_id.startswith(("U", "W")):
+            user = self.add_user(user_id)
+        if user is None:
+            raise SlackError("user_not_found")
+        return user
+
+    def _resolve_channel_id(self, channel: str) -> str:
+        return self.dm_channel(channel) if channel[:1] in {"U", "W"} else channel
+
+    def _channel_for_post(self, channel: str | None) -> str:
+        """Where a message to `channel` lands; raises what Slack would."""
+        if not channel:
+            raise SlackError("channel_not_found")
+        if channel[:1] in {"U", "W"}:
+            user = self.users.get(channel)
+            if user is None and self.auto_users:
+                user = self._user(channel)
+            if user is None:
+                raise SlackError("channel_not_found")
+            if user.is_bot:
+                raise SlackError("cannot_dm_bot")
+            if user.deleted:
+                raise SlackError("user_disabled")
+            return self.dm_channel(channel)
+        if channel.startswith("D"):
+            user = self.users.get("U" + channel[1:])
+            if user is None or user.deleted:
+                raise SlackError("channel_not_found")
+            return channel
+        known = self.channels.get(channel)
+        if known is None:
+            if self.strict_channels:
+                raise SlackError("channel_not_found")
+            known = self.add_channel(channel)
+        if known.is_archived:
+            raise SlackError("is_archived")
+        if not known.is_member:
+            raise SlackError("not_in_channel")
+        return channel
+
+    def _next_ts(self) -> str:
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
+    # --- Web API methods -------------------------------------------------------------------
+
+    def api_api_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"args": args}
+
+    def api_auth_test(self, _args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": "https://jerry-test.slack.com/",
+            "team": "Jerry Test",
+            "user": "jerry",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def api_team_info(self, _args: dict[str, Any]) -> dict[str, Any]:
+        return {"team": {"id": TEAM_ID, "name": "Jerry Test", "domain": "jerry-test"}}
+
+    def api_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel_for_post(args.get("channel"))
+        self._check_message("chat.postMessage", args)
+        thread_ts = args.get("thread_ts") or None
+        if thread_ts and not any(m["ts"] == thread_ts for m in self.messages.get(channel, [])):
+            # Slack posts to a thread whose parent it does not know as a new message; tests
+            # seed parents they rely on, so flag it.
+            self.violations.append(f"chat.postMessage: unknown thread_ts {thread_ts}")
+        message = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "app_id": "A0JERRY",
+            "text": args.get("text") or "",
+            "blocks": copy.deepcopy(args.get("blocks") or []),
+            "ts": self._next_ts(),
+            "team": TEAM_ID,
+        }
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+        self.messages.setdefault(channel, []).append(message)
+        return {"channel": channel, "ts": message["ts"], "message": message}
+
+    def add_message(
+        self, channel: str, user: str, text: str, *, thread_ts: str | None = None
+    ) -> dict[str, Any]:
+        """A message a person wrote (so permalinks, threads and replies can find it)."""
+        message = {"type": "message", "user": user, "text": text, "ts": self._next_ts()}
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+        self.messages.setdefault(self._resolve_channel_id(channel), []).append(message)
+        return message
+
+    def api_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel_for_post(args.get("channel"))
+        user = self._user(args.get("user"))
+        known = self.channels.get(channel)
+        if known is not None and known.members and user.id not in known.members:
+            raise SlackError("user_not_in_channel")
+        self._check_message("chat.postEphemeral", args)
+        return {"message_ts": self._next_ts()}
+
+    def api_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel_id(args.get("channel") or "")
+        message = self.message(channel, args.get("ts") or "")
+        if message is None:
+            raise SlackError("message_not_found")
+        if message.get("user") != BOT_USER_ID:
+            raise SlackError("cant_update_message")
+        self._check_message("chat.update", args)
+        message["text"] = args.get("text") or ""
+        message["blocks"] = copy.deepcopy(args.get("blocks") or [])
+        message["edited"] = {"user": BOT_USER_ID, "ts": self._next_ts()}
+        return {"channel": channel, "ts": message["ts"], "text": message["text"]}
+
+    def api_chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel_id(args.get("channel") or "")
+        message = self.message(channel, args.get("ts") or "")
+        if message is None:
+            raise SlackError("message_not_found")
+        self.messages[channel].remove(message)
+        return {"channel": channel, "ts": message["ts"]}
+
+    def api_chat_getPermalink(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = args.get("channel") or ""
+        if channel in self.channels and self.channels[channel].is_archived:
+            raise SlackError("channel_not_found")
+        ts = args.get("message_ts") or ""
+        if not ts:
+            raise SlackError("message_not_found")
+        return {
+            "channel": channel,
+            "permalink": f"https://jerry-test.slack.com/archives/{channel}/p{ts.replace('.', '')}",
+        }
+
+    def api_conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        users = [u for u in (args.get("users") or "").split(",") if u]
+        if len(users) != 1:
+            raise SlackError("not_implemented" if users else "users_list_not_supplied")
+        return {"channel": {"id": self._channel_for_post(users[0])}}
+
+    def api_conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self.channels.get(args.get("channel") or "")
+        if channel is None:
+            raise SlackError("channel_not_found")
+        return {
+            "channel": {
+                "id": channel.id,
+                "name": channel.name,
+                "is_channel": True,
+                "is_archived": channel.is_archived,
+                "is_member": channel.is_member,
+                "is_private": False,
+            }
+        }
+
+    def api_conversations_members(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self.channels.get(args.get("channel") or "")
+        if channel is None:
+            raise SlackError("channel_not_found")
+        return self._page(channel.members, args, "members")
+
+    def api_conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel_id(args.get("channel") or "")
+        ts = args.get("ts") or ""
+        parent = self.message(channel, ts)
+        if parent is None:
+            raise SlackError("thread_not_found")
+        return {"messages": [parent, *self.thread(channel, ts)], "has_more": False}
+
+    def _page(self, values: list[Any], args: dict[str, Any], key: str) -> dict[str, Any]:
+        limit = int(args.get("limit") or 100)
+        cursor = args.get("cursor") or ""
+        if cursor and not cursor.startswith("next:"):
+            raise SlackError("invalid_cursor")
+        start = int(cursor[5:]) if cursor else 0
+        page = values[start : start + limit]
+        more = start + limit < len(values)
+        return {
+            key: page,
+            "response_metadata": {"next_cursor": f"next:{start + limit}" if more else ""},
+        }
+
+    def _user_json(self, user: User) -> dict[str, Any]:
+        return {
+            "id": user.id,
+            "team_id": TEAM_ID,
+            "name": user.name,
+            "deleted": user.deleted,
+            "real_name": user.real_name,
+            "tz": user.tz,
+            "tz_label": user.tz,
+            "tz_offset": user.tz_offset,
+            "locale": user.locale,
+            "is_admin": user.is_admin,
+            "is_bot": user.is_bot,
+            "is_app_user": False,
+            "updated": 1502138686,
+            "profile": {
+                "real_name": user.real_name,
+                "display_name": user.name,
+                "email": user.email,
+                "team": TEAM_ID,
+            },
+        }
+
+    def api_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"user": self._user_json(self._user(args.get("user")))}
+
+    def api_users_lookupByEmail(self, args: dict[str, Any]) -> dict[str, Any]:
+        email = (args.get("email") or "").lower()
+        for user in self.users.values():
+            if user.email and user.email.lower() == email and not user.deleted:
+                return {"user": self._user_json(user)}
+        raise SlackError("users_not_found")
+
+    def api_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self._page([self._user_json(u) for u in self.users.values()], args, "members")
+
+    def api_usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        group = self.usergroups.get(args.get("usergroup") or "")
+        if group is None:
+            raise SlackError("no_such_subteam")
+        return {"users": list(group)}
+
+    def api_reactions_add(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._resolve_channel_id(args.get("channel") or "")
+        message = self.message(channel, args.get("timestamp") or "")
+        if message is None:
+            raise SlackError("message_not_found")
+        name = args.get("name") or ""
+        reactions = message.setdefault("reactions", [])
+        if name in reactions:
+            raise SlackError("already_reacted")
+        reactions.append(name)
+        return {}
+
+    def api_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        trigger = args.get("trigger_id") or ""
+        if not trigger:
+            raise SlackError("invalid_arguments")
+        if trigger.startswith("expired"):
+            raise SlackError("expired_trigger_id")
+        view = self._check_view(args.get("view"))
+        view_id = f"V{next(self._ids):08d}"
+        stored = {**view, "id": view_id, "hash": f"{time.time_ns()}.hash", "state": {"values": {}}}
+        self.views[view_id] = stored
+        return {"view": stored}
+
+    api_views_push = api_views_open
+
+    def api_views_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        view_id = args.get("view_id") or ""
+        if view_id not in self.views:
+            raise SlackError("not_found")
+        view = self._check_view(args.get("view"))
+        self.views[view_id] = {**view, "id": view_id, "hash": f"{time.time_ns()}.hash"}
+        return {"view": self.views[view_id]}
+
+    def api_views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = self._user(args.get("user_id"))
+        view = self._check_view(args.get("view"))
+        if view.get("type") != "home":
+            raise SlackError("invalid_arguments")
+        self.home[user.id] = {**view, "id": f"VH{user.id}"}
+        return {"view": self.home[user.id]}
+
+    def api_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("filename") or not args.get("length"):
+            raise SlackError("invalid_arguments")
+        file_id = f"F{next(self._ids):08d}"
+        self.files[file_id] = {
+            "id": file_id,
+            "name": args["filename"],
+            "length": int(args["length"]),
+            "content": None,
+        }
+        return {"upload_url": f"{self.base}/upload/{file_id}", "file_id": file_id}
+
+    def api_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        entries = args.get("files") or []
+        done = []
+        for entry in entries:
+            file = self.files.get(entry.get("id", ""))
+            if file is None or file["content"] is None:
+                raise SlackError("file_not_found")
+            file.update(
+                title=entry.get("title"),
+                channel=args.get("channel_id"),
+                thread_ts=args.get("thread_ts"),
+                initial_comment=args.get("initial_comment"),
+            )
+            done.append({"id": file["id"], "name": file["name"], "title": entry.get("title")})
+        if args.get("channel_id"):
+            self._channel_for_post(args["channel_id"])
+        return {"files": done}
+
+
+def default_workspace(fake: FakeSlack) -> FakeSlack:
+    """People and channels for running Jerry by hand or in a benchmark."""
+    for user_id, name in [
+        ("U0PRODOPS", "olga"),
+        ("U0PAYLEAD", "pat"),
+        ("U0PAYBACK", "bea"),
+        ("U0MOBLEAD", "mo"),
+        ("U0REPORTER", "rita"),
+    ]:
+        fake.add_user(user_id, name)
+    fake.add_channel("C0GENERAL", "general")
+    fake.auto_users = True
+    return fake
+
+
+async def _serve(port: int) -> None:
+    fake = default_workspace(FakeSlack())
+    await fake.start(port)
+    print(f"fake Slack Web API on {fake.api_url} (token {fake.token})", flush=True)
+    while True:
+        await asyncio.sleep(3600)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Run the fake Slack Web API.")
+    parser.add_argument("--port", type=int, default=3001)
+    options = parser.parse_args()
+    asyncio.run(_serve(options.port))

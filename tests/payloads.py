@@ -1,0 +1,238 @@
+"""Inbound Slack payloads, built from the samples Slack wrote (../shared/slack-samples/inbound/).
+
+Each builder loads the sample, rewrites the ids to our fake workspace and fills in what a
+test chooses; the rest of the shape stays Slack's.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import time
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from tests.fakeslack import BOT_USER_ID, TEAM_ID
+
+INBOUND = Path(__file__).resolve().parents[2] / "shared" / "slack-samples" / "inbound"
+APP_ID = "A0JERRY"
+_counter = itertools.count(1)
+
+
+@cache
+def _sample(name: str) -> dict[str, Any]:
+    return json.loads((INBOUND / name).read_text())
+
+
+def sample(name: str) -> dict[str, Any]:
+    return copy.deepcopy(_sample(name))
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{next(_counter):06d}"
+
+
+def new_ts() -> str:
+    return f"{int(time.time())}.{next(_counter):06d}"
+
+
+def slash_command(
+    command: str, text: str, *, user: str, channel: str = "C0GENERAL", response_url: str = ""
+) -> dict[str, str]:
+    body = sample("slash_command.json")
+    body.pop("enterprise_id", None)
+    body.pop("enterprise_name", None)
+    body.update(
+        team_id=TEAM_ID,
+        team_domain="jerry-test",
+        channel_id=channel,
+        channel_name=channel.lower(),
+        user_id=user,
+        user_name=user.lower(),
+        command=command,
+        text=text,
+        api_app_id=APP_ID,
+        trigger_id=unique("trigger.") + ".abc",
+    )
+    if response_url:
+        body["response_url"] = response_url
+    return body
+
+
+def _envelope(name: str, event: dict[str, Any], event_id: str | None) -> dict[str, Any]:
+    body = sample(name)
+    body.update(
+        team_id=TEAM_ID,
+        api_app_id=APP_ID,
+        event_id=event_id or unique("Ev"),
+        event_time=int(time.time()),
+        authorizations=[
+            {
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+    )
+    body["event"] = event
+    return body
+
+
+def app_mention(
+    text: str,
+    *,
+    user: str,
+    channel: str = "C0GENERAL",
+    ts: str | None = None,
+    thread_ts: str | None = None,
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    event = sample("docs_examples/event_callback.app_mention.json")["event"]
+    ts = ts or new_ts()
+    event.update(user=user, text=text, ts=ts, channel=channel, event_ts=ts)
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return _envelope("docs_examples/event_callback.app_mention.json", event, event_id)
+
+
+def direct_message(
+    text: str,
+    *,
+    user: str,
+    ts: str | None = None,
+    thread_ts: str | None = None,
+    event_id: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    event = sample("event_callback.message_im.json")["event"]
+    ts = ts or new_ts()
+    event.update(channel="D" + user[1:], user=user, text=text, ts=ts, event_ts=ts)
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    event.update(extra)
+    return _envelope("event_callback.message_im.json", event, event_id)
+
+
+def bot_message_im(text: str, *, channel: str) -> dict[str, Any]:
+    event = sample("event_callback.message_bot_message.json")["event"]
+    ts = new_ts()
+    event.update(channel=channel, text=text, ts=ts, event_ts=ts, channel_type="im")
+    return _envelope("event_callback.message_bot_message.json", event, None)
+
+
+def message_changed_im(*, user: str, text: str) -> dict[str, Any]:
+    body = sample("docs_examples/event_callback.message_changed.json")
+    event = body["event"]
+    event.update(channel="D" + user[1:], channel_type="im")
+    event["message"].update(user=user, text=text)
+    return _envelope("docs_examples/event_callback.message_changed.json", event, None)
+
+
+def message_deleted_im(*, user: str) -> dict[str, Any]:
+    body = sample("docs_examples/event_callback.message_deleted.json")
+    event = body["event"]
+    event.update(channel="D" + user[1:], channel_type="im")
+    return _envelope("docs_examples/event_callback.message_deleted.json", event, None)
+
+
+def message_shortcut(
+    *,
+    user: str,
+    channel: str,
+    message: dict[str, Any],
+    callback_id: str = "send_to_jerry",
+    response_url: str = "",
+) -> dict[str, Any]:
+    body = sample("message_action.json")
+    body.update(
+        team={"id": TEAM_ID, "domain": "jerry-test"},
+        user={"id": user, "name": user.lower()},
+        channel={"id": channel, "name": channel.lower()},
+        callback_id=callback_id,
+        trigger_id=unique("trigger.") + ".abc",
+        message_ts=message["ts"],
+        message={**body["message"], **message, "team": TEAM_ID},
+    )
+    body["message"].pop("blocks", None)
+    if response_url:
+        body["response_url"] = response_url
+    return body
+
+
+def view_submission(
+    view: dict[str, Any], values: dict[str, dict[str, Any]], *, user: str
+) -> dict[str, Any]:
+    """Submit `view` (as Jerry opened it) with `values`: {block_id: {action_id: value}}."""
+    body = sample("view_submission.json")
+    body.update(
+        team={"id": TEAM_ID, "domain": "jerry-test"},
+        user={"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM_ID},
+        api_app_id=APP_ID,
+        trigger_id=unique("trigger.") + ".abc",
+    )
+    submitted = {**body["view"], **view}
+    submitted.update(
+        team_id=TEAM_ID,
+        app_id=APP_ID,
+        state={"values": values},
+        id=view.get("id") or unique("V"),
+        hash=view.get("hash") or f"{time.time()}.hash",
+    )
+    body["view"] = submitted
+    return body
+
+
+def block_action(
+    *,
+    user: str,
+    action_id: str,
+    value: str,
+    channel: str,
+    message: dict[str, Any],
+    response_url: str,
+) -> dict[str, Any]:
+    body = sample("block_actions.message_button.json")
+    body.update(
+        user={"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM_ID},
+        api_app_id=APP_ID,
+        container={
+            "type": "message",
+            "message_ts": message["ts"],
+            "channel_id": channel,
+            "is_ephemeral": False,
+        },
+        trigger_id=unique("trigger.") + ".abc",
+        team={"id": TEAM_ID, "domain": "jerry-test"},
+        channel={"id": channel, "name": "directmessage"},
+        message={**message, "team": TEAM_ID},
+        response_url=response_url,
+    )
+    action = body["actions"][0]
+    action.update(action_id=action_id, value=value, block_id=unique("b"), action_ts=new_ts())
+    body["actions"] = [action]
+    return body
+
+
+def input_value(value: str) -> dict[str, Any]:
+    return {"type": "plain_text_input", "value": value}
+
+
+def selected(value: str | None) -> dict[str, Any]:
+    return {
+        "type": "static_select",
+        "selected_option": None
+        if value is None
+        else {"text": {"type": "plain_text", "text": value}, "value": value},
+    }
+
+
+def checked(*values: str) -> dict[str, Any]:
+    return {
+        "type": "checkboxes",
+        "selected_options": [
+            {"text": {"type": "plain_text", "text": v}, "value": v} for v in values
+        ],
+    }
