@@ -782,8 +782,7 @@ async def _serve(port: int) -> None:
     fake = default_workspace(FakeSlack())
     await fake.start(port)
     print(f"fake Slack Web API on {fake.api_url} (token {fake.token})", flush=True)
-    while True:
-        await asyncio.sleep(3600)
+    await asyncio.Event().wait()  # serve until interrupted
 
 
 if __name__ == "__main__":
