@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.adapter.starlette.async_handler import (
+    AsyncSlackRequestHandler,
+    to_async_bolt_request,
+)
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -23,8 +27,11 @@ from bot.config import Settings
 from bot.delivery import DeliveryWorker
 from bot.directory import Directory, cached_language
 from models.db import create_engine, database_answers, session_factory
+from models.users import SlackUser
 
 log = logging.getLogger("jerry")
+# How long an ack may wait for Slack to say which language a first-time user speaks.
+FIRST_LOOKUP_SECONDS = 1.0
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:
@@ -58,10 +65,13 @@ class JerryApp:
             retry_seconds=settings.jerry_delivery_retry_seconds,
         )
         self.bolt = AsyncApp(
-            token=settings.slack_bot_token,
+            # The token is the client's (passing it too only makes Bolt warn that it is unused).
             signing_secret=settings.slack_signing_secret,
             client=self.client,
             raise_error_for_unhandled_request=False,
+            # Listeners finish before Slack gets its ack, so an item from a mention or a DM is
+            # committed before Slack hears "ok" (Bolt would otherwise ack events first).
+            process_before_response=True,
             logger=logging.getLogger("jerry.bolt"),
         )
         from handlers import register
@@ -78,8 +88,16 @@ class JerryApp:
         self._started = False
 
     async def user_language(self, user_id: str) -> str:
+        """The person's Slack language: from the cache, or (first time) asked of Slack briefly,
+        since an ack is waiting; the default when Slack is slow or the database is down."""
         try:
-            return await cached_language(self.sessions, user_id, self.language)
+            async with self.sessions() as session:
+                known = await session.get(SlackUser, user_id) is not None
+            if known:
+                return await cached_language(self.sessions, user_id, self.language)
+            return await asyncio.wait_for(
+                self.directory.language(user_id, self.language), timeout=FIRST_LOOKUP_SECONDS
+            )
         except Exception:
             return self.language
 
@@ -106,6 +124,13 @@ class JerryApp:
             await self.stop()
 
     async def _slack_events(self, request: Request) -> Response:
+        try:
+            # Bolt parses before it checks the signature, and a body that is not UTF-8, not
+            # JSON or not a JSON object makes it raise: answer 400, not a 500 traceback.
+            to_async_bolt_request(request, await request.body())
+        except (ValueError, TypeError, AttributeError):
+            log.warning("refused a malformed request to /slack/events")
+            return JSONResponse({"error": "malformed_request"}, status_code=400)
         return await self._slack_handler.handle(request)
 
     async def _healthz(self, _request: Request) -> Response:

@@ -9,11 +9,23 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.config import MissingSettingError, Settings
+from pydantic import ValidationError
+
+from bot.config import README_SETTINGS, MissingSettingError, Settings
 
 DESCRIPTION = """Jerry, the product-ops facilitator for Slack.
 
 Settings come from the environment or a .env file (see README.md, section Settings)."""
+
+EPILOG = """all commands:
+  serve [--port N] [--host H] [--no-migrate]   serve Slack over HTTP (/slack/events, /healthz)
+  socket                                       connect in Socket Mode (needs SLACK_APP_TOKEN)
+  db upgrade                                   create or migrate the database schema
+  routing import FILE [--dry-run]              validate FILE and replace the routing model with it
+  routing export [FILE]                        write the routing model in the import format
+  routing test TEXT [--channel C] [--area A]   show which team some text would go to, and why
+
+`jerry COMMAND --help` describes each command's options."""
 
 
 class CommandError(Exception):
@@ -22,7 +34,10 @@ class CommandError(Exception):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="jerry", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="jerry",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -35,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-migrate",
         action="store_true",
         help="do not migrate the schema first; refuse to start if it is behind",
+    )
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="how much to log (default info)",
     )
 
     socket = commands.add_parser(
@@ -78,10 +99,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"]).upper()
+            print(
+                f"jerry: {name} is not valid: {error['msg']} (got {error.get('input')!r}). "
+                f"See {README_SETTINGS}.",
+                file=sys.stderr,
+            )
+        return 2
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Alembic announces each of its autogenerate plugins at INFO on every migration: noise.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     try:
         return _dispatch(args, settings) or 0
     except MissingSettingError as exc:

@@ -66,6 +66,14 @@ MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=2)
 MAX_BACKOFF = timedelta(hours=1)
 MAX_DEFERS = 30  # a DM update waiting for its DM gives up after this many short waits
+STOP_GRACE_SECONDS = 5.0  # how long stopping waits for the pass in progress
+
+
+def slack_error(exc: SlackApiError) -> str:
+    """Slack's error code, or http_<status> when the answer was not Slack's JSON (a 5xx page)."""
+    data = exc.response.data
+    error = data.get("error") if isinstance(data, dict) else None
+    return str(error or f"http_{exc.response.status_code}")
 
 
 class PermanentDeliveryError(Exception):
@@ -109,6 +117,10 @@ class DeliveryWorker:
         self._stopping = True
         self._wake.set()
         if self._task is not None:
+            # Let a pass in progress finish (a send cut mid-way is sent again after its lease,
+            # and its database connection is left unclosed); cancel it only if it hangs.
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(self._task), timeout=STOP_GRACE_SECONDS)
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -129,9 +141,11 @@ class DeliveryWorker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.retry_seconds)
             self._wake.clear()
+            if self._stopping:
+                break
             try:
                 async with self._lock:
-                    while await self._pass():
+                    while not self._stopping and await self._pass():
                         pass
             except asyncio.CancelledError:
                 raise
@@ -176,13 +190,16 @@ class DeliveryWorker:
             except PermanentDeliveryError as exc:
                 await self._permanent(session, delivery, item, exc.error)
             except SlackApiError as exc:
-                error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
+                error = slack_error(exc)
                 if error in PERMANENT_ERRORS:
                     await self._permanent(session, delivery, item, error)
                 else:
                     await self._retry(session, delivery, item, error)
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 await self._retry(session, delivery, item, f"connection: {exc.__class__.__name__}")
+            except Exception as exc:  # a bug must not leave the delivery leased and the pass cut
+                log.exception("delivery %s (%s) raised", delivery.id, delivery.purpose)
+                await self._retry(session, delivery, item, f"unexpected: {exc.__class__.__name__}")
             else:
                 delivery.status = "sent"
                 delivery.sent_at = utcnow()
@@ -257,6 +274,8 @@ class DeliveryWorker:
         purpose = delivery.purpose
         if purpose == "triage_alert":
             lang = await self.directory.language(delivery.recipient, self.default_language)
+            if str(params.get("who") or "").startswith(("U", "W")):
+                params["who"] = f"<@{params['who']}>"
             message = views.triage_alert(lang, params.pop("alert"), **params)
             return await self._post(delivery.recipient or "", message)
         if item is None:
@@ -306,7 +325,8 @@ class DeliveryWorker:
         ts = params.get("ts") or item.lead_dm_ts
         if not channel or not ts:
             raise Deferred
-        lang = await self.directory.language(item.assignee_id, self.default_language)
+        reader = params.get("reader") or item.assignee_id
+        lang = await self.directory.language(reader, self.default_language)
         card = await load_card(session, item)
         message = views.lead_dm(card, lang, reassigned_to=params.get("reassigned_to"))
         await self.client.chat_update(
@@ -376,7 +396,7 @@ class DeliveryWorker:
             )
             item.permalink = response.get("permalink")
         except SlackApiError as exc:  # the DM matters more than the link
-            log.info("no permalink for item %s: %s", item.id, exc.response.get("error"))
+            log.info("no permalink for item %s: %s", item.id, slack_error(exc))
 
     async def _post(
         self, channel: str, message: dict[str, Any], *, thread_ts: str | None = None

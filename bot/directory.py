@@ -40,7 +40,8 @@ class Directory:
             try:
                 response = await self.client.users_info(user=user_id, include_locale=True)
             except SlackApiError as exc:
-                if exc.response.get("error") in USER_GONE_ERRORS:
+                data = exc.response.data  # not a dict when Slack answered a 5xx page
+                if isinstance(data, dict) and data.get("error") in USER_GONE_ERRORS:
                     record = cached or SlackUser(id=user_id)
                     record.deleted = True
                     record.fetched_at = utcnow()

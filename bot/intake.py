@@ -7,6 +7,7 @@ even if every Slack call after the ack fails.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Literal
 
@@ -104,7 +105,8 @@ async def submit(
     default_language: str = "en",
 ) -> IntakeResult:
     """Store and route one item; a repeat of the same intake key returns the first item."""
-    text = request.text.strip()
+    # PostgreSQL cannot store NUL characters; they never mean anything in Slack text.
+    text = request.text.replace("\x00", "").strip()
     if not text:
         raise EmptyTextError
     text = text[:MAX_TEXT]
@@ -131,14 +133,20 @@ async def submit(
             reply_channel=request.reply_channel,
             reply_thread_ts=request.reply_thread_ts,
             impact=request.impact,
-            customer=(request.customer or "").strip()[:500] or None,
+            customer=(request.customer or "").replace("\x00", "").strip()[:500] or None,
             customer_at_risk=request.customer_at_risk,
             chosen_area_id=request.chosen_area_id,
             route_step="unrouted",
             route_detail={},
         )
         session.add(item)
-        await session.flush()
+        try:
+            await session.flush()  # the INSERT: a concurrent twin fails here, not at commit
+        except IntegrityError:
+            first = await _first_of_race(session, request)
+            if first is None:
+                raise
+            return first
         add_event(session, item, request.reporter_id, "created", source=request.source)
         model = await load_routing_model(session)
         if model is not None:
@@ -153,16 +161,23 @@ async def submit(
         try:
             await session.commit()
         except IntegrityError:
-            # The same Slack event raced in twice; the first one won.
-            await session.rollback()
-            if request.intake_key:
-                existing = await item_by_intake_key(session, request.intake_key)
-                if existing is not None:
-                    return IntakeResult(
-                        existing.id, True, await load_card(session, existing), existing.language
-                    )
-            raise
+            first = await _first_of_race(session, request)
+            if first is None:
+                raise
+            return first
         return IntakeResult(item.id, False, card, language)
+
+
+async def _first_of_race(session: AsyncSession, request: IntakeRequest) -> IntakeResult | None:
+    """The same Slack event raced in twice and the first one won: its item, if so."""
+    await session.rollback()
+    if request.intake_key:
+        existing = await item_by_intake_key(session, request.intake_key)
+        if existing is not None:
+            return IntakeResult(
+                existing.id, True, await load_card(session, existing), existing.language
+            )
+    return None
 
 
 async def route_waiting_items(session: AsyncSession, model: RoutingModel) -> int:
@@ -177,10 +192,20 @@ async def route_waiting_items(session: AsyncSession, model: RoutingModel) -> int
 
 
 async def area_choices(sessions: async_sessionmaker[AsyncSession]) -> list[AreaChoice]:
-    """The routing model's areas, for the intake modal's "product area" menu."""
+    """The routing model's areas, for the intake modal's "product area" menu.
+
+    No areas when the database does not answer: the form still opens (the text then
+    stays in it if storing fails), it just offers no area to choose.
+    """
+    from models.db import DATABASE_ERRORS
     from models.routing_store import list_area_choices
 
-    async with sessions() as session:
-        return [
-            AreaChoice(id=a, name=n, team=team) for a, n, team in await list_area_choices(session)
-        ]
+    try:
+        async with sessions() as session:
+            return [
+                AreaChoice(id=a, name=n, team=team)
+                for a, n, team in await list_area_choices(session)
+            ]
+    except DATABASE_ERRORS:
+        logging.getLogger("jerry.intake").warning("no areas for the form: database unreachable")
+        return []

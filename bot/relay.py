@@ -192,6 +192,7 @@ def _move(
 ) -> None:
     """Hand the item to another team: new lead DM, old DM marked, reporter told."""
     old_dm = (item.lead_dm_channel, item.lead_dm_ts)
+    old_reader = item.assignee_id  # the old DM stays in its reader's language
     item.team_id = team.id
     item.area_id = area.id if area else None
     item.assignee_id = team.lead
@@ -222,6 +223,7 @@ def _move(
             channel=old_dm[0],
             ts=old_dm[1],
             reassigned_to=team.name,
+            reader=old_reader,
         )
     enqueue(
         session,
@@ -321,7 +323,12 @@ async def alert_triage(
     session: AsyncSession, alert: str, *, exclude: str | None = None, **params: object
 ) -> None:
     triage = await triage_team(session)
+    recipient = None
     if triage is not None and triage.channel:
-        enqueue(session, "triage_alert", recipient=triage.channel, alert=alert, **params)
+        recipient = triage.channel
     elif triage is not None and triage.lead != exclude and alert != "lead_unreachable":
-        enqueue(session, "triage_alert", recipient=triage.lead, alert=alert, **params)
+        recipient = triage.lead
+    if recipient is not None:
+        # params["item"] is the item's number for the text, not enqueue's `item` (an Item).
+        delivery = enqueue(session, "triage_alert", recipient=recipient)
+        delivery.params = {"alert": alert, **params}

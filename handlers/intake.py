@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncSay
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot import intake
 from bot.i18n import t
@@ -17,6 +16,7 @@ from bot.intake import EmptyTextError, IntakeRequest
 from bot.text import escape_plain, neutralize, truncate
 from bot.views import items as item_views
 from bot.views import modals
+from models.db import DATABASE_ERRORS
 
 if TYPE_CHECKING:
     from bot.app import JerryApp
@@ -70,7 +70,7 @@ def register(app: AsyncApp, jerry: JerryApp) -> None:
         )
         try:
             result = await intake.submit(jerry.sessions, request, default_language=jerry.language)
-        except SQLAlchemyError:
+        except DATABASE_ERRORS:
             log.exception("could not store a %s from %s", kind, user)
             await ack(text=_store_failed_text(lang, text), response_type="ephemeral")
             return
@@ -142,7 +142,7 @@ def register(app: AsyncApp, jerry: JerryApp) -> None:
         )
         try:
             await intake.submit(jerry.sessions, request, default_language=jerry.language)
-        except SQLAlchemyError:
+        except DATABASE_ERRORS:
             log.exception("could not store a modal submission from %s", user)
             await ack(
                 response_action="errors", errors={"text": t("error.store_failed_short", lang)}
@@ -207,7 +207,7 @@ async def _intake_from_message(
     except EmptyTextError:
         await say(text=t(f"intake.empty_{source}", lang), thread_ts=thread_ts)
         return
-    except SQLAlchemyError:
+    except DATABASE_ERRORS:
         log.exception("could not store a %s from %s", source, user)
         await say(text=_store_failed_text(lang, text), thread_ts=thread_ts)
         return

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 from sqlalchemy import event, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -16,6 +17,9 @@ from sqlalchemy.ext.asyncio import (
 from bot.config import async_database_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# What a database that does not answer raises: SQLAlchemy's errors, and the driver's own
+# OSError (asyncpg's "connection refused" and timeouts are not wrapped by SQLAlchemy).
+DATABASE_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, OSError)
 
 
 def create_engine(url: str, **kwargs: object) -> AsyncEngine:

@@ -52,6 +52,7 @@ class Call:
     token: str | None
     response: dict[str, Any] = field(default_factory=dict)
     status: int = 200
+    at: float = field(default_factory=time.monotonic)  # when it arrived (for backoff checks)
 
     @property
     def ok(self) -> bool:

@@ -11,9 +11,11 @@ app; the app's real `slack_sdk` client talks over HTTP to `fake_slack` on 127.0.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
+import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -181,8 +183,32 @@ class SlackDriver:
 
     async def settle(self) -> None:
         """Let the bot finish what it does after the ack (Bolt's listeners, the outbox)."""
+        await self.listeners_done()
         await self.app.drain()
+        await self.listeners_done()
         await self.app.drain()
+
+    async def listeners_done(self) -> None:
+        """Wait (up to 10 s) for Bolt's listener functions still running after their ack.
+
+        Bolt may ack first and keep running a listener (or a lazy one) in a task of its own;
+        those tasks are recognised by their coroutine's source file.
+        """
+        deadline = time.monotonic() + 10.0
+        while True:
+            pending = [task for task in asyncio.all_tasks() if _bolt_task(task)]
+            if not pending:
+                return
+            left = deadline - time.monotonic()
+            assert left > 0, f"Bolt listeners still running after 10 s: {pending}"
+            await asyncio.wait(pending, timeout=left)
+
+
+def _bolt_task(task: asyncio.Task[Any]) -> bool:
+    if task.done() or task is asyncio.current_task():
+        return False
+    code = getattr(task.get_coro(), "cr_code", None)
+    return code is not None and f"{os.sep}slack_bolt{os.sep}" in code.co_filename
 
 
 @pytest.fixture

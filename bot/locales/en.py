@@ -44,7 +44,9 @@ MESSAGES: dict[str, str] = {
     "note.reassign_note": "Note: {note}",
     # the reporter
     "receipt.line": "Thanks! Your {kind} is *#{id}*; it went to *{team}*.",
+    "receipt.line_unrouted": "Thanks! Your {kind} is *#{id}*. No team owns it yet: Jerry will route it as soon as product ops has set up who owns what.",
     "receipt.follow.thread": "The answer will come in this thread.",
+    "receipt.follow.message_thread": "The answer will come in the thread of that message.",
     "receipt.follow.dm": "Jerry will send you the answer in a direct message.",
     "receipt.anonymous": "Your name is kept from the team lead.",
     "answer.line": "{who} ({team}) answered your {kind} *#{id}*:",

@@ -44,7 +44,9 @@ MESSAGES: dict[str, str] = {
     "note.reassign_note": "Note : {note}",
     # the reporter
     "receipt.line": "Merci ! C’est noté sous le *n° {id}* et transmis à *{team}*.",
+    "receipt.line_unrouted": "Merci ! C’est noté sous le *n° {id}*. Aucune équipe n’en est encore responsable : Jerry l’orientera dès que product ops aura indiqué qui s’occupe de quoi.",
     "receipt.follow.thread": "La réponse arrivera dans ce fil.",
+    "receipt.follow.message_thread": "La réponse arrivera dans le fil de ce message.",
     "receipt.follow.dm": "Jerry vous enverra la réponse en message direct.",
     "receipt.anonymous": "Votre nom n’est pas communiqué au responsable d’équipe.",
     "answer.line": "{who} ({team}) a répondu à votre demande *n° {id}* :",

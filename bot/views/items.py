@@ -64,7 +64,11 @@ def why(card: ItemCard, lang: str) -> str:
             team=detail.get("from", ""),
         )
     else:
-        reason = explain(card.route_step, card.route_detail, lang)
+        detail = card.route_detail
+        if card.anonymous and card.source != "shortcut":
+            # Like origin_label: the channel would point back at the anonymous reporter.
+            detail = {k: v for k, v in detail.items() if k != "channel"}
+        reason = explain(card.route_step, detail, lang)
     return t("item.why", lang, reason=reason)
 
 
@@ -146,13 +150,15 @@ def status_label(card: ItemCard, lang: str, reassigned_to: str | None = None) ->
 def receipt(card: ItemCard, lang: str) -> Message:
     """What the reporter sees right after asking: the number, the team, and why."""
     line = t(
-        "receipt.line",
+        "receipt.line" if card.route_step != "unrouted" else "receipt.line_unrouted",
         lang,
         kind=kind_label(card.kind, lang).lower(),
         id=card.id,
         team=card.team,
     )
-    follow = t(f"receipt.follow.{'thread' if card.source in {'mention', 'dm'} else 'dm'}", lang)
+    # Where the answer will come: the thread asked in, the shared message's thread, or a DM.
+    where = {"mention": "thread", "dm": "thread", "shortcut": "message_thread"}
+    follow = t(f"receipt.follow.{where.get(card.source, 'dm')}", lang)
     extra = [t("receipt.anonymous", lang)] if card.anonymous else []
     blocks = [section(f":inbox_tray: {line}"), context(why(card, lang), follow, *extra)]
     return {"text": line, "blocks": blocks}
@@ -177,6 +183,7 @@ def answer_to_reporter(card: ItemCard, lang: str, *, answer: str, by: str, team:
 
 def reporter_notice(card: ItemCard, lang: str, notice: str, **params: str) -> Message:
     """Status news for the reporter (acknowledged, reassigned, rerouted …)."""
+    params = {"team": card.team, **params}  # where the item is now, unless the caller says
     line = t(
         f"notice.{notice}", lang, id=card.id, kind=kind_label(card.kind, lang).lower(), **params
     )
