@@ -115,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # Alembic announces each of its autogenerate plugins at INFO on every migration: noise.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # Bolt logs whole request bodies (what people typed, anonymous or not) at INFO.
+    logging.getLogger("jerry.bolt").setLevel(logging.WARNING)
     try:
         return _dispatch(args, settings) or 0
     except MissingSettingError as exc:
@@ -195,6 +197,8 @@ def _serve(
     asyncio.run(_check_schema(settings, migrate=migrate))
     jerry = create_app(settings)
     logging.getLogger().setLevel(log_level.upper())
+    if log_level == "debug":
+        logging.getLogger("jerry.bolt").setLevel(logging.DEBUG)
     uvicorn.run(jerry.asgi, host=host, port=port, log_level=log_level, proxy_headers=True)
     return 0
 

@@ -25,6 +25,7 @@ from bot.directory import Directory
 from bot.i18n import t
 from bot.items import load_card
 from bot.relay import alert_triage, lead_unreachable
+from bot.slack_errors import PERMANENT_ERRORS, slack_error
 from bot.views import items as views
 from bot.views.blocks import context
 from models.base import utcnow
@@ -34,34 +35,6 @@ from models.items import Item
 
 log = logging.getLogger("jerry.delivery")
 
-# Slack answers that no retry will change (https://docs.slack.dev/reference/methods/chat.postMessage).
-PERMANENT_ERRORS = frozenset(
-    {
-        "channel_not_found",
-        "is_archived",
-        "not_in_channel",
-        "user_not_found",
-        "user_disabled",
-        "user_deactivated",
-        "cannot_dm_bot",
-        "user_not_in_channel",
-        "message_not_found",
-        "cant_update_message",
-        "thread_not_found",
-        "msg_too_long",
-        "invalid_blocks",
-        "invalid_arguments",
-        "no_text",
-        "restricted_action",
-        "too_many_attachments",
-        "messages_tab_disabled",
-        "team_access_not_granted",
-        "not_allowed_token_type",
-        "invalid_blocks_format",
-        "as_user_not_supported",
-        "duplicate_channel_not_found",
-    }
-)
 MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=2)
 MAX_BACKOFF = timedelta(hours=1)
@@ -69,11 +42,15 @@ MAX_DEFERS = 30  # a DM update waiting for its DM gives up after this many short
 STOP_GRACE_SECONDS = 5.0  # how long stopping waits for the pass in progress
 
 
-def slack_error(exc: SlackApiError) -> str:
-    """Slack's error code, or http_<status> when the answer was not Slack's JSON (a 5xx page)."""
-    data = exc.response.data
-    error = data.get("error") if isinstance(data, dict) else None
-    return str(error or f"http_{exc.response.status_code}")
+ANONYMOUS_REPORTER = "anonymous-reporter"
+
+
+def _alert_recipient_label(delivery: Delivery, item: Item | None) -> str:
+    """Who could not be reached, for product ops: never an anonymous reporter's identity."""
+    who = delivery.recipient or (item.reporter_id if item else "")
+    if item is not None and item.anonymous and who in {item.reporter_id, None, ""}:
+        return ANONYMOUS_REPORTER
+    return who or ""
 
 
 class PermanentDeliveryError(Exception):
@@ -223,7 +200,7 @@ class DeliveryWorker:
                     session,
                     "undeliverable",
                     item=delivery.item_id or 0,
-                    who=delivery.recipient or (item.reporter_id if item else ""),
+                    who=_alert_recipient_label(delivery, item),
                     error=error,
                 )
             return
@@ -274,7 +251,9 @@ class DeliveryWorker:
         purpose = delivery.purpose
         if purpose == "triage_alert":
             lang = await self.directory.language(delivery.recipient, self.default_language)
-            if str(params.get("who") or "").startswith(("U", "W")):
+            if params.get("who") == ANONYMOUS_REPORTER:
+                params["who"] = t("item.anonymous", lang)
+            elif str(params.get("who") or "").startswith(("U", "W")):
                 params["who"] = f"<@{params['who']}>"
             message = views.triage_alert(lang, params.pop("alert"), **params)
             return await self._post(delivery.recipient or "", message)

@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import normalize_language
+from bot.slack_errors import user_id_by_email
 from models.base import utcnow
 from models.users import SlackUser
 
@@ -64,13 +65,7 @@ class Directory:
         return normalize_language(user.locale if user else None, default)
 
     async def lookup_email(self, email: str) -> str | None:
-        try:
-            response = await self.client.users_lookupByEmail(email=email)
-        except SlackApiError as exc:
-            if exc.response.get("error") == "users_not_found":
-                return None
-            raise
-        return (response.get("user") or {}).get("id")
+        return await user_id_by_email(self.client, email)
 
 
 async def _store(session: AsyncSession, user_id: str, data: dict) -> SlackUser:

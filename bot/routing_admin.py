@@ -78,13 +78,17 @@ async def _email_lookup(settings: Settings):  # type: ignore[no-untyped-def]
     async def lookup(email: str) -> str | None:
         from slack_sdk.errors import SlackApiError
 
+        from bot.cli import CommandError
+        from bot.slack_errors import slack_error, user_id_by_email
+
         try:
-            response = await client.users_lookupByEmail(email=email)
+            return await user_id_by_email(client, email)
         except SlackApiError as exc:
-            if exc.response.get("error") == "users_not_found":
-                return None
-            raise
-        return (response.get("user") or {}).get("id")
+            raise CommandError(
+                f"Slack could not look up {email} (users.lookupByEmail: {slack_error(exc)})"
+            ) from exc
+        except (OSError, TimeoutError) as exc:
+            raise CommandError(f"Slack could not be reached to look up {email}: {exc}") from exc
 
     return lookup
 
