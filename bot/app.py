@@ -95,9 +95,9 @@ class JerryApp:
                 known = await session.get(SlackUser, user_id) is not None
             if known:
                 return await cached_language(self.sessions, user_id, self.language)
-            return await asyncio.wait_for(
-                self.directory.language(user_id, self.language), timeout=FIRST_LOOKUP_SECONDS
-            )
+            # The lookup goes on (and is cached) if the ack cannot wait for it.
+            lookup = asyncio.ensure_future(self.directory.language(user_id, self.language))
+            return await asyncio.wait_for(asyncio.shield(lookup), timeout=FIRST_LOOKUP_SECONDS)
         except Exception:
             return self.language
 

@@ -6,14 +6,17 @@ Slack again; refreshed when older than a few hours.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import normalize_language
-from bot.slack_errors import user_id_by_email
+from bot.slack_errors import slack_error, user_id_by_email
 from models.base import utcnow
 from models.users import SlackUser
 
@@ -31,29 +34,50 @@ class Directory:
         self.sessions = sessions
         self.client = client
         self.ttl = ttl
+        self._lookups: dict[str, asyncio.Future[SlackUser | None]] = {}
 
     async def user(self, user_id: str, *, refresh: bool = False) -> SlackUser | None:
-        """The user's record, from the cache or from users.info; None if Slack cannot say."""
+        """The user's record, from the cache or from users.info; None if Slack cannot say.
+
+        Concurrent lookups of one person share a single users.info call, and no database
+        transaction stays open while Slack answers.
+        """
         async with self.sessions() as session:
             cached = await session.get(SlackUser, user_id)
-            if cached is not None and not refresh and utcnow() - cached.fetched_at < self.ttl:
-                return cached
-            try:
-                response = await self.client.users_info(user=user_id, include_locale=True)
-            except SlackApiError as exc:
-                data = exc.response.data  # not a dict when Slack answered a 5xx page
-                if isinstance(data, dict) and data.get("error") in USER_GONE_ERRORS:
-                    record = cached or SlackUser(id=user_id)
-                    record.deleted = True
-                    record.fetched_at = utcnow()
-                    session.add(record)
+        if cached is not None and not refresh and utcnow() - cached.fetched_at < self.ttl:
+            return cached
+        pending = self._lookups.get(user_id)
+        if pending is None:
+            pending = asyncio.ensure_future(self._fetch(user_id, cached))
+            self._lookups[user_id] = pending
+            pending.add_done_callback(lambda _f: self._lookups.pop(user_id, None))
+        # Shielded: a caller that stops waiting (an ack in a hurry) leaves the lookup to finish.
+        return await asyncio.shield(pending)
+
+    async def _fetch(self, user_id: str, cached: SlackUser | None) -> SlackUser | None:
+        try:
+            response = await self.client.users_info(user=user_id, include_locale=True)
+        except SlackApiError as exc:
+            if slack_error(exc) in USER_GONE_ERRORS:
+                return await self._save(user_id, _mark_gone)
+            return cached  # a passing error: what we knew is still the best guess
+        data = response.get("user") or {}
+        return await self._save(user_id, lambda record: _apply(record, data))
+
+    async def _save(self, user_id: str, update: Callable[[SlackUser], None]) -> SlackUser:
+        for attempt in range(2):
+            async with self.sessions() as session:
+                record = await session.get(SlackUser, user_id) or SlackUser(id=user_id)
+                update(record)
+                session.add(record)
+                try:
                     await session.commit()
                     return record
-                return cached  # a passing error: what we knew is still the best guess
-            data = response.get("user") or {}
-            record = await _store(session, user_id, data)
-            await session.commit()
-            return record
+                except IntegrityError:  # another process stored this person first
+                    await session.rollback()
+                    if attempt:
+                        raise
+        raise AssertionError("unreachable")
 
     async def language(self, user_id: str | None, default: str) -> str:
         if not user_id or not user_id.startswith(("U", "W")):
@@ -68,8 +92,12 @@ class Directory:
         return await user_id_by_email(self.client, email)
 
 
-async def _store(session: AsyncSession, user_id: str, data: dict) -> SlackUser:
-    record = await session.get(SlackUser, user_id) or SlackUser(id=user_id)
+def _mark_gone(record: SlackUser) -> None:
+    record.deleted = True
+    record.fetched_at = utcnow()
+
+
+def _apply(record: SlackUser, data: dict) -> None:
     profile = data.get("profile") or {}
     record.name = data.get("name")
     record.real_name = data.get("real_name") or profile.get("real_name")
@@ -78,8 +106,6 @@ async def _store(session: AsyncSession, user_id: str, data: dict) -> SlackUser:
     record.deleted = bool(data.get("deleted"))
     record.is_bot = bool(data.get("is_bot"))
     record.fetched_at = utcnow()
-    session.add(record)
-    return record
 
 
 async def cached_language(

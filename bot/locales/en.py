@@ -117,4 +117,8 @@ MESSAGES: dict[str, str] = {
     "routing.why.keywords": "matched the keywords {keywords} of {area}",
     "routing.why.triage": "nothing else matched, so product ops triages it",
     "routing.why.other": "routed by Jerry ({step})",
+    # --- lead actions (details, resolve, reopen) ---
+    # --- conversation through Jerry ---
+    # --- reminders and escalation ---
+    # --- App Home ---
 }

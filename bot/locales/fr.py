@@ -117,4 +117,8 @@ MESSAGES: dict[str, str] = {
     "routing.why.keywords": "correspond aux mots-clés {keywords} du domaine {area}",
     "routing.why.triage": "rien d’autre ne correspondait, donc l’équipe product ops s’en charge",
     "routing.why.other": "routé par Jerry ({step})",
+    # --- lead actions (details, resolve, reopen) ---
+    # --- conversation through Jerry ---
+    # --- reminders and escalation ---
+    # --- App Home ---
 }
