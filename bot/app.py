@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 
 from slack_bolt.adapter.starlette.async_handler import (
@@ -25,13 +26,18 @@ from starlette.routing import Route
 
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
-from bot.directory import Directory, cached_language
+from bot.directory import Directory
+from bot.i18n import normalize_language
+from bot.intake import IntakeWriter
 from models.db import create_engine, database_answers, session_factory
+from models.routing_store import RoutingModelCache
 from models.users import SlackUser
 
 log = logging.getLogger("jerry")
 # How long an ack may wait for Slack to say which language a first-time user speaks.
 FIRST_LOOKUP_SECONDS = 1.0
+# How long a person's language is remembered in memory before the cache is asked again.
+LANGUAGE_MEMORY_SECONDS = 600.0
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:
@@ -57,6 +63,10 @@ class JerryApp:
         self.sessions = session_factory(self.engine)
         self.client = slack_client(settings)
         self.directory = Directory(self.sessions, self.client)
+        self.routing = RoutingModelCache(self.sessions)
+        self.intake_writer = IntakeWriter(self.sessions)
+        # user id -> (language, when to look again): saves a query on every ack.
+        self._languages: dict[str, tuple[str, float]] = {}
         self.worker = DeliveryWorker(
             self.sessions,
             self.client,
@@ -88,18 +98,28 @@ class JerryApp:
         self._started = False
 
     async def user_language(self, user_id: str) -> str:
-        """The person's Slack language: from the cache, or (first time) asked of Slack briefly,
-        since an ack is waiting; the default when Slack is slow or the database is down."""
+        """The person's Slack language: from memory, the cache, or (first time) asked of Slack
+        briefly, since an ack is waiting; the default when Slack is slow or the database is
+        down."""
+        now = time.monotonic()
+        remembered = self._languages.get(user_id)
+        if remembered is not None and remembered[1] > now:
+            return remembered[0]
         try:
             async with self.sessions() as session:
-                known = await session.get(SlackUser, user_id) is not None
-            if known:
-                return await cached_language(self.sessions, user_id, self.language)
-            # The lookup goes on (and is cached) if the ack cannot wait for it.
-            lookup = asyncio.ensure_future(self.directory.language(user_id, self.language))
-            return await asyncio.wait_for(asyncio.shield(lookup), timeout=FIRST_LOOKUP_SECONDS)
+                user = await session.get(SlackUser, user_id)
+            if user is not None:
+                language = normalize_language(user.locale, self.language)
+            else:
+                # The lookup goes on (and is cached) if the ack cannot wait for it.
+                lookup = asyncio.ensure_future(self.directory.language(user_id, self.language))
+                language = await asyncio.wait_for(
+                    asyncio.shield(lookup), timeout=FIRST_LOOKUP_SECONDS
+                )
         except Exception:
             return self.language
+        self._languages[user_id] = (language, now + LANGUAGE_MEMORY_SECONDS)
+        return language
 
     async def start(self) -> None:
         if not self._started:

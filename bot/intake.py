@@ -7,6 +7,7 @@ even if every Slack call after the ack fails.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Literal
@@ -15,13 +16,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import normalize_language
-from bot.items import load_card
+from bot.items import card_from, load_card
 from bot.routing import Decision, RoutingModel, decide
 from bot.views.items import ItemCard
 from bot.views.modals import AreaChoice
-from models.item_store import add_event, cached_user, enqueue, item_by_intake_key
+from models.item_store import (
+    add_event,
+    cached_user,
+    enqueue,
+    item_by_intake_key,
+    items_by_intake_keys,
+)
 from models.items import Item
-from models.routing_store import load_routing_model
+from models.routing_store import RoutingModelCache, load_routing_model
 
 Kind = Literal["painpoint", "question"]
 Source = Literal["command", "modal", "mention", "shortcut", "dm"]
@@ -74,11 +81,20 @@ def apply_decision(item: Item, decision: Decision) -> None:
 
 def route_new_item(
     session: AsyncSession, item: Item, model: RoutingModel, chosen_area_id: int | None
-) -> None:
-    """Decide the team, record why, and owe the lead a DM."""
-    chosen = next((a.name for a in model.areas() if a.id == chosen_area_id), None)
-    decision = decide(model, item.text, channel=item.channel_id, chosen_area=chosen)
+) -> Decision:
+    """Decide the team, record why, and owe the lead a DM (the item must have its id)."""
+    decision = _decide(item, model, chosen_area_id)
     apply_decision(item, decision)
+    _record_routing(session, item, decision)
+    return decision
+
+
+def _decide(item: Item, model: RoutingModel, chosen_area_id: int | None) -> Decision:
+    chosen = next((a.name for a in model.areas() if a.id == chosen_area_id), None)
+    return decide(model, item.text, channel=item.channel_id, chosen_area=chosen)
+
+
+def _record_routing(session: AsyncSession, item: Item, decision: Decision) -> None:
     add_event(
         session,
         item,
@@ -103,21 +119,27 @@ async def submit(
     request: IntakeRequest,
     *,
     default_language: str = "en",
+    language: str | None = None,
+    routing: RoutingModelCache | None = None,
+    writer: IntakeWriter | None = None,
 ) -> IntakeResult:
-    """Store and route one item; a repeat of the same intake key returns the first item."""
+    """Store and route one item; a repeat of the same intake key returns the first item.
+
+    This runs while Slack waits for its ack, so it costs few round trips: the routing model
+    comes from `routing` (in memory) when given, the item is inserted already routed, and
+    its events and outbox rows go in with the commit. `language` saves a lookup when the
+    caller knows the reporter's language. With a `writer`, items arriving together share
+    one transaction (see IntakeWriter).
+    """
     # PostgreSQL cannot store NUL characters; they never mean anything in Slack text.
     text = request.text.replace("\x00", "").strip()
     if not text:
         raise EmptyTextError
     text = text[:MAX_TEXT]
     async with sessions() as session:
-        if request.intake_key:
-            existing = await item_by_intake_key(session, request.intake_key)
-            if existing is not None:
-                return IntakeResult(
-                    existing.id, True, await load_card(session, existing), existing.language
-                )
-        language = await user_language(session, request.reporter_id, default_language)
+        if language is None:
+            language = await user_language(session, request.reporter_id, default_language)
+        model = await routing.get() if routing is not None else await load_routing_model(session)
         item = Item(
             kind=request.kind,
             status="open",
@@ -139,33 +161,164 @@ async def submit(
             route_step="unrouted",
             route_detail={},
         )
+        decision = _decide(item, model, request.chosen_area_id) if model is not None else None
+        if decision is not None:
+            apply_decision(item, decision)
+        if writer is not None:
+            return await writer.store(_Pending(item, request, decision, language))
         session.add(item)
-        try:
-            await session.flush()  # the INSERT: a concurrent twin fails here, not at commit
-        except IntegrityError:
-            first = await _first_of_race(session, request)
-            if first is None:
-                raise
-            return first
-        add_event(session, item, request.reporter_id, "created", source=request.source)
-        model = await load_routing_model(session)
-        if model is not None:
-            route_new_item(session, item, model, request.chosen_area_id)
-        if request.receipt == "thread":
-            enqueue(session, "receipt", item=item)
-        elif request.receipt == "response_url" and request.response_url:
-            enqueue(session, "receipt", item=item, response_url=request.response_url)
-        elif request.receipt == "response_url":
-            enqueue(session, "receipt", item=item)  # no response_url: the receipt comes as a DM
-        card = await load_card(session, item)
-        try:
+        return await _store(session, item, request, decision, language)
+
+
+async def _store(
+    session: AsyncSession,
+    item: Item,
+    request: IntakeRequest,
+    decision: Decision | None,
+    language: str,
+) -> IntakeResult:
+    """Insert the routed item, its events and the messages it owes, in one transaction."""
+    try:
+        # The INSERT: a retried Slack event (same intake key) fails here, not at commit.
+        await session.flush()
+    except IntegrityError:
+        first = await _first_of_race(session, request)
+        if first is None:
+            raise
+        return first
+    card = _after_insert(session, item, request, decision)
+    try:
+        await session.commit()
+    except IntegrityError:
+        first = await _first_of_race(session, request)
+        if first is None:
+            raise
+        return first
+    return IntakeResult(item.id, False, card, language)
+
+
+def _after_insert(
+    session: AsyncSession, item: Item, request: IntakeRequest, decision: Decision | None
+) -> ItemCard:
+    """The item has its number: record its events, owe its messages, and card it."""
+    add_event(session, item, request.reporter_id, "created", source=request.source)
+    if decision is not None:
+        _record_routing(session, item, decision)
+    if request.receipt == "thread":
+        enqueue(session, "receipt", item=item)
+    elif request.receipt == "response_url" and request.response_url:
+        enqueue(session, "receipt", item=item, response_url=request.response_url)
+    elif request.receipt == "response_url":
+        enqueue(session, "receipt", item=item)  # no response_url: the receipt comes as a DM
+    return card_from(
+        item,
+        decision.team.name if decision else None,
+        decision.area.name if decision and decision.area else None,
+    )
+
+
+@dataclass
+class _Pending:
+    item: Item
+    request: IntakeRequest
+    decision: Decision | None
+    language: str
+    future: asyncio.Future[IntakeResult] | None = None
+
+
+class IntakeWriter:
+    """Group commit for intake: items that arrive together are stored in one transaction.
+
+    Each item must be committed before Slack gets its ack, and a commit costs the same for
+    one item as for fifty; under a burst, one writer task takes everything waiting and
+    commits it at once, so the database is no longer what requests queue for. Alone, an
+    item is written at once (no waiting for company).
+    """
+
+    MAX_BATCH = 200
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+        self._waiting: list[_Pending] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def store(self, pending: _Pending) -> IntakeResult:
+        loop = asyncio.get_running_loop()
+        pending.future = loop.create_future()
+        self._waiting.append(pending)
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._run(), name="jerry-intake-writer")
+        return await pending.future
+
+    async def _run(self) -> None:
+        while self._waiting:
+            batch = self._waiting[: self.MAX_BATCH]
+            del self._waiting[: self.MAX_BATCH]
+            try:
+                results = await self._write(batch)
+            except Exception:
+                # A twin from another process, or one bad row: store them one by one, so
+                # each request gets its own answer (its item, or its own error).
+                for pending in batch:
+                    await self._write_alone(pending)
+                continue
+            for pending, result in zip(batch, results, strict=True):
+                _settle(pending, result)
+
+    async def _write(self, batch: list[_Pending]) -> list[IntakeResult]:
+        async with self.sessions() as session:
+            keys = [p.request.intake_key for p in batch if p.request.intake_key]
+            known = await items_by_intake_keys(session, keys) if keys else {}
+            first_of_key: dict[str, _Pending] = {}
+            fresh: list[_Pending] = []
+            for pending in batch:
+                key = pending.request.intake_key
+                if key and (key in known or key in first_of_key):
+                    continue
+                if key:
+                    first_of_key[key] = pending
+                fresh.append(pending)
+            session.add_all([p.item for p in fresh])
+            await session.flush()  # one INSERT … RETURNING for the whole batch
+            cards = {id(p): _after_insert(session, p.item, p.request, p.decision) for p in fresh}
             await session.commit()
-        except IntegrityError:
-            first = await _first_of_race(session, request)
-            if first is None:
-                raise
-            return first
-        return IntakeResult(item.id, False, card, language)
+            results = []
+            for pending in batch:
+                key = pending.request.intake_key
+                if id(pending) in cards:
+                    results.append(
+                        IntakeResult(pending.item.id, False, cards[id(pending)], pending.language)
+                    )
+                elif key in known:
+                    existing = known[key]
+                    card = await load_card(session, existing)
+                    results.append(IntakeResult(existing.id, True, card, existing.language))
+                else:  # the same Slack event twice in one batch
+                    twin = first_of_key[key or ""]
+                    results.append(IntakeResult(twin.item.id, True, cards[id(twin)], twin.language))
+            return results
+
+    async def _write_alone(self, pending: _Pending) -> None:
+        item = pending.item
+        fresh = Item(
+            **{c.key: getattr(item, c.key) for c in Item.__table__.columns if c.key != "id"}
+        )
+        try:
+            async with self.sessions() as session:
+                session.add(fresh)
+                result = await _store(
+                    session, fresh, pending.request, pending.decision, pending.language
+                )
+        except Exception as exc:
+            if pending.future is not None and not pending.future.done():
+                pending.future.set_exception(exc)
+            return
+        _settle(pending, result)
+
+
+def _settle(pending: _Pending, result: IntakeResult) -> None:
+    if pending.future is not None and not pending.future.done():  # its request may be gone
+        pending.future.set_result(result)
 
 
 async def _first_of_race(session: AsyncSession, request: IntakeRequest) -> IntakeResult | None:

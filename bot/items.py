@@ -15,7 +15,7 @@ UNROUTED_TEAM_LABEL = "—"
 
 
 def card_from(
-    item: Item, team: Team | None, area_name: str | None, *, note: str | None = None
+    item: Item, team_name: str | None, area_name: str | None, *, note: str | None = None
 ) -> ItemCard:
     return ItemCard(
         id=item.id,
@@ -25,7 +25,7 @@ def card_from(
         reporter_id=item.reporter_id,
         anonymous=item.anonymous,
         source=item.source,
-        team=team.name if team else UNROUTED_TEAM_LABEL,
+        team=team_name or UNROUTED_TEAM_LABEL,
         assignee_id=item.assignee_id or "",
         route_step=item.route_step,
         route_detail=dict(item.route_detail or {}),
@@ -45,7 +45,7 @@ def card_from(
 
 async def load_card(session: AsyncSession, item: Item, *, note: str | None = None) -> ItemCard:
     team, area = await team_and_area(session, item)
-    return card_from(item, team, area.name if area else None, note=note)
+    return card_from(item, team.name if team else None, area.name if area else None, note=note)
 
 
 def may_act(item: Item, team: Team | None, user_id: str, admins: Iterable[str]) -> bool:

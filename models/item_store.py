@@ -26,6 +26,15 @@ async def item_by_intake_key(session: AsyncSession, key: str) -> Item | None:
     return (await session.execute(select(Item).where(Item.intake_key == key))).scalar_one_or_none()
 
 
+async def items_by_intake_keys(session: AsyncSession, keys: list[str]) -> dict[str, Item]:
+    statement = select(Item).where(Item.intake_key.in_(keys))
+    return {
+        item.intake_key: item
+        for item in (await session.execute(statement)).scalars()
+        if item.intake_key
+    }
+
+
 async def team_and_area(session: AsyncSession, item: Item) -> tuple[Team | None, Area | None]:
     team = await session.get(Team, item.team_id) if item.team_id else None
     area = await session.get(Area, item.area_id) if item.area_id else None

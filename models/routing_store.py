@@ -7,10 +7,12 @@ case-insensitively, so a team or an area keeps its id across imports. Rules are 
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.routing import TRIAGE_TEAM_NAME, AreaSpec, RoutingModel, RuleSpec, TeamSpec
 from bot.routing_file import is_email
@@ -318,3 +320,32 @@ async def area_by_name(
         if _key(row.name) == key:
             return row
     return None
+
+
+class RoutingModelCache:
+    """The routing model, kept in memory for the intake path (Slack is waiting for its ack).
+
+    Reloaded when older than `ttl` seconds, so an import made by `jerry routing import` in
+    another process reaches every running bot within that time; while no model exists yet,
+    the database is asked every time (the first import must take effect at once).
+    """
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, ttl: float = 5.0) -> None:
+        self.sessions = sessions
+        self.ttl = ttl
+        self._model: RoutingModel | None = None
+        self._loaded_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    def invalidate(self) -> None:
+        self._loaded_at = float("-inf")
+
+    async def get(self) -> RoutingModel | None:
+        if self._model is not None and time.monotonic() - self._loaded_at < self.ttl:
+            return self._model
+        async with self._lock:  # one reload at a time, however many requests wait
+            if self._model is None or time.monotonic() - self._loaded_at >= self.ttl:
+                async with self.sessions() as session:
+                    self._model = await load_routing_model(session)
+                self._loaded_at = time.monotonic()
+            return self._model
