@@ -24,11 +24,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot import intake
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
 from bot.directory import Directory
 from bot.i18n import normalize_language
-from bot.intake import IntakeWriter
+from bot.intake import IntakeRequest, IntakeResult, IntakeWriter
 from models.db import create_engine, database_answers, session_factory
 from models.routing_store import RoutingModelCache
 from models.users import SlackUser
@@ -120,6 +121,17 @@ class JerryApp:
             return self.language
         self._languages[user_id] = (language, now + LANGUAGE_MEMORY_SECONDS)
         return language
+
+    async def submit(self, request: IntakeRequest, language: str) -> IntakeResult:
+        """Store and route an item with this app's shared caches and group-commit writer."""
+        return await intake.submit(
+            self.sessions,
+            request,
+            default_language=self.language,
+            language=language,
+            routing=self.routing,
+            writer=self.intake_writer,
+        )
 
     async def start(self) -> None:
         if not self._started:

@@ -69,14 +69,7 @@ def register(app: AsyncApp, jerry: JerryApp) -> None:
             channel_id=command.get("channel_id"),
         )
         try:
-            result = await intake.submit(
-                jerry.sessions,
-                request,
-                default_language=jerry.language,
-                language=lang,
-                routing=jerry.routing,
-                writer=jerry.intake_writer,
-            )
+            result = await jerry.submit(request, lang)
         except DATABASE_ERRORS:
             log.exception("could not store a %s from %s", kind, user)
             await ack(text=_store_failed_text(lang, text), response_type="ephemeral")
@@ -148,14 +141,7 @@ def register(app: AsyncApp, jerry: JerryApp) -> None:
             anonymous="anonymous" in flags,
         )
         try:
-            await intake.submit(
-                jerry.sessions,
-                request,
-                default_language=jerry.language,
-                language=lang,
-                routing=jerry.routing,
-                writer=jerry.intake_writer,
-            )
+            await jerry.submit(request, lang)
         except DATABASE_ERRORS:
             log.exception("could not store a modal submission from %s", user)
             await ack(
@@ -217,13 +203,7 @@ async def _intake_from_message(
         reply_thread_ts=thread_ts,
     )
     try:
-        await intake.submit(
-            jerry.sessions,
-            request,
-            default_language=jerry.language,
-            language=lang,
-            routing=jerry.routing,
-        )
+        await jerry.submit(request, lang)
     except EmptyTextError:
         await say(text=t(f"intake.empty_{source}", lang), thread_ts=thread_ts)
         return
