@@ -1,6 +1,6 @@
 """A fake Slack Web API on 127.0.0.1 that the real `slack_sdk` client talks to over HTTP.
 
-It answers in Slack's documented shapes (../shared/slack-samples/api/), keeps a small
+It answers in Slack's documented shapes (tests/slack_samples/api/), keeps a small
 workspace (users, channels, messages, views, files), checks what Slack checks (token,
 required arguments, Block Kit limits, archived channels, membership) and can be told to
 fail: an `ok: false` error, HTTP 429 with Retry-After, a 5xx. Tests assert on `calls`.
@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "slack-samples" / "api"
+SAMPLES = Path(__file__).resolve().parent / "slack_samples" / "api"
 TOKEN = "xoxb-test"
 TEAM_ID = "T0JERRY"
 BOT_USER_ID = "U0JERRYBOT"

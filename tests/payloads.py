@@ -1,4 +1,5 @@
-"""Inbound Slack payloads, built from the samples Slack wrote (../shared/slack-samples/inbound/).
+"""Inbound Slack payloads, built from the samples Slack wrote (tests/slack_samples/inbound/, copied
+from ../shared/slack-samples so that a clean checkout runs on its own).
 
 Each builder loads the sample, rewrites the ids to our fake workspace and fills in what a
 test chooses; the rest of the shape stays Slack's.
@@ -16,7 +17,7 @@ from typing import Any
 
 from tests.fakeslack import BOT_USER_ID, TEAM_ID
 
-INBOUND = Path(__file__).resolve().parents[2] / "shared" / "slack-samples" / "inbound"
+INBOUND = Path(__file__).resolve().parent / "slack_samples" / "inbound"
 APP_ID = "A0JERRY"
 _counter = itertools.count(1)
 

@@ -1,6 +1,6 @@
 """manifest.yml: valid for Slack, and in step with what the app listens to and calls.
 
-1. It validates against Slack's manifest JSON schema (the copy in ../shared/slack-samples/,
+1. It validates against Slack's manifest JSON schema (the copy in tests/slack_samples/,
    its `$ref`s to raw.githubusercontent.com served from the local files: no network).
 2. The slash commands, shortcuts and events it declares are exactly the ones the Bolt app
    listens to: the listeners are recorded as `create_app` registers them, and each declared
@@ -37,8 +37,7 @@ from tests.fakeslack import TOKEN, FakeSlack
 from tests.harness import SIGNING_SECRET, SlackDriver
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-SAMPLES = SHARED / "slack-samples"
+SAMPLES = Path(__file__).resolve().parent / "slack_samples"  # a copy of ../shared/slack-samples
 MANIFEST = REPO / "manifest.yml"
 SCHEMA_URL_BASE = "https://raw.githubusercontent.com/slackapi/manifest-schema/v0.5.0/schemas/"
 SOURCE_DIRS = ("bot", "handlers", "models")  # the application code (not tests, not bench)
