@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 from slack_bolt.adapter.starlette.async_handler import (
     AsyncSlackRequestHandler,
@@ -28,8 +29,11 @@ from bot import intake
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
 from bot.directory import Directory
+from bot.home import HomePublisher
 from bot.i18n import normalize_language
 from bot.intake import IntakeRequest, IntakeResult, IntakeWriter
+from bot.reminders import ReminderSummary, run_reminders
+from bot.scheduler import Scheduler, interval
 from models.db import create_engine, database_answers, session_factory
 from models.routing_store import RoutingModelCache
 from models.users import SlackUser
@@ -66,6 +70,9 @@ class JerryApp:
         self.directory = Directory(self.sessions, self.client)
         self.routing = RoutingModelCache(self.sessions)
         self.intake_writer = IntakeWriter(self.sessions)
+        self.home = HomePublisher(
+            self.sessions, self.client, admins=self.admins, language=self.user_language
+        )
         # user id -> (language, when to look again): saves a query on every ack.
         self._languages: dict[str, tuple[str, float]] = {}
         self.worker = DeliveryWorker(
@@ -75,6 +82,11 @@ class JerryApp:
             default_language=self.language,
             retry_seconds=settings.jerry_delivery_retry_seconds,
         )
+        self.scheduler = Scheduler(self.sessions)
+        if settings.jerry_reminder_seconds > 0:
+            self.scheduler.add_job(
+                "reminders", interval(settings.jerry_reminder_seconds), self.run_reminders
+            )
         self.bolt = AsyncApp(
             # The token is the client's (passing it too only makes Bolt warn that it is unused).
             signing_secret=settings.slack_signing_secret,
@@ -137,15 +149,26 @@ class JerryApp:
         if not self._started:
             self._started = True
             await self.worker.start()
+            await self.scheduler.start()
 
     async def stop(self) -> None:
         if self._started:
             self._started = False
+            await self.scheduler.stop()
             await self.worker.stop()
+        await self.home.stop()
         await self.engine.dispose()
+
+    async def run_reminders(self, now: datetime) -> ReminderSummary:
+        """The reminders tick at `now` (the scheduler's job; tests call it with their clock)."""
+        summary = await run_reminders(self.sessions, self.directory, now)
+        if summary.sent or summary.items_moved or summary.leads_gone:
+            self.worker.kick()
+        return summary
 
     async def drain(self) -> None:
         await self.worker.drain()
+        await self.home.drain()
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, _app: Starlette) -> AsyncIterator[None]:

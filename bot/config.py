@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     jerry_language: Literal["en", "fr"] = "en"
     # How many seconds Jerry waits between two passes over undelivered messages.
     jerry_delivery_retry_seconds: float = 30.0
+    # How often (seconds) Jerry looks for late items to remind people of; 0 turns it off.
+    jerry_reminder_seconds: float = Field(default=60.0, ge=0)
 
     @field_validator("jerry_admins", mode="before")
     @classmethod

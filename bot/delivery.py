@@ -27,6 +27,7 @@ from bot.items import load_card
 from bot.relay import alert_triage, lead_unreachable
 from bot.slack_errors import PERMANENT_ERRORS, slack_error
 from bot.views import items as views
+from bot.views import lead_actions as lead_action_views
 from bot.views.blocks import context
 from models.base import utcnow
 from models.deliveries import Delivery
@@ -218,7 +219,10 @@ class DeliveryWorker:
             return
         if delivery.purpose == "lead_dm":
             await lead_unreachable(session, delivery, item, error)
-        elif delivery.purpose in {"receipt", "answer", "reporter_notice"}:
+        elif delivery.purpose in {"receipt", "answer", "reporter_notice", "resolution"} | {
+            "conversation_to_reporter",
+            "conversation_question",
+        }:
             if not (delivery.params or {}).get("_to_dm") and (
                 item.reply_channel or (delivery.params or {}).get("response_url")
             ):
@@ -243,6 +247,14 @@ class DeliveryWorker:
                 await alert_triage(
                     session, "reporter_unreachable", item=item.id, who=item.reporter_id, error=error
                 )
+        elif delivery.purpose.startswith("conversation_"):
+            from bot import conversation_delivery
+
+            await conversation_delivery.failed(session, delivery, item, error)
+        elif delivery.purpose in {"reminder", "escalation"}:
+            from bot import reminders
+
+            await reminders.undeliverable(session, delivery, item, error)
 
     async def _deliver(
         self, session: AsyncSession, delivery: Delivery, item: Item | None
@@ -259,10 +271,26 @@ class DeliveryWorker:
             return await self._post(delivery.recipient or "", message)
         if item is None:
             raise PermanentDeliveryError("item_missing")
+        if purpose.startswith("conversation_"):
+            from bot import conversation_delivery  # it imports this module
+
+            return await conversation_delivery.deliver(self, session, delivery, item, params)
+        if purpose in {"reminder", "escalation"}:
+            from bot import reminders
+
+            try:
+                channel, message, thread_ts = await reminders.render(
+                    session, self.directory, delivery, item, self.default_language
+                )
+            except reminders.ReminderUndeliverable as exc:
+                raise PermanentDeliveryError(exc.error) from exc
+            return await self._post(channel, message, thread_ts=thread_ts)
         if purpose == "lead_dm":
             return await self._lead_dm(session, delivery, item, params)
         if purpose == "lead_dm_update":
             return await self._lead_dm_update(session, item, params)
+        if purpose == "lead_notice":
+            return await self._lead_notice(session, item, params)
         return await self._to_reporter(session, delivery, item, params)
 
     async def _lead_dm(
@@ -290,6 +318,13 @@ class DeliveryWorker:
             )
             if params.get("note"):
                 note += "\n" + t("note.reassign_note", lang, note=params["note"])
+        elif params.get("reason") == "reopened":
+            note = lead_action_views.reopen_note(
+                lang,
+                who=params.get("reopened_by", ""),
+                by_reporter=bool(params.get("by_reporter")),
+                anonymous=item.anonymous,
+            )
         await self._ensure_permalink(item)
         card = await load_card(session, item, note=note)
         channel, ts = await self._post(recipient, views.lead_dm(card, lang))
@@ -313,6 +348,17 @@ class DeliveryWorker:
         )
         return channel, ts
 
+    async def _lead_notice(
+        self, session: AsyncSession, item: Item, params: dict[str, Any]
+    ) -> tuple[str | None, str | None]:
+        """A line for the item's lead, in the thread of their DM about it (lead actions)."""
+        lang = await self.directory.language(item.assignee_id, self.default_language)
+        card = await load_card(session, item)
+        message = lead_action_views.lead_notice(card, lang, params.get("notice", ""))
+        if item.lead_dm_channel and item.lead_dm_ts:
+            return await self._post(item.lead_dm_channel, message, thread_ts=item.lead_dm_ts)
+        return await self._post(item.assignee_id or "", message)
+
     async def _to_reporter(
         self, session: AsyncSession, delivery: Delivery, item: Item, params: dict[str, Any]
     ) -> tuple[str | None, str | None]:
@@ -323,6 +369,8 @@ class DeliveryWorker:
         purpose = delivery.purpose
         if purpose == "receipt":
             message = views.receipt(card, lang)
+        elif purpose == "resolution":
+            message = lead_action_views.resolution_to_reporter(card, lang, **params)
         elif purpose == "answer":
             message = views.answer_to_reporter(
                 card,

@@ -40,6 +40,14 @@ def card_from(
         answered_by=item.answered_by,
         acknowledged_by=item.acknowledged_by,
         note=note,
+        awaiting_reporter=item.awaiting_reporter_since is not None,
+        outcome=item.outcome,
+        resolution_note=item.resolution_note,
+        resolved_by=item.resolved_by,
+        duplicate_of=item.duplicate_of,
+        customer_outcome=item.customer_outcome,
+        helped_deal=item.helped_deal,
+        resolved_at=item.resolved_at,
     )
 
 

@@ -40,6 +40,14 @@ class InvalidActionError(ValueError):
     """The action makes no sense in the item's state (e.g. an empty answer)."""
 
 
+class RefusedError(InvalidActionError):
+    """A refusal with a clear answer for the person acting: a catalog key and its params."""
+
+    def __init__(self, key: str, field: str = "", **params: object) -> None:
+        super().__init__(key)
+        self.key, self.field, self.params = key, field, params
+
+
 @dataclass(frozen=True)
 class ActionResult:
     card: ItemCard
@@ -246,10 +254,31 @@ async def reassign(
     admins: Iterable[str],
 ) -> ItemCard:
     async with sessions() as session:
-        item, team, _ = await _load_for_action(session, item_id, actor, admins)
+        item, team, area = await _load_for_action(session, item_id, actor, admins)
+        if item.status == "resolved":
+            raise RefusedError("reassign.error_resolved", "target", id=item.id)
         new_team, new_area = await _resolve_target(session, target)
         old_team = team.name if team else TRIAGE_TEAM_NAME
         note = (note or "").strip()[:1000] or None
+        if new_team.id == item.team_id and item.assignee_id == new_team.lead:
+            if new_area is None or (area is not None and new_area.id == area.id):
+                raise RefusedError("reassign.error_same", "target", id=item.id, team=new_team.name)
+            # Another area of the same team: the same lead keeps it; the DM changes in place.
+            item.area_id = new_area.id
+            add_event(
+                session,
+                item,
+                actor,
+                "area_changed",
+                team=new_team.name,
+                from_area=area.name if area else None,
+                to_area=new_area.name,
+                note=note or "",
+            )
+            _update_lead_dm(session, item)
+            card = await load_card(session, item)
+            await session.commit()
+            return card
         _move(
             session, item, new_team, new_area, actor, note, old_team=old_team, reason="reassigned"
         )

@@ -60,6 +60,12 @@ class TeamSpec:
     backup_email: str | None = None
     is_triage: bool = False
     id: int | None = None
+    # Service levels (bot/sla.py), as written in the file; None means the default.
+    ack_target: str | None = None
+    answer_target: str | None = None
+    business_days: str | None = None  # "mon,tue,wed,thu,fri"
+    business_start: str | None = None  # "09:00"
+    business_end: str | None = None  # "18:00"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ teams:
     lead: U0PAYLEAD
     backup: U0PAYBACK # optional
     channel: C0PAYTEAM # optional
+    ack_target: 4h     # optional, business time (d, h, m); default 1d
+    answer_target: 1d  # optional: questions acknowledged but not answered; default 1d
+    business_hours: {days: [mon, tue, wed, thu, fri], start: "09:00", end: "18:00"}
     areas:
       - name: Billing
         keywords: [invoice, billing, refund, facture]
@@ -32,6 +35,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.routing import TRIAGE_TEAM_NAME, AreaSpec, RoutingModel, RuleSpec, TeamSpec, words
+from bot.sla import SlaError, business_hours, format_days, parse_days, parse_target
 
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
@@ -42,6 +46,14 @@ EMAIL_LIMIT = 320
 PATTERN_LIMIT = 1000
 
 _NULL_TAG = "tag:yaml.org,2002:null"
+SERVICE_LEVEL_KEYS = ("ack_target", "answer_target", "business_hours")
+SERVICE_LEVEL_FIELDS = (
+    "ack_target",
+    "answer_target",
+    "business_days",
+    "business_start",
+    "business_end",
+)
 
 
 @dataclass(frozen=True)
@@ -247,7 +259,10 @@ class _Checker:
 
     def team(self, node: Node, field: str) -> TeamSpec | None:
         values = self.mapping(
-            node, field, ("name", "lead", "backup", "channel", "areas"), required=("name", "lead")
+            node,
+            field,
+            ("name", "lead", "backup", "channel", "areas", *SERVICE_LEVEL_KEYS),
+            required=("name", "lead"),
         )
         if values is None:
             return None
@@ -272,7 +287,8 @@ class _Checker:
                 ok = False
             else:
                 self.team_names[key] = (_line(name_node), name)
-        _drop_nulls(values, ("backup", "channel"))
+        _drop_nulls(values, ("backup", "channel", *SERVICE_LEVEL_KEYS))
+        levels = self.service_levels(values, field)
         lead = self.user(values.get("lead"), f"{field}.lead")
         backup = self.user(values.get("backup"), f"{field}.backup")
         channel = self.channel(values.get("channel"), f"{field}.channel")
@@ -289,9 +305,11 @@ class _Checker:
             or ("backup" in values and backup is None)
             or ("channel" in values and channel is None)
             or any(a is None for a in areas)
+            or levels is None
         ):
             return None
         return TeamSpec(
+            **levels,
             name=name,
             lead=lead,
             backup=backup,
@@ -300,6 +318,60 @@ class _Checker:
             lead_email=lead if is_email(lead) else None,
             backup_email=backup if backup and is_email(backup) else None,
         )
+
+    def service_levels(self, values: dict[str, Node], field: str) -> dict[str, str | None] | None:
+        """`ack_target`, `answer_target` and `business_hours` (bot/sla.py); None if wrong."""
+        found: dict[str, str | None] = dict.fromkeys(SERVICE_LEVEL_FIELDS)
+        ok = True
+        for key in ("ack_target", "answer_target"):
+            node = values.get(key)
+            text = self.text(node, f"{field}.{key}", limit=16) if node is not None else None
+            if node is None:
+                continue
+            try:
+                parse_target(text if text is not None else "")
+            except SlaError as exc:
+                if text is not None:
+                    self.problem(node, f"{field}.{key}", str(exc))
+                ok = False
+                continue
+            found[key] = text.lower() if text else None
+        node = values.get("business_hours")
+        if node is None:
+            return found if ok else None
+        path = f"{field}.business_hours"
+        hours = self.mapping(node, path, ("days", "start", "end"))
+        if hours is None:
+            return None
+        days_node = hours.get("days")
+        days: Any = None
+        if days_node is not None and not _is_null(days_node):
+            if isinstance(days_node, SequenceNode) and all(
+                isinstance(day, ScalarNode) for day in days_node.value
+            ):
+                days = [day.value for day in days_node.value]
+            elif isinstance(days_node, ScalarNode):
+                days = days_node.value
+            else:
+                self.problem(days_node, f"{path}.days", "must be a list of days, like [mon, tue]")
+                return None
+        clocks = {key: self.text(hours.get(key), f"{path}.{key}") for key in ("start", "end")}
+        if any(hours.get(key) is not None and clocks[key] is None for key in ("start", "end")):
+            return None
+        try:
+            parsed = business_hours(days, clocks["start"], clocks["end"])
+        except SlaError as exc:
+            self.problem(node, path, str(exc))
+            return None
+        if not ok:
+            return None
+        if days is not None:
+            found["business_days"] = format_days(parse_days(days))
+        if clocks["start"] is not None:
+            found["business_start"] = parsed.start.strftime("%H:%M")
+        if clocks["end"] is not None:
+            found["business_end"] = parsed.end.strftime("%H:%M")
+        return found
 
     def area(self, node: Node, field: str, team: str) -> AreaSpec | None:
         values = self.mapping(node, field, ("name", "keywords"), required=("name",))
@@ -493,6 +565,26 @@ _Dumper.add_representer(
     ),
 )
 
+
+def _service_levels(spec: TeamSpec) -> dict[str, Any]:
+    """The service levels a team sets, as the file writes them (defaults left out)."""
+    written: dict[str, Any] = {}
+    if spec.ack_target:
+        written["ack_target"] = spec.ack_target
+    if spec.answer_target:
+        written["answer_target"] = spec.answer_target
+    hours = _FlowMap()
+    if spec.business_days:
+        hours["days"] = _FlowList(spec.business_days.split(","))
+    if spec.business_start:
+        hours["start"] = spec.business_start
+    if spec.business_end:
+        hours["end"] = spec.business_end
+    if hours:
+        written["business_hours"] = hours
+    return written
+
+
 _HEADER = "# Jerry's routing model. Change it, then: jerry routing import FILE\n"
 
 
@@ -508,6 +600,7 @@ def dump(model: RoutingModel) -> str:
             team["backup"] = spec.backup_email or spec.backup
         if spec.channel:
             team["channel"] = spec.channel
+        team.update(_service_levels(spec))
         if spec.areas:
             team["areas"] = [
                 {"name": area.name, "keywords": _FlowList(area.keywords)} for area in spec.areas

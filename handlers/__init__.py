@@ -6,12 +6,15 @@ from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import intake, items
+from handlers import conversation, home, intake, items, lead_actions
 
 if TYPE_CHECKING:
     from bot.app import JerryApp
 
 
 def register(app: AsyncApp, jerry: JerryApp) -> None:
+    conversation.register(app, jerry)  # first: it takes the thread messages before intake
     intake.register(app, jerry)
     items.register(app, jerry)
+    lead_actions.register(app, jerry)
+    home.register(app, jerry)

@@ -10,9 +10,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import relay
 from bot.i18n import t
-from bot.relay import InvalidActionError, ItemNotFoundError, NotAllowedError
+from bot.relay import InvalidActionError, ItemNotFoundError, NotAllowedError, RefusedError
 from bot.views import items as item_views
 from bot.views import modals
+from handlers.lead_actions import tell
 
 if TYPE_CHECKING:
     from bot.app import JerryApp
@@ -28,12 +29,11 @@ def _item_id(body: dict[str, Any]) -> int | None:
 
 
 def register(app: AsyncApp, jerry: JerryApp) -> None:
-    async def refuse(respond: AsyncRespond, lang: str, item_id: int) -> None:
-        await respond(
-            text=item_views.refusal(lang, item_id),
-            response_type="ephemeral",
-            replace_original=False,
-        )
+    async def refuse(
+        respond: AsyncRespond, lang: str, item_id: int, body: dict[str, Any] | None = None
+    ) -> None:
+        # From the App Home there is no response_url: `tell` sends a DM instead.
+        await tell(jerry, body or {}, respond, item_views.refusal(lang, item_id))
 
     @app.action("item_answer")
     async def open_answer(
@@ -47,7 +47,7 @@ def register(app: AsyncApp, jerry: JerryApp) -> None:
         try:
             card = await relay.check_can_act(jerry.sessions, item_id, user, jerry.admins)
         except (NotAllowedError, ItemNotFoundError):
-            await refuse(respond, lang, item_id)
+            await refuse(respond, lang, item_id, body)
             return
         await client.views_open(trigger_id=body["trigger_id"], view=modals.answer_modal(card, lang))
 
@@ -63,7 +63,7 @@ def register(app: AsyncApp, jerry: JerryApp) -> None:
         try:
             card = await relay.check_can_act(jerry.sessions, item_id, user, jerry.admins)
         except (NotAllowedError, ItemNotFoundError):
-            await refuse(respond, lang, item_id)
+            await refuse(respond, lang, item_id, body)
             return
         targets = await relay.reassign_targets(jerry.sessions, lang)
         await client.views_open(
@@ -79,7 +79,7 @@ def register(app: AsyncApp, jerry: JerryApp) -> None:
         try:
             await relay.acknowledge(jerry.sessions, item_id, user, jerry.admins)
         except (NotAllowedError, ItemNotFoundError):
-            await refuse(respond, await jerry.user_language(user), item_id)
+            await refuse(respond, await jerry.user_language(user), item_id, body)
             return
         jerry.worker.kick()
 
@@ -130,6 +130,9 @@ def register(app: AsyncApp, jerry: JerryApp) -> None:
             await relay.reassign(
                 jerry.sessions, item_id, user, target or "", escape_plain(note or ""), jerry.admins
             )
+        except RefusedError as exc:
+            await ack(response_action="errors", errors={"target": t(exc.key, lang, **exc.params)})
+            return
         except InvalidActionError:
             await ack(response_action="errors", errors={"target": t("reassign.error_target", lang)})
             return

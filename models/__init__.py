@@ -1,8 +1,10 @@
 """SQLAlchemy models and the queries the core uses. Alembic migrations make the schema."""
 
 from models.base import Base, utcnow
+from models.conversation import RelayedMessage
 from models.deliveries import Delivery
 from models.items import Item, ItemEvent
+from models.reminders import ScheduledJob, SentReminder
 from models.routing import Area, RoutingRule, Team
 from models.users import SlackUser
 
@@ -12,7 +14,10 @@ __all__ = [
     "Delivery",
     "Item",
     "ItemEvent",
+    "RelayedMessage",
     "RoutingRule",
+    "ScheduledJob",
+    "SentReminder",
     "SlackUser",
     "Team",
     "utcnow",

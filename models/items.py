@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
@@ -63,6 +63,20 @@ class Item(Base):
     acknowledged_at: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
+    # When Jerry last asked the backup (or triage) to take over a late item (bot/reminders.py).
+    escalated_at: Mapped[datetime | None]
+    # Conversation: since when a question the lead asked waits for the reporter (None: none).
+    awaiting_reporter_since: Mapped[datetime | None]
+
+    # How it was resolved (lead actions): cleared when the item is reopened; the events keep
+    # every past resolution. outcome: fixed | answered | wont_fix | duplicate | known_issue.
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
+    # Only for items with a customer: kept | lost | unknown, and whether it helped a deal.
+    customer_outcome: Mapped[str | None] = mapped_column(String(20))
+    helped_deal: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     events: Mapped[list[ItemEvent]] = relationship(
         back_populates="item", order_by="ItemEvent.id", lazy="raise"

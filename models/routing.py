@@ -26,6 +26,13 @@ class Team(Base):
     position: Mapped[int] = mapped_column(default=0)
     is_triage: Mapped[bool] = mapped_column(default=False)
     archived: Mapped[bool] = mapped_column(default=False)
+    # Service-level targets in business time ("1d", "4h") and business hours, as written in
+    # the routing file; None means the default (1 business day, Mon-Fri 09:00-18:00).
+    ack_target: Mapped[str | None] = mapped_column(String(16))
+    answer_target: Mapped[str | None] = mapped_column(String(16))
+    business_days: Mapped[str | None] = mapped_column(String(40))  # "mon,tue,wed,thu,fri"
+    business_start: Mapped[str | None] = mapped_column(String(5))  # "09:00"
+    business_end: Mapped[str | None] = mapped_column(String(5))  # "18:00"
 
     areas: Mapped[list[Area]] = relationship(
         back_populates="team", order_by="Area.position", lazy="selectin"

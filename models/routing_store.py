@@ -125,6 +125,11 @@ def _team_spec(row: Team, areas: tuple[AreaSpec, ...]) -> TeamSpec:
         backup_email=None if row.is_triage else row.backup_email,
         is_triage=row.is_triage,
         id=row.id,
+        ack_target=row.ack_target,
+        answer_target=row.answer_target,
+        business_days=row.business_days,
+        business_start=row.business_start,
+        business_end=row.business_end,
     )
 
 
@@ -194,6 +199,11 @@ async def replace_routing_model(session: AsyncSession, model: RoutingModel) -> R
             "position": position,
             "is_triage": spec is model.triage,
             "archived": False,
+            "ack_target": spec.ack_target,
+            "answer_target": spec.answer_target,
+            "business_days": spec.business_days,
+            "business_start": spec.business_start,
+            "business_end": spec.business_end,
         }
         if row is None:
             row = Team(**values)

@@ -117,6 +117,50 @@ def direct_message(
     return _envelope("event_callback.message_im.json", event, event_id)
 
 
+def app_home_opened(
+    *,
+    user: str,
+    tab: str = "home",
+    view: dict[str, Any] | None = None,
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """The user opened Jerry's Home (or Messages) tab; `view` is the Home last published."""
+    name = "event_callback.app_home_opened.json"
+    event = sample(name)["event"]
+    event.update(user=user, channel="D" + user[1:], tab=tab, event_ts=new_ts())
+    if view is None:
+        event.pop("view", None)  # Slack sends no view before a first publish
+    else:
+        event["view"] = {**event["view"], **view, "team_id": TEAM_ID, "app_id": APP_ID}
+    return _envelope(name, event, event_id)
+
+
+def home_click(
+    *, user: str, view: dict[str, Any], action_id: str, value: str, block_id: str
+) -> dict[str, Any]:
+    """A button clicked in the Home `view` Jerry published (kept whole, private_metadata too)."""
+    body = sample("block_actions.home_tab_button.json")
+    body.update(
+        team={"id": TEAM_ID, "domain": "jerry-test"},
+        user={"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM_ID},
+        api_app_id=APP_ID,
+        container={"type": "view", "view_id": view.get("id") or "VHOME"},
+        trigger_id=unique("trigger.") + ".abc",
+    )
+    body["view"] = {
+        **body["view"],
+        **view,
+        "id": view.get("id") or "VHOME",
+        "team_id": TEAM_ID,
+        "app_id": APP_ID,
+        "type": "home",
+    }
+    action = body["actions"][0]
+    action.update(action_id=action_id, value=value, block_id=block_id, action_ts=new_ts())
+    body["actions"] = [action]
+    return body
+
+
 def bot_message_im(text: str, *, channel: str) -> dict[str, Any]:
     event = sample("event_callback.message_bot_message.json")["event"]
     ts = new_ts()
@@ -237,3 +281,115 @@ def checked(*values: str) -> dict[str, Any]:
             {"text": {"type": "plain_text", "text": v}, "value": v} for v in values
         ],
     }
+
+
+def home_block_action(*, user: str, action_id: str, value: str) -> dict[str, Any]:
+    """A button clicked in Jerry's App Home: container.type "view", no response_url, no channel."""
+    body = sample("block_actions.home_tab_button.json")
+    view_id = unique("VH")
+    body.update(
+        user={"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM_ID},
+        api_app_id=APP_ID,
+        container={"type": "view", "view_id": view_id},
+        trigger_id=unique("trigger.") + ".abc",
+        team={"id": TEAM_ID, "domain": "jerry-test"},
+    )
+    body["view"].update(id=view_id, team_id=TEAM_ID, app_id=APP_ID, root_view_id=view_id)
+    action = body["actions"][0]
+    action.update(action_id=action_id, value=value, block_id=unique("b"), action_ts=new_ts())
+    body["actions"] = [action]
+    for absent in ("response_url", "channel", "message"):
+        body.pop(absent, None)
+    return body
+
+
+# --- conversation: messages in threads, edits, deletions (Slack's samples, our ids) ---
+
+
+def thread_message(
+    text: str,
+    *,
+    user: str,
+    channel: str,
+    thread_ts: str | None,
+    ts: str | None = None,
+    channel_type: str = "channel",
+    event_id: str | None = None,
+    files: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A person's message (a thread reply when `thread_ts`), in any kind of conversation."""
+    event = sample("event_callback.message_thread_reply.json")["event"]
+    ts = ts or new_ts()
+    event.update(
+        user=user, text=text, ts=ts, event_ts=ts, channel=channel, channel_type=channel_type
+    )
+    event.update(team=TEAM_ID, user_team=TEAM_ID, source_team=TEAM_ID, parent_user_id=user)
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    else:
+        event.pop("thread_ts", None)
+        event.pop("parent_user_id", None)
+    if files:
+        event.update(subtype="file_share", files=files, upload=False)
+    return _envelope("event_callback.message_thread_reply.json", event, event_id)
+
+
+def shared_file(name: str, *, user: str) -> dict[str, Any]:
+    """A file object as a file_share message carries it (the fields Jerry reads)."""
+    file_id = unique("F")
+    return {
+        "id": file_id,
+        "name": name,
+        "title": name,
+        "mimetype": "text/plain",
+        "user": user,
+        "permalink": f"https://jerry-test.slack.com/files/{user}/{file_id}/{name}",
+        "url_private": f"https://files.slack.com/files-pri/{TEAM_ID}-{file_id}/{name}",
+    }
+
+
+def message_changed(
+    *,
+    user: str,
+    channel: str,
+    ts: str,
+    text: str,
+    thread_ts: str | None = None,
+    channel_type: str = "channel",
+    bot: bool = False,
+) -> dict[str, Any]:
+    """`user` edited their message `ts` (Slack's docs sample: message.ts is the original)."""
+    body = sample("docs_examples/event_callback.message_changed.json")
+    event = body["event"]
+    now = new_ts()
+    event.update(channel=channel, channel_type=channel_type, ts=now, event_ts=now)
+    event["message"].update(user=user, text=text, ts=ts, edited={"user": user, "ts": now})
+    if thread_ts:
+        event["message"]["thread_ts"] = thread_ts
+    if bot:
+        event["message"]["bot_id"] = BOT_USER_ID.replace("U", "B", 1)
+    return _envelope("docs_examples/event_callback.message_changed.json", event, None)
+
+
+def message_deleted(
+    *, channel: str, ts: str, user: str, thread_ts: str | None = None, channel_type: str = "channel"
+) -> dict[str, Any]:
+    """The message `ts` was deleted (Slack's sample: deleted_ts and previous_message)."""
+    body = sample("event_callback.message_deleted.json")
+    event = body["event"]
+    now = new_ts()
+    event.update(channel=channel, channel_type=channel_type, ts=now, event_ts=now, deleted_ts=ts)
+    event["previous_message"].update(user=user, team=TEAM_ID, ts=ts)
+    if thread_ts:
+        event["previous_message"]["thread_ts"] = thread_ts
+    return _envelope("event_callback.message_deleted.json", event, None)
+
+
+def other_bot_message(text: str, *, channel: str, thread_ts: str) -> dict[str, Any]:
+    """Another app's bot writing in a thread (bot_id and bot_profile, no subtype)."""
+    body = sample("event_callback.message_from_app_bot.json")
+    event = body["event"]
+    ts = new_ts()
+    event.update(text=text, channel=channel, ts=ts, event_ts=ts, thread_ts=thread_ts)
+    event["team"] = TEAM_ID
+    return _envelope("event_callback.message_from_app_bot.json", event, None)

@@ -24,7 +24,13 @@ from tests.harness import ADMIN, SlackDriver
 
 LEAD, BACKUP, MOBILE_LEAD, TRIAGE_LEAD = "U0PAYLEAD", "U0PAYBACK", "U0MOBLEAD", "U0PRODOPS"
 REPORTER, STRANGER = "U0REPORTER", "U0STRANGER"
-ACTIONS = ("item_answer", "item_acknowledge", "item_reassign")
+ACTIONS = (
+    "item_answer",
+    "item_acknowledge",
+    "item_reassign",
+    "item_ask_details",
+    "item_resolve",
+)
 BROADCASTS_TEXT = "<!channel> <!here> <!everyone> <!subteam^S123|@team>"
 DEFUSED = [f"@{WORD_JOINER}{name}" for name in ("channel", "here", "everyone", "team")]
 
@@ -391,7 +397,12 @@ async def test_answer_opens_a_modal_and_relays_the_answer_to_the_reporter_by_dm(
     assert f"*Answer from <@{LEAD}>:*\n> Fixed in 4.2 &amp; refunded the difference." in (
         block_texts(message["blocks"])
     )
-    assert button_ids(message) == ["item_answer", "item_reassign"]
+    assert button_ids(message) == [
+        "item_answer",
+        "item_reassign",
+        "item_ask_details",
+        "item_resolve",
+    ]
 
     stored = await load_item(jerry, item.id)
     assert stored.status == "answered"
@@ -527,7 +538,12 @@ async def test_acknowledge_updates_the_item_the_dm_and_tells_the_reporter(
     assert message is not None and message["blocks"] == update["blocks"]
     facts = [f["text"] for f in message["blocks"][2]["fields"]]
     assert f"*Status*\nAcknowledged by <@{LEAD}>" in facts
-    assert button_ids(message) == ["item_answer", "item_reassign"]
+    assert button_ids(message) == [
+        "item_answer",
+        "item_reassign",
+        "item_ask_details",
+        "item_resolve",
+    ]
     [notice] = fake_slack.dms_to(REPORTER)
     assert notice["text"] == f"<@{LEAD}> (Payments) is on your pain point *#{item.id}*."
 

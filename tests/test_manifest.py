@@ -218,6 +218,14 @@ async def driver(
     assert not fake_slack.violations, fake_slack.violations
 
 
+# Message events in channels, private channels and group DMs: the conversation in item threads.
+CONVERSATION_EVENTS = {
+    "message.channels": ("C0GENERAL", "channel"),
+    "message.groups": ("G0PRIVATE", "group"),
+    "message.mpim": ("G0GROUPDM", "mpim"),
+}
+
+
 async def send_event(slack: SlackDriver, event: str) -> httpx.Response:
     """A declared bot event, as Slack sends it (from Slack's own sample payloads)."""
     if event == "app_mention":
@@ -225,6 +233,21 @@ async def send_event(slack: SlackDriver, event: str) -> httpx.Response:
         return response
     if event == "message.im":
         return await slack.dm("the invoice is wrong")
+    if event == "app_home_opened":
+        return await slack.event(payloads.app_home_opened(user="U0REPORTER"))
+    if event in CONVERSATION_EVENTS:
+        # A reply by the reporter in the thread of their item (a mention there): relayed.
+        channel, channel_type = CONVERSATION_EVENTS[event]
+        _, mention = await slack.mention("<@U0JERRYBOT> the refund is wrong", channel=channel)
+        ts = mention["event"]["ts"]
+        reply = payloads.thread_message(
+            "it is order 42",
+            user="U0REPORTER",
+            channel=channel,
+            thread_ts=ts,
+            channel_type=channel_type,
+        )
+        return await slack.event(reply)
     raise AssertionError(f"no sample payload for the event {event}: add one to this test")
 
 
@@ -264,7 +287,11 @@ async def test_every_declared_command_shortcut_and_event_is_handled(
     # Each was really processed: the commands and events became items, the shortcut a form.
     commands = features.get("slash_commands", [])
     events = settings.get("event_subscriptions", {}).get("bot_events", [])
-    assert await count_rows(driver.app.engine, "items") == len(commands) + len(events)
+    homes = [event for event in events if event == "app_home_opened"]  # no item: a Home
+    assert await count_rows(driver.app.engine, "items") == len(commands) + len(events) - len(homes)
+    assert len(fake_slack.calls_to("views.publish", ok=True)) == len(homes)
+    relayed = [event for event in events if event in CONVERSATION_EVENTS]
+    assert await count_rows(driver.app.engine, "relayed_messages") == len(relayed)
     assert len(fake_slack.calls_to("views.open", ok=True)) == len(features.get("shortcuts", []))
 
 
@@ -367,3 +394,14 @@ def test_bot_scopes_cover_the_code_and_nothing_more(manifest: dict[str, Any]) ->
             assert needed in declared, f"{scope} is granted only with {needed}"
             used.add(needed)
     assert declared - used == set(), "declared scopes that nothing uses"
+
+
+def test_manifest_declares_the_conversation_events_and_their_scopes(
+    manifest: dict[str, Any],
+) -> None:
+    """Replies in item threads reach Jerry wherever the thread is: channel, private, DMs."""
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    for event in ("message.channels", "message.groups", "message.im", "message.mpim"):
+        assert event in events
+        assert EVENT_SCOPES[event] in scopes

@@ -9,6 +9,7 @@ from typing import Any
 from bot.i18n import t
 from bot.routing import explain
 from bot.text import MESSAGE_TEXT_LIMIT, SECTION_TEXT_LIMIT, neutralize, quote, truncate
+from bot.views import lead_actions
 from bot.views.blocks import Block, actions, button, context, fields_section, header, section
 
 Message = dict[str, Any]  # {"text": fallback, "blocks": [...]}, ready for chat.postMessage
@@ -44,6 +45,15 @@ class ItemCard:
     answered_by: str | None = None
     acknowledged_by: str | None = None
     note: str | None = None
+    awaiting_reporter: bool = False  # a question asked with "Ask for details" waits
+    # How it was resolved (see bot/resolution.py)
+    outcome: str | None = None
+    resolution_note: str | None = None
+    resolved_by: str | None = None
+    duplicate_of: int | None = None
+    customer_outcome: str | None = None
+    helped_deal: bool = False
+    resolved_at: datetime | None = None
 
 
 def safe(text: str, limit: int = QUOTE_BUDGET) -> str:
@@ -118,14 +128,20 @@ def lead_dm(card: ItemCard, lang: str, *, reassigned_to: str | None = None) -> M
         blocks.append(
             section(f"*{t('lead_dm.answer_given', lang, who=who)}*\n{quote(safe(card.answer))}")
         )
+    if reassigned_to is None:
+        blocks += lead_actions.resolution_blocks(card, lang)
     notes = [why(card, lang)] + ([safe(card.note, 1000)] if card.note else [])
     blocks.append(context(*notes))
+    if reassigned_to is None and card.status == "resolved":
+        blocks.append(actions(f"item_actions_{card.id}", *lead_actions.action_buttons(card, lang)))
     if reassigned_to is None and card.status not in {"resolved"}:
         value = str(card.id)
         buttons = [button(t("action.answer", lang), "item_answer", value, style="primary")]
         if card.status == "open":
             buttons.append(button(t("action.acknowledge", lang), "item_acknowledge", value))
         buttons.append(button(t("action.reassign", lang), "item_reassign", value))
+        buttons.append(button(t("action.ask_details", lang), "item_ask_details", value))
+        buttons.append(button(t("action.resolve", lang), lead_actions.RESOLVE, value))
         blocks.append(actions(f"item_actions_{card.id}", *buttons))
     fallback = t(
         "lead_dm.fallback",
@@ -144,6 +160,8 @@ def status_label(card: ItemCard, lang: str, reassigned_to: str | None = None) ->
     label = t(f"status.{card.status}", lang)
     if card.status == "acknowledged" and card.acknowledged_by:
         label += " " + t("status.by", lang, who=f"<@{card.acknowledged_by}>")
+    if card.awaiting_reporter and card.status != "resolved":
+        label += " · " + t("status.awaiting_reporter", lang)
     return label
 
 

@@ -226,6 +226,8 @@ def reassign_modal(card: ItemCard, targets: Sequence[ReassignTarget], lang: str)
             optional=True,
         ),
     ]
+    if budget <= 0 and len(targets) > MAX_OPTIONS:  # cut in order: triage, teams, then areas
+        blocks.append(context(t("reassign.cut", lang, shown=MAX_OPTIONS, total=len(targets))))
     return modal(
         callback_id=REASSIGN_CALLBACK,
         title=t("reassign.title", lang, id=card.id),

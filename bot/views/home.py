@@ -1,0 +1,431 @@
+"""The App Home tab: pure Block Kit builders (plain data in, a `home` view out).
+
+The view always fits Slack's limits whatever the data: each list shows one page (its size is
+chosen so that every list at once stays under the 100 blocks of a Home), each text is cut to
+its limit, and a "show more" button per list carries the list name and the next offset.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Generic, TypeVar
+
+from bot.i18n import CATALOGS, DEFAULT_LANGUAGE, t
+from bot.text import PRIVATE_METADATA_LIMIT, VIEW_BLOCK_LIMIT, truncate
+from bot.views.blocks import Block, actions, button, context, divider, header, section
+from bot.views.items import kind_label, safe
+from bot.views.lead_actions import REOPEN, action_buttons
+
+# The lists of a Home, and how many rows each shows at once. With every list full (a lead
+# who is an admin) the view stays well under VIEW_BLOCK_LIMIT: see tests/test_views_home.py.
+MINE, QUEUE, TEAMS, BREACHES, UNDELIVERED = "mine", "queue", "teams", "breaches", "undelivered"
+LISTS = (MINE, QUEUE, TEAMS, BREACHES, UNDELIVERED)
+PAGE_SIZES = {MINE: 10, QUEUE: 8, TEAMS: 10, BREACHES: 8, UNDELIVERED: 8}
+
+MORE_ACTION = "home_more"  # value "<list>:<offset>"
+FIRST_ACTION = "home_first"  # value "<list>:0"
+ADD_PAINPOINT_ACTION = "home_add_painpoint"
+ASK_QUESTION_ACTION = "home_ask_question"
+
+PREVIEW = 200  # characters of an item's text shown in a list
+RULES_SHOWN = 15
+UNKNOWN = "—"
+SLA_ICONS = {
+    "ok": ":large_green_circle:",
+    "due_soon": ":large_orange_circle:",
+    "breached": ":red_circle:",
+    "escalated": ":rotating_light:",
+    "none": ":white_circle:",
+}
+
+Row = TypeVar("Row")
+
+
+@dataclass(frozen=True)
+class Page(Generic[Row]):
+    """One page of a list: its rows, where it starts, how many there are in all."""
+
+    name: str
+    rows: tuple[Row, ...]
+    offset: int
+    total: int
+
+    @property
+    def size(self) -> int:
+        return PAGE_SIZES[self.name]
+
+    @property
+    def next_offset(self) -> int | None:
+        end = self.offset + len(self.rows)
+        return end if end < self.total else None
+
+
+@dataclass(frozen=True)
+class HomeItem:
+    id: int
+    kind: str
+    status: str
+    text: str  # Slack-formatted, as stored (cut and defused here)
+    team: str
+    lead: str | None  # who has it: the assigned lead (or the team's)
+    reporter_id: str
+    anonymous: bool
+    created_at: datetime
+    age: timedelta
+    area: str | None = None
+    resolved_at: datetime | None = None
+    sla: str = "none"  # ok | due_soon | breached | escalated | none
+    due_at: datetime | None = None
+    can_reopen: bool = False
+
+
+@dataclass(frozen=True)
+class TeamGlance:
+    id: int
+    name: str
+    lead: str
+    backup: str | None
+    channel: str | None
+    areas: tuple[str, ...]
+    is_triage: bool
+    new_this_week: int = 0
+    open_now: int = 0
+    breached: int = 0
+
+
+@dataclass(frozen=True)
+class RuleGlance:
+    name: str
+    channel: str | None
+    pattern: str | None
+    target: str
+
+
+@dataclass(frozen=True)
+class UndeliveredRow:
+    id: int
+    purpose: str
+    recipient: str | None
+    item_id: int | None
+    status: str
+    error: str | None
+    attempts: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class AdminHome:
+    teams: Page[TeamGlance]
+    rules: tuple[RuleGlance, ...]
+    breaches: Page[HomeItem]
+    undelivered: Page[UndeliveredRow]
+    new_this_week: int = 0
+    has_model: bool = True
+
+
+@dataclass(frozen=True)
+class HomeData:
+    user_id: str
+    now: datetime
+    mine: Page[HomeItem]
+    queue: Page[HomeItem] | None = None  # only for leads and backups
+    admin: AdminHome | None = None  # only for admins
+    offsets: dict[str, int] = field(default_factory=dict)
+
+
+# --- paging state (kept in the view's private_metadata) ------------------------------------
+
+
+def encode_offsets(offsets: dict[str, int]) -> str:
+    kept = {name: int(value) for name, value in offsets.items() if name in LISTS and value > 0}
+    encoded = json.dumps({"offsets": kept}, separators=(",", ":"))
+    return encoded if len(encoded) <= PRIVATE_METADATA_LIMIT else "{}"
+
+
+def decode_offsets(raw: str | None) -> dict[str, int]:
+    """The offsets a Home was published with; anything unreadable means the first pages."""
+    try:
+        data = json.loads(raw or "{}")
+    except ValueError:
+        return {}
+    offsets = data.get("offsets") if isinstance(data, dict) else None
+    if not isinstance(offsets, dict):
+        return {}
+    return {
+        name: value
+        for name, value in offsets.items()
+        if name in LISTS and isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    }
+
+
+def parse_page_value(value: str | None) -> tuple[str, int] | None:
+    """A "show more" button's value, "<list>:<offset>"; None when it is not one."""
+    name, _, raw = (value or "").partition(":")
+    if name not in LISTS or not raw.isdigit() or len(raw) > 9:
+        return None
+    return name, int(raw)
+
+
+# --- small pieces ---------------------------------------------------------------------------
+
+
+def _has_key(key: str) -> bool:
+    return key in CATALOGS[DEFAULT_LANGUAGE]
+
+
+def status_text(status: str, lang: str) -> str:
+    return t(f"status.{status}", lang) if _has_key(f"status.{status}") else status
+
+
+def age_text(age: timedelta, lang: str) -> str:
+    minutes = max(0, int(age.total_seconds() // 60))
+    if minutes < 1:
+        return t("home.age.now", lang)
+    if minutes < 60:
+        return t("home.age.minutes", lang, n=minutes)
+    if minutes < 48 * 60:
+        return t("home.age.hours", lang, n=minutes // 60)
+    return t("home.age.days", lang, n=minutes // (24 * 60))
+
+
+def date_text(when: datetime) -> str:
+    """A date Slack shows in the reader's own timezone and format (UTC as the fallback)."""
+    return (
+        f"<!date^{int(when.timestamp())}^{{date_short_pretty}} {{time}}|{when:%Y-%m-%d %H:%M} UTC>"
+    )
+
+
+def who(user: str | None) -> str:
+    return f"<@{user}>" if user else UNKNOWN
+
+
+def preview(text: str) -> str:
+    """An item's text on one line, defused and cut."""
+    return safe(" ".join(text.split()), PREVIEW)
+
+
+def _title(item: HomeItem, lang: str) -> str:
+    title = f"*#{item.id} · {kind_label(item.kind, lang)}*"
+    if item.area:
+        title += f" · {truncate(item.area, 200)}"
+    return title
+
+
+def sla_text(item: HomeItem, lang: str) -> str:
+    label = f"{SLA_ICONS.get(item.sla, '')} {t(f'home.sla.{item.sla}', lang)}".strip()
+    if item.due_at is not None and item.sla in {"ok", "due_soon"}:
+        label += " " + t("home.sla.due", lang, when=date_text(item.due_at))
+    elif item.due_at is not None and item.sla in {"breached", "escalated"}:
+        label += " " + t("home.sla.was_due", lang, when=date_text(item.due_at))
+    return label
+
+
+def _paging(page: Page[Any], lang: str) -> list[Block]:
+    """The "show more" row of a list, when it has more than one page."""
+    if page.total <= page.size and page.offset == 0:
+        return []
+    first, last = page.offset + 1, page.offset + len(page.rows)
+    buttons = []
+    if page.next_offset is not None:
+        buttons.append(button(t("home.more", lang), MORE_ACTION, f"{page.name}:{page.next_offset}"))
+    if page.offset > 0:
+        buttons.append(button(t("home.first", lang), FIRST_ACTION, f"{page.name}:0"))
+    shown = t("home.shown", lang, first=min(first, last), last=last, total=page.total)
+    blocks: list[Block] = [context(shown)]
+    if buttons:
+        blocks.append(actions(f"home_page_{page.name}", *buttons))
+    return blocks
+
+
+# --- the lists ------------------------------------------------------------------------------
+
+
+def _mine(page: Page[HomeItem], lang: str) -> list[Block]:
+    blocks: list[Block] = [header(t("home.mine.title", lang, total=page.total))]
+    if not page.rows:
+        return [*blocks, section(t("home.mine.empty", lang))]
+    for item in page.rows:
+        facts = [status_text(item.status, lang), item.team, who(item.lead)]
+        if item.resolved_at is not None:
+            facts.append(t("home.resolved_on", lang, when=date_text(item.resolved_at)))
+        else:
+            facts.append(t("home.age", lang, age=age_text(item.age, lang)))
+        if item.anonymous:
+            facts.append(t("home.anonymous", lang))
+        text = f"{_title(item, lang)}\n{preview(item.text)}\n{' · '.join(facts)}"
+        block = section(text, block_id=f"home_mine_{item.id}")
+        if item.can_reopen:
+            block["accessory"] = button(t("action.reopen", lang), REOPEN, str(item.id))
+        blocks.append(block)
+    return blocks + _paging(page, lang)
+
+
+def queue_buttons(item: HomeItem, lang: str) -> list[dict[str, Any]]:
+    """The lead DM's buttons for the item in its state: the same builder, ids and values."""
+    return action_buttons(item, lang)  # type: ignore[arg-type]  # it reads .id and .status
+
+
+def _queue(page: Page[HomeItem], lang: str) -> list[Block]:
+    blocks: list[Block] = [header(t("home.queue.title", lang, total=page.total))]
+    if not page.rows:
+        return [*blocks, section(t("home.queue.empty", lang))]
+    for item in page.rows:
+        reporter = t("home.anonymous", lang) if item.anonymous else who(item.reporter_id)
+        blocks.append(
+            section(f"{_title(item, lang)}\n{preview(item.text)}", block_id=f"home_q_{item.id}")
+        )
+        blocks.append(
+            context(
+                f"{sla_text(item, lang)} · {t('home.age', lang, age=age_text(item.age, lang))}"
+                f" · {status_text(item.status, lang)} · {item.team}"
+                f" · {t('home.reported_by', lang, who=reporter)}"
+            )
+        )
+        blocks.append(actions(f"home_q_actions_{item.id}", *queue_buttons(item, lang)))
+    return blocks + _paging(page, lang)
+
+
+def _teams(admin: AdminHome, lang: str) -> list[Block]:
+    page = admin.teams
+    blocks: list[Block] = [
+        section(f"*{t('home.admin.routing', lang)}*", block_id="home_admin_routing"),
+    ]
+    if not admin.has_model:
+        return [*blocks, section(t("home.admin.no_model", lang))]
+    for team in page.rows:
+        name = f"*{truncate(team.name, 200)}*"
+        if team.channel:
+            name += f" · <#{team.channel}>"
+        areas = ", ".join(team.areas) if team.areas else UNKNOWN
+        week = t(
+            "home.admin.team_counts",
+            lang,
+            new=team.new_this_week,
+            open=team.open_now,
+            late=team.breached,
+        )
+        fields = [
+            f"*{t('home.admin.lead', lang)}*\n{who(team.lead)}",
+            f"*{t('home.admin.backup', lang)}*\n{who(team.backup)}",
+            f"*{t('home.admin.areas', lang)}*\n{truncate(areas, 1900)}",
+            f"*{t('home.admin.this_week', lang)}*\n{week}",
+        ]
+        blocks.append(section(name, fields=fields, block_id=f"home_team_{team.id}"))
+    blocks += _paging(page, lang)
+    blocks.append(section(_rules_text(admin.rules, lang), block_id="home_admin_rules"))
+    return blocks
+
+
+def _rules_text(rules: tuple[RuleGlance, ...], lang: str) -> str:
+    title = f"*{t('home.admin.rules', lang, total=len(rules))}*"
+    if not rules:
+        return f"{title}\n{t('home.admin.no_rules', lang)}"
+    lines = []
+    for n, rule in enumerate(rules[:RULES_SHOWN], 1):
+        when = []
+        if rule.channel:
+            when.append(f"<#{rule.channel}>")
+        if rule.pattern:
+            pattern = truncate(rule.pattern.replace("`", "'"), 100)
+            when.append(f"`{pattern}`")
+        lines.append(
+            f"{n}. {truncate(rule.name, 100)}: {' + '.join(when) or UNKNOWN} → "
+            f"{truncate(rule.target, 100)}"
+        )
+    if len(rules) > RULES_SHOWN:
+        lines.append(t("home.admin.more_rules", lang, n=len(rules) - RULES_SHOWN))
+    return truncate(f"{title}\n" + "\n".join(lines), 2900)
+
+
+def _breaches(page: Page[HomeItem], lang: str) -> list[Block]:
+    blocks: list[Block] = [
+        section(f"*{t('home.admin.breaches', lang, total=page.total)}*", block_id="home_breaches")
+    ]
+    if not page.rows:
+        return [*blocks, context(t("home.admin.no_breaches", lang))]
+    for item in page.rows:
+        text = (
+            f"{_title(item, lang)} · {item.team} · {who(item.lead)}\n{preview(item.text)}\n"
+            f"{sla_text(item, lang)} · {t('home.age', lang, age=age_text(item.age, lang))}"
+        )
+        blocks.append(section(text, block_id=f"home_breach_{item.id}"))
+    return blocks + _paging(page, lang)
+
+
+def _undelivered(page: Page[UndeliveredRow], lang: str) -> list[Block]:
+    blocks: list[Block] = [
+        section(
+            f"*{t('home.admin.undelivered', lang, total=page.total)}*",
+            block_id="home_undelivered",
+        )
+    ]
+    if not page.rows:
+        return [*blocks, context(t("home.admin.no_undelivered", lang))]
+    for row in page.rows:
+        to = UNKNOWN
+        if row.recipient:
+            to = who(row.recipient) if row.recipient[:1] in {"U", "W"} else f"<#{row.recipient}>"
+        elif row.item_id is not None:
+            to = t("home.admin.the_reporter", lang)
+        item = f"#{row.item_id}" if row.item_id is not None else UNKNOWN
+        text = t(
+            "home.admin.undelivered_row",
+            lang,
+            purpose=truncate(row.purpose, 60),
+            item=item,
+            to=to,
+            attempts=row.attempts,
+            error=truncate(row.error or UNKNOWN, 500).replace("`", "'"),
+            when=date_text(row.created_at),
+        )
+        blocks.append(section(text, block_id=f"home_delivery_{row.id}"))
+    return blocks + _paging(page, lang)
+
+
+def _admin(admin: AdminHome, lang: str) -> list[Block]:
+    blocks: list[Block] = [
+        header(t("home.admin.title", lang)),
+        context(t("home.admin.summary", lang, new=admin.new_this_week)),
+    ]
+    blocks += _teams(admin, lang)
+    blocks.append(divider())
+    blocks += _breaches(admin.breaches, lang)
+    blocks.append(divider())
+    blocks += _undelivered(admin.undelivered, lang)
+    return blocks
+
+
+# --- the whole tab --------------------------------------------------------------------------
+
+
+def home_view(data: HomeData, lang: str) -> dict[str, Any]:
+    """The Home tab for one person: their items, their queue (leads), the admin overview."""
+    blocks: list[Block] = [
+        header(t("home.title", lang)),
+        section(t("home.intro", lang)),
+        actions(
+            "home_new",
+            button(
+                t("home.add_painpoint", lang), ADD_PAINPOINT_ACTION, "painpoint", style="primary"
+            ),
+            button(t("home.ask_question", lang), ASK_QUESTION_ACTION, "question"),
+        ),
+        divider(),
+    ]
+    if data.queue is not None:
+        blocks += _queue(data.queue, lang)
+        blocks.append(divider())
+    blocks += _mine(data.mine, lang)
+    if data.admin is not None:
+        blocks.append(divider())
+        blocks += _admin(data.admin, lang)
+    if len(blocks) > VIEW_BLOCK_LIMIT:  # never with PAGE_SIZES as they are; a last safety net
+        blocks = [*blocks[: VIEW_BLOCK_LIMIT - 1], context(t("home.cut", lang))]
+    return {
+        "type": "home",
+        "callback_id": "jerry_home",
+        "blocks": blocks,
+        "private_metadata": encode_offsets(data.offsets),
+    }

@@ -1,0 +1,249 @@
+"""Block Kit for the lead actions: the item's buttons, the resolve form, the resolution
+message the reporter receives, and the resolved state of the lead's DM. Pure functions.
+
+The action ids (and each button's value, the item's number) are the same wherever an
+item shows its actions: the lead's DM and the App Home.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from bot.i18n import t
+from bot.text import MESSAGE_TEXT_LIMIT, neutralize, quote, truncate
+from bot.views.blocks import (
+    Block,
+    actions,
+    button,
+    context,
+    fields_section,
+    modal,
+    option,
+    plain_text,
+    section,
+)
+
+if TYPE_CHECKING:
+    from bot.views.items import ItemCard
+
+RESOLVE_CALLBACK = "jerry_resolve"
+ACKNOWLEDGE, ANSWER, REASSIGN = "item_acknowledge", "item_answer", "item_reassign"
+RESOLVE, REOPEN = "item_resolve", "item_reopen"
+ASK_DETAILS = "item_ask_details"  # built by the conversation work (bot/conversation.py)
+OUTCOMES = ("fixed", "answered", "wont_fix", "duplicate", "known_issue")
+CUSTOMER_OUTCOMES = ("kept", "lost", "unknown")
+NOTE_MAX_LENGTH = 2000
+PREVIEW = 500
+
+Message = dict[str, Any]
+
+
+def _safe(text: str, limit: int) -> str:
+    return truncate(neutralize(text), limit, marker=" …")
+
+
+def _kind(card: ItemCard, lang: str) -> str:
+    return t(f"item.kind.{card.kind}", lang).lower()
+
+
+def action_buttons(card: ItemCard, lang: str) -> list[dict[str, Any]]:
+    """The buttons for an item in its current state (empty when there is nothing to do)."""
+    value = str(card.id)
+    if card.status == "resolved":
+        return [button(t("action.reopen", lang), REOPEN, value)]
+    buttons = [button(t("action.answer", lang), ANSWER, value, style="primary")]
+    if card.status == "open":
+        buttons.append(button(t("action.acknowledge", lang), ACKNOWLEDGE, value))
+    buttons.append(button(t("action.reassign", lang), REASSIGN, value))
+    buttons.append(button(t("action.ask_details", lang), ASK_DETAILS, value))
+    buttons.append(button(t("action.resolve", lang), RESOLVE, value))
+    return buttons
+
+
+def outcome_label(outcome: str, lang: str, duplicate_of: int | None = None) -> str:
+    if outcome == "duplicate" and duplicate_of:
+        return t("outcome.duplicate_of", lang, id=duplicate_of)
+    return t(f"outcome.{outcome}", lang)
+
+
+def resolution_blocks(card: ItemCard, lang: str) -> list[Block]:
+    """What the lead's DM shows once the item is resolved: outcome, note, customer facts."""
+    if card.status != "resolved" or not card.outcome:
+        return []
+    who = f"<@{card.resolved_by}>" if card.resolved_by else ""
+    line = t(
+        "lead_dm.resolved",
+        lang,
+        who=who,
+        outcome=outcome_label(card.outcome, lang, card.duplicate_of),
+    )
+    if card.resolution_note:
+        line += "\n" + quote(_safe(card.resolution_note, 2500))
+    blocks: list[Block] = [section(line)]
+    if card.customer_outcome:
+        facts = [
+            f"*{t('resolve.customer_label', lang)}*\n"
+            f"{t(f'customer_outcome.{card.customer_outcome}', lang)}",
+            f"*{t('resolve.deal_label', lang)}*\n"
+            f"{t('resolve.deal_yes' if card.helped_deal else 'resolve.deal_no', lang)}",
+        ]
+        blocks.append(fields_section(facts))
+    return blocks
+
+
+def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool) -> Block:
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain_text(label, 2000),
+        "element": element,
+        "optional": optional,
+    }
+
+
+def resolve_modal(card: ItemCard, lang: str, *, customer_flagged: bool) -> dict[str, Any]:
+    """The form behind "Resolve": outcome, duplicate number, note; customer facts if any."""
+    from bot.views.modals import encode_metadata
+
+    outcomes = [option(t(f"outcome.{o}", lang), o) for o in OUTCOMES]
+    blocks: list[Block] = [
+        section(f"*#{card.id}* · {card.team}\n{quote(_safe(card.text, 2500))}"),
+        _input(
+            "outcome",
+            t("resolve.outcome_label", lang),
+            {"type": "static_select", "action_id": "value", "options": outcomes},
+            optional=False,
+        ),
+        _input(
+            "duplicate",
+            t("resolve.duplicate_label", lang),
+            {
+                "type": "plain_text_input",
+                "action_id": "value",
+                "max_length": 12,
+                "placeholder": plain_text(t("resolve.duplicate_placeholder", lang), 150),
+            },
+            optional=True,
+        ),
+        _input(
+            "note",
+            t("resolve.note_label", lang),
+            {
+                "type": "plain_text_input",
+                "action_id": "value",
+                "multiline": True,
+                "max_length": NOTE_MAX_LENGTH,
+            },
+            optional=True,
+        ),
+    ]
+    if customer_flagged:
+        customer_options = [option(t(f"customer_outcome.{c}", lang), c) for c in CUSTOMER_OUTCOMES]
+        blocks += [
+            _input(
+                "customer",
+                t("resolve.customer_label", lang),
+                {
+                    "type": "static_select",
+                    "action_id": "value",
+                    "options": customer_options,
+                    "initial_option": customer_options[-1],
+                },
+                optional=True,
+            ),
+            _input(
+                "deal",
+                t("resolve.deal_label", lang),
+                {
+                    "type": "checkboxes",
+                    "action_id": "value",
+                    "options": [option(t("resolve.deal_option", lang), "helped_deal")],
+                },
+                optional=True,
+            ),
+        ]
+    goes_to = (
+        t("resolve.goes_to_anonymous", lang)
+        if card.anonymous
+        else t("resolve.goes_to", lang, who=f"<@{card.reporter_id}>")
+    )
+    blocks.append(context(goes_to))
+    return modal(
+        callback_id=RESOLVE_CALLBACK,
+        title=t("resolve.title", lang, id=card.id),
+        submit=t("resolve.submit", lang),
+        close=t("modal.cancel", lang),
+        blocks=blocks,
+        private_metadata=encode_metadata({"item": card.id}),
+    )
+
+
+def _duplicate_blocks(duplicate: Mapping[str, Any], lang: str) -> list[Block]:
+    number = duplicate.get("id")
+    lines = [t("resolution.duplicate_says", lang, id=number)]
+    lines.append(quote(_safe(str(duplicate.get("text") or ""), PREVIEW)))
+    status = str(duplicate.get("status") or "open")
+    known = {"open", "acknowledged", "answered", "resolved"}
+    state = t(f"status.{status}", lang) if status in known else status
+    outcome = str(duplicate.get("outcome") or "")
+    if outcome in OUTCOMES:
+        state += f" ({t(f'outcome.{outcome}', lang)})"
+    lines.append(t("resolution.duplicate_status", lang, id=number, status=state))
+    if duplicate.get("answer"):
+        lines.append(t("resolution.duplicate_answer", lang))
+        lines.append(quote(_safe(str(duplicate["answer"]), PREVIEW)))
+    blocks: list[Block] = [section("\n".join(lines))]
+    if duplicate.get("permalink"):
+        link = f"<{duplicate['permalink']}|{t('item.view_message', lang)}>"
+        blocks.append(context(t("resolution.duplicate_link", lang, id=number, link=link)))
+    return blocks
+
+
+def resolution_to_reporter(
+    card: ItemCard,
+    lang: str,
+    *,
+    outcome: str,
+    by: str,
+    team: str,
+    note: str = "",
+    duplicate: Mapping[str, Any] | None = None,
+    **_: Any,
+) -> Message:
+    """The outcome told to the reporter in plain words, with a Reopen button."""
+    params = {"who": f"<@{by}>", "team": team, "kind": _kind(card, lang), "id": card.id}
+    dup_id = (duplicate or {}).get("id", "?")
+    line = t(f"resolution.{outcome}", lang, dup=dup_id, **params)
+    text = line
+    blocks: list[Block] = []
+    body = line
+    if note:
+        body += (
+            "\n" + t("resolution.note", lang, who=params["who"]) + "\n" + quote(_safe(note, 2000))
+        )
+        text += "\n" + neutralize(note)
+    blocks.append(section(f":white_check_mark: {body}"))
+    if outcome == "duplicate" and duplicate:
+        blocks += _duplicate_blocks(duplicate, lang)
+    blocks.append(context(t("resolution.reopen_hint", lang, days=30)))
+    blocks.append(
+        actions(
+            f"item_resolution_{card.id}", button(t("action.reopen", lang), REOPEN, str(card.id))
+        )
+    )
+    return {"text": truncate(text, MESSAGE_TEXT_LIMIT), "blocks": blocks}
+
+
+def lead_notice(card: ItemCard, lang: str, notice: str) -> Message:
+    """A short line for the lead, in the thread of their DM about the item."""
+    who = t("item.anonymous_reporter", lang) if card.anonymous else f"<@{card.reporter_id}>"
+    line = t(f"lead_notice.{notice}", lang, id=card.id, who=who, team=card.team)
+    return {"text": line, "blocks": [section(line)]}
+
+
+def reopen_note(lang: str, *, who: str, by_reporter: bool, anonymous: bool) -> str:
+    """The note on a fresh DM to the lead who gets a reopened item."""
+    hidden = by_reporter and anonymous
+    who_label = t("item.anonymous_reporter", lang) if hidden else f"<@{who}>"
+    return t("note.reopened", lang, who=who_label)

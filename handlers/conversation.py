@@ -1,0 +1,160 @@
+"""Listeners of the conversation through Jerry: messages in item threads (new, edited,
+deleted) and the "Ask for details" button and modal.
+
+Registered before the intake listeners: the thread-message listener only takes the
+message events that are conversation (thread replies, edits, deletions, channel
+messages); a new top-level DM to Jerry still goes to intake.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import conversation
+from bot.conversation import SharedFile
+from bot.i18n import t
+from bot.relay import InvalidActionError, ItemNotFoundError, NotAllowedError, check_can_act
+from bot.text import escape_plain
+from bot.views import conversation as views
+from bot.views import items as item_views
+from bot.views import modals
+
+if TYPE_CHECKING:
+    from bot.app import JerryApp
+
+log = logging.getLogger("jerry.conversation")
+EDIT, DELETE = "message_changed", "message_deleted"
+# A person writing (a plain message, one with files, a thread reply also sent to the channel).
+PERSON_SUBTYPES = {None, "file_share", "thread_broadcast"}
+
+
+async def is_conversation(event: dict[str, Any]) -> bool:
+    """Message events this module takes: everything but a new top-level DM (that is intake)."""
+    if event.get("subtype") in {EDIT, DELETE}:
+        return True
+    thread_ts = event.get("thread_ts")
+    if thread_ts and thread_ts != event.get("ts"):
+        return True
+    return event.get("channel_type") != "im"
+
+
+def _files(files: list[dict[str, Any]] | None) -> list[SharedFile]:
+    return [
+        SharedFile(
+            name=escape_plain(f.get("name") or f.get("title") or ""),
+            permalink=f.get("permalink") or None,
+        )
+        for f in files or []
+        if isinstance(f, dict)
+    ]
+
+
+def _is_bot(message: dict[str, Any]) -> bool:
+    return bool(message.get("bot_id")) or message.get("subtype") == "bot_message"
+
+
+def _item_id(body: dict[str, Any]) -> int | None:
+    try:
+        return int(body["actions"][0]["value"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+
+
+def register(app: AsyncApp, jerry: JerryApp) -> None:
+    @app.event("message", matchers=[is_conversation])
+    async def thread_message(event: dict[str, Any], context: dict[str, Any]) -> None:
+        subtype = event.get("subtype")
+        channel = event.get("channel") or ""
+        if subtype == EDIT:
+            message = event.get("message") or {}
+            if _is_bot(message) or not message.get("ts"):
+                return
+            outcome = await conversation.relay_edit(
+                jerry.sessions,
+                channel=channel,
+                ts=message["ts"],
+                user=message.get("user"),
+                text=message.get("text") or "",
+                files=_files(message.get("files")),
+            )
+        elif subtype == DELETE:
+            ts = event.get("deleted_ts") or (event.get("previous_message") or {}).get("ts")
+            if not ts:
+                return
+            outcome = await conversation.relay_delete(jerry.sessions, channel=channel, ts=ts)
+        else:
+            if _is_bot(event) or subtype not in PERSON_SUBTYPES or not event.get("user"):
+                return  # Jerry's own messages, other bots, joins, topic changes …
+            text = event.get("text") or ""
+            bot_user = context.get("bot_user_id")
+            if bot_user and f"<@{bot_user}" in text and event.get("channel_type") != "im":
+                return  # a mention of Jerry is a new item (the app_mention listener)
+            outcome = await conversation.relay(
+                jerry.sessions,
+                conversation.ThreadMessage(
+                    channel=channel,
+                    ts=event.get("ts") or "",
+                    thread_ts=event.get("thread_ts"),
+                    user=event["user"],
+                    text=text,
+                    files=tuple(_files(event.get("files"))),
+                ),
+            )
+        if outcome in {conversation.Outcome.RELAYED, conversation.Outcome.UPDATED}:
+            jerry.worker.kick()
+        else:
+            log.debug("message %s in %s: %s", event.get("ts"), channel, outcome)
+
+    @app.action(views.ASK_DETAILS_ACTION)
+    async def open_ask_details(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        await ack()
+        user, item_id = body["user"]["id"], _item_id(body)
+        lang = await jerry.user_language(user)
+        if item_id is None:
+            return
+        try:
+            card = await check_can_act(jerry.sessions, item_id, user, jerry.admins)
+        except (NotAllowedError, ItemNotFoundError):
+            refusal = item_views.refusal(lang, item_id)
+            if body.get("response_url"):  # a button on a message: as the other buttons do
+                await respond(text=refusal, response_type="ephemeral", replace_original=False)
+                return
+            view = views.notice_modal(lang, refusal)  # the App Home has no response_url
+        else:
+            view = views.ask_details_modal(card, lang)
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.view(views.ASK_DETAILS_CALLBACK)
+    async def ask_details_submitted(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
+    ) -> None:
+        user = body["user"]["id"]
+        lang = await jerry.user_language(user)
+        item_id = modals.decode_metadata(view.get("private_metadata")).get("item")
+        values = view.get("state", {}).get("values", {})
+        question = (values.get("question", {}).get("value") or {}).get("value") or ""
+        if not isinstance(item_id, int):
+            await ack()
+            return
+        try:
+            await conversation.ask_details(
+                jerry.sessions, item_id, user, escape_plain(question), jerry.admins
+            )
+        except InvalidActionError as exc:
+            key = "conversation.error_resolved" if str(exc) == "resolved" else None
+            error = t(key, lang, id=item_id) if key else t("conversation.error_empty", lang)
+            await ack(response_action="errors", errors={"question": error})
+            return
+        except (NotAllowedError, ItemNotFoundError):
+            await ack(
+                response_action="errors", errors={"question": item_views.refusal(lang, item_id)}
+            )
+            return
+        await ack()
+        jerry.worker.kick()
