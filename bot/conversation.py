@@ -23,8 +23,8 @@ from enum import StrEnum
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.items import load_card, may_act
-from bot.relay import InvalidActionError, ItemNotFoundError, NotAllowedError
+from bot.items import load_card
+from bot.relay import InvalidActionError, load_for_action, update_lead_dm
 from bot.views.items import ItemCard
 from models.base import utcnow
 from models.conversation import (
@@ -92,16 +92,6 @@ def _lead_side_people(item: Item, team_lead: str | None, team_backup: str | None
     return {p for p in (item.assignee_id, team_lead, team_backup) if p}
 
 
-def _update_lead_dm(session: AsyncSession, item: Item) -> None:
-    """Re-render the lead's DM (as bot.relay does): now, or once the DM is out."""
-    if item.lead_dm_channel and item.lead_dm_ts:
-        enqueue(
-            session, "lead_dm_update", item=item, channel=item.lead_dm_channel, ts=item.lead_dm_ts
-        )
-    else:
-        enqueue(session, "lead_dm_update", item=item)
-
-
 async def relay(sessions: async_sessionmaker[AsyncSession], message: ThreadMessage) -> Outcome:
     """A message written in a thread: relay it if it is one party writing to the other."""
     if not message.thread_ts or message.thread_ts == message.ts or not message.user:
@@ -164,7 +154,7 @@ async def relay(sessions: async_sessionmaker[AsyncSession], message: ThreadMessa
                 message=relayed.id,
             )
             item.awaiting_reporter_since = None
-            _update_lead_dm(session, item)
+            update_lead_dm(session, item)
         try:
             await session.commit()
         except IntegrityError:  # another process relayed the same message first
@@ -239,12 +229,7 @@ async def ask_details(
         raise InvalidActionError("empty question")
     question = question[:QUESTION_LIMIT]
     async with sessions() as session:
-        item = await get_item(session, item_id, for_update=True)
-        if item is None:
-            raise ItemNotFoundError(item_id)
-        team, _ = await team_and_area(session, item)
-        if not may_act(item, team, actor, admins):
-            raise NotAllowedError(item_id)
+        item, team, _ = await load_for_action(session, item_id, actor, admins)
         if item.status == "resolved":
             raise InvalidActionError("resolved")
         now = utcnow()
@@ -259,7 +244,7 @@ async def ask_details(
         enqueue(session, PURPOSE_QUESTION, item=item, question=question, by=actor, team=team_name)
         if item.lead_dm_channel and item.lead_dm_ts:
             enqueue(session, PURPOSE_QUESTION_NOTE, item=item, question=question, by=actor)
-        _update_lead_dm(session, item)
+        update_lead_dm(session, item)
         card = await load_card(session, item)
         await session.commit()
         return card

@@ -91,7 +91,8 @@ async def _render(
     worker: DeliveryWorker, session: AsyncSession, item: Item, relayed: RelayedMessage
 ) -> dict[str, Any]:
     lang = await _reader_language(worker, item, relayed.direction)
-    if relayed.direction == TO_REPORTER:
+    to_reporter = relayed.direction == TO_REPORTER
+    if to_reporter:
         team, _ = await team_and_area(session, item)
         line = views.from_lead_line(
             lang,
@@ -100,24 +101,18 @@ async def _render(
             kind=item.kind,
             item_id=item.id,
         )
-        return views.relayed_message(
-            lang,
-            line=f":speech_balloon: {line}",
-            text=relayed.text,
-            files=relayed.files or [],
-            status=relayed.status,
-            hint=t("conversation.reply_hint", lang),
-        )
-    who = None if item.anonymous else await display_name(worker, relayed.author)
-    line = views.from_reporter_line(lang, who=who, item_id=item.id)
+    else:
+        who = None if item.anonymous else await display_name(worker, relayed.author)
+        line = views.from_reporter_line(lang, who=who, item_id=item.id)
     return views.relayed_message(
         lang,
         line=f":speech_balloon: {line}",
         text=relayed.text,
         files=relayed.files or [],
         status=relayed.status,
+        hint=t("conversation.reply_hint", lang) if to_reporter else None,
         # A file's permalink carries its uploader's user id.
-        hide_file_links=item.anonymous,
+        hide_file_links=item.anonymous and not to_reporter,
     )
 
 
@@ -129,12 +124,7 @@ async def _to_reporter(
         lang = await _reader_language(worker, item, TO_REPORTER)
         note = t("notice.fallback_dm", lang, channel=f"<#{params['_fallback_from']}>")
         message = {**message, "blocks": [*message["blocks"], context(note)][:50]}
-    if item.reply_channel and not params.get("_to_dm"):
-        return await worker._post(item.reply_channel, message, thread_ts=item.reply_thread_ts)
-    channel, ts = await worker._post(item.reporter_id, message, thread_ts=item.reporter_dm_ts)
-    if not item.reporter_dm_ts:
-        item.reporter_dm_channel, item.reporter_dm_ts = channel, ts
-    return channel, ts
+    return await worker.post_in_reporter_thread(item, message, params)
 
 
 async def _question(

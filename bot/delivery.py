@@ -406,6 +406,13 @@ class DeliveryWorker:
             if response.status_code != 200:
                 raise PermanentDeliveryError(f"response_url_{response.status_code}")
             return None, None
+        return await self.post_in_reporter_thread(item, message, params)
+
+    async def post_in_reporter_thread(
+        self, item: Item, message: dict[str, Any], params: dict[str, Any]
+    ) -> tuple[str | None, str | None]:
+        """The reply thread, else (none, or the fallback's `_to_dm`) the reporter's DM thread
+        for the item, whose first message starts that thread."""
         if item.reply_channel and not params.get("_to_dm"):
             return await self._post(item.reply_channel, message, thread_ts=item.reply_thread_ts)
         channel, ts = await self._post(item.reporter_id, message, thread_ts=item.reporter_dm_ts)

@@ -54,10 +54,16 @@ class ActionResult:
     language: str
 
 
-async def _load_for_action(
-    session: AsyncSession, item_id: int, actor: str, admins: Iterable[str]
+async def load_for_action(
+    session: AsyncSession,
+    item_id: int,
+    actor: str,
+    admins: Iterable[str],
+    *,
+    for_update: bool = True,
 ) -> tuple[Item, Team | None, Area | None]:
-    item = await get_item(session, item_id, for_update=True)
+    """The item, its team and area, if `actor` may act on it (else ItemNotFound/NotAllowed)."""
+    item = await get_item(session, item_id, for_update=for_update)
     if item is None:
         raise ItemNotFoundError(item_id)
     team, area = await team_and_area(session, item)
@@ -71,11 +77,12 @@ async def check_can_act(
 ) -> ItemCard:
     """For opening a modal: the item's card if `actor` may act on it."""
     async with sessions() as session:
-        item, _, _ = await _load_for_action(session, item_id, actor, admins)
+        item, _, _ = await load_for_action(session, item_id, actor, admins)
         return await load_card(session, item)
 
 
-def _update_lead_dm(session: AsyncSession, item: Item) -> None:
+def update_lead_dm(session: AsyncSession, item: Item) -> None:
+    """Re-render the lead's DM: now, or once the DM is out."""
     if item.lead_dm_channel and item.lead_dm_ts:
         enqueue(
             session, "lead_dm_update", item=item, channel=item.lead_dm_channel, ts=item.lead_dm_ts
@@ -85,18 +92,36 @@ def _update_lead_dm(session: AsyncSession, item: Item) -> None:
         enqueue(session, "lead_dm_update", item=item)
 
 
+def retire_lead_dm(
+    session: AsyncSession, item: Item, *, handed_to: str, reader: str | None
+) -> None:
+    """The item leaves its lead: their DM is marked handed to `handed_to` (in `reader`'s
+    language) and forgotten, so the next lead gets a fresh one."""
+    if item.lead_dm_channel and item.lead_dm_ts:
+        enqueue(
+            session,
+            "lead_dm_update",
+            item=item,
+            channel=item.lead_dm_channel,
+            ts=item.lead_dm_ts,
+            reassigned_to=handed_to,
+            reader=reader,
+        )
+    item.lead_dm_channel = item.lead_dm_ts = None
+
+
 async def acknowledge(
     sessions: async_sessionmaker[AsyncSession], item_id: int, actor: str, admins: Iterable[str]
 ) -> ItemCard:
     async with sessions() as session:
-        item, team, _ = await _load_for_action(session, item_id, actor, admins)
+        item, team, _ = await load_for_action(session, item_id, actor, admins)
         if item.status == "open":
             now = utcnow()
             item.status = "acknowledged"
             item.acknowledged_at = item.acknowledged_at or now
             item.acknowledged_by = actor
             add_event(session, item, actor, "acknowledged")
-            _update_lead_dm(session, item)
+            update_lead_dm(session, item)
             enqueue(
                 session,
                 "reporter_notice",
@@ -122,7 +147,7 @@ async def answer(
         raise InvalidActionError("empty answer")
     text = text[:ANSWER_LIMIT]
     async with sessions() as session:
-        item, team, _ = await _load_for_action(session, item_id, actor, admins)
+        item, team, _ = await load_for_action(session, item_id, actor, admins)
         now = utcnow()
         item.answer_text = text
         item.answered_by = actor
@@ -133,7 +158,7 @@ async def answer(
             item.status = "answered"
         add_event(session, item, actor, "answered", text=text)
         enqueue(session, "answer", item=item, answer=text, by=actor, team=team.name if team else "")
-        _update_lead_dm(session, item)
+        update_lead_dm(session, item)
         card = await load_card(session, item)
         await session.commit()
         return card
@@ -199,7 +224,6 @@ def _move(
     reason: str,
 ) -> None:
     """Hand the item to another team: new lead DM, old DM marked, reporter told."""
-    old_dm = (item.lead_dm_channel, item.lead_dm_ts)
     old_reader = item.assignee_id  # the old DM stays in its reader's language
     item.team_id = team.id
     item.area_id = area.id if area else None
@@ -212,7 +236,6 @@ def _move(
     )
     if item.status == "acknowledged":
         item.status = "open"
-    item.lead_dm_channel = item.lead_dm_ts = None
     add_event(
         session,
         item,
@@ -223,16 +246,7 @@ def _move(
         area=area.name if area else None,
         note=note or "",
     )
-    if old_dm[0] and old_dm[1]:
-        enqueue(
-            session,
-            "lead_dm_update",
-            item=item,
-            channel=old_dm[0],
-            ts=old_dm[1],
-            reassigned_to=team.name,
-            reader=old_reader,
-        )
+    retire_lead_dm(session, item, handed_to=team.name, reader=old_reader)
     enqueue(
         session,
         "lead_dm",
@@ -254,7 +268,7 @@ async def reassign(
     admins: Iterable[str],
 ) -> ItemCard:
     async with sessions() as session:
-        item, team, area = await _load_for_action(session, item_id, actor, admins)
+        item, team, area = await load_for_action(session, item_id, actor, admins)
         if item.status == "resolved":
             raise RefusedError("reassign.error_resolved", "target", id=item.id)
         new_team, new_area = await _resolve_target(session, target)
@@ -275,7 +289,7 @@ async def reassign(
                 to_area=new_area.name,
                 note=note or "",
             )
-            _update_lead_dm(session, item)
+            update_lead_dm(session, item)
             card = await load_card(session, item)
             await session.commit()
             return card
@@ -311,31 +325,16 @@ async def lead_unreachable(
         # Nobody left to DM: say so where product ops will see it.
         await alert_triage(session, "undeliverable", item=item.id, who=failed_user, error=error)
         return
-    old_team = team.name if team else TRIAGE_TEAM_NAME
-    item.team_id = target.id
-    if target.is_triage:
-        item.area_id = None
-    item.assignee_id = recipient
-    item.route_detail = {**(item.route_detail or {}), "rerouted": "unreachable"}
-    add_event(
+    hand_over(
         session,
         item,
-        "jerry",
-        "rerouted",
-        from_team=old_team,
-        to_team=target.name,
-        to=recipient,
-        error=error,
-    )
-    enqueue(
-        session,
-        "lead_dm",
-        item=item,
-        recipient=recipient,
+        target,
+        recipient,
+        old_team=team.name if team else TRIAGE_TEAM_NAME,
         failed=failed_user,
         error=error,
         tried=sorted(tried),
-        reason="unreachable",
+        rerouted="unreachable",
     )
     if target.is_triage:
         await alert_triage(
@@ -346,6 +345,49 @@ async def lead_unreachable(
             error=error,
             exclude=recipient,
         )
+
+
+def hand_over(
+    session: AsyncSession,
+    item: Item,
+    target: Team,
+    recipient: str,
+    *,
+    old_team: str,
+    failed: str,
+    error: str,
+    tried: list[str],
+    rerouted: str,
+    **event_detail: object,
+) -> None:
+    """The item's lead cannot be reached (`failed`, `error`): `recipient` of `target` (the
+    backup's team, or triage) gets it, with a lead DM that says why."""
+    item.team_id = target.id
+    if target.is_triage:
+        item.area_id = None
+    item.assignee_id = recipient
+    item.route_detail = {**(item.route_detail or {}), "rerouted": rerouted}
+    add_event(
+        session,
+        item,
+        "jerry",
+        "rerouted",
+        from_team=old_team,
+        to_team=target.name,
+        to=recipient,
+        error=error,
+        **event_detail,
+    )
+    enqueue(
+        session,
+        "lead_dm",
+        item=item,
+        recipient=recipient,
+        failed=failed,
+        error=error,
+        tried=tried,
+        reason="unreachable",
+    )
 
 
 async def alert_triage(

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import sla
 from bot.i18n import t
 from bot.items import load_card
-from bot.relay import alert_triage, lead_unreachable
+from bot.relay import alert_triage, hand_over, lead_unreachable
 from bot.views import items as views
 from bot.views.blocks import section
 from models.base import utcnow
@@ -229,18 +229,31 @@ async def _lead_phase(
             now=now,
         ):
             return
-        add_event(session, fresh, "jerry", "reminder_sent", reminder=phase.kind, level=1, to=lead)
-        enqueue(
-            session,
-            REMINDER,
-            item=fresh,
-            recipient=lead,
-            reminder=phase.kind,
-            waited=int(waited.total_seconds()),
-            target=phase.target.text or "",
-        )
+        _remind_lead(session, fresh, lead, phase.kind, 1, waited, phase.target.text)
         await session.commit()
     summary.reminders += 1
+
+
+def _remind_lead(
+    session: AsyncSession,
+    item: Item,
+    lead: str,
+    reminder: str,
+    level: int,
+    waited: timedelta,
+    target: str | None,
+) -> None:
+    """Record and owe a reminder to the item's lead (`reminder`: the phase, or "details")."""
+    add_event(session, item, "jerry", "reminder_sent", reminder=reminder, level=level, to=lead)
+    enqueue(
+        session,
+        REMINDER,
+        item=item,
+        recipient=lead,
+        reminder=reminder,
+        waited=int(waited.total_seconds()),
+        target=target or "",
+    )
 
 
 async def _escalate(
@@ -346,24 +359,7 @@ async def _details_phase(
                 if fresh is not None and await claim_reminder(
                     session, lead_key, kind="details", level=2, item_id=item.id, recipient=lead
                 ):
-                    add_event(
-                        session,
-                        fresh,
-                        "jerry",
-                        "reminder_sent",
-                        reminder="details",
-                        level=2,
-                        to=lead,
-                    )
-                    enqueue(
-                        session,
-                        REMINDER,
-                        item=fresh,
-                        recipient=lead,
-                        reminder="details",
-                        waited=int(waited.total_seconds()),
-                        target=target.text or "",
-                    )
+                    _remind_lead(session, fresh, lead, "details", 2, waited, target.text)
                     await session.commit()
                     summary.reminders += 1
                     return
@@ -436,33 +432,18 @@ async def lead_gone(
                 target_team, recipient = triage, triage.lead
             if target_team is None or recipient is None:
                 continue
-            old_team = team.name if team is not None else ""
-            item.team_id = target_team.id
-            if target_team.is_triage:
-                item.area_id = None
-            item.assignee_id = recipient
-            item.lead_dm_channel = item.lead_dm_ts = None
-            item.route_detail = {**(item.route_detail or {}), "rerouted": "lead_gone"}
-            add_event(
+            item.lead_dm_channel = item.lead_dm_ts = None  # nobody reads the gone lead's DM
+            hand_over(
                 session,
                 item,
-                "jerry",
-                "rerouted",
-                from_team=old_team,
-                to_team=target_team.name,
-                to=recipient,
-                error=GONE_ERROR,
-                reason="lead_gone",
-            )
-            enqueue(
-                session,
-                "lead_dm",
-                item=item,
-                recipient=recipient,
+                target_team,
+                recipient,
+                old_team=team.name if team is not None else "",
                 failed=user_id,
                 error=GONE_ERROR,
                 tried=[user_id],
-                reason="unreachable",
+                rerouted="lead_gone",
+                reason="lead_gone",
             )
             if recipient not in targets:
                 targets.append(recipient)

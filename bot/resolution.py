@@ -19,7 +19,9 @@ from bot.relay import (
     ItemNotFoundError,
     NotAllowedError,
     RefusedError,
-    _update_lead_dm,
+    load_for_action,
+    retire_lead_dm,
+    update_lead_dm,
 )
 from bot.views.items import ItemCard
 from bot.views.lead_actions import CUSTOMER_OUTCOMES, OUTCOMES
@@ -61,12 +63,7 @@ async def check_can_resolve(
 ) -> ItemCard:
     """For opening the resolve form: the item's card if `actor` may resolve it now."""
     async with sessions() as session:
-        item = await get_item(session, item_id)
-        if item is None:
-            raise ItemNotFoundError(item_id)
-        team, _ = await team_and_area(session, item)
-        if not may_act(item, team, actor, admins):
-            raise NotAllowedError(item_id)
+        item, _, _ = await load_for_action(session, item_id, actor, admins, for_update=False)
         if item.status == "resolved":
             raise _already_resolved(item)
         return await load_card(session, item)
@@ -115,12 +112,7 @@ async def resolve(
     if resolution.customer_outcome not in (None, *CUSTOMER_OUTCOMES):
         raise RefusedError("resolve.error_customer", "customer")
     async with sessions() as session:
-        item = await get_item(session, item_id, for_update=True)
-        if item is None:
-            raise ItemNotFoundError(item_id)
-        team, _ = await team_and_area(session, item)
-        if not may_act(item, team, actor, admins):
-            raise NotAllowedError(item_id)
+        item, team, _ = await load_for_action(session, item_id, actor, admins)
         if item.status == "resolved":
             raise _already_resolved(item)
         duplicate: dict[str, Any] | None = None
@@ -152,7 +144,7 @@ async def resolve(
             customer_outcome=item.customer_outcome,
             helped_deal=item.helped_deal,
         )
-        _update_lead_dm(session, item)
+        update_lead_dm(session, item)
         # The outcome travels with the message: a reopen before it is sent must not change it.
         enqueue(
             session,
@@ -233,17 +225,7 @@ async def reopen(
         team_name = target.name if target is not None else (team.name if team else "")
         moved = new_lead != old_assignee or not (old_dm[0] and old_dm[1])
         if moved:
-            if old_dm[0] and old_dm[1]:
-                enqueue(
-                    session,
-                    "lead_dm_update",
-                    item=item,
-                    channel=old_dm[0],
-                    ts=old_dm[1],
-                    reassigned_to=team_name,
-                    reader=old_assignee,
-                )
-            item.lead_dm_channel = item.lead_dm_ts = None
+            retire_lead_dm(session, item, handed_to=team_name, reader=old_assignee)
             enqueue(
                 session,
                 "lead_dm",
@@ -254,7 +236,7 @@ async def reopen(
                 by_reporter=by_reporter,
             )
         else:
-            _update_lead_dm(session, item)
+            update_lead_dm(session, item)
             if by_reporter:
                 enqueue(session, "lead_notice", item=item, notice="reopened_by_reporter")
         if not by_reporter:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import conversation, home, intake, items, lead_actions
+from handlers import conversation, home, intake, items, lead_actions, users
 
 if TYPE_CHECKING:
     from bot.app import JerryApp
@@ -17,4 +17,5 @@ def register(app: AsyncApp, jerry: JerryApp) -> None:
     intake.register(app, jerry)
     items.register(app, jerry)
     lead_actions.register(app, jerry)
+    users.register(app, jerry)
     home.register(app, jerry)

@@ -21,7 +21,7 @@ from bot.relay import InvalidActionError, ItemNotFoundError, NotAllowedError, ch
 from bot.text import escape_plain
 from bot.views import conversation as views
 from bot.views import items as item_views
-from bot.views import modals
+from handlers.item_buttons import form_item_id, item_id_of, show_form_error
 
 if TYPE_CHECKING:
     from bot.app import JerryApp
@@ -55,13 +55,6 @@ def _files(files: list[dict[str, Any]] | None) -> list[SharedFile]:
 
 def _is_bot(message: dict[str, Any]) -> bool:
     return bool(message.get("bot_id")) or message.get("subtype") == "bot_message"
-
-
-def _item_id(body: dict[str, Any]) -> int | None:
-    try:
-        return int(body["actions"][0]["value"])
-    except (KeyError, IndexError, TypeError, ValueError):
-        return None
 
 
 def register(app: AsyncApp, jerry: JerryApp) -> None:
@@ -114,7 +107,7 @@ def register(app: AsyncApp, jerry: JerryApp) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         await ack()
-        user, item_id = body["user"]["id"], _item_id(body)
+        user, item_id = body["user"]["id"], item_id_of(body)
         lang = await jerry.user_language(user)
         if item_id is None:
             return
@@ -136,10 +129,10 @@ def register(app: AsyncApp, jerry: JerryApp) -> None:
     ) -> None:
         user = body["user"]["id"]
         lang = await jerry.user_language(user)
-        item_id = modals.decode_metadata(view.get("private_metadata")).get("item")
+        item_id = form_item_id(view)
         values = view.get("state", {}).get("values", {})
         question = (values.get("question", {}).get("value") or {}).get("value") or ""
-        if not isinstance(item_id, int):
+        if item_id is None:
             await ack()
             return
         try:
@@ -149,12 +142,10 @@ def register(app: AsyncApp, jerry: JerryApp) -> None:
         except InvalidActionError as exc:
             key = "conversation.error_resolved" if str(exc) == "resolved" else None
             error = t(key, lang, id=item_id) if key else t("conversation.error_empty", lang)
-            await ack(response_action="errors", errors={"question": error})
+            await show_form_error(ack, "question", error)
             return
         except (NotAllowedError, ItemNotFoundError):
-            await ack(
-                response_action="errors", errors={"question": item_views.refusal(lang, item_id)}
-            )
+            await show_form_error(ack, "question", item_views.refusal(lang, item_id))
             return
         await ack()
         jerry.worker.kick()

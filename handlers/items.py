@@ -11,21 +11,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import relay
 from bot.i18n import t
 from bot.relay import InvalidActionError, ItemNotFoundError, NotAllowedError, RefusedError
+from bot.text import escape_plain
 from bot.views import items as item_views
 from bot.views import modals
-from handlers.lead_actions import tell
+from handlers.item_buttons import form_item_id, item_id_of, show_form_error, tell
 
 if TYPE_CHECKING:
     from bot.app import JerryApp
 
 log = logging.getLogger("jerry.items")
-
-
-def _item_id(body: dict[str, Any]) -> int | None:
-    try:
-        return int(body["actions"][0]["value"])
-    except (KeyError, IndexError, TypeError, ValueError):
-        return None
 
 
 def register(app: AsyncApp, jerry: JerryApp) -> None:
@@ -40,7 +34,7 @@ def register(app: AsyncApp, jerry: JerryApp) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         await ack()
-        user, item_id = body["user"]["id"], _item_id(body)
+        user, item_id = body["user"]["id"], item_id_of(body)
         lang = await jerry.user_language(user)
         if item_id is None:
             return
@@ -56,7 +50,7 @@ def register(app: AsyncApp, jerry: JerryApp) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         await ack()
-        user, item_id = body["user"]["id"], _item_id(body)
+        user, item_id = body["user"]["id"], item_id_of(body)
         lang = await jerry.user_language(user)
         if item_id is None:
             return
@@ -73,7 +67,7 @@ def register(app: AsyncApp, jerry: JerryApp) -> None:
     @app.action("item_acknowledge")
     async def acknowledge(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        user, item_id = body["user"]["id"], _item_id(body)
+        user, item_id = body["user"]["id"], item_id_of(body)
         if item_id is None:
             return
         try:
@@ -87,26 +81,20 @@ def register(app: AsyncApp, jerry: JerryApp) -> None:
     async def answer_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = body["user"]["id"]
         lang = await jerry.user_language(user)
-        item_id = modals.decode_metadata(view.get("private_metadata")).get("item")
+        item_id = form_item_id(view)
         text = (view.get("state", {}).get("values", {}).get("answer", {}).get("value") or {}).get(
             "value"
         ) or ""
-        if not isinstance(item_id, int):
+        if item_id is None:
             await ack()
             return
-        from bot.text import escape_plain
-
         try:
             await relay.answer(jerry.sessions, item_id, user, escape_plain(text), jerry.admins)
         except InvalidActionError:
-            await ack(
-                response_action="errors", errors={"answer": t("answer_modal.error_empty", lang)}
-            )
+            await show_form_error(ack, "answer", t("answer_modal.error_empty", lang))
             return
         except (NotAllowedError, ItemNotFoundError):
-            await ack(
-                response_action="errors", errors={"answer": item_views.refusal(lang, item_id)}
-            )
+            await show_form_error(ack, "answer", item_views.refusal(lang, item_id))
             return
         await ack()
         jerry.worker.kick()
@@ -115,31 +103,27 @@ def register(app: AsyncApp, jerry: JerryApp) -> None:
     async def reassign_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = body["user"]["id"]
         lang = await jerry.user_language(user)
-        item_id = modals.decode_metadata(view.get("private_metadata")).get("item")
+        item_id = form_item_id(view)
         values = view.get("state", {}).get("values", {})
         target = ((values.get("target", {}).get("value") or {}).get("selected_option") or {}).get(
             "value"
         )
         note = (values.get("note", {}).get("value") or {}).get("value")
-        if not isinstance(item_id, int):
+        if item_id is None:
             await ack()
             return
-        from bot.text import escape_plain
-
         try:
             await relay.reassign(
                 jerry.sessions, item_id, user, target or "", escape_plain(note or ""), jerry.admins
             )
         except RefusedError as exc:
-            await ack(response_action="errors", errors={"target": t(exc.key, lang, **exc.params)})
+            await show_form_error(ack, "target", t(exc.key, lang, **exc.params))
             return
         except InvalidActionError:
-            await ack(response_action="errors", errors={"target": t("reassign.error_target", lang)})
+            await show_form_error(ack, "target", t("reassign.error_target", lang))
             return
         except (NotAllowedError, ItemNotFoundError):
-            await ack(
-                response_action="errors", errors={"target": item_views.refusal(lang, item_id)}
-            )
+            await show_form_error(ack, "target", item_views.refusal(lang, item_id))
             return
         await ack()
         jerry.worker.kick()

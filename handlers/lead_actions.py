@@ -3,12 +3,10 @@ the App Home) and the resolve form. Parse, call bot/resolution.py, answer."""
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import resolution
@@ -17,35 +15,12 @@ from bot.relay import ItemNotFoundError, NotAllowedError, RefusedError
 from bot.text import escape_plain
 from bot.views import items as item_views
 from bot.views import lead_actions as views
-from bot.views.modals import decode_metadata
+from handlers.item_buttons import form_item_id, item_id_of, show_form_error, tell
 
 if TYPE_CHECKING:
     from bot.app import JerryApp
 
-log = logging.getLogger("jerry.lead_actions")
 ITEM_NUMBER = re.compile(r"^\s*#?\s*(\d{1,9})\s*$")
-
-
-def item_id_of(body: dict[str, Any]) -> int | None:
-    try:
-        return int(body["actions"][0]["value"])
-    except (KeyError, IndexError, TypeError, ValueError):
-        return None
-
-
-async def tell(
-    jerry: JerryApp, body: dict[str, Any], respond: AsyncRespond | None, text: str
-) -> None:
-    """Answer the person who clicked: privately where they clicked (a message's
-    response_url), else (App Home: no response_url, no channel) by a DM from Jerry."""
-    user = (body.get("user") or {}).get("id", "")
-    try:
-        if respond is not None and body.get("response_url"):
-            await respond(text=text, response_type="ephemeral", replace_original=False)
-        elif user:
-            await jerry.client.chat_postMessage(channel=user, text=text)
-    except (SlackApiError, OSError, ValueError) as exc:  # the answer is a courtesy: log it
-        log.warning("could not answer %s: %s", user, exc)
 
 
 def _values(view: dict[str, Any]) -> dict[str, Any]:
@@ -107,28 +82,24 @@ def register(app: AsyncApp, jerry: JerryApp) -> None:
     async def resolve_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = body["user"]["id"]
         lang = await jerry.user_language(user)
-        item_id = decode_metadata(view.get("private_metadata")).get("item")
-        if not isinstance(item_id, int):
+        item_id = form_item_id(view)
+        if item_id is None:
             await ack()
             return
         chosen, bad_block = parse_resolution(view)
         if chosen is None:
-            await ack(
-                response_action="errors",
-                errors={bad_block or "duplicate": t("resolve.error_duplicate_number", lang)},
-            )
+            error = t("resolve.error_duplicate_number", lang)
+            await show_form_error(ack, bad_block or "duplicate", error)
             return
         try:
             await resolution.resolve(jerry.sessions, item_id, user, chosen, jerry.admins)
         except RefusedError as exc:
             blocks = {block.get("block_id") for block in view.get("blocks") or []}
             field = exc.field if exc.field in blocks else "outcome"
-            await ack(response_action="errors", errors={field: t(exc.key, lang, **exc.params)})
+            await show_form_error(ack, field, t(exc.key, lang, **exc.params))
             return
         except (NotAllowedError, ItemNotFoundError):
-            await ack(
-                response_action="errors", errors={"outcome": item_views.refusal(lang, item_id)}
-            )
+            await show_form_error(ack, "outcome", item_views.refusal(lang, item_id))
             return
         await ack()
         jerry.worker.kick()

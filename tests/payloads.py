@@ -393,3 +393,24 @@ def other_bot_message(text: str, *, channel: str, thread_ts: str) -> dict[str, A
     event.update(text=text, channel=channel, ts=ts, event_ts=ts, thread_ts=thread_ts)
     event["team"] = TEAM_ID
     return _envelope("event_callback.message_from_app_bot.json", event, None)
+
+
+def user_change(user: str, *, deleted: bool | None, name: str = "pat") -> dict[str, Any]:
+    """Slack's `user_change` event: the whole user object (as users.info gives it) after a change.
+
+    `deleted=None` leaves the key out, as Slack sometimes does.
+    """
+    api_sample = INBOUND.parent / "api" / "users.info.ok.json"
+    profile = json.loads(api_sample.read_text())["user"]
+    profile.update(id=user, team_id=TEAM_ID, name=name, updated=int(time.time()))
+    if deleted is None:
+        profile.pop("deleted", None)
+    else:
+        profile["deleted"] = deleted
+    event = {
+        "type": "user_change",
+        "user": profile,
+        "cache_ts": int(time.time()),
+        "event_ts": new_ts(),
+    }
+    return _envelope("event_callback.app_home_opened.json", event, None)

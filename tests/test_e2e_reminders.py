@@ -27,6 +27,7 @@ from models.items import Item, ItemEvent
 from models.reminders import SentReminder
 from models.routing import Team
 from models.users import SlackUser
+from tests import payloads
 from tests.fakeslack import FakeSlack
 from tests.harness import ROUTING_YAML, SlackDriver
 
@@ -434,3 +435,31 @@ async def test_routing_file_targets_and_business_hours(
     assert await export_file(settings, out) == 0
     exported = out.read_text(encoding="utf-8")
     assert "ack_target: 2h" in exported and "start: '10:00'" in exported
+
+
+async def test_user_change_event_hands_a_departed_leads_items_over_at_once(
+    slack: SlackDriver, jerry: JerryApp, fake_slack: FakeSlack
+) -> None:
+    item_id = await new_item(slack, jerry, "invoice one", ny(2025, 3, 4, 10, 0))
+    # A profile change that does not say "deleted" (Slack sometimes leaves it out) moves nothing.
+    for deleted in (None, False):
+        response = await slack.event(payloads.user_change(LEAD, deleted=deleted))
+        assert response.status_code == 200
+    await slack.settle()
+    assert (await load(jerry, item_id)).assignee_id == LEAD
+
+    body = payloads.user_change(LEAD, deleted=True)
+    assert (await slack.event(body)).status_code == 200
+    # Slack retries the same event: nothing moves twice, triage hears once.
+    retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    assert (await slack.event(body, headers=retry)).status_code == 200
+    await slack.settle()
+    item = await load(jerry, item_id)
+    assert item.assignee_id == BACKUP and item.lead_dm_ts
+    assert len(mentions(fake_slack, BACKUP, "could not reach")) == 1
+    assert len(mentions(fake_slack, TRIAGE_CHANNEL, "deactivated or has left")) == 1
+    async with jerry.sessions() as session:
+        assert (await session.get(SlackUser, LEAD)).deleted  # type: ignore[union-attr]
+    # The next tick finds nothing left to move.
+    summary = await tick(slack, jerry, ny(2025, 3, 4, 12, 0))
+    assert summary.items_moved == 0

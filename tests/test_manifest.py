@@ -31,6 +31,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.app import JerryApp, create_app
 from bot.config import Settings
+from models.users import SlackUser
 from tests import payloads
 from tests.conftest import count_rows
 from tests.fakeslack import TOKEN, FakeSlack
@@ -248,6 +249,9 @@ async def send_event(slack: SlackDriver, event: str) -> httpx.Response:
             channel_type=channel_type,
         )
         return await slack.event(reply)
+    if event == "user_change":
+        # Someone who leads nothing left: recorded as gone, no item moves.
+        return await slack.event(payloads.user_change("U0STRANGER", deleted=True))
     raise AssertionError(f"no sample payload for the event {event}: add one to this test")
 
 
@@ -288,7 +292,12 @@ async def test_every_declared_command_shortcut_and_event_is_handled(
     commands = features.get("slash_commands", [])
     events = settings.get("event_subscriptions", {}).get("bot_events", [])
     homes = [event for event in events if event == "app_home_opened"]  # no item: a Home
-    assert await count_rows(driver.app.engine, "items") == len(commands) + len(events) - len(homes)
+    departures = [event for event in events if event == "user_change"]  # no item: a departure
+    expected_items = len(commands) + len(events) - len(homes) - len(departures)
+    assert await count_rows(driver.app.engine, "items") == expected_items
+    async with driver.app.sessions() as session:
+        stranger = await session.get(SlackUser, "U0STRANGER")
+    assert bool(departures) == bool(stranger is not None and stranger.deleted)
     assert len(fake_slack.calls_to("views.publish", ok=True)) == len(homes)
     relayed = [event for event in events if event in CONVERSATION_EVENTS]
     assert await count_rows(driver.app.engine, "relayed_messages") == len(relayed)
@@ -332,6 +341,7 @@ EVENT_SCOPES = {
     "message.groups": "groups:history",
     "message.mpim": "mpim:history",
     "app_home_opened": "",
+    "user_change": "users:read",
     "reaction_added": "reactions:read",
     "member_joined_channel": "channels:read",
 }

@@ -1,0 +1,51 @@
+"""What every listener of an item's buttons and forms needs: the item a button or a form is
+about, and answering the person who clicked."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncAck, AsyncRespond
+from slack_sdk.errors import SlackApiError
+
+from bot.views.modals import decode_metadata
+
+if TYPE_CHECKING:
+    from bot.app import JerryApp
+
+log = logging.getLogger("jerry.item_buttons")
+
+
+def item_id_of(body: dict[str, Any]) -> int | None:
+    """The item number a clicked button carries, or None."""
+    try:
+        return int(body["actions"][0]["value"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+
+
+def form_item_id(view: dict[str, Any]) -> int | None:
+    """The item number a submitted form was opened for, or None."""
+    item_id = decode_metadata(view.get("private_metadata")).get("item")
+    return item_id if isinstance(item_id, int) else None
+
+
+async def show_form_error(ack: AsyncAck, block: str, text: str) -> None:
+    """Keep the form open with `text` under its `block`."""
+    await ack(response_action="errors", errors={block: text})
+
+
+async def tell(
+    jerry: JerryApp, body: dict[str, Any], respond: AsyncRespond | None, text: str
+) -> None:
+    """Answer the person who clicked: privately where they clicked (a message's
+    response_url), else (App Home: no response_url, no channel) by a DM from Jerry."""
+    user = (body.get("user") or {}).get("id", "")
+    try:
+        if respond is not None and body.get("response_url"):
+            await respond(text=text, response_type="ephemeral", replace_original=False)
+        elif user:
+            await jerry.client.chat_postMessage(channel=user, text=text)
+    except (SlackApiError, OSError, ValueError) as exc:  # the answer is a courtesy: log it
+        log.warning("could not answer %s: %s", user, exc)
