@@ -56,9 +56,17 @@ async def load_card(session: AsyncSession, item: Item, *, note: str | None = Non
     return card_from(item, team.name if team else None, area.name if area else None, note=note)
 
 
-def may_act(item: Item, team: Team | None, user_id: str, admins: Iterable[str]) -> bool:
-    """The assigned lead, the team's lead and backup, and Jerry's admins; nobody else."""
-    allowed = {item.assignee_id, *(admins or ())}
+def may_act(
+    item: Item,
+    team: Team | None,
+    user_id: str,
+    admins: Iterable[str],
+    *,
+    triage_lead: str | None = None,
+) -> bool:
+    """The assigned lead, the team's lead and backup, product ops' triage lead (who gets
+    what nobody else handles) and Jerry's admins; nobody else."""
+    allowed = {item.assignee_id, triage_lead, *(admins or ())}
     if team is not None:
         allowed |= {team.lead, team.backup}
     allowed.discard(None)

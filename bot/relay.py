@@ -67,9 +67,14 @@ async def load_for_action(
     if item is None:
         raise ItemNotFoundError(item_id)
     team, area = await team_and_area(session, item)
-    if not may_act(item, team, actor, admins):
+    if not may_act(item, team, actor, admins, triage_lead=await triage_lead(session)):
         raise NotAllowedError(item_id)
     return item, team, area
+
+
+async def triage_lead(session: AsyncSession) -> str | None:
+    triage = await triage_team(session)
+    return triage.lead if triage is not None else None
 
 
 async def check_can_act(
@@ -228,6 +233,7 @@ def _move(
     item.team_id = team.id
     item.area_id = area.id if area else None
     item.assignee_id = team.lead
+    item.assigned_at = utcnow()
     item.route_step = "reassigned" if reason == "reassigned" else item.route_step
     item.route_detail = (
         {"by": actor, "from": old_team, "note": note or ""}
@@ -366,6 +372,7 @@ def hand_over(
     if target.is_triage:
         item.area_id = None
     item.assignee_id = recipient
+    item.assigned_at = utcnow()
     item.route_detail = {**(item.route_detail or {}), "rerouted": rerouted}
     add_event(
         session,

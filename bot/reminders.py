@@ -7,8 +7,8 @@ minute; tests call it with a controlled clock). For every item waiting on someon
   item DM; at twice the target, the backup lead (else the triage lead) gets the item with its
   actions and a note, and triage gets a short alert;
 - a question acknowledged but not answered: the same, on the team's answer target;
-- a question the lead asked the reporter (an ItemEvent "details_asked" with no later
-  "details_answered"): the reporter is reminded at the answer target; at twice it, the lead
+- a question the lead asked the reporter (an ItemEvent "details_requested" with no later
+  "details_given"): the reporter is reminded at the answer target; at twice it, the lead
   is told the reporter has not answered.
 
 Targets count business time in the lead's timezone (bot/sla.py). A message goes out only
@@ -44,7 +44,6 @@ from models.items import Item, ItemEvent
 from models.reminders import (
     DETAILS_ANSWERED,
     DETAILS_ASKED,
-    MOVE_EVENTS,
     claim_reminder,
     events_of_kinds,
     open_items_assigned_to,
@@ -151,7 +150,7 @@ async def run_reminders(
         history = await events_of_kinds(
             session,
             [item.id for item, _ in waiting],
-            (*MOVE_EVENTS, *DETAILS_ASKED, *DETAILS_ANSWERED),
+            (*DETAILS_ASKED, *DETAILS_ANSWERED),
         )
     for item, team in waiting:
         events = history.get(item.id, [])
@@ -161,11 +160,6 @@ async def run_reminders(
         except Exception:  # one item must not stop the others
             log.exception("reminders for item %s failed", item.id)
     return summary
-
-
-def _last_moved(events: list[ItemEvent]) -> datetime | None:
-    moves = [event.at for event in events if event.kind in MOVE_EVENTS]
-    return max(moves) if moves else None
 
 
 def _key(item: Item, kind: str, level: int, cycle: str) -> str:
@@ -185,9 +179,7 @@ async def _lead_phase(
     lead = item.assignee_id
     if phase is None or not lead:
         return
-    # A new lead (reassigned, rerouted, reopened) gets the whole target again.
-    moved = _last_moved(events)
-    since = max(phase.since, moved) if moved else phase.since
+    since = phase.since  # a new lead (reassigned, handed over, reopened) starts afresh
     hours = sla.team_hours(team)
     target = phase.target.duration(hours)
     lead_tz = await people.tz(lead)

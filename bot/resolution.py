@@ -21,6 +21,7 @@ from bot.relay import (
     RefusedError,
     load_for_action,
     retire_lead_dm,
+    triage_lead,
     update_lead_dm,
 )
 from bot.views.items import ItemCard
@@ -188,7 +189,7 @@ async def reopen(
         if item is None:
             raise ItemNotFoundError(item_id)
         team, _ = await team_and_area(session, item)
-        as_lead = may_act(item, team, actor, admins)
+        as_lead = may_act(item, team, actor, admins, triage_lead=await triage_lead(session))
         if not as_lead and actor != item.reporter_id:
             raise NotAllowedError(item_id)
         if item.status != "resolved":
@@ -208,6 +209,10 @@ async def reopen(
             item.team_id, item.area_id = target.id, None
         item.status = "open"
         item.assignee_id = new_lead
+        item.assigned_at = now
+        # Back to square one for the targets: it must be acknowledged (and, for a question,
+        # answered) again. The earlier times stay in the events, which the timings read.
+        item.acknowledged_at = item.acknowledged_by = item.answered_at = None
         item.outcome = item.resolution_note = item.resolved_by = None
         item.duplicate_of = item.customer_outcome = None
         item.resolved_at = None

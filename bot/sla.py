@@ -292,10 +292,12 @@ def current_phase(item: Any, team: Any | None) -> Phase | None:
     """None when nothing waits on the lead (closed, answered, or an acknowledged pain point)."""
     if item.status in CLOSED_STATUSES or item.resolved_at is not None:
         return None
+    # A new lead (reassigned, handed over, reopened) gets the whole target again.
+    assigned = getattr(item, "assigned_at", None) or item.created_at
     if item.acknowledged_at is None and item.status == "open":
-        return Phase("ack", item.created_at, team_target(team, "ack"))
+        return Phase("ack", assigned, team_target(team, "ack"))
     if item.kind == "question" and item.answered_at is None and item.status != "answered":
-        since = item.acknowledged_at or item.created_at
+        since = max(_aware(item.acknowledged_at or item.created_at), _aware(assigned))
         return Phase("answer", since, team_target(team, "answer"))
     return None
 

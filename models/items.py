@@ -43,6 +43,8 @@ class Item(Base):
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
     assignee_id: Mapped[str | None] = mapped_column(String(64))  # the lead it was sent to
+    # When the current assignee got it: their targets count from here, not from creation.
+    assigned_at: Mapped[datetime | None]
     # chosen_area | rule | keywords | triage | unrouted
     route_step: Mapped[str] = mapped_column(String(20))
     route_detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -110,11 +110,9 @@ async def waiting_items(session: AsyncSession) -> list[tuple[Item, Team | None]]
     return [(item, team) for item, team in (await session.execute(statement)).all()]
 
 
-MOVE_EVENTS = ("reassigned", "rerouted", "reopened", "escalated_to_new_lead")
-# A question the lead asked the reporter, and the reporter's reply (bot/conversation.py writes
-# details_requested / details_given; the brief named them details_asked / _answered).
-DETAILS_ASKED = ("details_asked", "details_requested")
-DETAILS_ANSWERED = ("details_answered", "details_given")
+# A question the lead asked the reporter, and the reporter's reply (bot/conversation.py).
+DETAILS_ASKED = ("details_requested",)
+DETAILS_ANSWERED = ("details_given",)
 
 
 async def events_of_kinds(

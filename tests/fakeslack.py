@@ -115,6 +115,7 @@ class FakeSlack:
         # channels whose state matters.
         self.strict_channels = strict_channels
         self.auto_users = False
+        self.echo = False  # print each call (when run by hand)
         self.users: dict[str, User] = {}
         self.channels: dict[str, Channel] = {}
         self.usergroups: dict[str, list[str]] = {}
@@ -350,6 +351,9 @@ class FakeSlack:
         token = auth.removeprefix("Bearer ") if auth else args.pop("token", None)
         call = Call(method, args, token)
         self.calls.append(call)
+        if self.echo:  # running by hand: show what the app asked of Slack
+            shown = {k: v for k, v in args.items() if k in ("channel", "user", "thread_ts", "text")}
+            print(f"{method} {json.dumps(shown, ensure_ascii=False)[:300]}", flush=True)
         failure = self._failure_for(method, args)
         if failure is not None and failure.status == 429:
             call.status, call.response = 429, sample("ratelimited.429.body")
@@ -781,6 +785,7 @@ def default_workspace(fake: FakeSlack) -> FakeSlack:
 
 async def _serve(port: int) -> None:
     fake = default_workspace(FakeSlack())
+    fake.echo = True
     await fake.start(port)
     print(f"fake Slack Web API on {fake.api_url} (token {fake.token})", flush=True)
     await asyncio.Event().wait()  # serve until interrupted

@@ -18,8 +18,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
+from bot import resolution
 from bot.app import JerryApp, create_app
 from bot.config import Settings
+from bot.resolution import Resolution
 from bot.routing_admin import export_file, import_file
 from bot.sla import sla_state
 from models.deliveries import Delivery
@@ -463,3 +465,44 @@ async def test_user_change_event_hands_a_departed_leads_items_over_at_once(
     # The next tick finds nothing left to move.
     summary = await tick(slack, jerry, ny(2025, 3, 4, 12, 0))
     assert summary.items_moved == 0
+
+
+async def test_triage_lead_asked_for_an_item_without_backup_may_act_on_it(
+    slack: SlackDriver, jerry: JerryApp, fake_slack: FakeSlack
+) -> None:
+    item_id = await new_item(slack, jerry, "the android app is slow", ny(2025, 3, 4, 10, 0))
+    await tick(slack, jerry, ny(2025, 3, 6, 10, 0))
+    [asked] = mentions(fake_slack, TRIAGE_LEAD, "has no backup")
+    call = fake_slack.dms_to(TRIAGE_LEAD)[-1]
+    response = await slack.click(
+        asked, call.response["channel"], "item_acknowledge", user=TRIAGE_LEAD
+    )
+    assert response.status_code == 200
+    await slack.settle()
+    item = await load(jerry, item_id)
+    assert item.acknowledged_by == TRIAGE_LEAD and item.status == "acknowledged"
+    assert not mentions(fake_slack, TRIAGE_LEAD, "Nothing was changed")
+
+
+async def test_a_reopened_item_must_be_acknowledged_again_counting_from_the_reopening(
+    slack: SlackDriver, jerry: JerryApp, fake_slack: FakeSlack
+) -> None:
+    item_id = await new_item(slack, jerry, "the invoice total is wrong", ny(2025, 3, 4, 10, 0))
+    await resolution.resolve(jerry.sessions, item_id, LEAD, Resolution("fixed"), jerry.admins)
+    await slack.settle()
+    # Resolved: nothing waits, nothing is reminded however old the item is.
+    assert (await tick(slack, jerry, ny(2025, 3, 6, 10, 0))).sent == 0
+
+    reopened_at = ny(2025, 3, 10, 10, 0)  # a Monday
+    await resolution.reopen(jerry.sessions, item_id, REPORTER, jerry.admins, now=reopened_at)
+    await slack.settle()
+    item = await load(jerry, item_id)
+    assert item.status == "open" and item.acknowledged_at is None
+    assert item.assigned_at == reopened_at
+    async with jerry.sessions() as session:
+        team = await session.get(Team, item.team_id)
+    # The App Home and the reminders agree: one business day from the reopening.
+    state = sla_state(item, team, ny(2025, 3, 10, 12, 0), "America/New_York")
+    assert state.state == "ok" and state.due_at == ny(2025, 3, 11, 10, 0)
+    assert (await tick(slack, jerry, ny(2025, 3, 11, 9, 59))).reminders == 0
+    assert (await tick(slack, jerry, ny(2025, 3, 11, 10, 0))).reminders == 1

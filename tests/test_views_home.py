@@ -25,6 +25,7 @@ from bot.views.home import (
     RuleGlance,
     TeamGlance,
     UndeliveredRow,
+    age_phrase,
     age_text,
     decode_offsets,
     encode_offsets,
@@ -358,6 +359,10 @@ def test_ages_read_naturally() -> None:
     assert age_text(timedelta(hours=30), "fr") == "30 h"
     assert age_text(timedelta(days=9), "fr") == "9 jours"
     assert age_text(timedelta(days=-1), "en") == "just now"
+    assert age_phrase(timedelta(seconds=20), "en") == "arrived just now"
+    assert age_phrase(timedelta(seconds=20), "fr") == "arrivé à l'instant"
+    assert age_phrase(timedelta(days=9), "en") == "9 days old"
+    assert age_phrase(timedelta(days=9), "fr") == "depuis 9 jours"
 
 
 def test_the_validator_catches_what_slack_refuses() -> None:

@@ -232,6 +232,7 @@ MESSAGES: dict[str, str] = {
     "home.queue.empty": "Nothing waits for you. :tada:",
     "home.resolved_on": "resolved {when}",
     "home.age": "{age} old",
+    "home.age_new": "arrived just now",
     "home.age.now": "just now",
     "home.age.minutes": "{n} min",
     "home.age.hours": "{n} h",

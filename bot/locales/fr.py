@@ -232,6 +232,7 @@ MESSAGES: dict[str, str] = {
     "home.queue.empty": "Rien ne vous attend. :tada:",
     "home.resolved_on": "résolue {when}",
     "home.age": "depuis {age}",
+    "home.age_new": "arrivé à l'instant",
     "home.age.now": "à l'instant",
     "home.age.minutes": "{n} min",
     "home.age.hours": "{n} h",

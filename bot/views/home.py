@@ -179,6 +179,13 @@ def status_text(status: str, lang: str) -> str:
     return t(f"status.{status}", lang) if _has_key(f"status.{status}") else status
 
 
+def age_phrase(age: timedelta, lang: str) -> str:
+    """ "3 h old", or "arrived just now" (never "just now old")."""
+    if age < timedelta(minutes=1):
+        return t("home.age_new", lang)
+    return t("home.age", lang, age=age_text(age, lang))
+
+
 def age_text(age: timedelta, lang: str) -> str:
     minutes = max(0, int(age.total_seconds() // 60))
     if minutes < 1:
@@ -251,7 +258,7 @@ def _mine(page: Page[HomeItem], lang: str) -> list[Block]:
         if item.resolved_at is not None:
             facts.append(t("home.resolved_on", lang, when=date_text(item.resolved_at)))
         else:
-            facts.append(t("home.age", lang, age=age_text(item.age, lang)))
+            facts.append(age_phrase(item.age, lang))
         if item.anonymous:
             facts.append(t("home.anonymous", lang))
         text = f"{_title(item, lang)}\n{preview(item.text)}\n{' · '.join(facts)}"
@@ -278,7 +285,7 @@ def _queue(page: Page[HomeItem], lang: str) -> list[Block]:
         )
         blocks.append(
             context(
-                f"{sla_text(item, lang)} · {t('home.age', lang, age=age_text(item.age, lang))}"
+                f"{sla_text(item, lang)} · {age_phrase(item.age, lang)}"
                 f" · {status_text(item.status, lang)} · {item.team}"
                 f" · {t('home.reported_by', lang, who=reporter)}"
             )
@@ -348,7 +355,7 @@ def _breaches(page: Page[HomeItem], lang: str) -> list[Block]:
     for item in page.rows:
         text = (
             f"{_title(item, lang)} · {item.team} · {who(item.lead)}\n{preview(item.text)}\n"
-            f"{sla_text(item, lang)} · {t('home.age', lang, age=age_text(item.age, lang))}"
+            f"{sla_text(item, lang)} · {age_phrase(item.age, lang)}"
         )
         blocks.append(section(text, block_id=f"home_breach_{item.id}"))
     return blocks + _paging(page, lang)
