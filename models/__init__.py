@@ -6,19 +6,25 @@ from models.deliveries import Delivery
 from models.items import Item, ItemEvent
 from models.reminders import ScheduledJob, SentReminder
 from models.routing import Area, RoutingRule, Team
+from models.summaries import SummaryPost, SummarySubscription
+from models.updates import Feed, ProductUpdate
 from models.users import SlackUser
 
 __all__ = [
     "Area",
     "Base",
     "Delivery",
+    "Feed",
     "Item",
     "ItemEvent",
+    "ProductUpdate",
     "RelayedMessage",
     "RoutingRule",
     "ScheduledJob",
     "SentReminder",
     "SlackUser",
+    "SummaryPost",
+    "SummarySubscription",
     "Team",
     "utcnow",
 ]

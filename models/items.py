@@ -59,6 +59,8 @@ class Item(Base):
     answer_text: Mapped[str | None] = mapped_column(Text)
     answered_by: Mapped[str | None] = mapped_column(String(64))
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    # The lead ticked "share in the summary" when answering: the weekly summary quotes it.
+    share_in_summary: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
