@@ -29,6 +29,7 @@ from bot import intake
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
 from bot.directory import Directory
+from bot.feeds import FetchResult, fetch_now
 from bot.home import HomePublisher
 from bot.i18n import normalize_language
 from bot.intake import IntakeRequest, IntakeResult, IntakeWriter
@@ -86,6 +87,14 @@ class JerryApp:
         if settings.jerry_reminder_seconds > 0:
             self.scheduler.add_job(
                 "reminders", interval(settings.jerry_reminder_seconds), self.run_reminders
+            )
+        if settings.jerry_summary_check_seconds > 0:
+            self.scheduler.add_job(
+                "summaries", interval(settings.jerry_summary_check_seconds), self.run_summaries
+            )
+        if settings.jerry_feed_minutes > 0:
+            self.scheduler.add_job(
+                "feeds", interval(settings.jerry_feed_minutes * 60), self.run_feeds
             )
         self.bolt = AsyncApp(
             # The token is the client's (passing it too only makes Bolt warn that it is unused).
@@ -165,6 +174,19 @@ class JerryApp:
         if summary.sent or summary.items_moved or summary.leads_gone:
             self.worker.kick()
         return summary
+
+    async def run_feeds(self, now: datetime) -> list[FetchResult]:
+        """The feeds tick at `now`: fetch every feed (the scheduler's job; tests pass a clock)."""
+        results = await fetch_now(self.sessions, self.settings, now=now)
+        if any(result.alert for result in results):
+            self.worker.kick()
+        return results
+
+    async def run_summaries(self, now: datetime) -> list[object]:
+        """The summaries tick at `now`: post each subscription's latest slot not posted yet."""
+        from bot.summary_posting import run_due_summaries
+
+        return await run_due_summaries(self, now)
 
     async def drain(self) -> None:
         await self.worker.drain()

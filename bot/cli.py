@@ -24,6 +24,12 @@ EPILOG = """all commands:
   routing import FILE [--dry-run]              validate FILE and replace the routing model with it
   routing export [FILE]                        write the routing model in the import format
   routing test TEXT [--channel C] [--area A]   show which team some text would go to, and why
+  summaries fetch                              fetch every feed now and say what each brought
+  summaries import FILE [--dry-run]            validate FILE and replace the subscriptions and feeds
+  summaries export [FILE]                      write them back in the import format
+  summaries preview NAME [--week W] [--format text|json]
+                                               print a subscription's summary (posts nothing)
+  summaries send NAME [--week W] [--again]     post a subscription's summary now (once a week)
 
 `jerry COMMAND --help` describes each command's options."""
 
@@ -94,6 +100,21 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--channel", help="the channel id it was asked in (for channel rules)")
     test.add_argument("--area", help="the product area the reporter chose, if any")
     test.add_argument("--lang", choices=["en", "fr"], help="language of the explanation")
+
+    summaries = commands.add_parser(
+        "summaries", help="weekly product-update summaries: subscriptions and feeds"
+    )
+    summaries_commands = summaries.add_subparsers(
+        dest="summaries_command", metavar="ACTION", required=True
+    )
+    summaries_commands.add_parser(
+        "fetch",
+        help="fetch every feed now; print, per feed, its new entries or its error "
+        "(exit status 1 if any failed)",
+    )
+    from bot import summaries_admin
+
+    summaries_admin.add_actions(summaries_commands)
     return parser
 
 
@@ -159,6 +180,14 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int | None:
                     lang=args.lang or settings.jerry_language,
                 )
             )
+    if args.command == "summaries" and args.summaries_command != "fetch":
+        from bot import summaries_admin
+
+        return summaries_admin.run(args, settings)
+    if args.command == "summaries" and args.summaries_command == "fetch":
+        from bot.feeds import fetch_command
+
+        return asyncio.run(fetch_command(settings))
     return 2
 
 

@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     jerry_delivery_retry_seconds: float = 30.0
     # How often (seconds) Jerry looks for late items to remind people of; 0 turns it off.
     jerry_reminder_seconds: float = Field(default=60.0, ge=0)
+    # How often (seconds) Jerry looks for weekly summaries due; 0 turns it off.
+    jerry_summary_check_seconds: float = Field(default=60.0, ge=0)
+    # Feeds (GitHub releases, RSS/Atom, JSON Feed): where GitHub's API is, an optional token,
+    # how often they are fetched (minutes; 0 turns it off) and how long a fetch may wait.
+    jerry_github_api_url: str = "https://api.github.com"
+    jerry_github_token: str | None = None
+    jerry_feed_minutes: float = Field(default=60.0, ge=0)
+    jerry_feed_timeout_seconds: float = Field(default=10.0, gt=0)
 
     @field_validator("jerry_admins", mode="before")
     @classmethod

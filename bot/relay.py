@@ -146,7 +146,11 @@ async def answer(
     actor: str,
     text: str,
     admins: Iterable[str],
+    *,
+    share: bool = False,
 ) -> ItemCard:
+    """`share`: the lead ticked "share in the weekly summary" (questions only); the flag
+    follows the latest answer."""
     text = text.strip()
     if not text:
         raise InvalidActionError("empty answer")
@@ -161,7 +165,10 @@ async def answer(
         item.acknowledged_by = item.acknowledged_by or actor
         if item.status in {"open", "acknowledged"}:
             item.status = "answered"
-        add_event(session, item, actor, "answered", text=text)
+        item.share_in_summary = share and item.kind == "question"
+        add_event(
+            session, item, actor, "answered", text=text, share_in_summary=item.share_in_summary
+        )
         enqueue(session, "answer", item=item, answer=text, by=actor, team=team.name if team else "")
         update_lead_dm(session, item)
         card = await load_card(session, item)

@@ -6,7 +6,17 @@ from typing import TYPE_CHECKING
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import conversation, home, intake, items, lead_actions, users
+from handlers import (
+    conversation,
+    home,
+    intake,
+    items,
+    lead_actions,
+    summaries,
+    summary_download,
+    updates,
+    users,
+)
 
 if TYPE_CHECKING:
     from bot.app import JerryApp
@@ -19,3 +29,6 @@ def register(app: AsyncApp, jerry: JerryApp) -> None:
     lead_actions.register(app, jerry)
     users.register(app, jerry)
     home.register(app, jerry)
+    updates.register(app, jerry)
+    summaries.register(app, jerry)
+    summary_download.register(app, jerry)

@@ -85,11 +85,17 @@ def register(app: AsyncApp, jerry: JerryApp) -> None:
         text = (view.get("state", {}).get("values", {}).get("answer", {}).get("value") or {}).get(
             "value"
         ) or ""
+        ticked = (
+            view.get("state", {}).get("values", {}).get(modals.SHARE_BLOCK, {}).get("value") or {}
+        ).get("selected_options") or []
+        share = any(o.get("value") == modals.SHARE_VALUE for o in ticked)
         if item_id is None:
             await ack()
             return
         try:
-            await relay.answer(jerry.sessions, item_id, user, escape_plain(text), jerry.admins)
+            await relay.answer(
+                jerry.sessions, item_id, user, escape_plain(text), jerry.admins, share=share
+            )
         except InvalidActionError:
             await show_form_error(ack, "answer", t("answer_modal.error_empty", lang))
             return

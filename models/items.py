@@ -90,6 +90,9 @@ class Item(Base):
         Index("ix_items_created_at", "created_at"),
         Index("ix_items_team_status", "team_id", "status"),
         Index("ix_items_reporter", "reporter_id"),
+        # Weekly summaries (migration 0006): resolved in a period; answers shared in a period.
+        Index("ix_items_resolved_at", "resolved_at"),
+        Index("ix_items_share_in_summary_answered_at", "share_in_summary", "answered_at"),
     )
 
 

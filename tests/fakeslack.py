@@ -751,6 +751,9 @@ class FakeSlack:
 
     def api_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
         entries = args.get("files") or []
+        # `channels`: comma-separated channel or user ids (a user id: the DM with the bot).
+        targets = [c for c in (args.get("channels") or "").split(",") if c]
+        shared_in = ",".join(self._channel_for_post(c) for c in targets) or None
         done = []
         for entry in entries:
             file = self.files.get(entry.get("id", ""))
@@ -758,7 +761,7 @@ class FakeSlack:
                 raise SlackError("file_not_found")
             file.update(
                 title=entry.get("title"),
-                channel=args.get("channel_id"),
+                channel=args.get("channel_id") or shared_in,
                 thread_ts=args.get("thread_ts"),
                 initial_comment=args.get("initial_comment"),
             )

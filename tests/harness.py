@@ -236,6 +236,10 @@ def settings(fake_slack: FakeSlack, database_url: str) -> Settings:
         # Tests run the reminders tick with their own clock; a real tick crossing a minute
         # would act at today's date on items they dated in the past.
         jerry_reminder_seconds=0,
+        # Likewise feeds: tests run JerryApp.run_feeds(now) themselves.
+        jerry_feed_minutes=0,
+        # And summaries: tests run JerryApp.run_summaries(now) with their clock.
+        jerry_summary_check_seconds=0,
     )
 
 

@@ -18,6 +18,7 @@ REASSIGN_CALLBACK = "jerry_reassign"
 IMPACTS = ("low", "medium", "high", "blocking")
 NOT_SURE = "not_sure"
 INPUT_TEXT_LIMIT = 3000  # Slack's max_length for plain_text_input
+SHARE_BLOCK, SHARE_VALUE = "share", "share_in_summary"  # the answer form's "share" tick
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,20 @@ def answer_modal(card: ItemCard, lang: str) -> dict[str, Any]:
             _text_input("value", multiline=True, placeholder=t("answer_modal.placeholder", lang)),
         ),
     ]
+    if card.kind == "question":  # a good answer can be quoted in the weekly summary
+        blocks.append(
+            _input(
+                SHARE_BLOCK,
+                t("answer_modal.share_label", lang),
+                {
+                    "type": "checkboxes",
+                    "action_id": "value",
+                    "options": [option(t("answer_modal.share", lang), SHARE_VALUE)],
+                },
+                optional=True,
+                hint=t("answer_modal.share_hint", lang),
+            )
+        )
     if not card.anonymous:
         blocks.append(context(t("answer_modal.goes_to", lang, who=f"<@{card.reporter_id}>")))
     else:

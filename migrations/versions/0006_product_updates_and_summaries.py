@@ -116,10 +116,18 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("share_in_summary", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
+        batch_op.create_index("ix_items_resolved_at", ["resolved_at"], unique=False)
+        batch_op.create_index(
+            "ix_items_share_in_summary_answered_at",
+            ["share_in_summary", "answered_at"],
+            unique=False,
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("items", schema=None) as batch_op:
+        batch_op.drop_index("ix_items_share_in_summary_answered_at")
+        batch_op.drop_index("ix_items_resolved_at")
         batch_op.drop_column("share_in_summary")
 
     with op.batch_alter_table("product_updates", schema=None) as batch_op:

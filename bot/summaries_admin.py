@@ -1,0 +1,216 @@
+"""What the `jerry summaries …` commands do: import, export, preview and send summaries.
+
+jerry summaries import FILE [--dry-run]
+jerry summaries export [FILE]
+jerry summaries preview NAME [--week 2026-W48] [--format text|json]
+jerry summaries send NAME [--week 2026-W48] [--again]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bot.config import MissingSettingError, Settings
+from bot.summaries_file import SummariesFileError, dump, parse
+from models.base import utcnow
+from models.db import create_engine, session_factory
+from models.summaries_store import area_names, load_summaries_config, replace_summaries_config
+
+ACTIONS = ("import", "export", "preview", "send")
+
+
+def add_actions(actions: Any) -> None:
+    """`jerry summaries import|export|preview|send` in the CLI's parser (`actions` is the
+    `summaries` command's subparsers object)."""
+    imp = actions.add_parser(
+        "import",
+        help="validate FILE and replace the subscriptions and feeds with it, in one transaction",
+    )
+    imp.add_argument("file", type=Path, help="a summaries file (YAML; format in README.md)")
+    imp.add_argument(
+        "--dry-run", action="store_true", help="validate and show what would change; change nothing"
+    )
+    exp = actions.add_parser(
+        "export", help="write the subscriptions and feeds in the import format"
+    )
+    exp.add_argument(
+        "file", type=Path, nargs="?", help="where to write it (default: standard output)"
+    )
+    preview = actions.add_parser(
+        "preview", help="print a subscription's summary for a week (posts nothing, records nothing)"
+    )
+    preview.add_argument("name", help="the subscription's name")
+    preview.add_argument("--week", help="an ISO week like 2026-W48 (default: this week)")
+    preview.add_argument(
+        "--format", choices=["text", "json"], default="text", help="text (default) or json"
+    )
+    send = actions.add_parser(
+        "send", help="post a subscription's summary now (at most once a week unless --again)"
+    )
+    send.add_argument("name", help="the subscription's name")
+    send.add_argument("--week", help="an ISO week like 2026-W48 (default: this week)")
+    send.add_argument(
+        "--again", action="store_true", help="post it even if this week's was posted already"
+    )
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the `jerry summaries` action parsed into `args`."""
+    action = args.summaries_command
+    if action == "import":
+        return asyncio.run(import_file(settings, args.file, dry_run=args.dry_run))
+    if action == "export":
+        return asyncio.run(export_file(settings, args.file))
+    if action == "preview":
+        return asyncio.run(preview(settings, args.name, week=args.week, fmt=args.format))
+    if action == "send":
+        return asyncio.run(send(settings, args.name, week=args.week, again=args.again))
+    return 2
+
+
+def _read(path: Path) -> str:
+    from bot.cli import CommandError
+
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"cannot read {path}: {exc}") from exc
+
+
+async def import_file(
+    settings: Settings, path: Path, *, dry_run: bool = False, now: datetime | None = None
+) -> int:
+    text = await asyncio.to_thread(_read, path)
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as session:
+            known = await area_names(session)
+            try:
+                config = parse(text, source=str(path), areas=known)
+            except SummariesFileError as exc:
+                print(str(exc), file=sys.stderr)
+                hint = (
+                    " (there is no routing model yet: import one first)"
+                    if not known and "routing model" in str(exc)
+                    else ""
+                )
+                print(
+                    f"jerry: {path} has {len(exc.errors)} problem(s); "
+                    f"the summaries were not changed{hint}",
+                    file=sys.stderr,
+                )
+                return 1
+            summary = await replace_summaries_config(session, config, now=now or utcnow())
+            if dry_run:
+                await session.rollback()
+            else:
+                await session.commit()
+    finally:
+        await engine.dispose()
+    verb = "would import" if dry_run else "imported"
+    print(f"jerry: {verb} {path}: {summary}")
+    return 0
+
+
+async def export_file(settings: Settings, path: Path | None) -> int:
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as session:
+            config = await load_summaries_config(session)
+    finally:
+        await engine.dispose()
+    text = dump(config)
+    if path is None:
+        sys.stdout.write(text)
+    else:
+        await asyncio.to_thread(path.write_text, text, encoding="utf-8")
+        print(f"jerry: wrote the summaries to {path}")
+    return 0
+
+
+async def preview(
+    settings: Settings,
+    name: str,
+    *,
+    week: str | None = None,
+    fmt: str = "text",
+    now: datetime | None = None,
+) -> int:
+    from bot.cli import CommandError
+    from bot.summary_posting import SummaryError, preview_summary
+    from bot.views.summary import summary_json, summary_text
+
+    engine = create_engine(settings.database_url)
+    try:
+        found = await preview_summary(session_factory(engine), name, week=week, now=now or utcnow())
+    except SummaryError as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        await engine.dispose()
+    if fmt == "json":
+        sys.stdout.write(json.dumps(summary_json(found.summary), ensure_ascii=False, indent=2))
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(summary_text(found.summary, found.language).rstrip("\n") + "\n")
+    return 0
+
+
+async def send(
+    settings: Settings,
+    name: str,
+    *,
+    week: str | None = None,
+    again: bool = False,
+    now: datetime | None = None,
+) -> int:
+    from bot.app import slack_client
+    from bot.cli import CommandError
+    from bot.summary_posting import PostingDeps, SummaryError, post_summary
+
+    if not settings.slack_bot_token:
+        raise MissingSettingError("SLACK_BOT_TOKEN", "Jerry posts the summary to Slack")
+    engine = create_engine(settings.database_url)
+    try:
+        deps = PostingDeps(session_factory(engine), slack_client(settings))
+        result = await post_summary(deps, name, week, again=again, now=now or utcnow())
+    except SummaryError as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        await engine.dispose()
+    where = result.channel or "?"
+    if result.status == "posted":
+        extra = f", {result.replies} thread repl{'y' if result.replies == 1 else 'ies'}"
+        print(
+            f"jerry: posted {result.subscription} for {result.week} in {where} "
+            f"(ts {result.ts}{extra})"
+        )
+        if result.error:
+            print(f"jerry: but {result.error}", file=sys.stderr)
+        return 0
+    if result.status == "already_posted":
+        raise CommandError(
+            f"{result.subscription} was already posted for {result.week} (ts {result.ts}); "
+            "use --again to post it once more"
+        )
+    if result.status == "in_progress":
+        raise CommandError(
+            f"{result.subscription} for {result.week} is being posted by another Jerry right now"
+        )
+    if result.status == "unpostable":
+        raise CommandError(
+            f"Jerry cannot post in {result.channel} ({result.error}): {result.subscription} is "
+            "paused and product ops' triage channel was told; invite Jerry or change the "
+            "channel, then import the summaries file again"
+        )
+    if result.status == "retry":
+        raise CommandError(
+            f"Slack could not take the summary now ({result.error}); nothing was posted, "
+            "try again (the running bot also retries at the next minute if it is due)"
+        )
+    raise CommandError(f"{result.subscription} for {result.week} was not posted: {result.error}")

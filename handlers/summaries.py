@@ -1,0 +1,92 @@
+"""`/jerry summary preview [NAME]`: a weekly summary, shown only to whoever asks.
+
+Anyone may preview (the summary is what a revenue channel will read anyway). The ack says
+"preparing"; the preview (built after the ack, as a lazy listener) comes through the
+command's response_url, ephemeral, one response per message the channel would get.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.i18n import t
+from bot.summary_posting import Preview, SummaryError, preview_for_channel
+from bot.views.blocks import context
+
+if TYPE_CHECKING:
+    from bot.app import JerryApp
+
+log = logging.getLogger("jerry.summaries")
+COMMAND = "/jerry"
+SUMMARY_WORDS = {"summary", "summaries", "résumé", "resume", "résumés", "resumes"}
+PREVIEW_WORDS = {"preview", "aperçu", "apercu"}
+
+
+def parse_preview(text: str) -> tuple[bool, str | None]:
+    """("summary preview sales weekly") → (True, "sales weekly"); (False, None) otherwise."""
+    words = text.split()
+    if not words or words[0].lower() not in SUMMARY_WORDS:
+        return False, None
+    rest = words[1:]
+    if rest and rest[0].lower() in PREVIEW_WORDS:
+        rest = rest[1:]
+    return True, " ".join(rest) or None
+
+
+def register(app: AsyncApp, jerry: JerryApp) -> None:
+    async def ack_jerry(ack: AsyncAck, command: dict[str, Any]) -> None:
+        lang = await jerry.user_language(command["user_id"])
+        wanted, _ = parse_preview(command.get("text") or "")
+        key = "summaries.jerry.working" if wanted else "summaries.jerry.help"
+        await ack(text=t(key, lang), response_type="ephemeral")
+
+    async def preview(respond: AsyncRespond, command: dict[str, Any]) -> None:
+        wanted, name = parse_preview(command.get("text") or "")
+        if not wanted:
+            return
+        lang = await jerry.user_language(command["user_id"])
+        try:
+            found = await preview_for_channel(
+                jerry.sessions, name, channel=command.get("channel_id"), now=jerry.scheduler.clock()
+            )
+        except SummaryError as exc:
+            await respond(text=exc.text(lang), response_type="ephemeral", replace_original=False)
+            return
+        except Exception:
+            log.exception("could not build a summary preview for %s", command.get("user_id"))
+            await respond(
+                text=t("summaries.jerry.failed", lang),
+                response_type="ephemeral",
+                replace_original=False,
+            )
+            return
+        for message in _messages(found, lang):
+            await respond(**message, response_type="ephemeral", replace_original=False)
+
+    app.command(COMMAND)(ack=ack_jerry, lazy=[preview])
+
+
+def _messages(found: Preview | list[str], lang: str) -> list[dict[str, Any]]:
+    if isinstance(found, list):
+        if not found:
+            return [{"text": t("summaries.jerry.none", lang)}]
+        names = ", ".join(f"`{name}`" for name in found)
+        return [{"text": t("summaries.jerry.choose", lang, names=names)}]
+    from bot.views.summary import summary_messages
+
+    note = t(
+        "summaries.jerry.preview_note",
+        lang,
+        name=found.name,
+        week=found.week,
+        channel=found.channel,
+    )
+    messages: list[dict[str, Any]] = [{"text": note, "blocks": [context(note)]}]
+    for message in summary_messages(
+        found.summary, found.language, download_value=found.download_value
+    ):
+        messages.append({"text": message["text"], "blocks": message["blocks"]})
+    return messages
