@@ -18,7 +18,7 @@ run: $(STAMP)  ## serve Slack on port $${PORT:-3000} (migrating the database fir
 test: $(STAMP)  ## the whole suite, on SQLite and PostgreSQL
 	@scripts/ensure-postgres
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --maxprocesses=4
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -189,6 +189,7 @@ class JerryApp:
         return await run_due_summaries(self, now)
 
     async def drain(self) -> None:
+        await self.scheduler.settle()
         await self.worker.drain()
         await self.home.drain()
 

@@ -104,6 +104,7 @@ class Scheduler:
         self.jobs: dict[str, Job] = {}
         self._aps: AsyncIOScheduler | None = None
         self._running: set[asyncio.Task[Any]] = set()
+        self._catching_up: set[asyncio.Task[Any]] = set()
         self._locks: dict[str, asyncio.Lock] = {}
 
     def add_job(
@@ -130,25 +131,53 @@ class Scheduler:
         return job
 
     async def start(self) -> None:
-        """Catch up (once per job) on what was missed, then run on the schedule."""
+        """Run on the schedule, and catch up (once per job) on what was missed meanwhile.
+
+        The catch-up runs in the background, each job on its own: a slow job (a feed that
+        hangs) holds up neither the others nor Jerry's start. `settle()` waits for it.
+        """
         if self._aps is not None:
             return
+        now = self.clock()
         try:
-            await self.run_pending(self.clock())
+            await self._register_new_jobs(now)
         except Exception:  # a database hiccup at start must not stop Jerry
-            log.exception("catching up scheduled jobs failed; they run at their next slot")
+            log.exception("registering scheduled jobs failed; they run at their next slot")
         self._aps = AsyncIOScheduler(timezone=UTC)
         for job in self.jobs.values():
             self._schedule(job)
         self._aps.start()
+        for name in list(self.jobs):
+            task = asyncio.create_task(self._catch_up(name, now))
+            self._catching_up.add(task)
+            task.add_done_callback(self._catching_up.discard)
+
+    async def settle(self) -> None:
+        """Wait until the catch-up started by start() is over."""
+        while self._catching_up:
+            await asyncio.gather(*list(self._catching_up), return_exceptions=True)
+
+    async def _register_new_jobs(self, now: datetime) -> None:
+        # First time anywhere: the schedule starts now, nothing is owed yet.
+        async with self.sessions() as session:
+            for name in self.jobs:
+                if await get_job(session, name) is None:
+                    await register_job(session, name, now)
+            await session.commit()
+
+    async def _catch_up(self, name: str, now: datetime) -> None:
+        try:
+            await self.run_job(name, now)
+        except Exception:
+            log.exception("catching up the scheduled job %s failed; it runs at its next slot", name)
 
     async def stop(self) -> None:
         if self._aps is not None:
             self._aps.shutdown(wait=False)
             self._aps = None
-        for task in list(self._running):
+        for task in [*self._running, *self._catching_up]:
             task.cancel()
-        for task in list(self._running):
+        for task in [*self._running, *self._catching_up]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 

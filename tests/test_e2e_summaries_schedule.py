@@ -309,6 +309,7 @@ async def test_the_scheduler_job_catches_up_once_at_start(
     second = create_app(ticking)
     second.scheduler.clock = lambda: clock[0]
     await second.start()  # catches up: the W48 slot passed while it was down
+    await second.scheduler.settle()
     try:
         assert len(main_posts(fake_slack)) == 1
         assert "summaries" in second.scheduler.jobs

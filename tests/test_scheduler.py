@@ -156,6 +156,7 @@ async def test_jerry_app_runs_the_reminders_job_and_a_restart_catches_up_once(
 
     again.scheduler.jobs["reminders"].func = counting
     await again.start()
+    await again.scheduler.settle()  # the catch-up runs in the background
     try:
         assert len(calls) == 1  # three missed slots, one run
         async with again.sessions() as session:
@@ -163,3 +164,35 @@ async def test_jerry_app_runs_the_reminders_job_and_a_restart_catches_up_once(
             assert row is not None and row.runs == 1
     finally:
         await again.stop()
+
+
+async def test_a_job_that_hangs_while_catching_up_holds_up_neither_start_nor_the_others(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    clock = [T0]
+    first = Scheduler(sessions, clock=lambda: clock[0])
+    for name in ("feeds", "summaries"):
+        first.add_job(name, interval(3600), Recorder())
+    await first.start()  # registers both: nothing owed yet
+    await first.stop()
+
+    clock[0] = T0 + timedelta(hours=5)  # Jerry was down: both jobs missed slots
+    hanging = asyncio.Event()
+
+    async def hang(now: datetime) -> None:
+        await hanging.wait()
+
+    summaries = Recorder()
+    again = Scheduler(sessions, clock=lambda: clock[0])
+    again.add_job("feeds", interval(3600), hang)
+    again.add_job("summaries", interval(3600), summaries)
+    await asyncio.wait_for(again.start(), timeout=2)  # start does not wait for the catch-up
+    try:
+        for _ in range(50):
+            if summaries.runs:
+                break
+            await asyncio.sleep(0.02)
+        assert summaries.runs == [clock[0]]
+    finally:
+        await again.stop()  # cancels the hanging catch-up
+    assert not again.running
