@@ -7,6 +7,7 @@ from models.items import Item, ItemEvent
 from models.reminders import ScheduledJob, SentReminder
 from models.routing import Area, RoutingRule, Team
 from models.summaries import SummaryPost, SummarySubscription
+from models.surveys import Survey, SurveyAnswer, SurveyInvite, SurveyRound
 from models.updates import Feed, ProductUpdate
 from models.users import SlackUser
 
@@ -25,6 +26,10 @@ __all__ = [
     "SlackUser",
     "SummaryPost",
     "SummarySubscription",
+    "Survey",
+    "SurveyAnswer",
+    "SurveyInvite",
+    "SurveyRound",
     "Team",
     "utcnow",
 ]
