@@ -73,8 +73,8 @@ class SurveyRound(Base):
     ts: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (
-        UniqueConstraint("survey_id", "slot"),
-        UniqueConstraint("survey_id", "number"),
+        UniqueConstraint("survey_id", "slot", name="uq_survey_rounds_survey_id_slot"),
+        UniqueConstraint("survey_id", "number", name="uq_survey_rounds_survey_id_number"),
     )
 
 

@@ -61,8 +61,8 @@ def upgrade() -> None:
             ["survey_id"], ["surveys.id"], name=op.f("fk_survey_rounds_survey_id_surveys")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_survey_rounds")),
-        sa.UniqueConstraint("survey_id", "number", name=op.f("uq_survey_rounds_survey_id")),
-        sa.UniqueConstraint("survey_id", "slot", name=op.f("uq_survey_rounds_survey_id")),
+        sa.UniqueConstraint("survey_id", "number", name=op.f("uq_survey_rounds_survey_id_number")),
+        sa.UniqueConstraint("survey_id", "slot", name=op.f("uq_survey_rounds_survey_id_slot")),
     )
     op.create_table(
         "survey_answers",
