@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import asyncpg
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from models import Base
+from models import Base, Delivery, Item, ItemEvent
+from models.db import create_engine, session_factory, upgrade
+from tests.conftest import POSTGRES_ADMIN_URL, _pg_url
 
 
 async def test_models_match_migration_head(engine: AsyncEngine) -> None:
@@ -17,3 +28,91 @@ async def test_models_match_migration_head(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         differences = await conn.run_sync(diff)
     assert differences == []
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def blank_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database with no schema at all, for migrating step by step."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+        return
+    name = f"jerry_upgrade_{os.getpid()}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=10)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}"'))
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield "postgresql+asyncpg" + _pg_url(name)[len("postgresql") :]
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def test_an_installed_jerry_with_data_upgrades_to_the_head(blank_database: str) -> None:
+    """Items, their events and their outbox rows survive every migration since the first
+    (SQLite rebuilds a table to alter it, which foreign keys pointing at it used to forbid)."""
+    await upgrade(blank_database, "0001")
+    engine = create_engine(blank_database)
+    now = datetime(2026, 1, 5, 9, 0)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO teams (id, name, lead, position, is_triage, archived) "
+                    "VALUES (1, 'Payments', 'U0PAYLEAD', 0, false, false)"
+                )
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO items (id, kind, status, text, reporter_id, anonymous, source, "
+                    "language, customer_at_risk, route_step, route_detail, team_id, "
+                    "assignee_id, created_at, updated_at) VALUES (1, 'painpoint', "
+                    "'acknowledged', 'the invoice is wrong', 'U0REPORTER', false, 'command', "
+                    "'en', false, 'keywords', '{}', 1, 'U0PAYLEAD', :now, :now)"
+                ),
+                {"now": now},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO item_events (item_id, at, actor, kind, detail) "
+                    "VALUES (1, :now, 'U0PAYLEAD', 'acknowledged', '{}')"
+                ),
+                {"now": now},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO deliveries (item_id, purpose, params, status, attempts, "
+                    "next_attempt_at, created_at) VALUES (1, 'receipt', '{}', 'sent', 1, "
+                    ":now, :now)"
+                ),
+                {"now": now},
+            )
+    finally:
+        await engine.dispose()
+
+    await upgrade(blank_database, "head")
+
+    engine = create_engine(blank_database)
+    try:
+        async with session_factory(engine)() as session:
+            item = await session.get(Item, 1)
+            assert item is not None and item.text == "the invoice is wrong"
+            assert item.status == "acknowledged" and item.assignee_id == "U0PAYLEAD"
+            assert item.share_in_summary is False and item.helped_deal is False
+            events = (await session.execute(select(ItemEvent.kind))).scalars().all()
+            assert events == ["acknowledged"]
+            assert (await session.execute(select(Delivery.purpose))).scalars().all() == ["receipt"]
+        async with engine.connect() as conn:
+            assert await conn.run_sync(lambda c: _diff(c)) == []
+    finally:
+        await engine.dispose()
+
+
+def _diff(sync_conn):  # type: ignore[no-untyped-def]
+    context = MigrationContext.configure(sync_conn, opts={"compare_type": True})
+    return compare_metadata(context, Base.metadata)
