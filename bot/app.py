@@ -96,6 +96,20 @@ class JerryApp:
             self.scheduler.add_job(
                 "feeds", interval(settings.jerry_feed_minutes * 60), self.run_feeds
             )
+        # Pulse survey results: reminders before closing, closing, results (bot/survey_results.py).
+        from bot.survey_results import survey_context
+
+        self.worker.survey_context = survey_context(settings, self.client)
+        if settings.jerry_survey_check_seconds > 0:
+            self.scheduler.add_job(
+                "survey_results",
+                interval(settings.jerry_survey_check_seconds),
+                self.run_survey_results,
+            )
+        if settings.jerry_survey_check_seconds > 0:
+            self.scheduler.add_job(
+                "surveys", interval(settings.jerry_survey_check_seconds), self.run_surveys
+            )
         self.bolt = AsyncApp(
             # The token is the client's (passing it too only makes Bolt warn that it is unused).
             signing_secret=settings.slack_signing_secret,
@@ -187,6 +201,30 @@ class JerryApp:
         from bot.summary_posting import run_due_summaries
 
         return await run_due_summaries(self, now)
+
+    async def run_survey_results(self, now: datetime) -> object:
+        """The survey results tick at `now`: remind those who have not finished, close rounds
+        whose time is up (their results go out through the outbox)."""
+        from bot.survey_reminders import remind_unfinished
+        from bot.survey_results import close_due_rounds
+
+        context = self.worker.survey_context
+        reminded = await remind_unfinished(
+            self.sessions,
+            self.client,
+            self.directory,
+            now,
+            secret=context.secret,
+            audience=context.groups_of,
+        )
+        closed = await close_due_rounds(self, now)
+        return reminded, closed
+
+    async def run_surveys(self, now: datetime) -> list[object]:
+        """The surveys tick at `now`: start each survey's latest slot that has no round yet."""
+        from bot.surveys import run_due_rounds
+
+        return list(await run_due_rounds(self, now))
 
     async def drain(self) -> None:
         await self.scheduler.settle()

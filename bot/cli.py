@@ -30,6 +30,12 @@ EPILOG = """all commands:
   summaries preview NAME [--week W] [--format text|json]
                                                print a subscription's summary (posts nothing)
   summaries send NAME [--week W] [--again]     post a subscription's summary now (once a week)
+  surveys import FILE [--dry-run]              validate FILE and replace the pulse surveys with it
+  surveys export [FILE]                        write the surveys back in the import format
+  surveys init [FILE] [--language en|fr]       write the two template surveys, to edit
+  surveys run NAME                             start a round of a survey now
+  surveys results NAME [--round N] [--format text|csv|json]
+                                               print a round's results (default: latest closed)
 
 `jerry COMMAND --help` describes each command's options."""
 
@@ -115,6 +121,17 @@ def build_parser() -> argparse.ArgumentParser:
     from bot import summaries_admin
 
     summaries_admin.add_actions(summaries_commands)
+
+    surveys = commands.add_parser("surveys", help="pulse surveys: the surveys file, rounds")
+    surveys_commands = surveys.add_subparsers(
+        dest="surveys_command", metavar="ACTION", required=True
+    )
+    from bot import surveys_admin
+
+    surveys_admin.add_actions(surveys_commands)
+    from bot import survey_results_admin
+
+    survey_results_admin.add_results_action(surveys_commands)
     return parser
 
 
@@ -184,11 +201,25 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int | None:
         from bot import summaries_admin
 
         return summaries_admin.run(args, settings)
+    if args.command == "surveys" and args.surveys_command == "results":
+        from bot import survey_results_admin
+
+        return survey_results_admin.run_results(args, settings)
+    if args.command == "surveys" and args.surveys_command in surveys_admin_actions():
+        from bot import surveys_admin
+
+        return surveys_admin.run(args, settings)
     if args.command == "summaries" and args.summaries_command == "fetch":
         from bot.feeds import fetch_command
 
         return asyncio.run(fetch_command(settings))
     return 2
+
+
+def surveys_admin_actions() -> tuple[str, ...]:
+    from bot.surveys_admin import ACTIONS
+
+    return ACTIONS
 
 
 def _safe_url(url: str) -> str:

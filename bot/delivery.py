@@ -83,6 +83,8 @@ class DeliveryWorker:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        # Set by JerryApp: what survey results need besides sessions and client.
+        self.survey_context: Any = None
 
     # --- running ---------------------------------------------------------------------------
 
@@ -215,6 +217,11 @@ class DeliveryWorker:
         self, session: AsyncSession, delivery: Delivery, item: Item | None, error: str
     ) -> None:
         self._fail(delivery, error)
+        if delivery.purpose == "survey_results":
+            from bot import survey_results
+
+            await survey_results.undeliverable(session, delivery.params or {}, error)
+            return
         if item is None or delivery.purpose == "triage_alert":
             return
         if delivery.purpose == "lead_dm":
@@ -269,6 +276,13 @@ class DeliveryWorker:
                 params["who"] = f"<@{params['who']}>"
             message = views.triage_alert(lang, params.pop("alert"), **params)
             return await self._post(delivery.recipient or "", message)
+        if purpose == "survey_results":
+            from bot import survey_results
+
+            try:
+                return await survey_results.deliver(self, session, params, now=utcnow())
+            except survey_results.ResultsUndeliverable as exc:
+                raise PermanentDeliveryError(exc.error) from exc
         if item is None:
             raise PermanentDeliveryError("item_missing")
         if purpose.startswith("conversation_"):

@@ -14,6 +14,7 @@ from handlers import (
     lead_actions,
     summaries,
     summary_download,
+    survey_answers,
     updates,
     users,
 )
@@ -23,7 +24,9 @@ if TYPE_CHECKING:
 
 
 def register(app: AsyncApp, jerry: JerryApp) -> None:
-    conversation.register(app, jerry)  # first: it takes the thread messages before intake
+    # first: survey threads' messages (its matcher asks whether the thread is a round's)
+    survey_answers.register(app, jerry)
+    conversation.register(app, jerry)  # then: it takes the thread messages before intake
     intake.register(app, jerry)
     items.register(app, jerry)
     lead_actions.register(app, jerry)

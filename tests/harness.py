@@ -240,6 +240,8 @@ def settings(fake_slack: FakeSlack, database_url: str) -> Settings:
         jerry_feed_minutes=0,
         # And summaries: tests run JerryApp.run_summaries(now) with their clock.
         jerry_summary_check_seconds=0,
+        # And surveys: tests run JerryApp.run_surveys(now) (and the results tick) themselves.
+        jerry_survey_check_seconds=0,
     )
 
 

@@ -1,0 +1,171 @@
+"""What the `jerry surveys …` commands do: import, export, init and run.
+
+jerry surveys import FILE [--dry-run]
+jerry surveys export [FILE]
+jerry surveys init [FILE] [--language en|fr]
+jerry surveys run NAME
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bot.config import MissingSettingError, Settings
+from bot.surveys_file import SurveysFileError, dump, parse, template_file
+from models.base import utcnow
+from models.db import create_engine, session_factory
+from models.survey_store import load_surveys, replace_surveys
+
+ACTIONS = ("import", "export", "init", "run")
+
+
+def add_actions(actions: Any) -> None:
+    """`jerry surveys import|export|init|run` in the CLI's parser (`actions` is the `surveys`
+    command's subparsers object)."""
+    imp = actions.add_parser(
+        "import", help="validate FILE and replace the surveys with it, in one transaction"
+    )
+    imp.add_argument("file", type=Path, help="a surveys file (YAML; format in README.md)")
+    imp.add_argument(
+        "--dry-run", action="store_true", help="validate and show what would change; change nothing"
+    )
+    exp = actions.add_parser("export", help="write the surveys in the import format")
+    exp.add_argument(
+        "file", type=Path, nargs="?", help="where to write it (default: standard output)"
+    )
+    init = actions.add_parser(
+        "init", help="write the two template surveys (product managers, revenue teams) to edit"
+    )
+    init.add_argument(
+        "file", type=Path, nargs="?", help="where to write them (default: standard output)"
+    )
+    init.add_argument(
+        "--language", choices=["en", "fr"], default="en", help="the surveys' language (default en)"
+    )
+    run_ = actions.add_parser("run", help="start a round of a survey now")
+    run_.add_argument("name", help="the survey's name")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int | None:
+    """Run the `jerry surveys` action parsed into `args` (None: not one of these actions)."""
+    action = args.surveys_command
+    if action == "import":
+        return asyncio.run(import_file(settings, args.file, dry_run=args.dry_run))
+    if action == "export":
+        return asyncio.run(export_file(settings, args.file))
+    if action == "init":
+        return asyncio.run(init_file(args.file, language=args.language))
+    if action == "run":
+        return asyncio.run(run_now(settings, args.name))
+    return None
+
+
+def _read(path: Path) -> str:
+    from bot.cli import CommandError
+
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"cannot read {path}: {exc}") from exc
+
+
+async def import_file(
+    settings: Settings, path: Path, *, dry_run: bool = False, now: datetime | None = None
+) -> int:
+    text = await asyncio.to_thread(_read, path)
+    try:
+        specs = parse(text, source=str(path))
+    except SurveysFileError as exc:
+        print(str(exc), file=sys.stderr)
+        print(
+            f"jerry: {path} has {len(exc.errors)} problem(s); the surveys were not changed",
+            file=sys.stderr,
+        )
+        return 1
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as session:
+            summary = await replace_surveys(session, specs, now=now or utcnow())
+            if dry_run:
+                await session.rollback()
+            else:
+                await session.commit()
+    finally:
+        await engine.dispose()
+    verb = "would import" if dry_run else "imported"
+    print(f"jerry: {verb} {path}: {summary}")
+    return 0
+
+
+async def export_file(settings: Settings, path: Path | None) -> int:
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as session:
+            specs = await load_surveys(session)
+    finally:
+        await engine.dispose()
+    return await _write(dump(specs), path, "the surveys")
+
+
+async def init_file(path: Path | None, *, language: str = "en") -> int:
+    from bot.cli import CommandError
+
+    if path is not None and await asyncio.to_thread(path.exists):
+        raise CommandError(f"{path} exists already: choose another file (nothing was written)")
+    return await _write(template_file(language), path, "the template surveys")
+
+
+async def _write(text: str, path: Path | None, what: str) -> int:
+    if path is None:
+        sys.stdout.write(text)
+    else:
+        await asyncio.to_thread(path.write_text, text, encoding="utf-8")
+        print(f"jerry: wrote {what} to {path}")
+    return 0
+
+
+async def run_now(settings: Settings, name: str, *, now: datetime | None = None) -> int:
+    """`jerry surveys run NAME`: start a round now and say whom it reached."""
+    from bot.app import slack_client
+    from bot.cli import CommandError
+    from bot.directory import Directory
+    from bot.surveys import RoundDeps, SurveyError, start_round
+
+    if not settings.slack_bot_token:
+        raise MissingSettingError("SLACK_BOT_TOKEN", "Jerry asks the survey in Slack")
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    client = slack_client(settings)
+    try:
+        deps = RoundDeps(sessions, client, Directory(sessions, client), settings)
+        result = await start_round(deps, name, now=now or utcnow())
+    except SurveyError as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        await engine.dispose()
+    if result.status == "exists":
+        raise CommandError(f"{result.survey} already has a round for this moment; try again")
+    if result.status == "audience_failed":
+        raise CommandError(
+            f"{result.survey}: Slack did not give its audience ({result.error}); no round started"
+        )
+    if result.status == "unpostable":
+        raise CommandError(
+            f"{result.survey} round {result.number}: Jerry cannot post in {result.channel} "
+            f"({result.error}); product ops' triage channel was told"
+        )
+    where = f" in {result.channel}" if result.channel else " by DM"
+    print(
+        f"jerry: {result.survey} round {result.number} started{where}: "
+        f"{result.invited} people asked"
+        + (f", {result.skipped} bots or deactivated left out" if result.skipped else "")
+    )
+    if result.failed:
+        reasons = ", ".join(f"{error} ×{n}" for error, n in sorted(result.errors.items()))
+        print(f"jerry: {result.failed} could not be asked: {reasons}", file=sys.stderr)
+    return 0

@@ -1,0 +1,96 @@
+"""The messages that open a survey round: the intro, then one thread reply per question.
+
+Pure builders: plain data in, Block Kit dicts out, within Slack's limits. Scale questions
+carry one button per value (action id `survey_answer`, value "round:question:n").
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.i18n import t
+from bot.text import MESSAGE_TEXT_LIMIT, escape_plain, neutralize, truncate
+from bot.views.blocks import Block, actions, button, context, header, section
+
+Message = dict[str, Any]
+ANSWER_ACTION = "survey_answer"
+SCALES = {"scale5": (1, 5), "scale10": (0, 10)}
+
+
+def _safe(text: str) -> str:
+    """Text from the surveys file (raw) → Slack's format, with no broadcast ping."""
+    return neutralize(escape_plain(text))
+
+
+def closes_text(closes_at: datetime, timezone: str) -> str:
+    """A date Slack shows in each reader's own timezone (the survey's one as the fallback)."""
+    local = closes_at.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+    return f"<!date^{int(closes_at.timestamp())}^{{date_short_pretty}} {{time}}|{local} {timezone}>"
+
+
+def answer_value(round_id: int, question_id: str, n: int) -> str:
+    return f"{round_id}:{question_id}:{n}"
+
+
+def intro_message(
+    *,
+    title: str,
+    count: int,
+    closes_at: datetime,
+    timezone: str,
+    anonymous: bool,
+    in_channel: bool,
+    lang: str,
+) -> Message:
+    closes = closes_text(closes_at, timezone)
+    key = "surveys.round.intro_channel" if in_channel else "surveys.round.intro"
+    blocks: list[Block] = [
+        header(title),
+        section(t(key, lang, count=count, closes=closes)),
+        context(t("surveys.round.anonymous" if anonymous else "surveys.round.named", lang)),
+    ]
+    text = t("surveys.round.fallback", lang, title=_safe(title), count=count)
+    return {"text": truncate(text, MESSAGE_TEXT_LIMIT), "blocks": blocks}
+
+
+def question_message(
+    question: dict[str, Any], *, n: int, count: int, round_id: int, lang: str
+) -> Message:
+    """Question `n` of `count` (a dict as in SurveyRound.questions)."""
+    text = t("surveys.round.question", lang, n=n, count=count, text=_safe(question["text"]))
+    blocks: list[Block] = [section(text)]
+    kind = question["kind"]
+    if kind in SCALES:
+        low_n, high_n = SCALES[kind]
+        hint = t("surveys.round.scale_hint", lang, low_n=low_n, high_n=high_n)
+        if question.get("low") and question.get("high"):
+            labels = t(
+                "surveys.round.scale_labels",
+                lang,
+                low_n=low_n,
+                low=_safe(question["low"]),
+                high_n=high_n,
+                high=_safe(question["high"]),
+            )
+            hint = f"{labels}\n{hint}"
+        blocks.append(context(hint))
+        blocks.append(
+            actions(
+                f"survey_{round_id}_{question['id']}",
+                *(
+                    button(str(value), ANSWER_ACTION, answer_value(round_id, question["id"], value))
+                    for value in range(low_n, high_n + 1)
+                ),
+            )
+        )
+    elif kind == "choice":
+        options = " · ".join(
+            f"{index}) {_safe(option)}"
+            for index, option in enumerate(question.get("options") or [], start=1)
+        )
+        blocks.append(context(t("surveys.round.choice_hint", lang, options=options)))
+    else:
+        blocks.append(context(t("surveys.round.text_hint", lang)))
+    return {"text": truncate(text, MESSAGE_TEXT_LIMIT), "blocks": blocks}

@@ -1,0 +1,221 @@
+"""The surveys file: every problem with its line, the schedule forms, round trips, templates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.surveys_admin import export_file, import_file, init_file
+from bot.surveys_file import (
+    SurveysFileError,
+    describe_schedule,
+    dump,
+    parse,
+    parse_duration,
+    template_file,
+    templates,
+    trigger_of,
+)
+
+GOOD = """\
+surveys:
+  - name: pm-pulse
+    title: Product manager pulse
+    owner_channel: C0PRODOPS
+    audience: {usergroup: S0PMS}
+    deliver: dm
+    schedule: {every: 2 weeks, day: monday, time: "10:00"}
+    timezone: Europe/Paris
+    open_for: 3d
+    remind_before: 1d
+    anonymous: true
+    language: en
+    questions:
+      - {id: priorities, kind: scale5, text: "Do they know?", low: "Not at all", high: "Completely"}
+      - {id: nps, kind: scale10, text: "Would you recommend?"}
+      - {id: focus, kind: choice, text: "Focus?", options: [Discovery, Delivery, Support]}
+      - {id: time, kind: text, text: "Where does your time go?"}
+  - name: sales
+    title: Sales pulse
+    owner_channel: C0PRODOPS
+    audience: {users: [U0ANN, U0BOB]}
+    deliver: C0SALES
+    schedule: {cron: "30 9 * * 1-5"}
+    questions:
+      - {id: q1, kind: scale5, text: "Roadmap?"}
+"""
+
+
+def problems(text: str) -> list[tuple[int, str, str]]:
+    with pytest.raises(SurveysFileError) as info:
+        parse(text)
+    return [(p.line, p.field, p.message) for p in info.value.errors]
+
+
+def test_a_good_file() -> None:
+    pm, sales = parse(GOOD)
+    assert (pm.name, pm.audience_kind, pm.audience, pm.deliver) == (
+        "pm-pulse",
+        "usergroup",
+        ("S0PMS",),
+        "dm",
+    )
+    assert pm.schedule == {"hour": "10", "minute": "0", "day_of_week": "mon", "week": "*/2"}
+    assert (pm.timezone, pm.open_for, pm.remind_before, pm.anonymous) == (
+        "Europe/Paris",
+        "3d",
+        "1d",
+        True,
+    )
+    assert [q.kind for q in pm.questions] == ["scale5", "scale10", "choice", "text"]
+    assert pm.questions[0].low == "Not at all" and pm.questions[2].options == (
+        "Discovery",
+        "Delivery",
+        "Support",
+    )
+    assert (sales.audience_kind, sales.audience, sales.deliver) == (
+        "users",
+        ("U0ANN", "U0BOB"),
+        "C0SALES",
+    )
+    # crontab's 1-5 is Monday to Friday (APScheduler alone would read 0 as Monday)
+    assert sales.schedule["day_of_week"] == "mon-fri"
+    assert (sales.timezone, sales.open_for, sales.anonymous, sales.language) == (
+        "UTC",
+        "3d",
+        False,
+        "en",
+    )
+
+
+def test_every_problem_with_its_line() -> None:
+    text = """\
+surveys:
+  - name: pm
+    title: T
+    owner_channel: general
+    audience: {usergroup: S0PMS, users: [U0A]}
+    schedule: {every: 3 months, time: "25:00"}
+    timezone: Mars/Olympus
+    open_for: forever
+    remind_before: 5d
+    anonymous: maybe
+    language: de
+    colour: blue
+    questions:
+      - {id: q1, kind: scale7, text: "?"}
+      - {id: q1, kind: text, text: "again", options: [a]}
+      - {id: "bad id", kind: choice, text: "one option", options: [only]}
+  - name: PM
+    title: T
+    owner_channel: C0X
+    audience: {channel: C0X}
+    schedule: {cron: "0 10 * *"}
+    questions: []
+"""
+    found = problems(text)
+    lines = {(line, field) for line, field, _ in found}
+    assert (4, "surveys[0].owner_channel") in lines
+    assert (5, "surveys[0].audience") in lines
+    assert (6, "surveys[0].schedule.every") in lines
+    assert (6, "surveys[0].schedule.time") in lines
+    assert (7, "surveys[0].timezone") in lines
+    assert (8, "surveys[0].open_for") in lines
+    assert (10, "surveys[0].anonymous") in lines
+    assert (11, "surveys[0].language") in lines
+    assert (12, "surveys[0].colour") in lines
+    assert (14, "surveys[0].questions[0].kind") in lines
+    assert (15, "surveys[0].questions[1].id") in lines
+    assert (15, "surveys[0].questions[1].options") in lines
+    assert (16, "surveys[0].questions[2].id") in lines
+    assert (16, "surveys[0].questions[2].options") in lines
+    assert (17, "surveys[1].name") in lines  # PM = pm, case-insensitively
+    assert (21, "surveys[1].schedule.cron") in lines
+    assert (22, "surveys[1].questions") in lines
+    assert [line for line, _, _ in found] == sorted(line for line, _, _ in found)
+    with pytest.raises(SurveysFileError) as info:
+        parse(text, source="x.yml")
+    assert "x.yml:7: surveys[0].timezone: “Mars/Olympus” is not a time zone" in str(info.value)
+
+
+def test_reminder_must_come_before_closing_and_yaml_errors_have_lines() -> None:
+    text = GOOD.replace("remind_before: 1d", "remind_before: 3d")
+    assert problems(text) == [
+        (10, "surveys[0].remind_before", "must be shorter than open_for (3d), and not zero")
+    ]
+    assert problems("surveys:\n  - name: [\n")[0][0] in (2, 3)
+    assert parse("") == ()
+
+
+def test_round_trip() -> None:
+    specs = parse(GOOD)
+    assert parse(dump(specs)) == specs
+    assert describe_schedule(specs[0].schedule) == {
+        "every": "2 weeks",
+        "day": "monday",
+        "time": "10:00",
+    }
+    assert describe_schedule(specs[1].schedule) == {"cron": "30 9 * * mon-fri"}
+    daily = parse(
+        GOOD.replace('{every: 2 weeks, day: monday, time: "10:00"}', '{every: day, time: "08:30"}')
+    )
+    assert describe_schedule(daily[0].schedule) == {"every": "day", "time": "08:30"}
+    assert parse(dump(daily)) == daily
+
+
+def test_schedules_run_in_the_survey_timezone() -> None:
+    pm = parse(GOOD)[0]
+    trigger = trigger_of(pm.schedule, pm.timezone)
+    first = trigger.get_next_fire_time(None, datetime(2026, 1, 1, tzinfo=UTC))
+    # ISO week 3 of 2026 (odd weeks), Monday 10:00 in Paris = 09:00 UTC in winter
+    assert first.astimezone(UTC) == datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
+    later = trigger.get_next_fire_time(None, datetime(2026, 6, 1, tzinfo=UTC))
+    assert later.astimezone(UTC) == datetime(2026, 6, 1, 8, 0, tzinfo=UTC)  # summer, week 23
+    assert parse_duration("1d12h").total_seconds() == 36 * 3600
+    with pytest.raises(ValueError):
+        parse_duration("soon")
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_templates_parse_and_hold_the_brief_questions(lang: str) -> None:
+    specs = parse(template_file(lang))
+    assert specs == templates(lang)
+    assert [s.name for s in specs] == ["pm-pulse", "revenue-pulse"]
+    pm, revenue = specs
+    assert [q.kind for q in pm.questions] == ["text", "scale5", "scale5", "scale5"]
+    assert [q.kind for q in revenue.questions] == ["scale5", "scale5", "scale5"]
+    assert all(s.language == lang and s.anonymous for s in specs)
+    if lang == "en":
+        assert "six months" in pm.questions[0].text
+        assert "priorities and roadmap" in pm.questions[1].text
+        assert "high-priority deals and renewals" in revenue.questions[2].text
+    else:
+        assert "six mois" in pm.questions[0].text
+
+
+async def test_init_import_export_through_the_cli_bodies(settings, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "surveys.yml"
+    assert await init_file(path, language="fr") == 0
+    now = datetime(2026, 3, 2, tzinfo=UTC)
+    assert await import_file(settings, path, dry_run=True, now=now) == 0
+    assert "would import" in capsys.readouterr().out
+    out = tmp_path / "out.yml"
+    assert await export_file(settings, out) == 0
+    assert parse(out.read_text()) == ()  # the dry run changed nothing
+    assert await import_file(settings, path, now=now) == 0
+    assert "2 added" in capsys.readouterr().out
+    assert await export_file(settings, out) == 0
+    assert parse(out.read_text()) == parse(path.read_text())
+    # a new file without revenue-pulse archives it; an invalid one changes nothing
+    path.write_text(dump(parse(path.read_text())[:1]), encoding="utf-8")
+    assert await import_file(settings, path, now=now) == 0
+    assert "1 archived" in capsys.readouterr().out
+    bad = tmp_path / "bad.yml"
+    bad.write_text("surveys:\n  - name: x\n", encoding="utf-8")
+    assert await import_file(settings, bad, now=now) == 1
+    err = capsys.readouterr().err
+    assert "bad.yml:2: surveys[0].title: is required" in err
+    assert await export_file(settings, out) == 0
+    assert [s.name for s in parse(out.read_text())] == ["pm-pulse"]
