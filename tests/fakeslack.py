@@ -424,6 +424,9 @@ class FakeSlack:
             elements = block.get("elements") or []
             if not elements or len(elements) > (25 if kind == "actions" else 10):
                 return f"{kind} has {len(elements)} elements"
+            action_ids = [e["action_id"] for e in elements if "action_id" in e]
+            if len(action_ids) != len(set(action_ids)):
+                return "action_id must be unique within a block"
             for element in elements:
                 if element.get("type") == "button" and len(element["text"]["text"]) > 75:
                     return "button text too long"

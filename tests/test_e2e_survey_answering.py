@@ -213,7 +213,7 @@ async def click(
     )
     body = payloads.block_action(
         user=user,
-        action_id="survey_answer",
+        action_id=element["action_id"],
         value=element["value"],
         channel=channel,
         message=message,

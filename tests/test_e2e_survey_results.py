@@ -561,11 +561,11 @@ async def test_a_round_started_and_answered_in_slack_closes_with_its_results(
         asked = [m for m in fake_slack.messages[dm] if m.get("thread_ts")]
         for message in asked:
             if any(
-                e.get("action_id") == "survey_answer"
+                e.get("action_id") == "survey_answer_5"
                 for b in message.get("blocks") or []
                 for e in b.get("elements") or []
             ):
-                await slack.click(message, dm, "survey_answer", user=user)  # the last button: 5
+                await slack.click(message, dm, "survey_answer_5", user=user)
         await slack.dm(f"focus on discovery ({user[-3:].lower()})", user=user,
                        thread_ts=asked[-1]["thread_ts"])  # fmt: skip
         await slack.settle()

@@ -173,7 +173,7 @@ async def test_anonymous_dm_round_reaches_the_group_and_stores_nobody(
         assert len(thread) == 4  # one reply per question, in order
         assert "*1/4* Do customer-facing teams know your priorities?" in thread[0]["text"]
         assert buttons(thread[0]) == [
-            ("survey_answer", str(n), f"{round_.id}:priorities:{n}") for n in range(1, 6)
+            (f"survey_answer_{n}", str(n), f"{round_.id}:priorities:{n}") for n in range(1, 6)
         ]
         assert [b[1] for b in buttons(thread[1])] == [str(n) for n in range(11)]  # 0-10
         assert buttons(thread[2]) == [] and "1) Discovery" in json.dumps(thread[2]["blocks"])

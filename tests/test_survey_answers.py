@@ -274,7 +274,7 @@ def test_reply_note_stays_within_slack_limits_and_defuses_pings() -> None:
 
 def _question_message(round_id: int, question_id: str, top: int) -> list[dict]:
     buttons = [
-        {"type": "button", "action_id": "survey_answer", "value": f"{round_id}:{question_id}:{n}",
+        {"type": "button", "action_id": f"survey_answer_{n}", "value": f"{round_id}:{question_id}:{n}",
          "text": {"type": "plain_text", "text": str(n)}}
         for n in range(1, top + 1)
     ]  # fmt: skip

@@ -12,7 +12,8 @@ from bot.survey_answers import Parsed, ParsedAnswer
 from bot.text import MESSAGE_BLOCK_LIMIT, SECTION_TEXT_LIMIT, neutralize, truncate
 from bot.views.blocks import Block, context, section
 
-ANSWER_ACTION = "survey_answer"  # the one-click buttons on scale questions (value round:q:n)
+# The one-click buttons on scale questions: action ids survey_answer_<n>, value round:q:n.
+ANSWER_ACTION = re.compile(r"^survey_answer_\d+$")
 CHOSEN_BLOCK = "survey_answer_chosen"
 MAX_PROBLEMS = 10  # problems listed in one note (a pasted essay cannot flood the thread)
 Message = dict[str, Any]
@@ -78,9 +79,8 @@ def button_saved(answer: ParsedAnswer, remaining: Sequence[int], lang: str) -> M
 
 
 def _is_choice_of(element: dict[str, Any], prefix: str) -> bool:
-    return element.get("action_id") == ANSWER_ACTION and str(element.get("value", "")).startswith(
-        prefix
-    )
+    action_id = str(element.get("action_id", ""))
+    return bool(ANSWER_ACTION.match(action_id)) and str(element.get("value", "")).startswith(prefix)
 
 
 def button_chosen(

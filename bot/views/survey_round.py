@@ -15,7 +15,8 @@ from bot.text import MESSAGE_TEXT_LIMIT, escape_plain, neutralize, truncate
 from bot.views.blocks import Block, actions, button, context, header, section
 
 Message = dict[str, Any]
-ANSWER_ACTION = "survey_answer"
+# One action id per button (Slack wants them unique within a block): survey_answer_<n>.
+ANSWER_ACTION_PREFIX = "survey_answer_"
 SCALES = {"scale5": (1, 5), "scale10": (0, 10)}
 
 
@@ -80,7 +81,11 @@ def question_message(
             actions(
                 f"survey_{round_id}_{question['id']}",
                 *(
-                    button(str(value), ANSWER_ACTION, answer_value(round_id, question["id"], value))
+                    button(
+                        str(value),
+                        f"{ANSWER_ACTION_PREFIX}{value}",
+                        answer_value(round_id, question["id"], value),
+                    )
                     for value in range(low_n, high_n + 1)
                 ),
             )
