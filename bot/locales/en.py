@@ -507,6 +507,7 @@ MESSAGES: dict[str, str] = {
     "survey_results.trend": "Trend: {trend}",
     "survey_results.no_answers": "_No answers._",
     "survey_results.mean": "Mean *{mean}* / {high} ({n} answers)",
+    "survey_results.mean_one": "Mean *{mean}* / {high} (1 answer)",
     "survey_results.answers": "{n} answers",
     "survey_results.text_in_thread": "{n} answers, in the thread.",
     "survey_results.text_title": "{index}. {question}",

@@ -511,6 +511,7 @@ MESSAGES: dict[str, str] = {
     "survey_results.trend": "Tendance : {trend}",
     "survey_results.no_answers": "_Aucune réponse._",
     "survey_results.mean": "Moyenne *{mean}* / {high} ({n} réponses)",
+    "survey_results.mean_one": "Moyenne *{mean}* / {high} (1 réponse)",
     "survey_results.answers": "{n} réponses",
     "survey_results.text_in_thread": "{n} réponses, dans le fil.",
     "survey_results.text_title": "{index}. {question}",

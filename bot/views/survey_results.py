@@ -168,7 +168,7 @@ def scale_mrkdwn(index: int, result: ScaleResult, lang: str) -> str:
         return "\n".join(lines)
     lines.append(
         t(
-            "survey_results.mean",
+            "survey_results.mean_one" if result.count == 1 else "survey_results.mean",
             lang,
             mean=number(result.mean, lang),
             high=high,
