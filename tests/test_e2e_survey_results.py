@@ -513,7 +513,7 @@ async def test_cli_results_in_text_csv_and_json(
     )
     assert latest.ok and "PM pulse: results of round 1" in latest.stdout, str(latest)
     assert so_far.ok and "round 2 so far (still open)" in so_far.stdout, str(so_far)
-    assert "Mean 5.0 / 5 (1 answers)" in so_far.stdout  # the late answer is not counted...
+    assert "Mean 5.0 / 5 (1 answer)" in so_far.stdout  # the late answer is not counted...
 
     await jerry.run_survey_results(CLOSES + timedelta(hours=2))
     await slack.settle()
@@ -525,7 +525,7 @@ async def test_cli_results_in_text_csv_and_json(
     )
     assert text.ok and "PM pulse: results of round 2" in text.stdout, str(text)
     assert "1 of 2 answered every question (50%)" in text.stdout
-    assert "Mean 5.0 / 5 (1 answers)" in text.stdout  # ...nor after closing
+    assert "Mean 5.0 / 5 (1 answer)" in text.stdout  # ...nor after closing
     assert "Discovery (Olga)" in text.stdout
     rows = list(csv.DictReader(io.StringIO(table.stdout)))
     by = {(r["question"], r["measure"], r["key"]): r["value"] for r in rows}
