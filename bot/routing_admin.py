@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.admin_files import (
+    change_in_one_transaction,
+    in_session,
+    print_imported,
+    print_problems,
+    read_file,
+    write_file,
+)
 from bot.config import MissingSettingError, Settings
 from bot.i18n import t
 from bot.routing import decide, explain
 from bot.routing_file import RoutingFileError, dump, parse, resolve_emails
-from models.db import create_engine, session_factory
-from models.routing_store import load_routing_model, replace_routing_model
+from models.routing_store import ReplaceSummary, load_routing_model, replace_routing_model
 
 
 class RoutingCommandError(Exception):
@@ -23,39 +31,25 @@ def _needs_lookup(model) -> bool:  # type: ignore[no-untyped-def]
 
 
 async def import_file(settings: Settings, path: Path, *, dry_run: bool = False) -> int:
-    from bot.cli import CommandError
     from bot.intake import route_waiting_items
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CommandError(f"cannot read {path}: {exc}") from exc
+    text = await read_file(path)
     try:
         model = parse(text, source=str(path))
         if _needs_lookup(model):
             model = await resolve_emails(model, await _email_lookup(settings))
     except RoutingFileError as exc:
-        print(str(exc), file=sys.stderr)
-        print(
-            f"jerry: {path} has {len(exc.errors)} problem(s); the routing model was not changed",
-            file=sys.stderr,
-        )
-        return 1
-    engine = create_engine(settings.database_url)
-    try:
-        async with session_factory(engine)() as session:
-            summary = await replace_routing_model(session, model)
-            await session.flush()
-            stored = await load_routing_model(session)
-            routed = await route_waiting_items(session, stored) if stored is not None else 0
-            if dry_run:
-                await session.rollback()
-            else:
-                await session.commit()
-    finally:
-        await engine.dispose()
-    verb = "would import" if dry_run else "imported"
-    print(f"jerry: {verb} {path}: {summary}")
+        return print_problems(path, exc, "the routing model was not changed")
+
+    async def replace(session: AsyncSession) -> tuple[ReplaceSummary, int]:
+        summary = await replace_routing_model(session, model)
+        await session.flush()
+        stored = await load_routing_model(session)
+        routed = await route_waiting_items(session, stored) if stored is not None else 0
+        return summary, routed
+
+    summary, routed = await change_in_one_transaction(settings, replace, dry_run=dry_run)
+    print_imported(path, summary, dry_run=dry_run)
     if routed:
         print(
             f"jerry: {routed} waiting item(s) {'would be' if dry_run else 'were'} routed; "
@@ -96,23 +90,12 @@ async def _email_lookup(settings: Settings):  # type: ignore[no-untyped-def]
 async def export_file(settings: Settings, path: Path | None) -> int:
     from bot.cli import CommandError
 
-    engine = create_engine(settings.database_url)
-    try:
-        async with session_factory(engine)() as session:
-            model = await load_routing_model(session)
-    finally:
-        await engine.dispose()
+    model = await in_session(settings, load_routing_model)
     if model is None:
         raise CommandError(
             "there is no routing model yet: import one with `jerry routing import FILE`"
         )
-    text = dump(model)
-    if path is None:
-        sys.stdout.write(text)
-    else:
-        path.write_text(text, encoding="utf-8")
-        print(f"jerry: wrote the routing model to {path}")
-    return 0
+    return await write_file(dump(model), path, "the routing model")
 
 
 async def test_text(
@@ -120,12 +103,7 @@ async def test_text(
 ) -> int:
     from bot.cli import CommandError
 
-    engine = create_engine(settings.database_url)
-    try:
-        async with session_factory(engine)() as session:
-            model = await load_routing_model(session)
-    finally:
-        await engine.dispose()
+    model = await in_session(settings, load_routing_model)
     if model is None:
         raise CommandError(
             "there is no routing model yet: import one with `jerry routing import FILE`"

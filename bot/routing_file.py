@@ -28,24 +28,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import Node, ScalarNode, SequenceNode
 
+from bot.config_file import (
+    Checker,
+    ConfigFileError,
+    FileProblem,
+    FlowList,
+    FlowMap,
+    compose_yaml,
+    drop_nulls,
+    dump_yaml,
+    is_email,
+    is_null,
+    line_of,
+)
 from bot.routing import TRIAGE_TEAM_NAME, AreaSpec, RoutingModel, RuleSpec, TeamSpec, words
 from bot.sla import SlaError, business_hours, format_days, parse_days, parse_target
 
-USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-NAME_LIMIT = 200  # the database's column sizes
-USER_ID_LIMIT = 64
-EMAIL_LIMIT = 320
 PATTERN_LIMIT = 1000
-
-_NULL_TAG = "tag:yaml.org,2002:null"
 SERVICE_LEVEL_KEYS = ("ack_target", "answer_target", "business_hours")
 SERVICE_LEVEL_FIELDS = (
     "ack_target",
@@ -56,33 +60,11 @@ SERVICE_LEVEL_FIELDS = (
 )
 
 
-@dataclass(frozen=True)
-class FileProblem:
-    line: int  # 1-based; 0 when no line applies (e.g. an email Slack does not know)
-    field: str  # e.g. "teams[1].areas[0].keywords"; "" for the file as a whole
-    message: str
-
-
-class RoutingFileError(ValueError):
+class RoutingFileError(ConfigFileError):
     """The routing file has problems; `errors` lists them all, in line order."""
 
     def __init__(self, errors: list[FileProblem], source: str = "routing file") -> None:
-        self.errors = sorted(errors, key=lambda problem: problem.line)
-        self.source = source
-        super().__init__(self.__str__())
-
-    def __str__(self) -> str:
-        return "\n".join(self._line(problem) for problem in self.errors)
-
-    def _line(self, problem: FileProblem) -> str:
-        where = f"{self.source}:{problem.line}" if problem.line else self.source
-        if problem.field:
-            return f"{where}: {problem.field}: {problem.message}"
-        return f"{where}: {problem.message}"
-
-
-def is_email(value: str) -> bool:
-    return EMAIL.match(value) is not None
+        super().__init__(errors, source)
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -94,130 +76,24 @@ def parse(text: str, source: str = "routing file") -> RoutingModel:
     Leads and backups given by email stay emails here (`lead` and `lead_email` both hold it):
     `resolve_emails` turns them into Slack user ids.
     """
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 0
-        problem = " ".join(part for part in (exc.context, exc.problem) if part) or str(exc)
-        error = FileProblem(line, "", f"not valid YAML: {problem}")
-        raise RoutingFileError([error], source) from exc
-    except yaml.YAMLError as exc:
-        raise RoutingFileError([FileProblem(0, "", f"not valid YAML: {exc}")], source) from exc
+    root = compose_yaml(text, source, RoutingFileError)
     if root is None:
         raise RoutingFileError(
             [FileProblem(1, "", "the file is empty: it needs at least a `triage:` with a `lead`")],
             source,
         )
-    checker = _Checker()
+    checker = _RoutingChecker()
     model = checker.model(root)
     if checker.problems or model is None:
         raise RoutingFileError(checker.problems, source)
     return model
 
 
-def _line(node: Node) -> int:
-    return node.start_mark.line + 1
-
-
-class _Checker:
+class _RoutingChecker(Checker):
     def __init__(self) -> None:
-        self.problems: list[FileProblem] = []
+        super().__init__()
         self.team_names: dict[str, tuple[int, str]] = {}  # casefolded → (line, name)
         self.area_names: dict[str, tuple[int, str, str]] = {}  # casefolded → (line, team, name)
-
-    def problem(self, node: Node, field: str, message: str) -> None:
-        self.problems.append(FileProblem(_line(node), field, message))
-
-    # generic shapes
-
-    def mapping(
-        self,
-        node: Node,
-        field: str,
-        allowed: tuple[str, ...],
-        required: tuple[str, ...] = (),
-    ) -> dict[str, Node] | None:
-        if not isinstance(node, MappingNode):
-            self.problem(node, field or "(top level)", "must be a mapping of `key: value` lines")
-            return None
-        values: dict[str, Node] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, ScalarNode):
-                self.problem(key_node, field or "(top level)", "keys must be plain words")
-                continue
-            key = key_node.value
-            path = f"{field}.{key}" if field else key
-            if key not in allowed:
-                self.problem(key_node, path, f"unknown key; expected {_one_of(allowed)}")
-            elif key in values:
-                self.problem(key_node, path, f"appears twice (first on line {_line(values[key])})")
-            else:
-                values[key] = value_node
-        for key in required:
-            if key not in values:
-                self.problem(node, f"{field}.{key}" if field else key, "is required")
-        return values
-
-    def sequence(self, node: Node | None, field: str, what: str) -> list[Node]:
-        if node is None or _is_null(node):
-            return []
-        if not isinstance(node, SequenceNode):
-            self.problem(node, field, f"must be a list of {what}")
-            return []
-        return list(node.value)
-
-    def text(self, node: Node | None, field: str, *, limit: int = NAME_LIMIT) -> str | None:
-        """A non-empty string (YAML scalars of any type are read as the text written)."""
-        if node is None:
-            return None
-        if not isinstance(node, ScalarNode):
-            self.problem(node, field, "must be text, not a list or a mapping")
-            return None
-        # `name: null` means the word; only an empty value or `~` is nothing.
-        value = "" if node.tag == _NULL_TAG and node.value in {"", "~"} else node.value.strip()
-        if not value:
-            self.problem(node, field, "must not be empty")
-            return None
-        if len(value) > limit:
-            self.problem(node, field, f"is too long (at most {limit} characters)")
-            return None
-        return value
-
-    def user(self, node: Node | None, field: str) -> str | None:
-        value = self.text(node, field, limit=EMAIL_LIMIT)
-        if value is None or node is None:
-            return None
-        if USER_ID.match(value):
-            if len(value) > USER_ID_LIMIT:
-                self.problem(node, field, "is too long for a Slack user id")
-                return None
-            return value
-        if is_email(value):
-            return value
-        self.problem(node, field, "must be a Slack user id (like U012AB3CDE) or an email")
-        return None
-
-    def channel(self, node: Node | None, field: str) -> str | None:
-        value = self.text(node, field)
-        if value is None or node is None:
-            return None
-        if CHANNEL_ID.match(value):
-            if len(value) > USER_ID_LIMIT:
-                self.problem(node, field, "is too long for a Slack channel id")
-                return None
-            return value
-        hint = " (the id is at the bottom of the channel's details in Slack)"
-        self.problem(
-            node,
-            field,
-            "must be a Slack channel id (like C012AB3CDE), not a channel name" + hint
-            if value.startswith("#") or not value[:1].isupper()
-            else "must be a Slack channel id (like C012AB3CDE)" + hint,
-        )
-        return None
-
-    # the sections
 
     def model(self, root: Node) -> RoutingModel | None:
         top = self.mapping(root, "", ("triage", "teams", "rules"), required=("triage",))
@@ -244,7 +120,7 @@ class _Checker:
         values = self.mapping(node, "triage", ("lead", "channel"), required=("lead",))
         if values is None:
             return None
-        _drop_nulls(values, ("channel",))
+        drop_nulls(values, ("channel",))
         lead = self.user(values.get("lead"), "triage.lead")
         channel = self.channel(values.get("channel"), "triage.channel")
         if lead is None or ("channel" in values and channel is None):
@@ -286,8 +162,8 @@ class _Checker:
                 )
                 ok = False
             else:
-                self.team_names[key] = (_line(name_node), name)
-        _drop_nulls(values, ("backup", "channel", *SERVICE_LEVEL_KEYS))
+                self.team_names[key] = (line_of(name_node), name)
+        drop_nulls(values, ("backup", "channel", *SERVICE_LEVEL_KEYS))
         levels = self.service_levels(values, field)
         lead = self.user(values.get("lead"), f"{field}.lead")
         backup = self.user(values.get("backup"), f"{field}.backup")
@@ -345,7 +221,7 @@ class _Checker:
             return None
         days_node = hours.get("days")
         days: Any = None
-        if days_node is not None and not _is_null(days_node):
+        if days_node is not None and not is_null(days_node):
             if isinstance(days_node, SequenceNode) and all(
                 isinstance(day, ScalarNode) for day in days_node.value
             ):
@@ -391,10 +267,10 @@ class _Checker:
                 )
                 ok = False
             else:
-                self.area_names[key] = (_line(values["name"]), team, name)
+                self.area_names[key] = (line_of(values["name"]), team, name)
         keywords: list[str] = []
         keyword_nodes = values.get("keywords")
-        if keyword_nodes is not None and not _is_null(keyword_nodes):
+        if keyword_nodes is not None and not is_null(keyword_nodes):
             if not isinstance(keyword_nodes, SequenceNode):
                 self.problem(keyword_nodes, f"{field}.keywords", "must be a list of words")
                 ok = False
@@ -480,22 +356,6 @@ class _Checker:
         return RuleSpec(name=name, team=team, area=area, channel=channel, pattern=pattern)
 
 
-def _drop_nulls(values: dict[str, Node], optional: tuple[str, ...]) -> None:
-    """An optional field set to nothing (`backup:` or `backup: null`) is not given."""
-    for key in optional:
-        if key in values and _is_null(values[key]):
-            del values[key]
-
-
-def _is_null(node: Node) -> bool:
-    return isinstance(node, ScalarNode) and node.tag == _NULL_TAG
-
-
-def _one_of(allowed: tuple[str, ...]) -> str:
-    names = [f"`{key}`" for key in allowed]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
-
-
 # --- emails -----------------------------------------------------------------------------------
 
 
@@ -540,32 +400,6 @@ async def resolve_emails(
 # --- writing ----------------------------------------------------------------------------------
 
 
-class _FlowList(list[Any]):
-    pass
-
-
-class _FlowMap(dict[str, Any]):
-    pass
-
-
-class _Dumper(yaml.SafeDumper):
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        # Indent block lists under their key (`teams:\n  - name: …`), as people write them.
-        return super().increase_indent(flow, False)
-
-
-_Dumper.add_representer(
-    _FlowList,
-    lambda dumper, data: dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True),
-)
-_Dumper.add_representer(
-    _FlowMap,
-    lambda dumper, data: dumper.represent_mapping(
-        "tag:yaml.org,2002:map", list(data.items()), flow_style=True
-    ),
-)
-
-
 def _service_levels(spec: TeamSpec) -> dict[str, Any]:
     """The service levels a team sets, as the file writes them (defaults left out)."""
     written: dict[str, Any] = {}
@@ -573,9 +407,9 @@ def _service_levels(spec: TeamSpec) -> dict[str, Any]:
         written["ack_target"] = spec.ack_target
     if spec.answer_target:
         written["answer_target"] = spec.answer_target
-    hours = _FlowMap()
+    hours = FlowMap()
     if spec.business_days:
-        hours["days"] = _FlowList(spec.business_days.split(","))
+        hours["days"] = FlowList(spec.business_days.split(","))
     if spec.business_start:
         hours["start"] = spec.business_start
     if spec.business_end:
@@ -603,14 +437,14 @@ def dump(model: RoutingModel) -> str:
         team.update(_service_levels(spec))
         if spec.areas:
             team["areas"] = [
-                {"name": area.name, "keywords": _FlowList(area.keywords)} for area in spec.areas
+                {"name": area.name, "keywords": FlowList(area.keywords)} for area in spec.areas
             ]
         teams.append(team)
     data: dict[str, Any] = {"triage": triage, "teams": teams}
     if model.rules:
         rules = []
         for rule in model.rules:
-            when = _FlowMap()
+            when = FlowMap()
             if rule.channel:
                 when["channel"] = rule.channel
             if rule.pattern:
@@ -622,14 +456,4 @@ def dump(model: RoutingModel) -> str:
                 entry["team"] = rule.team
             rules.append(entry)
         data["rules"] = rules
-    text = yaml.dump(
-        data,
-        Dumper=_Dumper,
-        sort_keys=False,
-        allow_unicode=True,
-        default_flow_style=False,
-        width=96,
-    )
-    # A blank line before each top-level section reads better.
-    text = re.sub(r"\n(?=(teams|rules):)", "\n\n", text)
-    return _HEADER + text
+    return _HEADER + dump_yaml(data, sections=("teams", "rules"))

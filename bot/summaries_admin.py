@@ -16,11 +16,26 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.admin_files import (
+    change_in_one_transaction,
+    in_session,
+    print_imported,
+    print_problems,
+    read_file,
+    write_file,
+)
 from bot.config import MissingSettingError, Settings
 from bot.summaries_file import SummariesFileError, dump, parse
 from models.base import utcnow
 from models.db import create_engine, session_factory
-from models.summaries_store import area_names, load_summaries_config, replace_summaries_config
+from models.summaries_store import (
+    ReplaceSummary,
+    area_names,
+    load_summaries_config,
+    replace_summaries_config,
+)
 
 ACTIONS = ("import", "export", "preview", "send")
 
@@ -74,64 +89,34 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 2
 
 
-def _read(path: Path) -> str:
-    from bot.cli import CommandError
-
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CommandError(f"cannot read {path}: {exc}") from exc
-
-
 async def import_file(
     settings: Settings, path: Path, *, dry_run: bool = False, now: datetime | None = None
 ) -> int:
-    text = await asyncio.to_thread(_read, path)
-    engine = create_engine(settings.database_url)
+    text = await read_file(path)
+    known: list[str] = []
+
+    async def replace(session: AsyncSession) -> ReplaceSummary:
+        # Area names are checked against the routing model, so parsing needs the database.
+        known.extend(await area_names(session))
+        config = parse(text, source=str(path), areas=known)
+        return await replace_summaries_config(session, config, now=now or utcnow())
+
     try:
-        async with session_factory(engine)() as session:
-            known = await area_names(session)
-            try:
-                config = parse(text, source=str(path), areas=known)
-            except SummariesFileError as exc:
-                print(str(exc), file=sys.stderr)
-                hint = (
-                    " (there is no routing model yet: import one first)"
-                    if not known and "routing model" in str(exc)
-                    else ""
-                )
-                print(
-                    f"jerry: {path} has {len(exc.errors)} problem(s); "
-                    f"the summaries were not changed{hint}",
-                    file=sys.stderr,
-                )
-                return 1
-            summary = await replace_summaries_config(session, config, now=now or utcnow())
-            if dry_run:
-                await session.rollback()
-            else:
-                await session.commit()
-    finally:
-        await engine.dispose()
-    verb = "would import" if dry_run else "imported"
-    print(f"jerry: {verb} {path}: {summary}")
+        summary = await change_in_one_transaction(settings, replace, dry_run=dry_run)
+    except SummariesFileError as exc:
+        hint = (
+            " (there is no routing model yet: import one first)"
+            if not known and "routing model" in str(exc)
+            else ""
+        )
+        return print_problems(path, exc, f"the summaries were not changed{hint}")
+    print_imported(path, summary, dry_run=dry_run)
     return 0
 
 
 async def export_file(settings: Settings, path: Path | None) -> int:
-    engine = create_engine(settings.database_url)
-    try:
-        async with session_factory(engine)() as session:
-            config = await load_summaries_config(session)
-    finally:
-        await engine.dispose()
-    text = dump(config)
-    if path is None:
-        sys.stdout.write(text)
-    else:
-        await asyncio.to_thread(path.write_text, text, encoding="utf-8")
-        print(f"jerry: wrote the summaries to {path}")
-    return 0
+    config = await in_session(settings, load_summaries_config)
+    return await write_file(dump(config), path, "the summaries")
 
 
 async def preview(

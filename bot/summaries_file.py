@@ -15,8 +15,8 @@ feeds:
     area: Checkout
 ```
 
-It is checked like the routing file (bot/routing_file.py, whose checker this reuses): every
-problem is reported with its line and field, not only the first. Area names must exist in
+It is checked like the routing file (with bot/config_file.py's checker): every problem is
+reported with its line and field, not only the first. Area names must exist in
 the routing model: `parse(text, areas=…)` checks them when given the model's area names.
 """
 
@@ -28,17 +28,16 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from yaml.nodes import Node, ScalarNode, SequenceNode
 
-from bot.routing_file import (
+from bot.config_file import (
+    Checker,
+    ConfigFileError,
     FileProblem,
-    RoutingFileError,
-    _Checker,
-    _drop_nulls,
-    _Dumper,
-    _FlowList,
-    _line,
+    FlowList,
+    compose_yaml,
+    drop_nulls,
+    dump_yaml,
 )
 from bot.sla import DAY_NAMES, FULL_DAY_NAMES, SlaError, parse_clock
 
@@ -80,7 +79,7 @@ class SummariesConfig:
     feeds: tuple[FeedSpec, ...] = ()
 
 
-class SummariesFileError(RoutingFileError):
+class SummariesFileError(ConfigFileError):
     """The summaries file has problems; `errors` lists them all, in line order."""
 
     def __init__(self, errors: list[FileProblem], source: str = SOURCE) -> None:
@@ -119,17 +118,7 @@ def parse(
     With `areas` (the routing model's area names), every area named must be one of them and
     is written as the routing model spells it.
     """
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 0
-        problem = " ".join(part for part in (exc.context, exc.problem) if part) or str(exc)
-        raise SummariesFileError(
-            [FileProblem(line, "", f"not valid YAML: {problem}")], source
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise SummariesFileError([FileProblem(0, "", f"not valid YAML: {exc}")], source) from exc
+    root = compose_yaml(text, source, SummariesFileError)
     if root is None:
         return SummariesConfig()  # an empty file: no subscriptions, no feeds
     known = None if areas is None else {area.casefold(): area for area in areas}
@@ -140,7 +129,7 @@ def parse(
     return config
 
 
-class _SummariesChecker(_Checker):
+class _SummariesChecker(Checker):
     def __init__(self, known_areas: dict[str, str] | None) -> None:
         super().__init__()
         self.known_areas = known_areas
@@ -168,21 +157,6 @@ class _SummariesChecker(_Checker):
             feeds=tuple(f for f in feeds if f is not None),
         )
 
-    def unique_name(self, values: dict[str, Node], field: str, seen: dict[str, int]) -> str | None:
-        name = self.text(values.get("name"), f"{field}.name")
-        if name is None:
-            return None
-        key = name.casefold()
-        if key in seen:
-            self.problem(
-                values["name"],
-                f"{field}.name",
-                f"“{name}” is already used (line {seen[key]}); names must be unique",
-            )
-            return None
-        seen[key] = _line(values["name"])
-        return name
-
     def area(self, node: Node | None, field: str) -> str | None:
         name = self.text(node, field)
         if name is None or node is None or self.known_areas is None:
@@ -196,7 +170,7 @@ class _SummariesChecker(_Checker):
         values = self.mapping(node, field, SUBSCRIPTION_KEYS, required=("name", "channel"))
         if values is None:
             return None
-        _drop_nulls(values, ("areas", "weekday", "time", "timezone", "language"))
+        drop_nulls(values, ("areas", "weekday", "time", "timezone", "language"))
         ok = True
         name = self.unique_name(values, field, self.subscription_names)
         channel = self.channel(values.get("channel"), f"{field}.channel")
@@ -314,7 +288,7 @@ def dump(config: SummariesConfig) -> str:
     for spec in config.subscriptions:
         entry: dict[str, Any] = {"name": spec.name, "channel": spec.channel}
         if spec.areas:
-            entry["areas"] = _FlowList(spec.areas)
+            entry["areas"] = FlowList(spec.areas)
         entry.update(
             weekday=FULL_DAY_NAMES[spec.weekday],
             time=spec.time,
@@ -323,13 +297,5 @@ def dump(config: SummariesConfig) -> str:
         )
         subscriptions.append(entry)
     feeds = [{"name": f.name, f.kind: f.url, "area": f.area} for f in config.feeds]
-    text = yaml.dump(
-        {"subscriptions": subscriptions, "feeds": feeds},
-        Dumper=_Dumper,
-        sort_keys=False,
-        allow_unicode=True,
-        default_flow_style=False,
-        width=96,
-    )
-    text = re.sub(r"\n(?=feeds:)", "\n\n", text)
+    text = dump_yaml({"subscriptions": subscriptions, "feeds": feeds}, sections=("feeds",))
     return _HEADER + text

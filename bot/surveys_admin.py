@@ -15,11 +15,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.admin_files import (
+    change_in_one_transaction,
+    in_session,
+    print_imported,
+    print_problems,
+    read_file,
+    write_file,
+)
 from bot.config import MissingSettingError, Settings
 from bot.surveys_file import SurveysFileError, dump, parse, template_file
 from models.base import utcnow
 from models.db import create_engine, session_factory
-from models.survey_store import load_surveys, replace_surveys
+from models.survey_store import ReplaceSummary, load_surveys, replace_surveys
 
 ACTIONS = ("import", "export", "init", "run")
 
@@ -65,51 +75,26 @@ def run(args: argparse.Namespace, settings: Settings) -> int | None:
     return None
 
 
-def _read(path: Path) -> str:
-    from bot.cli import CommandError
-
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CommandError(f"cannot read {path}: {exc}") from exc
-
-
 async def import_file(
     settings: Settings, path: Path, *, dry_run: bool = False, now: datetime | None = None
 ) -> int:
-    text = await asyncio.to_thread(_read, path)
+    text = await read_file(path)
     try:
         specs = parse(text, source=str(path))
     except SurveysFileError as exc:
-        print(str(exc), file=sys.stderr)
-        print(
-            f"jerry: {path} has {len(exc.errors)} problem(s); the surveys were not changed",
-            file=sys.stderr,
-        )
-        return 1
-    engine = create_engine(settings.database_url)
-    try:
-        async with session_factory(engine)() as session:
-            summary = await replace_surveys(session, specs, now=now or utcnow())
-            if dry_run:
-                await session.rollback()
-            else:
-                await session.commit()
-    finally:
-        await engine.dispose()
-    verb = "would import" if dry_run else "imported"
-    print(f"jerry: {verb} {path}: {summary}")
+        return print_problems(path, exc, "the surveys were not changed")
+
+    async def replace(session: AsyncSession) -> ReplaceSummary:
+        return await replace_surveys(session, specs, now=now or utcnow())
+
+    summary = await change_in_one_transaction(settings, replace, dry_run=dry_run)
+    print_imported(path, summary, dry_run=dry_run)
     return 0
 
 
 async def export_file(settings: Settings, path: Path | None) -> int:
-    engine = create_engine(settings.database_url)
-    try:
-        async with session_factory(engine)() as session:
-            specs = await load_surveys(session)
-    finally:
-        await engine.dispose()
-    return await _write(dump(specs), path, "the surveys")
+    specs = await in_session(settings, load_surveys)
+    return await write_file(dump(specs), path, "the surveys")
 
 
 async def init_file(path: Path | None, *, language: str = "en") -> int:
@@ -117,16 +102,7 @@ async def init_file(path: Path | None, *, language: str = "en") -> int:
 
     if path is not None and await asyncio.to_thread(path.exists):
         raise CommandError(f"{path} exists already: choose another file (nothing was written)")
-    return await _write(template_file(language), path, "the template surveys")
-
-
-async def _write(text: str, path: Path | None, what: str) -> int:
-    if path is None:
-        sys.stdout.write(text)
-    else:
-        await asyncio.to_thread(path.write_text, text, encoding="utf-8")
-        print(f"jerry: wrote {what} to {path}")
-    return 0
+    return await write_file(template_file(language), path, "the template surveys")
 
 
 async def run_now(settings: Settings, name: str, *, now: datetime | None = None) -> int:

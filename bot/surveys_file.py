@@ -26,8 +26,8 @@ weeks 1, 3, 5 … for two weeks; in a year of 53 ISO weeks, week 53 and the next
 run. `every: day` runs every day at `time`. A `cron:` line has the five crontab fields
 (minute hour day-of-month month day-of-week, day-of-week 0 or 7 = Sunday as in crontab).
 
-It is checked like the routing file (bot/routing_file.py, whose checker this reuses): every
-problem is reported with its line and field.
+It is checked like the routing file (with bot/config_file.py's checker): every problem is
+reported with its line and field.
 """
 
 from __future__ import annotations
@@ -38,22 +38,22 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-import yaml
 from apscheduler.triggers.cron import CronTrigger
 from yaml.nodes import Node, ScalarNode, SequenceNode
 
-from bot.i18n import t
-from bot.routing_file import (
+from bot.config_file import (
     USER_ID,
+    Checker,
+    ConfigFileError,
     FileProblem,
-    RoutingFileError,
-    _Checker,
-    _drop_nulls,
-    _Dumper,
-    _FlowList,
-    _FlowMap,
-    _line,
+    FlowList,
+    FlowMap,
+    compose_yaml,
+    drop_nulls,
+    dump_yaml,
+    line_of,
 )
+from bot.i18n import t
 from bot.sla import DAY_NAMES, FULL_DAY_NAMES, SlaError, parse_clock
 from bot.summaries_file import LANGUAGES, TIMEZONE_LIMIT, parse_weekday, valid_timezone
 
@@ -133,7 +133,7 @@ class SurveySpec:
     language: str = "en"
 
 
-class SurveysFileError(RoutingFileError):
+class SurveysFileError(ConfigFileError):
     """The surveys file has problems; `errors` lists them all, in line order."""
 
     def __init__(self, errors: list[FileProblem], source: str = SOURCE) -> None:
@@ -204,17 +204,7 @@ def describe_schedule(schedule: dict[str, str]) -> dict[str, str]:
 
 def parse(text: str, source: str = SOURCE) -> tuple[SurveySpec, ...]:
     """Check a surveys file; raise `SurveysFileError` listing every problem."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 0
-        problem = " ".join(part for part in (exc.context, exc.problem) if part) or str(exc)
-        raise SurveysFileError(
-            [FileProblem(line, "", f"not valid YAML: {problem}")], source
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise SurveysFileError([FileProblem(0, "", f"not valid YAML: {exc}")], source) from exc
+    root = compose_yaml(text, source, SurveysFileError)
     if root is None:
         return ()
     checker = _SurveysChecker()
@@ -224,7 +214,7 @@ def parse(text: str, source: str = SOURCE) -> tuple[SurveySpec, ...]:
     return surveys
 
 
-class _SurveysChecker(_Checker):
+class _SurveysChecker(Checker):
     def __init__(self) -> None:
         super().__init__()
         self.names: dict[str, int] = {}
@@ -246,21 +236,10 @@ class _SurveysChecker(_Checker):
         values = self.mapping(node, field, SURVEY_KEYS, required=required)
         if values is None:
             return None
-        _drop_nulls(values, ("deliver", "timezone", "open_for", "remind_before", "anonymous"))
-        _drop_nulls(values, ("language",))
+        drop_nulls(values, ("deliver", "timezone", "open_for", "remind_before", "anonymous"))
+        drop_nulls(values, ("language",))
         ok = True
-        name = self.text(values.get("name"), f"{field}.name")
-        if name is not None:
-            key = name.casefold()
-            if key in self.names:
-                self.problem(
-                    values["name"],
-                    f"{field}.name",
-                    f"“{name}” is already used (line {self.names[key]}); names must be unique",
-                )
-                name = None
-            else:
-                self.names[key] = _line(values["name"])
+        name = self.unique_name(values, field, self.names)
         title = self.text(values.get("title"), f"{field}.title", limit=TITLE_LIMIT)
         owner = self.channel(values.get("owner_channel"), f"{field}.owner_channel")
         audience = self.audience(values.get("audience"), f"{field}.audience")
@@ -507,7 +486,7 @@ class _SurveysChecker(_Checker):
         values = self.mapping(node, field, QUESTION_KEYS, required=("id", "kind", "text"))
         if values is None:
             return None
-        _drop_nulls(values, ("low", "high", "options"))
+        drop_nulls(values, ("low", "high", "options"))
         ok = True
         qid = self.text(values.get("id"), f"{field}.id", limit=40)
         if qid is not None and not QUESTION_ID.match(qid):
@@ -521,7 +500,7 @@ class _SurveysChecker(_Checker):
             )
             qid = None
         elif qid is not None:
-            seen[qid.casefold()] = _line(values["id"])
+            seen[qid.casefold()] = line_of(values["id"])
         kind = self.text(values.get("kind"), f"{field}.kind", limit=16)
         if kind is not None and kind not in QUESTION_KINDS:
             self.problem(values["kind"], f"{field}.kind", "must be scale5, scale10, choice or text")
@@ -576,7 +555,7 @@ def dump(surveys: tuple[SurveySpec, ...] | list[SurveySpec], header: str = _HEAD
     entries: list[dict[str, Any]] = []
     for spec in surveys:
         audience: Any = (
-            _FlowList(spec.audience) if spec.audience_kind == "users" else spec.audience[0]
+            FlowList(spec.audience) if spec.audience_kind == "users" else spec.audience[0]
         )
         questions = []
         for question in spec.questions:
@@ -590,15 +569,15 @@ def dump(surveys: tuple[SurveySpec, ...] | list[SurveySpec], header: str = _HEAD
             if question.high:
                 entry["high"] = question.high
             if question.options:
-                entry["options"] = _FlowList(question.options)
+                entry["options"] = FlowList(question.options)
             questions.append(entry)
         survey: dict[str, Any] = {
             "name": spec.name,
             "title": spec.title,
             "owner_channel": spec.owner_channel,
-            "audience": _FlowMap({spec.audience_kind: audience}),
+            "audience": FlowMap({spec.audience_kind: audience}),
             "deliver": spec.deliver,
-            "schedule": _FlowMap(describe_schedule(spec.schedule)),
+            "schedule": FlowMap(describe_schedule(spec.schedule)),
             "timezone": spec.timezone,
             "open_for": spec.open_for,
         }
@@ -606,16 +585,7 @@ def dump(surveys: tuple[SurveySpec, ...] | list[SurveySpec], header: str = _HEAD
             survey["remind_before"] = spec.remind_before
         survey.update(anonymous=spec.anonymous, language=spec.language, questions=questions)
         entries.append(survey)
-    text = yaml.dump(
-        {"surveys": entries},
-        Dumper=_Dumper,
-        sort_keys=False,
-        allow_unicode=True,
-        default_flow_style=False,
-        width=96,
-    )
-    first, _, rest = text.partition("\n")
-    return header + first + "\n" + re.sub(r"\n(?=  - name:)", "\n\n", rest)
+    return header + dump_yaml({"surveys": entries}, space_entries=True)
 
 
 # --- the templates (`jerry surveys init`) -----------------------------------------------------

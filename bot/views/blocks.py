@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from bot.text import (
@@ -98,3 +99,45 @@ def modal(
     if submit:
         view["submit"] = plain_text(submit, MODAL_TITLE_LIMIT)
     return view
+
+
+def block_chars(block: Block) -> int:
+    """The characters of text a block carries (what Slack's total limit counts)."""
+    total = 0
+    if isinstance(block.get("text"), dict):
+        total += len(block["text"].get("text", ""))
+    for element in block.get("fields", []) + block.get("elements", []):
+        text = element.get("text")
+        total += len(text["text"]) if isinstance(text, dict) else len(text or "")
+    return total
+
+
+def thread_replies(
+    packed: list[tuple[Block, int]],
+    *,
+    max_blocks: int,
+    max_chars: int,
+    max_replies: int,
+    cut_note: Callable[[int], Block],
+) -> list[list[Block]]:
+    """The blocks of a long post's overflow, each with how many lines it holds, as the blocks
+    of thread replies: each within `max_blocks` blocks and `max_chars` characters. Beyond
+    `max_replies` replies, the last ends with `cut_note(n)`, n the lines left out."""
+    chunks: list[list[tuple[Block, int]]] = []
+    size = 0
+    for block, count in packed:
+        chars = block_chars(block)
+        if not chunks or len(chunks[-1]) >= max_blocks or size + chars > max_chars:
+            chunks.append([])
+            size = 0
+        chunks[-1].append((block, count))
+        size += chars
+    if len(chunks) > max_replies:
+        chunks = chunks[:max_replies]
+        last = chunks[-1]
+        # Room in the last reply for the note (a note is at most a few hundred characters).
+        while last and sum(block_chars(b) for b, _ in last) > max_chars - 500:
+            last.pop()
+        left = sum(count for _, count in packed) - sum(c for chunk in chunks for _, c in chunk)
+        last.append((cut_note(left), 0))
+    return [[block for block, _ in chunk] for chunk in chunks]

@@ -20,7 +20,17 @@ from bot.i18n import t
 from bot.reminders import human_duration
 from bot.summaries import AreaVoice, Numbers, SharedAnswer, Summary, UpdateLine
 from bot.text import MESSAGE_TEXT_LIMIT, SECTION_TEXT_LIMIT, escape_plain, neutralize, truncate
-from bot.views.blocks import Block, actions, button, context, fields_section, header, section
+from bot.views.blocks import (
+    Block,
+    actions,
+    button,
+    context,
+    fields_section,
+    header,
+    section,
+    thread_replies,
+)
+from bot.views.blocks import block_chars as block_chars  # re-exported: how posts are measured
 from models.updates import CONFIDENCES
 
 Message = dict[str, Any]  # {"text": fallback, "blocks": [...]}, ready for chat.postMessage
@@ -188,18 +198,6 @@ def _pack_counted(title: str | None, lines: list[str]) -> list[tuple[Block, int]
 
 def _pack(title: str | None, lines: list[str]) -> list[Block]:
     return [block for block, _ in _pack_counted(title, lines)]
-
-
-def block_chars(block: Block) -> int:
-    """The characters of text a block carries (what Slack's total limit counts)."""
-    total = 0
-    for key in ("text",):
-        if isinstance(block.get(key), dict):
-            total += len(block[key].get("text", ""))
-    for element in block.get("fields", []) + block.get("elements", []):
-        text = element.get("text")
-        total += len(text["text"]) if isinstance(text, dict) else len(text or "")
-    return total
 
 
 def _shown(lines: list[str], budget: int) -> int:
@@ -384,28 +382,18 @@ def _replies(
     packed: list[tuple[Block, int]] = []
     for title, lines in overflow:
         packed += _pack_counted(title, lines)
-    chunks: list[list[tuple[Block, int]]] = []
-    size = 0
-    for block, count in packed:
-        chars = block_chars(block)
-        if not chunks or len(chunks[-1]) >= REPLY_BLOCKS or size + chars > MESSAGE_CHARS:
-            chunks.append([])
-            size = 0
-        chunks[-1].append((block, count))
-        size += chars
-    if len(chunks) > MAX_REPLIES:
-        chunks = chunks[:MAX_REPLIES]
-        last = chunks[-1]
-        # Room in the last reply for the note (a note is at most a few hundred characters).
-        while last and sum(block_chars(b) for b, _ in last) > MESSAGE_CHARS - 500:
-            last.pop()
-        left = sum(count for _, count in packed) - sum(c for chunk in chunks for _, c in chunk)
-        key = "summary.cut.download" if has_download else "summary.cut.cli"
-        last.append((context(t(key, lang, n=left)), 0))
+    key = "summary.cut.download" if has_download else "summary.cut.cli"
+    replies = thread_replies(
+        packed,
+        max_blocks=REPLY_BLOCKS,
+        max_chars=MESSAGE_CHARS,
+        max_replies=MAX_REPLIES,
+        cut_note=lambda left: context(t(key, lang, n=left)),
+    )
     text = truncate(
         t("summary.reply_fallback", lang, title=_title(summary, lang)), MESSAGE_TEXT_LIMIT
     )
-    return [{"text": text, "blocks": [block for block, _ in chunk]} for chunk in chunks]
+    return [{"text": text, "blocks": blocks} for blocks in replies]
 
 
 # --- text, JSON, Markdown, CSV --------------------------------------------------------------

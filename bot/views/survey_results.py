@@ -25,7 +25,7 @@ from bot.survey_results import (
     TextResult,
 )
 from bot.text import MESSAGE_TEXT_LIMIT, SECTION_TEXT_LIMIT, escape_plain, neutralize, truncate
-from bot.views.blocks import Block, context, header, section
+from bot.views.blocks import Block, block_chars, context, header, section, thread_replies
 
 Message = dict[str, Any]
 
@@ -253,16 +253,6 @@ def _group_name(name: str) -> str:
 # --- the messages -----------------------------------------------------------------------------
 
 
-def block_chars(block: Block) -> int:
-    total = 0
-    if isinstance(block.get("text"), dict):
-        total += len(block["text"].get("text", ""))
-    for element in block.get("fields", []) + block.get("elements", []):
-        text = element.get("text")
-        total += len(text["text"]) if isinstance(text, dict) else len(text or "")
-    return total
-
-
 def _pack_lines(title: str, lines: list[str]) -> list[tuple[Block, int]]:
     """Lines into sections of at most SECTION_BUDGET characters (the title on the first),
     each with how many lines it holds."""
@@ -338,29 +328,20 @@ def results_messages(results: RoundResults, lang: str) -> list[Message]:
 
 
 def _replies(results: RoundResults, lang: str, packed: list[tuple[Block, int]]) -> list[Message]:
-    chunks: list[list[tuple[Block, int]]] = []
-    size = 0
-    for block, count in packed:
-        chars = block_chars(block)
-        if not chunks or len(chunks[-1]) >= REPLY_BLOCKS or size + chars > MESSAGE_CHARS:
-            chunks.append([])
-            size = 0
-        chunks[-1].append((block, count))
-        size += chars
-    if len(chunks) > MAX_REPLIES:
-        chunks = chunks[:MAX_REPLIES]
-        last = chunks[-1]
-        while last and sum(block_chars(b) for b, _ in last) > MESSAGE_CHARS - 500:
-            last.pop()
-        left = sum(c for _, c in packed) - sum(c for chunk in chunks for _, c in chunk)
-        last.append(
-            (context(t("survey_results.cut", lang, n=left, name=_label(results.survey))), 0)
-        )
+    replies = thread_replies(
+        packed,
+        max_blocks=REPLY_BLOCKS,
+        max_chars=MESSAGE_CHARS,
+        max_replies=MAX_REPLIES,
+        cut_note=lambda left: context(
+            t("survey_results.cut", lang, n=left, name=_label(results.survey))
+        ),
+    )
     text = truncate(
         t("survey_results.reply_fallback", lang, title=title_text(results, lang)),
         MESSAGE_TEXT_LIMIT,
     )
-    return [{"text": text, "blocks": [block for block, _ in chunk]} for chunk in chunks]
+    return [{"text": text, "blocks": blocks} for blocks in replies]
 
 
 # --- text, JSON, CSV (the CLI) ----------------------------------------------------------------

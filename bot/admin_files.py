@@ -1,0 +1,88 @@
+"""What the `jerry routing|summaries|surveys import|export` commands share.
+
+Each imports a configuration file the same way: read it, report every problem and change
+nothing, or replace what is stored in one transaction (rolled back with --dry-run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.config_file import ConfigFileError
+from models.db import create_engine, session_factory
+
+Result = TypeVar("Result")
+
+
+def _read(path: Path) -> str:
+    from bot.cli import CommandError
+
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"cannot read {path}: {exc}") from exc
+
+
+async def read_file(path: Path) -> str:
+    return await asyncio.to_thread(_read, path)
+
+
+def print_problems(path: Path, error: ConfigFileError, unchanged: str) -> int:
+    """Say what is wrong with the file and that `unchanged` (e.g. "the surveys were not
+    changed"); the command's exit status, 1."""
+    print(str(error), file=sys.stderr)
+    print(f"jerry: {path} has {len(error.errors)} problem(s); {unchanged}", file=sys.stderr)
+    return 1
+
+
+async def in_session(
+    settings: Settings, work: Callable[[AsyncSession], Awaitable[Result]]
+) -> Result:
+    """`work` done in a session of its own, the engine disposed after (a CLI runs once)."""
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as session:
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+async def change_in_one_transaction(
+    settings: Settings,
+    change: Callable[[AsyncSession], Awaitable[Result]],
+    *,
+    dry_run: bool,
+) -> Result:
+    """`change` committed, or rolled back with `dry_run` (so its result says what would be)."""
+
+    async def work(session: AsyncSession) -> Result:
+        result = await change(session)
+        if dry_run:
+            await session.rollback()
+        else:
+            await session.commit()
+        return result
+
+    return await in_session(settings, work)
+
+
+def print_imported(path: Path, summary: object, *, dry_run: bool) -> None:
+    verb = "would import" if dry_run else "imported"
+    print(f"jerry: {verb} {path}: {summary}")
+
+
+async def write_file(text: str, path: Path | None, what: str) -> int:
+    """`text` to `path`, or to standard output without one; the exit status, 0."""
+    if path is None:
+        sys.stdout.write(text)
+    else:
+        await asyncio.to_thread(path.write_text, text, encoding="utf-8")
+        print(f"jerry: wrote {what} to {path}")
+    return 0
