@@ -86,3 +86,11 @@ def plain(text: str, limit: int) -> str:
     """Slack-formatted text for a plain_text field: entities decoded, cut to the limit."""
     decoded = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     return truncate(decoded, limit)
+
+
+def csv_cell(value: object) -> str:
+    """A CSV cell a spreadsheet will not run as a formula (=, +, -, @ … at its start)."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        text = "'" + text
+    return text

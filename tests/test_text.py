@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.text import WORD_JOINER, escape_plain, neutralize, plain, quote, truncate
+from bot.text import WORD_JOINER, csv_cell, escape_plain, neutralize, plain, quote, truncate
 
 BROADCASTS = [
     "<!channel>",
@@ -83,3 +83,11 @@ def test_quote_prefixes_each_line() -> None:
 def test_plain_decodes_entities_and_limits() -> None:
     assert plain("a &lt; b &amp; c", 100) == "a < b & c"
     assert len(plain("z" * 500, 75)) <= 75
+
+
+def test_csv_cells_never_start_a_spreadsheet_formula() -> None:
+    assert csv_cell('=HYPERLINK("http://evil")') == '\'=HYPERLINK("http://evil")'
+    for risky in ("+1", "-1", "@SUM(A1)", "\tx", "\rx"):
+        assert csv_cell(risky) == "'" + risky
+    assert csv_cell("plain, text") == "plain, text"
+    assert csv_cell(None) == "" and csv_cell(4.5) == "4.5"

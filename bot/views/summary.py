@@ -19,7 +19,14 @@ from zoneinfo import ZoneInfo
 from bot.i18n import t
 from bot.reminders import human_duration
 from bot.summaries import AreaVoice, Numbers, SharedAnswer, Summary, UpdateLine
-from bot.text import MESSAGE_TEXT_LIMIT, SECTION_TEXT_LIMIT, escape_plain, neutralize, truncate
+from bot.text import (
+    MESSAGE_TEXT_LIMIT,
+    SECTION_TEXT_LIMIT,
+    csv_cell,
+    escape_plain,
+    neutralize,
+    truncate,
+)
 from bot.views.blocks import (
     Block,
     actions,
@@ -592,14 +599,6 @@ CSV_COLUMNS = (
 )
 
 
-def _cell(value: Any) -> str:
-    """A CSV cell a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        text = "'" + text
-    return text
-
-
 def summary_csv(summary: Summary) -> str:
     """Every line of the summary, one row each, in a single table (section says which part)."""
     buffer = io.StringIO()
@@ -607,7 +606,7 @@ def summary_csv(summary: Summary) -> str:
     writer.writeheader()
 
     def row(**values: Any) -> None:
-        writer.writerow({k: _cell(values.get(k)) for k in CSV_COLUMNS})
+        writer.writerow({k: csv_cell(values.get(k)) for k in CSV_COLUMNS})
 
     for name, lines in (
         ("shipped", summary.shipped),

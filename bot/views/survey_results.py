@@ -24,7 +24,14 @@ from bot.survey_results import (
     ScaleResult,
     TextResult,
 )
-from bot.text import MESSAGE_TEXT_LIMIT, SECTION_TEXT_LIMIT, escape_plain, neutralize, truncate
+from bot.text import (
+    MESSAGE_TEXT_LIMIT,
+    SECTION_TEXT_LIMIT,
+    csv_cell,
+    escape_plain,
+    neutralize,
+    truncate,
+)
 from bot.views.blocks import Block, block_chars, context, header, section, thread_replies
 
 Message = dict[str, Any]
@@ -445,14 +452,6 @@ def results_json(results: RoundResults) -> dict[str, Any]:
 CSV_COLUMNS = ("survey", "round", "status", "question", "kind", "text", "measure", "key", "value")
 
 
-def _cell(value: Any) -> str:
-    """A CSV cell a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        text = "'" + text
-    return text
-
-
 def results_csv(results: RoundResults) -> str:
     """One row per figure (measure says which), free-text answers one row each."""
     buffer = io.StringIO()
@@ -461,7 +460,7 @@ def results_csv(results: RoundResults) -> str:
 
     def row(**values: Any) -> None:
         base = {"survey": results.survey, "round": results.round_number, "status": results.status}
-        writer.writerow({k: _cell({**base, **values}.get(k)) for k in CSV_COLUMNS})
+        writer.writerow({k: csv_cell({**base, **values}.get(k)) for k in CSV_COLUMNS})
 
     row(measure="invited", value=results.invited)
     row(measure="finished", value=results.finished)
