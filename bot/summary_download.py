@@ -126,11 +126,13 @@ async def send_summary_file(
     """
     file = await summary_file(deps.sessions, value, fmt, now=now)
     try:
+        # Files are shared to a conversation id: the DM's, which conversations.open gives.
+        opened = await deps.client.conversations_open(users=user_id)
         response = await deps.client.files_upload_v2(
             filename=file.filename,
             content=file.content.encode("utf-8"),
             title=file.title,
-            channels=[user_id],
+            channel=opened["channel"]["id"],
             initial_comment=comment,
         )
     except SlackApiError as exc:

@@ -145,9 +145,10 @@ async def test_csv_button_uploads_the_posted_summary_to_the_clickers_dm(
     assert file["channel"] == fake_slack.dm_channel(REPORTER)
     assert file["title"] == f"Sales EMEA {WEEK}"
     assert file["initial_comment"] == "The weekly summary you asked for."
-    # Both steps of the external upload happened, through slack_sdk.
+    # Both steps of the external upload happened, through slack_sdk, into the DM's id.
     assert len(fake_slack.calls_to("files.getUploadURLExternal", ok=True)) == 1
-    assert len(fake_slack.calls_to("files.completeUploadExternal", ok=True)) == 1
+    [complete] = fake_slack.calls_to("files.completeUploadExternal", ok=True)
+    assert complete.args.get("channel_id") == fake_slack.dm_channel(REPORTER)
     content = file["content"].decode("utf-8")
     # The same summary as the one posted: the period recorded on its row.
     async with jerry.sessions() as session:
