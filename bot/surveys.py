@@ -27,10 +27,11 @@ from bot.directory import Directory
 from bot.i18n import t
 from bot.relay import alert_triage
 from bot.scheduler import latest_slot
-from bot.slack_errors import slack_error
+from bot.slack_errors import PERMANENT_ERRORS, slack_error
 from bot.surveys_file import parse_duration, trigger_of
 from bot.views.survey_round import intro_message, question_message
 from models import survey_store as store
+from models.reminders import claim_reminder
 from models.surveys import Survey, SurveyInvite, SurveyRound
 
 
@@ -130,6 +131,30 @@ async def run_due_rounds(deps: SurveyDeps, now: datetime) -> list[RoundResult]:
     return results
 
 
+# The audience itself is wrong (not a passing Slack hiccup): product ops must fix the file.
+AUDIENCE_GONE_ERRORS = PERMANENT_ERRORS | {"no_such_subteam", "invalid_users"}
+
+
+async def _alert_audience_failed(
+    deps: SurveyDeps, survey: Survey, slot: datetime, error: str
+) -> None:
+    """Tell triage once per slot: the tick tries again every minute, the alert must not."""
+    async with deps.sessions() as session:
+        key = f"survey_audience:{survey.id}:{int(slot.timestamp())}"
+        if await claim_reminder(session, key, kind="survey_audience"):
+            await alert_triage(
+                session,
+                "survey_audience_failed",
+                name=survey.name,
+                audience=", ".join(survey.audience) or "—",
+                error=error,
+            )
+        await session.commit()
+    worker = getattr(deps, "worker", None)
+    if worker is not None:
+        worker.kick()
+
+
 async def start_round(
     deps: SurveyDeps, survey_name: str, *, now: datetime, slot: datetime | None = None
 ) -> RoundResult:
@@ -158,6 +183,8 @@ async def start_round(
     except SlackApiError as exc:
         error = slack_error(exc)
         log.warning("survey %s: its audience could not be read: %s", survey.name, error)
+        if error in AUDIENCE_GONE_ERRORS:
+            await _alert_audience_failed(deps, survey, slot, error)
         return RoundResult(survey.name, "audience_failed", slot, error=error)
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
         error = f"connection: {exc.__class__.__name__}"

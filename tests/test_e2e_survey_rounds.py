@@ -403,3 +403,25 @@ async def test_jerry_surveys_run_starts_a_round_now(
     }
     unknown = await cli("surveys", "run", "nope")
     assert unknown.returncode == 1 and "No survey is named “nope”" in unknown.stderr
+
+
+@pytest.mark.usefixtures("routed")  # triage (channel C0PRODOPS) is who hears of it
+async def test_an_audience_that_no_longer_exists_is_told_to_triage_once_per_slot(
+    jerry: JerryApp, slack: SlackDriver, fake_slack: FakeSlack, settings: Settings, tmp_path: Path
+) -> None:
+    await import_surveys(settings, tmp_path, PM_ONLY.replace("S0PMS", "S0DELETED"))
+    # The tick tries every minute while the slot is due: one alert, not one a minute.
+    for minute in range(3):
+        await jerry.run_surveys(SLOT + timedelta(minutes=minute))
+    await slack.settle()
+    assert await rounds(jerry, "pm-pulse") == []
+    alerts = [
+        c for c in fake_slack.posts("C0PRODOPS") if "could not read its audience" in c.args["text"]
+    ]
+    assert len(alerts) == 1
+    assert "S0DELETED" in alerts[0].args["text"] and "no_such_subteam" in alerts[0].args["text"]
+    # Fixed in the file: the next tick starts the round, nothing more is said.
+    await import_surveys(settings, tmp_path, PM_ONLY)
+    await jerry.run_surveys(SLOT + timedelta(minutes=5))
+    await slack.settle()
+    assert len(await rounds(jerry, "pm-pulse")) == 1

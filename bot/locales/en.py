@@ -480,6 +480,7 @@ MESSAGES: dict[str, str] = {
     "surveys.round.scale_labels": "{low_n} = {low} · {high_n} = {high}",
     "surveys.round.choice_hint": "Reply with one option or its number: {options}",
     "surveys.round.text_hint": "Reply in your own words.",
+    "alert.survey_audience_failed": "The survey “{name}” could not read its audience ({audience}: {error}), so no round started. Fix `audience` in the surveys file and import it again; Jerry keeps trying every minute.",
     "alert.survey_unpostable": "The survey “{name}” cannot be posted in <#{channel}> ({error}): its round started but nobody was asked. Invite Jerry to the channel (or change `deliver` in the surveys file), then `jerry surveys run {name}`.",
     "surveys.error.unknown": "No survey is named “{name}”. There are: {names}.",
     "surveys.error.archived": "The survey “{name}” is archived: it is no longer in the surveys file.",

@@ -484,6 +484,7 @@ MESSAGES: dict[str, str] = {
     "surveys.round.scale_labels": "{low_n} = {low} · {high_n} = {high}",
     "surveys.round.choice_hint": "Répondez par une option ou son numéro : {options}",
     "surveys.round.text_hint": "Répondez avec vos mots.",
+    "alert.survey_audience_failed": "Le sondage « {name} » n'a pas pu lire son public ({audience} : {error}) : aucune session n'a commencé. Corrigez `audience` dans le fichier des sondages et importez-le à nouveau ; Jerry réessaie chaque minute.",
     "alert.survey_unpostable": "Le sondage « {name} » ne peut pas être publié dans <#{channel}> ({error}) : sa session a commencé mais personne n'a été interrogé. Invitez Jerry dans le canal (ou changez `deliver` dans le fichier des sondages), puis `jerry surveys run {name}`.",
     "surveys.error.unknown": "Aucun sondage ne s'appelle « {name} ». Il y a : {names}.",
     "surveys.error.archived": "Le sondage « {name} » est archivé : il n'est plus dans le fichier des sondages.",
