@@ -166,6 +166,7 @@ async def answer(
         if item.status in {"open", "acknowledged"}:
             item.status = "answered"
         item.share_in_summary = share and item.kind == "question"
+        item.shared_at = now if item.share_in_summary else None
         add_event(
             session, item, actor, "answered", text=text, share_in_summary=item.share_in_summary
         )

@@ -61,6 +61,9 @@ class Item(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
     # The lead ticked "share in the summary" when answering: the weekly summary quotes it.
     share_in_summary: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # When the shared answer was given (the latest answer, not the first): the summary of
+    # that week quotes it.
+    shared_at: Mapped[datetime | None]
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -92,7 +95,7 @@ class Item(Base):
         Index("ix_items_reporter", "reporter_id"),
         # Weekly summaries (migration 0006): resolved in a period; answers shared in a period.
         Index("ix_items_resolved_at", "resolved_at"),
-        Index("ix_items_share_in_summary_answered_at", "share_in_summary", "answered_at"),
+        Index("ix_items_shared_at", "shared_at"),
     )
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, select, true
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.items import Item
@@ -192,21 +192,20 @@ async def shared_answers(
             Item.answer_text,
             Item.area_id,
             Team.name.label("team"),
-            Item.answered_at,
+            Item.shared_at,
         )
         .outerjoin(Team, Team.id == Item.team_id)
         .where(
-            Item.share_in_summary == true(),
-            Item.answered_at >= start,
-            Item.answered_at < end,
+            Item.shared_at >= start,  # set only while the latest answer is shared
+            Item.shared_at < end,
             Item.kind == "question",
             Item.answer_text.is_not(None),
             *_items_in(area_ids),
         )
-        .order_by(Item.answered_at, Item.id)
+        .order_by(Item.shared_at, Item.id)
     )
     return [
-        SharedRow(r.id, r.text, r.answer_text or "", r.area_id, r.team, r.answered_at) for r in rows
+        SharedRow(r.id, r.text, r.answer_text or "", r.area_id, r.team, r.shared_at) for r in rows
     ]
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import relay
 from bot.summaries import (
     Period,
     SummaryScope,
@@ -109,6 +111,7 @@ async def add_item(
             item.answer_text = answer or "here is the answer"
             item.answered_by = "U0PAYLEAD"
             item.share_in_summary = share
+            item.shared_at = item.answered_at if share else None
             session.add(
                 ItemEvent(item_id=item.id, at=item.answered_at, actor="U0PAYLEAD", kind="answered")
             )
@@ -504,3 +507,35 @@ async def test_french_output(sessions: Sessions) -> None:
     post = summary_messages(summary, "fr", download_value="1:2026-W48")[0]
     buttons = next(b for b in post["blocks"] if b["type"] == "actions")["elements"]
     assert [b["text"]["text"] for b in buttons] == ["Télécharger en CSV", "Télécharger en Markdown"]
+
+
+async def test_a_shared_later_answer_is_quoted_in_the_week_it_was_given(
+    sessions: Sessions,
+) -> None:
+    """Answered last week without sharing, answered better this week and shared: this week's
+    summary quotes it (the item's first answer time would have hidden it)."""
+    # relay.answer stamps the real time: the periods are this week and the one before.
+    year, week, _ = datetime.now(UTC).astimezone(ZoneInfo(TZ)).isocalendar()
+    this = iso_week_period(f"{year}-W{week:02d}", TZ)
+    before = Period("previous", this.start - timedelta(days=7), this.start)
+    areas = await model(sessions)
+    item_id = await add_item(
+        sessions,
+        created_at=before.start + timedelta(days=1),
+        kind="question",
+        text="Can we export invoices?",
+        area_id=areas["Billing"],
+        team_id=areas["team:Payments"],
+        answered_after=timedelta(hours=1),
+        answer="Not yet",
+    )
+    await relay.answer(
+        sessions, item_id, "U0ADMIN", "Yes: Billing › Export", ["U0ADMIN"], share=True
+    )
+
+    shared = (await build_summary(sessions, ALL, this)).shared_answers
+    assert [(a.item_id, a.answer) for a in shared] == [(item_id, "Yes: Billing › Export")]
+    assert (await build_summary(sessions, ALL, before)).shared_answers == []
+    # Answering again without the tick takes it back out.
+    await relay.answer(sessions, item_id, "U0ADMIN", "Actually, not yet", ["U0ADMIN"])
+    assert (await build_summary(sessions, ALL, this)).shared_answers == []
