@@ -21,7 +21,7 @@ from bot.relay import InvalidActionError, ItemNotFoundError, NotAllowedError, ch
 from bot.text import escape_plain
 from bot.views import conversation as views
 from bot.views import items as item_views
-from handlers.item_buttons import form_item_id, item_id_of, show_form_error
+from handlers.item_buttons import card_for_form, form_item_id, show_form_error
 
 if TYPE_CHECKING:
     from bot.app import JerryApp
@@ -107,21 +107,11 @@ def register(app: AsyncApp, jerry: JerryApp) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         await ack()
-        user, item_id = body["user"]["id"], item_id_of(body)
-        lang = await jerry.user_language(user)
-        if item_id is None:
-            return
-        try:
-            card = await check_can_act(jerry.sessions, item_id, user, jerry.admins)
-        except (NotAllowedError, ItemNotFoundError):
-            refusal = item_views.refusal(lang, item_id)
-            if body.get("response_url"):  # a button on a message: as the other buttons do
-                await respond(text=refusal, response_type="ephemeral", replace_original=False)
-                return
-            view = views.notice_modal(lang, refusal)  # the App Home has no response_url
-        else:
+        found = await card_for_form(jerry, body, respond, check_can_act)
+        if found is not None:
+            lang, card = found
             view = views.ask_details_modal(card, lang)
-        await client.views_open(trigger_id=body["trigger_id"], view=view)
+            await client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.view(views.ASK_DETAILS_CALLBACK)
     async def ask_details_submitted(

@@ -4,11 +4,16 @@ about, and answering the person who clicked."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.i18n import t
+from bot.relay import ItemNotFoundError, NotAllowedError, RefusedError
+from bot.views.items import ItemCard, refusal
 from bot.views.modals import decode_metadata
 
 if TYPE_CHECKING:
@@ -49,3 +54,27 @@ async def tell(
             await jerry.client.chat_postMessage(channel=user, text=text)
     except (SlackApiError, OSError, ValueError) as exc:  # the answer is a courtesy: log it
         log.warning("could not answer %s: %s", user, exc)
+
+
+# The core's "may this person open the form for this item?": the item's card, or it raises.
+FormCheck = Callable[
+    [async_sessionmaker[AsyncSession], int, str, Iterable[str]], Awaitable[ItemCard]
+]
+
+
+async def card_for_form(
+    jerry: JerryApp, body: dict[str, Any], respond: AsyncRespond, check: FormCheck
+) -> tuple[str, ItemCard] | None:
+    """For a button that opens an item's form: the clicker's language and the item's card; or
+    None once they were told why not (privately where they clicked, by DM from the Home)."""
+    user, item_id = body["user"]["id"], item_id_of(body)
+    if item_id is None:
+        return None
+    lang = await jerry.user_language(user)
+    try:
+        return lang, await check(jerry.sessions, item_id, user, jerry.admins)
+    except (NotAllowedError, ItemNotFoundError):
+        await tell(jerry, body, respond, refusal(lang, item_id))
+    except RefusedError as exc:
+        await tell(jerry, body, respond, t(exc.key, lang, **exc.params))
+    return None

@@ -14,7 +14,7 @@ from bot.relay import InvalidActionError, ItemNotFoundError, NotAllowedError, Re
 from bot.text import escape_plain
 from bot.views import items as item_views
 from bot.views import modals
-from handlers.item_buttons import form_item_id, item_id_of, show_form_error, tell
+from handlers.item_buttons import card_for_form, form_item_id, item_id_of, show_form_error, tell
 
 if TYPE_CHECKING:
     from bot.app import JerryApp
@@ -34,31 +34,21 @@ def register(app: AsyncApp, jerry: JerryApp) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         await ack()
-        user, item_id = body["user"]["id"], item_id_of(body)
-        lang = await jerry.user_language(user)
-        if item_id is None:
-            return
-        try:
-            card = await relay.check_can_act(jerry.sessions, item_id, user, jerry.admins)
-        except (NotAllowedError, ItemNotFoundError):
-            await refuse(respond, lang, item_id, body)
-            return
-        await client.views_open(trigger_id=body["trigger_id"], view=modals.answer_modal(card, lang))
+        found = await card_for_form(jerry, body, respond, relay.check_can_act)
+        if found is not None:
+            lang, card = found
+            view = modals.answer_modal(card, lang)
+            await client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.action("item_reassign")
     async def open_reassign(
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         await ack()
-        user, item_id = body["user"]["id"], item_id_of(body)
-        lang = await jerry.user_language(user)
-        if item_id is None:
+        found = await card_for_form(jerry, body, respond, relay.check_can_act)
+        if found is None:
             return
-        try:
-            card = await relay.check_can_act(jerry.sessions, item_id, user, jerry.admins)
-        except (NotAllowedError, ItemNotFoundError):
-            await refuse(respond, lang, item_id, body)
-            return
+        lang, card = found
         targets = await relay.reassign_targets(jerry.sessions, lang)
         await client.views_open(
             trigger_id=body["trigger_id"], view=modals.reassign_modal(card, targets, lang)

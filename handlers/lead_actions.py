@@ -15,7 +15,7 @@ from bot.relay import ItemNotFoundError, NotAllowedError, RefusedError
 from bot.text import escape_plain
 from bot.views import items as item_views
 from bot.views import lead_actions as views
-from handlers.item_buttons import form_item_id, item_id_of, show_form_error, tell
+from handlers.item_buttons import card_for_form, form_item_id, item_id_of, show_form_error, tell
 
 if TYPE_CHECKING:
     from bot.app import JerryApp
@@ -63,18 +63,10 @@ def register(app: AsyncApp, jerry: JerryApp) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
         await ack()
-        user, item_id = body["user"]["id"], item_id_of(body)
-        if item_id is None:
+        found = await card_for_form(jerry, body, respond, resolution.check_can_resolve)
+        if found is None:
             return
-        lang = await jerry.user_language(user)
-        try:
-            card = await resolution.check_can_resolve(jerry.sessions, item_id, user, jerry.admins)
-        except (NotAllowedError, ItemNotFoundError):
-            await tell(jerry, body, respond, item_views.refusal(lang, item_id))
-            return
-        except RefusedError as exc:
-            await tell(jerry, body, respond, t(exc.key, lang, **exc.params))
-            return
+        lang, card = found
         modal = views.resolve_modal(card, lang, customer_flagged=resolution.customer_flagged(card))
         await client.views_open(trigger_id=body["trigger_id"], view=modal)
 

@@ -474,9 +474,15 @@ async def test_ask_for_details_works_from_the_app_home(
     stranger = payloads.home_block_action(
         user=STRANGER, action_id="item_ask_details", value=str(item.id)
     )
+    views_before = len(fake_slack.calls_to("views.open"))
     assert (await slack.interactive(stranger)).status_code == 200
     await slack.settle()
-    assert slack.last_view()["callback_id"] == "jerry_notice"
+    # Refused as every button refuses from the Home: a DM, and no form opens.
+    [refusal] = fake_slack.dms_to(STRANGER)
+    assert refusal["text"].startswith(
+        f"Only the team lead, the backup or a Jerry admin can act on #{item.id}"
+    )
+    assert len(fake_slack.calls_to("views.open")) == views_before
 
 
 # --- edits, deletions, strangers, bots, retries -----------------------------------------------

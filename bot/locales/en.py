@@ -197,8 +197,6 @@ MESSAGES: dict[str, str] = {
     "conversation.modal_goes_to_anonymous": "The reporter asked to stay anonymous; Jerry delivers your question and brings the reply back to your DM's thread.",
     "conversation.error_empty": "Write a question first.",
     "conversation.error_resolved": "#{id} is resolved: reopen it before asking for details.",
-    "conversation.notice_title": "Jerry",
-    "conversation.notice_close": "Close",
     # --- reminders and escalation ---
     "reminder.ack": ":alarm_clock: Reminder: {kind} *#{id}* has waited {waited} for an acknowledgement (target: {target}). Acknowledge it, answer it or reassign it.",
     "reminder.answer": ":alarm_clock: Reminder: {kind} *#{id}* was acknowledged {waited} ago and still has no answer (target: {target}).",

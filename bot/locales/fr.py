@@ -197,8 +197,6 @@ MESSAGES: dict[str, str] = {
     "conversation.modal_goes_to_anonymous": "Le demandeur a choisi l’anonymat ; Jerry lui transmet votre question et rapporte la réponse dans le fil de votre message privé.",
     "conversation.error_empty": "Écrivez d’abord une question.",
     "conversation.error_resolved": "#{id} est résolu : rouvrez-le avant de demander des précisions.",
-    "conversation.notice_title": "Jerry",
-    "conversation.notice_close": "Fermer",
     # --- reminders and escalation ---
     "reminder.ack": ":alarm_clock: Rappel : le sujet *n° {id}* ({kind}) attend une prise en charge depuis {waited} (objectif : {target}). Prenez-le en charge, répondez ou réassignez-le.",
     "reminder.answer": ":alarm_clock: Rappel : le sujet *n° {id}* ({kind}) a été pris en charge il y a {waited} et n’a toujours pas de réponse (objectif : {target}).",

@@ -169,14 +169,3 @@ def ask_details_modal(card: ItemCard, lang: str) -> dict[str, Any]:
         blocks=blocks,
         private_metadata=encode_metadata({"item": card.id}),
     )
-
-
-def notice_modal(lang: str, text: str) -> dict[str, Any]:
-    """A modal that only says something (e.g. a refusal where no response_url exists)."""
-    return modal(
-        callback_id="jerry_notice",
-        title=t("conversation.notice_title", lang),
-        submit=None,
-        close=t("conversation.notice_close", lang),
-        blocks=[section(text)],
-    )
