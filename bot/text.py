@@ -9,6 +9,7 @@ Everything Jerry reposts goes through `neutralize`, which defuses `<!channel>`,
 from __future__ import annotations
 
 import re
+from datetime import date, datetime, timedelta
 
 # Slack's limits that Jerry's messages meet (https://docs.slack.dev/reference/block-kit).
 SECTION_TEXT_LIMIT = 3000
@@ -94,3 +95,16 @@ def csv_cell(value: object) -> str:
     if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
         text = "'" + text
     return text
+
+
+def json_ready(value: object) -> object:
+    """Exported data as JSON takes it: dates and times ISO 8601, durations in seconds."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    return value

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from bot.text import WORD_JOINER, csv_cell, escape_plain, neutralize, plain, quote, truncate
+from bot.text import (
+    WORD_JOINER,
+    csv_cell,
+    escape_plain,
+    json_ready,
+    neutralize,
+    plain,
+    quote,
+    truncate,
+)
 
 BROADCASTS = [
     "<!channel>",
@@ -91,3 +100,20 @@ def test_csv_cells_never_start_a_spreadsheet_formula() -> None:
         assert csv_cell(risky) == "'" + risky
     assert csv_cell("plain, text") == "plain, text"
     assert csv_cell(None) == "" and csv_cell(4.5) == "4.5"
+
+
+def test_json_ready_dates_iso_and_durations_in_seconds() -> None:
+    from datetime import UTC, date, datetime, timedelta
+
+    data = {
+        "at": datetime(2026, 11, 25, 9, 30, tzinfo=UTC),
+        "on": date(2026, 11, 25),
+        "took": [timedelta(hours=1, seconds=30)],
+        "n": (1, "x"),
+    }
+    assert json_ready(data) == {
+        "at": "2026-11-25T09:30:00+00:00",
+        "on": "2026-11-25",
+        "took": [3630.0],
+        "n": [1, "x"],
+    }

@@ -12,7 +12,7 @@ import csv
 import io
 import re
 from dataclasses import asdict
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ from bot.text import (
     SECTION_TEXT_LIMIT,
     csv_cell,
     escape_plain,
+    json_ready,
     neutralize,
     truncate,
 )
@@ -558,21 +559,9 @@ def summary_markdown(summary: Summary, lang: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
 def summary_json(summary: Summary) -> dict[str, Any]:
     """Everything in the summary as JSON-ready data (dates ISO, durations in seconds)."""
-    data = _jsonable(asdict(summary))
+    data = json_ready(asdict(summary))
     for v, voice in zip(data["voice"], summary.voice, strict=True):
         v["total"] = voice.total
     return data

@@ -29,6 +29,7 @@ from bot.text import (
     SECTION_TEXT_LIMIT,
     csv_cell,
     escape_plain,
+    json_ready,
     neutralize,
     truncate,
 )
@@ -388,16 +389,6 @@ def results_text(results: RoundResults, lang: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
 def results_json(results: RoundResults) -> dict[str, Any]:
     """Everything in the results as JSON-ready data (dates ISO)."""
     data = {
@@ -446,7 +437,7 @@ def results_json(results: RoundResults) -> dict[str, Any]:
                 "means": None if group.hidden else dict(group.means),
             }
         )
-    return _jsonable(data)
+    return json_ready(data)
 
 
 CSV_COLUMNS = ("survey", "round", "status", "question", "kind", "text", "measure", "key", "value")
