@@ -21,9 +21,11 @@ from models.db import create_engine, session_factory
 Result = TypeVar("Result")
 
 
-def _read(path: Path) -> str:
-    from bot.cli import CommandError
+class CommandError(Exception):
+    """A problem the user can fix; printed as one line, no traceback."""
 
+
+def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

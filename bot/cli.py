@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot.admin_files import CommandError
 from bot.config import README_SETTINGS, MissingSettingError, Settings
 
 DESCRIPTION = """Jerry, the product-ops facilitator for Slack.
@@ -38,10 +39,6 @@ EPILOG = """all commands:
                                                print a round's results (default: latest closed)
 
 `jerry COMMAND --help` describes each command's options."""
-
-
-class CommandError(Exception):
-    """A problem the user can fix; printed as one line, no traceback."""
 
 
 def build_parser() -> argparse.ArgumentParser:

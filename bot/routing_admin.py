@@ -7,6 +7,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.admin_files import (
+    CommandError,
     change_in_one_transaction,
     in_session,
     print_imported,
@@ -72,7 +73,6 @@ async def _email_lookup(settings: Settings):  # type: ignore[no-untyped-def]
     async def lookup(email: str) -> str | None:
         from slack_sdk.errors import SlackApiError
 
-        from bot.cli import CommandError
         from bot.slack_errors import slack_error, user_id_by_email
 
         try:
@@ -88,8 +88,6 @@ async def _email_lookup(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 async def export_file(settings: Settings, path: Path | None) -> int:
-    from bot.cli import CommandError
-
     model = await in_session(settings, load_routing_model)
     if model is None:
         raise CommandError(
@@ -101,7 +99,6 @@ async def export_file(settings: Settings, path: Path | None) -> int:
 async def test_text(
     settings: Settings, text: str, *, channel: str | None, area: str | None, lang: str
 ) -> int:
-    from bot.cli import CommandError
 
     model = await in_session(settings, load_routing_model)
     if model is None:

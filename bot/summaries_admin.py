@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.admin_files import (
+    CommandError,
     change_in_one_transaction,
     in_session,
     print_imported,
@@ -127,7 +128,6 @@ async def preview(
     fmt: str = "text",
     now: datetime | None = None,
 ) -> int:
-    from bot.cli import CommandError
     from bot.summary_posting import SummaryError, preview_summary
     from bot.views.summary import summary_json, summary_text
 
@@ -155,7 +155,6 @@ async def send(
     now: datetime | None = None,
 ) -> int:
     from bot.app import slack_client
-    from bot.cli import CommandError
     from bot.summary_posting import PostingDeps, SummaryError, post_summary
 
     if not settings.slack_bot_token:

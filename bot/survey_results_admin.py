@@ -13,6 +13,7 @@ import json
 import sys
 from typing import Any
 
+from bot.admin_files import CommandError
 from bot.config import Settings
 from models.db import create_engine, session_factory
 
@@ -48,7 +49,6 @@ def run_results(args: argparse.Namespace, settings: Settings) -> int:
 async def results_command(
     settings: Settings, name: str, *, number: int | None = None, fmt: str = "text"
 ) -> int:
-    from bot.cli import CommandError
     from bot.survey_results import ResultsError, SurveyContext, load_results, survey_context
     from bot.views.survey_results import results_csv, results_json, results_text
 

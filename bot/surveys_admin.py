@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.admin_files import (
+    CommandError,
     change_in_one_transaction,
     in_session,
     print_imported,
@@ -98,8 +99,6 @@ async def export_file(settings: Settings, path: Path | None) -> int:
 
 
 async def init_file(path: Path | None, *, language: str = "en") -> int:
-    from bot.cli import CommandError
-
     if path is not None and await asyncio.to_thread(path.exists):
         raise CommandError(f"{path} exists already: choose another file (nothing was written)")
     return await write_file(template_file(language), path, "the template surveys")
@@ -108,7 +107,6 @@ async def init_file(path: Path | None, *, language: str = "en") -> int:
 async def run_now(settings: Settings, name: str, *, now: datetime | None = None) -> int:
     """`jerry surveys run NAME`: start a round now and say whom it reached."""
     from bot.app import slack_client
-    from bot.cli import CommandError
     from bot.directory import Directory
     from bot.surveys import RoundDeps, SurveyError, start_round
 
