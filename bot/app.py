@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
 from slack_bolt.adapter.starlette.async_handler import (
@@ -25,25 +23,25 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot import intake
+import handlers
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
 from bot.directory import Directory
 from bot.feeds import FetchResult, fetch_now
 from bot.home import HomePublisher
-from bot.i18n import normalize_language
 from bot.intake import IntakeRequest, IntakeResult, IntakeWriter
 from bot.reminders import ReminderSummary, run_reminders
 from bot.scheduler import Scheduler, interval
+from bot.services import Doorbell, Languages, Services
+from bot.summary_posting import PostResult, run_due_summaries
+from bot.survey_reminders import remind_unfinished
+from bot.survey_results import CloseSummary, close_due_rounds, survey_context
+from bot.surveys import RoundResult, run_due_rounds
+from models.base import utcnow
 from models.db import create_engine, database_answers, session_factory
 from models.routing_store import RoutingModelCache
-from models.users import SlackUser
 
 log = logging.getLogger("jerry")
-# How long an ack may wait for Slack to say which language a first-time user speaks.
-FIRST_LOOKUP_SECONDS = 1.0
-# How long a person's language is remembered in memory before the cache is asked again.
-LANGUAGE_MEMORY_SECONDS = 600.0
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:
@@ -60,30 +58,58 @@ def slack_client(settings: Settings) -> AsyncWebClient:
     )
 
 
+def build_services(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+) -> Services:
+    """Jerry's services, once: for the running bot (`JerryApp`) or for one CLI command."""
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    client = slack_client(settings)
+    directory = Directory(sessions, client)
+    languages = Languages(sessions, directory, settings.jerry_language)
+    return Services(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        client=client,
+        directory=directory,
+        languages=languages,
+        outbox=Doorbell(),
+        clock=clock,
+        routing=RoutingModelCache(sessions),
+        intake_writer=IntakeWriter(sessions),
+        home=HomePublisher(sessions, client, admins=settings.jerry_admins, language=languages.of),
+    )
+
+
 class JerryApp:
+    """The composition root: builds the services once, the outbox worker, the scheduler's
+    jobs, the Bolt app with its listeners, and the ASGI app that serves them."""
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.admins = frozenset(settings.jerry_admins)
-        self.language = settings.jerry_language
-        self.engine = create_engine(settings.database_url)
-        self.sessions = session_factory(self.engine)
-        self.client = slack_client(settings)
-        self.directory = Directory(self.sessions, self.client)
-        self.routing = RoutingModelCache(self.sessions)
-        self.intake_writer = IntakeWriter(self.sessions)
-        self.home = HomePublisher(
-            self.sessions, self.client, admins=self.admins, language=self.user_language
-        )
-        # user id -> (language, when to look again): saves a query on every ack.
-        self._languages: dict[str, tuple[str, float]] = {}
+        # The scheduler's clock is "now" for every capability (tests set it).
+        self.services = services = build_services(settings, clock=lambda: self.scheduler.clock())
+        self.scheduler = Scheduler(services.sessions)
         self.worker = DeliveryWorker(
-            self.sessions,
-            self.client,
-            self.directory,
-            default_language=self.language,
+            services.sessions,
+            services.client,
+            services.directory,
+            default_language=settings.jerry_language,
             retry_seconds=settings.jerry_delivery_retry_seconds,
+            doorbell=services.outbox,
+            survey_context=survey_context(settings, services.client),
         )
-        self.scheduler = Scheduler(self.sessions)
+        # The services' parts the tests and the lifespan reach directly.
+        self.engine, self.sessions, self.client = (
+            services.engine,
+            services.sessions,
+            services.client,
+        )
+        self.directory, self.home = services.directory, services.home
+        self.admins, self.language = services.admins, services.default_language
         if settings.jerry_reminder_seconds > 0:
             self.scheduler.add_job(
                 "reminders", interval(settings.jerry_reminder_seconds), self.run_reminders
@@ -96,33 +122,27 @@ class JerryApp:
             self.scheduler.add_job(
                 "feeds", interval(settings.jerry_feed_minutes * 60), self.run_feeds
             )
-        # Pulse survey results: reminders before closing, closing, results (bot/survey_results.py).
-        from bot.survey_results import survey_context
-
-        self.worker.survey_context = survey_context(settings, self.client)
         if settings.jerry_survey_check_seconds > 0:
+            # Pulse survey results: reminders before closing, closing, results.
             self.scheduler.add_job(
                 "survey_results",
                 interval(settings.jerry_survey_check_seconds),
                 self.run_survey_results,
             )
-        if settings.jerry_survey_check_seconds > 0:
             self.scheduler.add_job(
                 "surveys", interval(settings.jerry_survey_check_seconds), self.run_surveys
             )
         self.bolt = AsyncApp(
             # The token is the client's (passing it too only makes Bolt warn that it is unused).
             signing_secret=settings.slack_signing_secret,
-            client=self.client,
+            client=services.client,
             raise_error_for_unhandled_request=False,
             # Listeners finish before Slack gets its ack, so an item from a mention or a DM is
             # committed before Slack hears "ok" (Bolt would otherwise ack events first).
             process_before_response=True,
             logger=logging.getLogger("jerry.bolt"),
         )
-        from handlers import register
-
-        register(self.bolt, self)
+        handlers.register(self.bolt, services)
         self._slack_handler = AsyncSlackRequestHandler(self.bolt)
         self.asgi = Starlette(
             routes=[
@@ -134,39 +154,10 @@ class JerryApp:
         self._started = False
 
     async def user_language(self, user_id: str) -> str:
-        """The person's Slack language: from memory, the cache, or (first time) asked of Slack
-        briefly, since an ack is waiting; the default when Slack is slow or the database is
-        down."""
-        now = time.monotonic()
-        remembered = self._languages.get(user_id)
-        if remembered is not None and remembered[1] > now:
-            return remembered[0]
-        try:
-            async with self.sessions() as session:
-                user = await session.get(SlackUser, user_id)
-            if user is not None:
-                language = normalize_language(user.locale, self.language)
-            else:
-                # The lookup goes on (and is cached) if the ack cannot wait for it.
-                lookup = asyncio.ensure_future(self.directory.language(user_id, self.language))
-                language = await asyncio.wait_for(
-                    asyncio.shield(lookup), timeout=FIRST_LOOKUP_SECONDS
-                )
-        except Exception:
-            return self.language
-        self._languages[user_id] = (language, now + LANGUAGE_MEMORY_SECONDS)
-        return language
+        return await self.services.language_of(user_id)
 
     async def submit(self, request: IntakeRequest, language: str) -> IntakeResult:
-        """Store and route an item with this app's shared caches and group-commit writer."""
-        return await intake.submit(
-            self.sessions,
-            request,
-            default_language=self.language,
-            language=language,
-            routing=self.routing,
-            writer=self.intake_writer,
-        )
+        return await self.services.submit(request, language)
 
     async def start(self) -> None:
         if not self._started:
@@ -196,18 +187,13 @@ class JerryApp:
             self.worker.kick()
         return results
 
-    async def run_summaries(self, now: datetime) -> list[object]:
+    async def run_summaries(self, now: datetime) -> list[PostResult]:
         """The summaries tick at `now`: post each subscription's latest slot not posted yet."""
-        from bot.summary_posting import run_due_summaries
+        return await run_due_summaries(self.services, now)
 
-        return await run_due_summaries(self, now)
-
-    async def run_survey_results(self, now: datetime) -> object:
+    async def run_survey_results(self, now: datetime) -> tuple[object, CloseSummary]:
         """The survey results tick at `now`: remind those who have not finished, close rounds
         whose time is up (their results go out through the outbox)."""
-        from bot.survey_reminders import remind_unfinished
-        from bot.survey_results import close_due_rounds
-
         context = self.worker.survey_context
         reminded = await remind_unfinished(
             self.sessions,
@@ -217,14 +203,12 @@ class JerryApp:
             secret=context.secret,
             audience=context.groups_of,
         )
-        closed = await close_due_rounds(self, now)
+        closed = await close_due_rounds(self.services, now)
         return reminded, closed
 
-    async def run_surveys(self, now: datetime) -> list[object]:
+    async def run_surveys(self, now: datetime) -> list[RoundResult]:
         """The surveys tick at `now`: start each survey's latest slot that has no round yet."""
-        from bot.surveys import run_due_rounds
-
-        return list(await run_due_rounds(self, now))
+        return list(await run_due_rounds(self.services, now))
 
     async def drain(self) -> None:
         await self.scheduler.settle()

@@ -25,6 +25,7 @@ from bot.directory import Directory
 from bot.i18n import t
 from bot.items import load_card
 from bot.relay import alert_triage, lead_unreachable
+from bot.services import Doorbell
 from bot.slack_errors import PERMANENT_ERRORS, slack_error
 from bot.views import items as views
 from bot.views import lead_actions as lead_action_views
@@ -73,18 +74,21 @@ class DeliveryWorker:
         *,
         default_language: str = "en",
         retry_seconds: float = 30.0,
+        doorbell: Doorbell | None = None,
+        survey_context: Any = None,
     ) -> None:
         self.sessions = sessions
         self.client = client
         self.directory = directory
         self.default_language = default_language
         self.retry_seconds = retry_seconds
-        self._wake = asyncio.Event()
+        # Rung by the core when it queues something (Services.kick).
+        self._wake = doorbell.rung if doorbell is not None else asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        # Set by JerryApp: what survey results need besides sessions and client.
-        self.survey_context: Any = None
+        # What survey results need besides sessions and client (bot/survey_results.py).
+        self.survey_context = survey_context
 
     # --- running ---------------------------------------------------------------------------
 

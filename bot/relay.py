@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.errors import Refusal
 from bot.i18n import t
 from bot.items import load_card, may_act
 from bot.routing import TRIAGE_TEAM_NAME
@@ -26,26 +27,38 @@ from models.routing import Area, Team
 ANSWER_LIMIT = 40_000
 
 
-class ItemNotFoundError(LookupError):
-    pass
-
-
-class NotAllowedError(PermissionError):
+class ItemNotFoundError(Refusal):
     def __init__(self, item_id: int) -> None:
         super().__init__(item_id)
         self.item_id = item_id
+
+    def message(self, lang: str) -> str:
+        # The same words as for someone not allowed: an item number reveals nothing.
+        return t("refusal.not_allowed", lang, id=self.item_id)
+
+
+class NotAllowedError(Refusal):
+    def __init__(self, item_id: int) -> None:
+        super().__init__(item_id)
+        self.item_id = item_id
+
+    def message(self, lang: str) -> str:
+        return t("refusal.not_allowed", lang, id=self.item_id)
 
 
 class InvalidActionError(ValueError):
     """The action makes no sense in the item's state (e.g. an empty answer)."""
 
 
-class RefusedError(InvalidActionError):
+class RefusedError(Refusal, InvalidActionError):
     """A refusal with a clear answer for the person acting: a catalog key and its params."""
 
     def __init__(self, key: str, field: str = "", **params: object) -> None:
         super().__init__(key)
         self.key, self.field, self.params = key, field, params
+
+    def message(self, lang: str) -> str:
+        return t(self.key, lang, **self.params)
 
 
 @dataclass(frozen=True)

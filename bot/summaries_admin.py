@@ -154,19 +154,18 @@ async def send(
     again: bool = False,
     now: datetime | None = None,
 ) -> int:
-    from bot.app import slack_client
-    from bot.summary_posting import PostingDeps, SummaryError, post_summary
+    from bot.app import build_services
+    from bot.summary_posting import SummaryError, post_summary
 
     if not settings.slack_bot_token:
         raise MissingSettingError("SLACK_BOT_TOKEN", "Jerry posts the summary to Slack")
-    engine = create_engine(settings.database_url)
+    services = build_services(settings)
     try:
-        deps = PostingDeps(session_factory(engine), slack_client(settings))
-        result = await post_summary(deps, name, week, again=again, now=now or utcnow())
+        result = await post_summary(services, name, week, again=again, now=now or utcnow())
     except SummaryError as exc:
         raise CommandError(str(exc)) from exc
     finally:
-        await engine.dispose()
+        await services.engine.dispose()
     where = result.channel or "?"
     if result.status == "posted":
         extra = f", {result.replies} thread repl{'y' if result.replies == 1 else 'ies'}"

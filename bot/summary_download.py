@@ -13,13 +13,12 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.services import Services
 from bot.slack_errors import slack_error
 from bot.summaries import Period, Summary, build_summary
 from bot.summary_posting import SummaryError, parse_week, preview_summary, scope_of
@@ -38,11 +37,6 @@ class DownloadError(Exception):
     def __init__(self, key: str, **params: object) -> None:
         self.key, self.params = key, params
         super().__init__(key)
-
-
-class Deps(Protocol):
-    sessions: async_sessionmaker[AsyncSession]
-    client: AsyncWebClient
 
 
 @dataclass(frozen=True)
@@ -118,7 +112,7 @@ async def summary_file(
 
 
 async def send_summary_file(
-    deps: Deps, value: str, fmt: str, *, user_id: str, comment: str | None = None, now: datetime
+    deps: Services, value: str, fmt: str, *, user_id: str, comment: str | None = None, now: datetime
 ) -> Sent:
     """Build the file and share it in the DM between Jerry and `user_id`.
 

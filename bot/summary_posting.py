@@ -27,18 +27,18 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
 from apscheduler.triggers.cron import CronTrigger
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import t
 from bot.relay import alert_triage
 from bot.scheduler import latest_slot
+from bot.services import Services
 from bot.slack_errors import PERMANENT_ERRORS, slack_error
 from bot.summaries import Period, Summary, SummaryScope, build_summary
 from models import summaries_store as store
@@ -74,19 +74,6 @@ class SummaryError(Exception):
 
     def text(self, lang: str) -> str:
         return t(self.key, lang, **self.params)
-
-
-class Poster(Protocol):
-    """What posting needs: a JerryApp, or `PostingDeps` for the CLI."""
-
-    sessions: async_sessionmaker[AsyncSession]
-    client: AsyncWebClient
-
-
-@dataclass
-class PostingDeps:
-    sessions: async_sessionmaker[AsyncSession]
-    client: AsyncWebClient
 
 
 @dataclass(frozen=True)
@@ -274,12 +261,6 @@ async def preview_for_channel(
 # --- posting ----------------------------------------------------------------------------------
 
 
-def _kick(deps: Poster) -> None:
-    worker = getattr(deps, "worker", None)
-    if worker is not None:
-        worker.kick()
-
-
 async def _claim(
     session: AsyncSession,
     subscription: SummarySubscription,
@@ -333,7 +314,7 @@ async def _claim(
 
 
 async def post_summary(
-    deps: Poster,
+    deps: Services,
     subscription_name: str,
     week: str | None = None,
     *,
@@ -361,7 +342,7 @@ async def post_summary(
 
 
 async def _post(
-    deps: Poster, subscription: SummarySubscription, post: SummaryPost, *, now: datetime
+    deps: Services, subscription: SummarySubscription, post: SummaryPost, *, now: datetime
 ) -> PostResult:
     week = post.week
     try:
@@ -435,7 +416,7 @@ async def _post(
 
 
 async def _refused(
-    deps: Poster, subscription: SummarySubscription, post: SummaryPost, error: str
+    deps: Services, subscription: SummarySubscription, post: SummaryPost, error: str
 ) -> PostResult:
     if error not in CHANNEL_ERRORS and error not in PERMANENT_ERRORS:
         return await _give_back(deps, subscription, post, error)  # 5xx, ratelimited …
@@ -460,7 +441,7 @@ async def _refused(
                 session, "summary_failed", name=subscription.name, week=post.week, error=error
             )
         await session.commit()
-    _kick(deps)
+    deps.kick()
     log.warning("summary %s %s not posted: %s", subscription.name, post.week, error)
     return PostResult(
         subscription.name,
@@ -473,7 +454,7 @@ async def _refused(
 
 
 async def _give_back(
-    deps: Poster, subscription: SummarySubscription, post: SummaryPost, error: str
+    deps: Services, subscription: SummarySubscription, post: SummaryPost, error: str
 ) -> PostResult:
     async with deps.sessions() as session:
         await store.release_claim(session, post.id)
@@ -490,7 +471,7 @@ def _done(post: SummaryPost) -> bool:
     return post.status != store.FAILED or post.error not in CHANNEL_ERRORS
 
 
-async def run_due_summaries(deps: Poster, now: datetime) -> list[PostResult]:
+async def run_due_summaries(deps: Services, now: datetime) -> list[PostResult]:
     """Post every active subscription's latest slot at or before `now` not posted yet."""
     async with deps.sessions() as session:
         active = await store.subscriptions(session, store.ACTIVE)

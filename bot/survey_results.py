@@ -32,7 +32,7 @@ import math
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -40,6 +40,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import t
+from bot.services import Services
 from bot.slack_errors import slack_error
 from models import survey_results_store as store
 from models.item_store import enqueue
@@ -509,17 +510,12 @@ def survey_context(settings: Any, client: AsyncWebClient) -> SurveyContext:
     return SurveyContext(secret, groups_of)
 
 
-class Deps(Protocol):
-    sessions: async_sessionmaker[AsyncSession]
-    client: AsyncWebClient
-
-
 @dataclass
 class CloseSummary:
     closed: list[tuple[str, int]] = field(default_factory=list)  # (survey, round number)
 
 
-async def close_due_rounds(deps: Deps, now: datetime) -> CloseSummary:
+async def close_due_rounds(deps: Services, now: datetime) -> CloseSummary:
     """Close every open round whose closing time has passed, and owe its results.
 
     The UPDATE that closes a round and the outbox row that posts its results commit
@@ -540,9 +536,7 @@ async def close_due_rounds(deps: Deps, now: datetime) -> CloseSummary:
             summary.closed.append((survey.name, number))
         log.info("closed survey round %s #%s", survey.name, number)
     if summary.closed:
-        worker = getattr(deps, "worker", None)
-        if worker is not None:
-            worker.kick()
+        deps.kick()
     return summary
 
 

@@ -14,19 +14,18 @@ import hmac
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import Settings
 from bot.directory import Directory
 from bot.i18n import t
 from bot.relay import alert_triage
 from bot.scheduler import latest_slot
+from bot.services import Services
 from bot.slack_errors import PERMANENT_ERRORS, slack_error
 from bot.surveys_file import parse_duration, trigger_of
 from bot.views.survey_round import intro_message, question_message
@@ -67,23 +66,6 @@ class SurveyError(Exception):
         return t(self.key, lang, **self.params)
 
 
-class SurveyDeps(Protocol):
-    """What starting rounds needs: a JerryApp, or `RoundDeps` for the CLI."""
-
-    sessions: async_sessionmaker[AsyncSession]
-    client: AsyncWebClient
-    directory: Directory
-    settings: Settings
-
-
-@dataclass
-class RoundDeps:
-    sessions: async_sessionmaker[AsyncSession]
-    client: AsyncWebClient
-    directory: Directory
-    settings: Settings
-
-
 @dataclass(frozen=True)
 class RoundResult:
     survey: str
@@ -108,7 +90,7 @@ def slot_due(survey: Survey, now: datetime) -> datetime | None:
     return latest_slot(trigger, after, now)
 
 
-async def run_due_rounds(deps: SurveyDeps, now: datetime) -> list[RoundResult]:
+async def run_due_rounds(deps: Services, now: datetime) -> list[RoundResult]:
     """The scheduler job: start each survey's latest slot at or before `now` that has no round
     (one round after a long downtime, none for slots before the survey's import)."""
     async with deps.sessions() as session:
@@ -136,7 +118,7 @@ AUDIENCE_GONE_ERRORS = PERMANENT_ERRORS | {"no_such_subteam", "invalid_users"}
 
 
 async def _alert_audience_failed(
-    deps: SurveyDeps, survey: Survey, slot: datetime, error: str
+    deps: Services, survey: Survey, slot: datetime, error: str
 ) -> None:
     """Tell triage once per slot: the tick tries again every minute, the alert must not."""
     async with deps.sessions() as session:
@@ -150,13 +132,11 @@ async def _alert_audience_failed(
                 error=error,
             )
         await session.commit()
-    worker = getattr(deps, "worker", None)
-    if worker is not None:
-        worker.kick()
+    deps.kick()
 
 
 async def start_round(
-    deps: SurveyDeps, survey_name: str, *, now: datetime, slot: datetime | None = None
+    deps: Services, survey_name: str, *, now: datetime, slot: datetime | None = None
 ) -> RoundResult:
     """Start `survey_name`'s round for `slot` (default: now, as `jerry surveys run` does).
 
@@ -275,7 +255,7 @@ async def _reachable(directory: Directory, members: list[str]) -> list[str]:
 class _Posting:
     def __init__(
         self,
-        deps: SurveyDeps,
+        deps: Services,
         survey: Survey,
         round_id: int,
         number: int,

@@ -29,7 +29,6 @@ from bot.admin_files import (
 from bot.config import MissingSettingError, Settings
 from bot.surveys_file import SurveysFileError, dump, parse, template_file
 from models.base import utcnow
-from models.db import create_engine, session_factory
 from models.survey_store import ReplaceSummary, load_surveys, replace_surveys
 
 ACTIONS = ("import", "export", "init", "run")
@@ -106,22 +105,18 @@ async def init_file(path: Path | None, *, language: str = "en") -> int:
 
 async def run_now(settings: Settings, name: str, *, now: datetime | None = None) -> int:
     """`jerry surveys run NAME`: start a round now and say whom it reached."""
-    from bot.app import slack_client
-    from bot.directory import Directory
-    from bot.surveys import RoundDeps, SurveyError, start_round
+    from bot.app import build_services
+    from bot.surveys import SurveyError, start_round
 
     if not settings.slack_bot_token:
         raise MissingSettingError("SLACK_BOT_TOKEN", "Jerry asks the survey in Slack")
-    engine = create_engine(settings.database_url)
-    sessions = session_factory(engine)
-    client = slack_client(settings)
+    services = build_services(settings)
     try:
-        deps = RoundDeps(sessions, client, Directory(sessions, client), settings)
-        result = await start_round(deps, name, now=now or utcnow())
+        result = await start_round(services, name, now=now or utcnow())
     except SurveyError as exc:
         raise CommandError(str(exc)) from exc
     finally:
-        await engine.dispose()
+        await services.engine.dispose()
     if result.status == "exists":
         raise CommandError(f"{result.survey} already has a round for this moment; try again")
     if result.status == "audience_failed":

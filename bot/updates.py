@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.errors import Refusal
+from bot.i18n import t
 from bot.text import neutralize
 from models.update_store import active_area, area_name, area_names, get_update, recent_updates_by
 from models.updates import AUDIENCES, CONFIDENCES, UPDATE_KINDS, ProductUpdate
@@ -30,16 +32,30 @@ LIST_LIMIT = 20
 _HOST = re.compile(r"^[A-Za-z0-9\-._~%\[\]:]+$")
 
 
-class UpdateNotFoundError(LookupError):
-    pass
+class UpdateRefusal(Refusal):
+    """Nothing changed: "not_allowed", "not_found" or "withdrawn", said under the title."""
+
+    reason = ""
+    field = "title"
+
+    def message(self, lang: str) -> str:
+        return t(f"updates.refused.{self.reason}", lang)
 
 
-class UpdateNotAllowedError(PermissionError):
+class UpdateNotFoundError(UpdateRefusal):
+    reason = "not_found"
+
+
+class UpdateNotAllowedError(UpdateRefusal):
     """Only the author or a Jerry admin may change an update."""
 
+    reason = "not_allowed"
 
-class UpdateWithdrawnError(ValueError):
+
+class UpdateWithdrawnError(UpdateRefusal):
     """The update was withdrawn: nothing more can change it."""
+
+    reason = "withdrawn"
 
 
 class UpdateInvalidError(ValueError):

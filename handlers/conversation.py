@@ -9,22 +9,19 @@ messages); a new top-level DM to Jerry still goes to intake.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import conversation
 from bot.conversation import SharedFile
 from bot.i18n import t
-from bot.relay import InvalidActionError, ItemNotFoundError, NotAllowedError, check_can_act
+from bot.relay import InvalidActionError, RefusedError, check_can_act
+from bot.services import Services
 from bot.text import escape_plain
 from bot.views import conversation as views
-from bot.views import items as item_views
 from handlers.item_buttons import card_for_form, form_item_id, show_form_error
-
-if TYPE_CHECKING:
-    from bot.app import JerryApp
 
 log = logging.getLogger("jerry.conversation")
 EDIT, DELETE = "message_changed", "message_deleted"
@@ -57,85 +54,91 @@ def _is_bot(message: dict[str, Any]) -> bool:
     return bool(message.get("bot_id")) or message.get("subtype") == "bot_message"
 
 
-def register(app: AsyncApp, jerry: JerryApp) -> None:
-    @app.event("message", matchers=[is_conversation])
-    async def thread_message(event: dict[str, Any], context: dict[str, Any]) -> None:
-        subtype = event.get("subtype")
-        channel = event.get("channel") or ""
-        if subtype == EDIT:
-            message = event.get("message") or {}
-            if _is_bot(message) or not message.get("ts"):
-                return
-            outcome = await conversation.relay_edit(
-                jerry.sessions,
+async def thread_message(
+    event: dict[str, Any], context: dict[str, Any], services: Services
+) -> None:
+    subtype = event.get("subtype")
+    channel = event.get("channel") or ""
+    if subtype == EDIT:
+        message = event.get("message") or {}
+        if _is_bot(message) or not message.get("ts"):
+            return
+        outcome = await conversation.relay_edit(
+            services.sessions,
+            channel=channel,
+            ts=message["ts"],
+            user=message.get("user"),
+            text=message.get("text") or "",
+            files=_files(message.get("files")),
+        )
+    elif subtype == DELETE:
+        ts = event.get("deleted_ts") or (event.get("previous_message") or {}).get("ts")
+        if not ts:
+            return
+        outcome = await conversation.relay_delete(services.sessions, channel=channel, ts=ts)
+    else:
+        if _is_bot(event) or subtype not in PERSON_SUBTYPES or not event.get("user"):
+            return  # Jerry's own messages, other bots, joins, topic changes …
+        text = event.get("text") or ""
+        bot_user = context.get("bot_user_id")
+        if bot_user and f"<@{bot_user}" in text and event.get("channel_type") != "im":
+            return  # a mention of Jerry is a new item (the app_mention listener)
+        outcome = await conversation.relay(
+            services.sessions,
+            conversation.ThreadMessage(
                 channel=channel,
-                ts=message["ts"],
-                user=message.get("user"),
-                text=message.get("text") or "",
-                files=_files(message.get("files")),
-            )
-        elif subtype == DELETE:
-            ts = event.get("deleted_ts") or (event.get("previous_message") or {}).get("ts")
-            if not ts:
-                return
-            outcome = await conversation.relay_delete(jerry.sessions, channel=channel, ts=ts)
-        else:
-            if _is_bot(event) or subtype not in PERSON_SUBTYPES or not event.get("user"):
-                return  # Jerry's own messages, other bots, joins, topic changes …
-            text = event.get("text") or ""
-            bot_user = context.get("bot_user_id")
-            if bot_user and f"<@{bot_user}" in text and event.get("channel_type") != "im":
-                return  # a mention of Jerry is a new item (the app_mention listener)
-            outcome = await conversation.relay(
-                jerry.sessions,
-                conversation.ThreadMessage(
-                    channel=channel,
-                    ts=event.get("ts") or "",
-                    thread_ts=event.get("thread_ts"),
-                    user=event["user"],
-                    text=text,
-                    files=tuple(_files(event.get("files"))),
-                ),
-            )
-        if outcome in {conversation.Outcome.RELAYED, conversation.Outcome.UPDATED}:
-            jerry.worker.kick()
-        else:
-            log.debug("message %s in %s: %s", event.get("ts"), channel, outcome)
+                ts=event.get("ts") or "",
+                thread_ts=event.get("thread_ts"),
+                user=event["user"],
+                text=text,
+                files=tuple(_files(event.get("files"))),
+            ),
+        )
+    if outcome in {conversation.Outcome.RELAYED, conversation.Outcome.UPDATED}:
+        services.kick()
+    else:
+        log.debug("message %s in %s: %s", event.get("ts"), channel, outcome)
 
-    @app.action(views.ASK_DETAILS_ACTION)
-    async def open_ask_details(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
-    ) -> None:
-        await ack()
-        found = await card_for_form(jerry, body, respond, check_can_act)
-        if found is not None:
-            lang, card = found
-            view = views.ask_details_modal(card, lang)
-            await client.views_open(trigger_id=body["trigger_id"], view=view)
 
-    @app.view(views.ASK_DETAILS_CALLBACK)
-    async def ask_details_submitted(
-        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]
-    ) -> None:
-        user = body["user"]["id"]
-        lang = await jerry.user_language(user)
-        item_id = form_item_id(view)
-        values = view.get("state", {}).get("values", {})
-        question = (values.get("question", {}).get("value") or {}).get("value") or ""
-        if item_id is None:
-            await ack()
-            return
-        try:
-            await conversation.ask_details(
-                jerry.sessions, item_id, user, escape_plain(question), jerry.admins
-            )
-        except InvalidActionError as exc:
-            key = "conversation.error_resolved" if str(exc) == "resolved" else None
-            error = t(key, lang, id=item_id) if key else t("conversation.error_empty", lang)
-            await show_form_error(ack, "question", error)
-            return
-        except (NotAllowedError, ItemNotFoundError):
-            await show_form_error(ack, "question", item_views.refusal(lang, item_id))
-            return
+async def open_ask_details(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    services: Services,
+    lang: str,
+) -> None:
+    await ack()
+    card = await card_for_form(services, body, check_can_act)
+    if card is not None:
+        view = views.ask_details_modal(card, lang)
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+async def ask_details_submitted(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], services: Services, lang: str
+) -> None:
+    item_id = form_item_id(view)
+    values = view.get("state", {}).get("values", {})
+    question = (values.get("question", {}).get("value") or {}).get("value") or ""
+    if item_id is None:
         await ack()
-        jerry.worker.kick()
+        return
+    try:
+        await conversation.ask_details(
+            services.sessions, item_id, body["user"]["id"], escape_plain(question), services.admins
+        )
+    except RefusedError:
+        raise
+    except InvalidActionError as exc:
+        key = "conversation.error_resolved" if str(exc) == "resolved" else None
+        error = t(key, lang, id=item_id) if key else t("conversation.error_empty", lang)
+        await show_form_error(ack, "question", error)
+        return
+    await ack()
+    services.kick()
+
+
+def register(app: AsyncApp) -> None:
+    app.event("message", matchers=[is_conversation])(thread_message)
+    app.action(views.ASK_DETAILS_ACTION)(open_ask_details)
+    app.view(views.ASK_DETAILS_CALLBACK)(ask_details_submitted)

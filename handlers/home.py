@@ -4,7 +4,7 @@ re-publish after an action taken from the Home (or a form opened from it)."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.listener.async_listener_completion_handler import (
@@ -12,16 +12,12 @@ from slack_bolt.listener.async_listener_completion_handler import (
 )
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import intake
-from bot.slack_errors import slack_error
+from bot.services import Services
 from bot.views import home as home_views
 from bot.views import modals
-
-if TYPE_CHECKING:
-    from bot.app import JerryApp
 
 log = logging.getLogger("jerry.home")
 NEW_ITEM_ACTIONS = {
@@ -52,79 +48,76 @@ class RepublishAfterAction(AsyncListenerCompletionHandler):
     Runs after the listener has committed; the publish itself goes on after the ack.
     """
 
-    def __init__(self, jerry: JerryApp, previous: AsyncListenerCompletionHandler) -> None:
-        self.jerry = jerry
+    def __init__(self, previous: AsyncListenerCompletionHandler) -> None:
         self.previous = previous
 
     async def handle(self, request: AsyncBoltRequest, response: BoltResponse | None) -> None:
         await self.previous.handle(request=request, response=response)
         body = request.body if isinstance(request.body, dict) else {}
         user = _user(body)
-        if not user:
+        services: Services | None = request.context.get("services")
+        if not user or services is None:
             return
         view = home_view_of(body)
         if view is not None:
             actions = body.get("actions") or [{}]
             if str(actions[0].get("action_id", "")).startswith("home_"):
                 return  # the Home's own buttons publish (or open a form) themselves
-            self.jerry.home.used(user)
-            self.jerry.home.schedule(user, home_views.decode_offsets(view.get("private_metadata")))
-        elif body.get("type") == "view_submission" and self.jerry.home.in_use(user):
-            self.jerry.home.schedule(user)
+            services.home.used(user)
+            services.home.schedule(user, home_views.decode_offsets(view.get("private_metadata")))
+        elif body.get("type") == "view_submission" and services.home.in_use(user):
+            services.home.schedule(user)
 
 
-def register(app: AsyncApp, jerry: JerryApp) -> None:
-    runner = app.listener_runner
-    runner.listener_completion_handler = RepublishAfterAction(
-        jerry, runner.listener_completion_handler
+async def home_opened(event: dict[str, Any], services: Services) -> None:
+    user = event.get("user")
+    if event.get("tab") != "home" or not user:
+        return  # the Messages tab: nothing to show there
+    services.home.used(user)
+    services.home.schedule(user, {})  # opening the tab starts every list at its first page
+
+
+async def page(ack: AsyncAck, body: dict[str, Any], services: Services) -> None:
+    await ack()
+    user, view = _user(body), home_view_of(body)
+    if not user or view is None:
+        return
+    services.home.used(user)
+    offsets = home_views.decode_offsets(view.get("private_metadata"))
+    wanted = home_views.parse_page_value((body.get("actions") or [{}])[0].get("value"))
+    if wanted is None:
+        log.info("ignored a Home paging button with the value %r", body.get("actions"))
+    else:
+        name, offset = wanted
+        offsets[name] = offset
+    # A bad value re-publishes the Home as it was: the person sees a fresh, working tab.
+    services.home.schedule(user, offsets)
+
+
+async def new_item(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, services: Services, lang: str
+) -> None:
+    await ack()
+    user = _user(body)
+    action = (body.get("actions") or [{}])[0].get("action_id", "")
+    if not user:
+        return
+    services.home.used(user)
+    areas = await intake.area_choices(services.sessions)
+    view = modals.intake_modal(
+        NEW_ITEM_ACTIONS.get(action, "painpoint"),
+        areas,
+        lang,
+        metadata={"source": "modal", "from": "home"},
     )
+    await client.views_open(trigger_id=body["trigger_id"], view=view)
 
-    @app.event("app_home_opened")
-    async def home_opened(event: dict[str, Any]) -> None:
-        user = event.get("user")
-        if event.get("tab") != "home" or not user:
-            return  # the Messages tab: nothing to show there
-        jerry.home.used(user)
-        jerry.home.schedule(user, {})  # opening the tab starts every list at its first page
 
-    async def page(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        user, view = _user(body), home_view_of(body)
-        if not user or view is None:
-            return
-        jerry.home.used(user)
-        offsets = home_views.decode_offsets(view.get("private_metadata"))
-        wanted = home_views.parse_page_value((body.get("actions") or [{}])[0].get("value"))
-        if wanted is None:
-            log.info("ignored a Home paging button with the value %r", body.get("actions"))
-        else:
-            name, offset = wanted
-            offsets[name] = offset
-        # A bad value re-publishes the Home as it was: the person sees a fresh, working tab.
-        jerry.home.schedule(user, offsets)
-
+def register(app: AsyncApp) -> None:
+    runner = app.listener_runner
+    runner.listener_completion_handler = RepublishAfterAction(runner.listener_completion_handler)
+    app.event("app_home_opened")(home_opened)
     app.action(home_views.MORE_ACTION)(page)
     app.action(home_views.FIRST_ACTION)(page)
-
-    async def new_item(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        user = _user(body)
-        action = (body.get("actions") or [{}])[0].get("action_id", "")
-        if not user:
-            return
-        jerry.home.used(user)
-        lang = await jerry.user_language(user)
-        areas = await intake.area_choices(jerry.sessions)
-        view = modals.intake_modal(
-            NEW_ITEM_ACTIONS.get(action, "painpoint"),
-            areas,
-            lang,
-            metadata={"source": "modal", "from": "home"},
-        )
-        try:
-            await client.views_open(trigger_id=body["trigger_id"], view=view)
-        except SlackApiError as exc:  # e.g. the trigger expired: the click did nothing
-            log.warning("could not open the intake form from the Home: %s", slack_error(exc))
-
     app.action(home_views.ADD_PAINPOINT_ACTION)(new_item)
     app.action(home_views.ASK_QUESTION_ACTION)(new_item)

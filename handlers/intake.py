@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncSay
 from slack_sdk.web.async_client import AsyncWebClient
@@ -13,13 +13,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import intake
 from bot.i18n import t
 from bot.intake import EmptyTextError, IntakeRequest
+from bot.services import Services
 from bot.text import escape_plain, neutralize, truncate
 from bot.views import items as item_views
 from bot.views import modals
 from models.db import DATABASE_ERRORS
-
-if TYPE_CHECKING:
-    from bot.app import JerryApp
 
 log = logging.getLogger("jerry.intake")
 SHORTCUT_CALLBACK = "send_to_jerry"
@@ -38,142 +36,145 @@ def _store_failed_text(lang: str, text: str) -> str:
     return t("error.store_failed", lang, text=truncate(neutralize(text), 2500))
 
 
-def register(app: AsyncApp, jerry: JerryApp) -> None:
-    async def slash(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
-        kind = COMMAND_KINDS.get(command.get("command", ""), "painpoint")
-        user = command["user_id"]
-        text = command.get("text") or ""
-        lang = await jerry.user_language(user)
-        if not text.strip():
-            await ack()
-            areas = await intake.area_choices(jerry.sessions)
-            metadata = {
-                "source": "modal",
-                "channel": command.get("channel_id"),
-                "response_url": command.get("response_url"),
-            }
-            await client.views_open(
-                trigger_id=command["trigger_id"],
-                view=modals.intake_modal(kind, areas, lang, metadata=metadata),
-            )
-            return
-        request = IntakeRequest(
-            kind=kind,  # type: ignore[arg-type]
-            text=text,
-            reporter_id=user,
-            source="command",
-            receipt="ack",
-            intake_key=f"command:{command.get('trigger_id')}"
-            if command.get("trigger_id")
-            else None,
-            channel_id=command.get("channel_id"),
-        )
-        try:
-            result = await jerry.submit(request, lang)
-        except DATABASE_ERRORS:
-            log.exception("could not store a %s from %s", kind, user)
-            await ack(text=_store_failed_text(lang, text), response_type="ephemeral")
-            return
-        jerry.worker.kick()
-        receipt = item_views.receipt(result.card, result.language)
-        await ack(text=receipt["text"], blocks=receipt["blocks"], response_type="ephemeral")
-
-    app.command("/painpoint")(slash)
-    app.command("/ask")(slash)
-
-    @app.shortcut(SHORTCUT_CALLBACK)
-    async def send_to_jerry(
-        ack: AsyncAck, shortcut: dict[str, Any], client: AsyncWebClient
-    ) -> None:
+async def slash(
+    ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, services: Services, lang: str
+) -> None:
+    kind = COMMAND_KINDS.get(command.get("command", ""), "painpoint")
+    user = command["user_id"]
+    text = command.get("text") or ""
+    if not text.strip():
         await ack()
-        user = shortcut["user"]["id"]
-        message = shortcut.get("message") or {}
-        channel = (shortcut.get("channel") or {}).get("id")
-        ts = shortcut.get("message_ts") or message.get("ts")
-        lang = await jerry.user_language(user)
-        areas = await intake.area_choices(jerry.sessions)
+        areas = await intake.area_choices(services.sessions)
         metadata = {
-            "source": "shortcut",
-            "channel": channel,
-            "message_ts": ts,
-            "thread_ts": message.get("thread_ts") or ts,
-            "response_url": shortcut.get("response_url"),
+            "source": "modal",
+            "channel": command.get("channel_id"),
+            "response_url": command.get("response_url"),
         }
-        prefill = message.get("text") or ""
         await client.views_open(
-            trigger_id=shortcut["trigger_id"],
-            view=modals.intake_modal("painpoint", areas, lang, metadata=metadata, prefill=prefill),
+            trigger_id=command["trigger_id"],
+            view=modals.intake_modal(kind, areas, lang, metadata=metadata),
         )
+        return
+    request = IntakeRequest(
+        kind=kind,  # type: ignore[arg-type]
+        text=text,
+        reporter_id=user,
+        source="command",
+        receipt="ack",
+        intake_key=f"command:{command.get('trigger_id')}" if command.get("trigger_id") else None,
+        channel_id=command.get("channel_id"),
+    )
+    try:
+        result = await services.submit(request, lang)
+    except DATABASE_ERRORS:
+        log.exception("could not store a %s from %s", kind, user)
+        await ack(text=_store_failed_text(lang, text), response_type="ephemeral")
+        return
+    services.kick()
+    receipt = item_views.receipt(result.card, result.language)
+    await ack(text=receipt["text"], blocks=receipt["blocks"], response_type="ephemeral")
 
-    @app.view(modals.INTAKE_CALLBACK)
-    async def intake_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        user = body["user"]["id"]
-        lang = await jerry.user_language(user)
-        meta = modals.decode_metadata(view.get("private_metadata"))
-        values = view.get("state", {}).get("values", {})
-        text = _input_value(values, "text") or ""
-        if not text.strip():
-            await ack(response_action="errors", errors={"text": t("intake.error_empty", lang)})
-            return
-        area = _selected(values, "area")
-        flags = {o.get("value") for o in _checked(values, "flags")}
-        source = "shortcut" if meta.get("source") == "shortcut" else "modal"
-        request = IntakeRequest(
-            kind="question" if meta.get("kind") == "question" else "painpoint",
-            text=escape_plain(text),
-            reporter_id=user,
-            source=source,
-            receipt="response_url",
-            intake_key=f"view:{view.get('id')}:{view.get('hash', '')}",
-            channel_id=meta.get("channel"),
-            message_ts=meta.get("message_ts"),
-            reply_channel=meta.get("channel") if source == "shortcut" else None,
-            reply_thread_ts=meta.get("thread_ts") if source == "shortcut" else None,
-            response_url=meta.get("response_url"),
-            chosen_area_id=int(area[5:])
-            if area and area.startswith("area:") and area[5:].isdigit()
-            else None,
-            impact=_selected(values, "impact")
-            if _selected(values, "impact") in modals.IMPACTS
-            else None,
-            customer=escape_plain(_input_value(values, "customer") or "") or None,
-            customer_at_risk="at_risk" in flags,
-            anonymous="anonymous" in flags,
-        )
-        try:
-            await jerry.submit(request, lang)
-        except DATABASE_ERRORS:
-            log.exception("could not store a modal submission from %s", user)
-            await ack(
-                response_action="errors", errors={"text": t("error.store_failed_short", lang)}
-            )
-            return
-        await ack()
-        jerry.worker.kick()
 
-    @app.event("app_mention")
-    async def mentioned(
-        event: dict[str, Any], body: dict[str, Any], context: dict[str, Any], say: AsyncSay
-    ) -> None:
-        if event.get("bot_id") or event.get("subtype") not in IGNORED_SUBTYPES_ALLOWING:
-            return
-        await _intake_from_message(jerry, event, body, context, say, source="mention")
+async def send_to_jerry(
+    ack: AsyncAck, shortcut: dict[str, Any], client: AsyncWebClient, services: Services, lang: str
+) -> None:
+    await ack()
+    message = shortcut.get("message") or {}
+    channel = (shortcut.get("channel") or {}).get("id")
+    ts = shortcut.get("message_ts") or message.get("ts")
+    areas = await intake.area_choices(services.sessions)
+    metadata = {
+        "source": "shortcut",
+        "channel": channel,
+        "message_ts": ts,
+        "thread_ts": message.get("thread_ts") or ts,
+        "response_url": shortcut.get("response_url"),
+    }
+    prefill = message.get("text") or ""
+    await client.views_open(
+        trigger_id=shortcut["trigger_id"],
+        view=modals.intake_modal("painpoint", areas, lang, metadata=metadata, prefill=prefill),
+    )
 
-    @app.event("message")
-    async def direct_message(
-        event: dict[str, Any], body: dict[str, Any], context: dict[str, Any], say: AsyncSay
-    ) -> None:
-        if event.get("channel_type") != "im":
-            return
-        if event.get("bot_id") or event.get("subtype") not in IGNORED_SUBTYPES_ALLOWING:
-            return  # bots (Jerry included), edits, deletions: not intake
-        if event.get("thread_ts") and event.get("thread_ts") != event.get("ts"):
-            return  # a reply in a thread is conversation, not a new question
-        await _intake_from_message(jerry, event, body, context, say, source="dm")
+
+async def intake_submitted(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], services: Services, lang: str
+) -> None:
+    user = body["user"]["id"]
+    meta = modals.decode_metadata(view.get("private_metadata"))
+    values = view.get("state", {}).get("values", {})
+    text = _input_value(values, "text") or ""
+    if not text.strip():
+        await ack(response_action="errors", errors={"text": t("intake.error_empty", lang)})
+        return
+    area = _selected(values, "area")
+    flags = {o.get("value") for o in _checked(values, "flags")}
+    source = "shortcut" if meta.get("source") == "shortcut" else "modal"
+    request = IntakeRequest(
+        kind="question" if meta.get("kind") == "question" else "painpoint",
+        text=escape_plain(text),
+        reporter_id=user,
+        source=source,
+        receipt="response_url",
+        intake_key=f"view:{view.get('id')}:{view.get('hash', '')}",
+        channel_id=meta.get("channel"),
+        message_ts=meta.get("message_ts"),
+        reply_channel=meta.get("channel") if source == "shortcut" else None,
+        reply_thread_ts=meta.get("thread_ts") if source == "shortcut" else None,
+        response_url=meta.get("response_url"),
+        chosen_area_id=int(area[5:])
+        if area and area.startswith("area:") and area[5:].isdigit()
+        else None,
+        impact=_selected(values, "impact")
+        if _selected(values, "impact") in modals.IMPACTS
+        else None,
+        customer=escape_plain(_input_value(values, "customer") or "") or None,
+        customer_at_risk="at_risk" in flags,
+        anonymous="anonymous" in flags,
+    )
+    try:
+        await services.submit(request, lang)
+    except DATABASE_ERRORS:
+        log.exception("could not store a modal submission from %s", user)
+        await ack(response_action="errors", errors={"text": t("error.store_failed_short", lang)})
+        return
+    await ack()
+    services.kick()
+
+
+async def mentioned(
+    event: dict[str, Any],
+    body: dict[str, Any],
+    context: dict[str, Any],
+    say: AsyncSay,
+    services: Services,
+    lang: str,
+) -> None:
+    if event.get("bot_id") or event.get("subtype") not in IGNORED_SUBTYPES_ALLOWING:
+        return
+    await _intake_from_message(services, lang, event, body, context, say, source="mention")
+
+
+async def direct_message(
+    event: dict[str, Any],
+    body: dict[str, Any],
+    context: dict[str, Any],
+    say: AsyncSay,
+    services: Services,
+    lang: str,
+) -> None:
+    if event.get("channel_type") != "im":
+        return
+    if event.get("bot_id") or event.get("subtype") not in IGNORED_SUBTYPES_ALLOWING:
+        return  # bots (Jerry included), edits, deletions: not intake
+    if event.get("thread_ts") and event.get("thread_ts") != event.get("ts"):
+        return  # a reply in a thread is conversation, not a new question
+    await _intake_from_message(services, lang, event, body, context, say, source="dm")
 
 
 async def _intake_from_message(
-    jerry: JerryApp,
+    services: Services,
+    lang: str,
     event: dict[str, Any],
     body: dict[str, Any],
     context: dict[str, Any],
@@ -189,7 +190,6 @@ async def _intake_from_message(
     thread_ts = event.get("thread_ts") or ts
     text = _strip_bot_mention(event.get("text") or "", context.get("bot_user_id"))
     text = _with_files(text, event.get("files") or [])
-    lang = await jerry.user_language(user)
     request = IntakeRequest(
         kind="question",
         text=text,
@@ -203,7 +203,7 @@ async def _intake_from_message(
         reply_thread_ts=thread_ts,
     )
     try:
-        await jerry.submit(request, lang)
+        await services.submit(request, lang)
     except EmptyTextError:
         await say(text=t(f"intake.empty_{source}", lang), thread_ts=thread_ts)
         return
@@ -211,7 +211,16 @@ async def _intake_from_message(
         log.exception("could not store a %s from %s", source, user)
         await say(text=_store_failed_text(lang, text), thread_ts=thread_ts)
         return
-    jerry.worker.kick()
+    services.kick()
+
+
+def register(app: AsyncApp) -> None:
+    app.command("/painpoint")(slash)
+    app.command("/ask")(slash)
+    app.shortcut(SHORTCUT_CALLBACK)(send_to_jerry)
+    app.view(modals.INTAKE_CALLBACK)(intake_submitted)
+    app.event("app_mention")(mentioned)
+    app.event("message")(direct_message)
 
 
 def _with_files(text: str, files: list[dict[str, Any]]) -> str:

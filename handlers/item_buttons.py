@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.i18n import t
-from bot.relay import ItemNotFoundError, NotAllowedError, RefusedError
-from bot.views.items import ItemCard, refusal
+from bot.services import Services
+from bot.views.items import ItemCard
 from bot.views.modals import decode_metadata
-
-if TYPE_CHECKING:
-    from bot.app import JerryApp
 
 log = logging.getLogger("jerry.item_buttons")
 
@@ -42,7 +38,7 @@ async def show_form_error(ack: AsyncAck, block: str, text: str) -> None:
 
 
 async def tell(
-    jerry: JerryApp, body: dict[str, Any], respond: AsyncRespond | None, text: str
+    services: Services, body: dict[str, Any], respond: AsyncRespond | None, text: str
 ) -> None:
     """Answer the person who clicked: privately where they clicked (a message's
     response_url), else (App Home: no response_url, no channel) by a DM from Jerry."""
@@ -51,30 +47,24 @@ async def tell(
         if respond is not None and body.get("response_url"):
             await respond(text=text, response_type="ephemeral", replace_original=False)
         elif user:
-            await jerry.client.chat_postMessage(channel=user, text=text)
+            await services.client.chat_postMessage(channel=user, text=text)
     except (SlackApiError, OSError, ValueError) as exc:  # the answer is a courtesy: log it
         log.warning("could not answer %s: %s", user, exc)
 
 
-# The core's "may this person open the form for this item?": the item's card, or it raises.
+# The core's "may this person open the form for this item?": the item's card, or it raises
+# a refusal (the error path tells the person why, privately where they clicked).
 FormCheck = Callable[
     [async_sessionmaker[AsyncSession], int, str, Iterable[str]], Awaitable[ItemCard]
 ]
 
 
 async def card_for_form(
-    jerry: JerryApp, body: dict[str, Any], respond: AsyncRespond, check: FormCheck
-) -> tuple[str, ItemCard] | None:
-    """For a button that opens an item's form: the clicker's language and the item's card; or
-    None once they were told why not (privately where they clicked, by DM from the Home)."""
-    user, item_id = body["user"]["id"], item_id_of(body)
+    services: Services, body: dict[str, Any], check: FormCheck
+) -> ItemCard | None:
+    """For a button that opens an item's form: the item's card, None for a button without an
+    item number; raises the check's refusal."""
+    item_id = item_id_of(body)
     if item_id is None:
         return None
-    lang = await jerry.user_language(user)
-    try:
-        return lang, await check(jerry.sessions, item_id, user, jerry.admins)
-    except (NotAllowedError, ItemNotFoundError):
-        await tell(jerry, body, respond, refusal(lang, item_id))
-    except RefusedError as exc:
-        await tell(jerry, body, respond, t(exc.key, lang, **exc.params))
-    return None
+    return await check(services.sessions, item_id, body["user"]["id"], services.admins)

@@ -4,21 +4,18 @@ the App Home) and the resolve form. Parse, call bot/resolution.py, answer."""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import resolution
 from bot.i18n import t
-from bot.relay import ItemNotFoundError, NotAllowedError, RefusedError
+from bot.relay import ItemNotFoundError, NotAllowedError
+from bot.services import Services
 from bot.text import escape_plain
-from bot.views import items as item_views
 from bot.views import lead_actions as views
 from handlers.item_buttons import card_for_form, form_item_id, item_id_of, show_form_error, tell
-
-if TYPE_CHECKING:
-    from bot.app import JerryApp
 
 ITEM_NUMBER = re.compile(r"^\s*#?\s*(\d{1,9})\s*$")
 
@@ -57,61 +54,62 @@ def parse_resolution(view: dict[str, Any]) -> tuple[resolution.Resolution | None
     )
 
 
-def register(app: AsyncApp, jerry: JerryApp) -> None:
-    @app.action(views.RESOLVE)
-    async def open_resolve(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
-    ) -> None:
-        await ack()
-        found = await card_for_form(jerry, body, respond, resolution.check_can_resolve)
-        if found is None:
-            return
-        lang, card = found
-        modal = views.resolve_modal(card, lang, customer_flagged=resolution.customer_flagged(card))
-        await client.views_open(trigger_id=body["trigger_id"], view=modal)
+async def open_resolve(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    services: Services,
+    lang: str,
+) -> None:
+    await ack()
+    card = await card_for_form(services, body, resolution.check_can_resolve)
+    if card is None:
+        return
+    modal = views.resolve_modal(card, lang, customer_flagged=resolution.customer_flagged(card))
+    await client.views_open(trigger_id=body["trigger_id"], view=modal)
 
-    @app.view(views.RESOLVE_CALLBACK)
-    async def resolve_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        user = body["user"]["id"]
-        lang = await jerry.user_language(user)
-        item_id = form_item_id(view)
-        if item_id is None:
-            await ack()
-            return
-        chosen, bad_block = parse_resolution(view)
-        if chosen is None:
-            error = t("resolve.error_duplicate_number", lang)
-            await show_form_error(ack, bad_block or "duplicate", error)
-            return
-        try:
-            await resolution.resolve(jerry.sessions, item_id, user, chosen, jerry.admins)
-        except RefusedError as exc:
-            blocks = {block.get("block_id") for block in view.get("blocks") or []}
-            field = exc.field if exc.field in blocks else "outcome"
-            await show_form_error(ack, field, t(exc.key, lang, **exc.params))
-            return
-        except (NotAllowedError, ItemNotFoundError):
-            await show_form_error(ack, "outcome", item_views.refusal(lang, item_id))
-            return
-        await ack()
-        jerry.worker.kick()
 
-    @app.action(views.REOPEN)
-    async def reopen(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+async def resolve_submitted(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], services: Services, lang: str
+) -> None:
+    item_id = form_item_id(view)
+    if item_id is None:
         await ack()
-        user, item_id = body["user"]["id"], item_id_of(body)
-        if item_id is None:
-            return
-        lang = await jerry.user_language(user)
-        try:
-            result = await resolution.reopen(jerry.sessions, item_id, user, jerry.admins)
-        except (NotAllowedError, ItemNotFoundError):
-            await tell(jerry, body, respond, t("reopen.not_allowed", lang, id=item_id))
-            return
-        except RefusedError as exc:
-            await tell(jerry, body, respond, t(exc.key, lang, **exc.params))
-            return
-        jerry.worker.kick()
-        if result.by_reporter:
-            done = t("reopen.done", lang, id=item_id, team=result.card.team)
-            await tell(jerry, body, respond, done)
+        return
+    chosen, bad_block = parse_resolution(view)
+    if chosen is None:
+        error = t("resolve.error_duplicate_number", lang)
+        await show_form_error(ack, bad_block or "duplicate", error)
+        return
+    await resolution.resolve(
+        services.sessions, item_id, body["user"]["id"], chosen, services.admins
+    )
+    await ack()
+    services.kick()
+
+
+async def reopen(
+    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, services: Services, lang: str
+) -> None:
+    await ack()
+    item_id = item_id_of(body)
+    if item_id is None:
+        return
+    try:
+        result = await resolution.reopen(
+            services.sessions, item_id, body["user"]["id"], services.admins
+        )
+    except (NotAllowedError, ItemNotFoundError):
+        # Reopening has its own words: who may reopen differs from who may act.
+        await tell(services, body, respond, t("reopen.not_allowed", lang, id=item_id))
+        return
+    services.kick()
+    if result.by_reporter:
+        done = t("reopen.done", lang, id=item_id, team=result.card.team)
+        await tell(services, body, respond, done)
+
+
+def register(app: AsyncApp) -> None:
+    app.action(views.RESOLVE)(open_resolve)
+    app.view(views.RESOLVE_CALLBACK)(resolve_submitted)
+    app.action(views.REOPEN)(reopen)

@@ -8,16 +8,14 @@ command's response_url, ephemeral, one response per message the channel would ge
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.i18n import t
+from bot.services import Services
 from bot.summary_posting import Preview, SummaryError, preview_for_channel
 from bot.views.blocks import context
-
-if TYPE_CHECKING:
-    from bot.app import JerryApp
 
 log = logging.getLogger("jerry.summaries")
 COMMAND = "/jerry"
@@ -36,36 +34,38 @@ def parse_preview(text: str) -> tuple[bool, str | None]:
     return True, " ".join(rest) or None
 
 
-def register(app: AsyncApp, jerry: JerryApp) -> None:
-    async def ack_jerry(ack: AsyncAck, command: dict[str, Any]) -> None:
-        lang = await jerry.user_language(command["user_id"])
-        wanted, _ = parse_preview(command.get("text") or "")
-        key = "summaries.jerry.working" if wanted else "summaries.jerry.help"
-        await ack(text=t(key, lang), response_type="ephemeral")
+async def ack_jerry(ack: AsyncAck, command: dict[str, Any], lang: str) -> None:
+    wanted, _ = parse_preview(command.get("text") or "")
+    key = "summaries.jerry.working" if wanted else "summaries.jerry.help"
+    await ack(text=t(key, lang), response_type="ephemeral")
 
-    async def preview(respond: AsyncRespond, command: dict[str, Any]) -> None:
-        wanted, name = parse_preview(command.get("text") or "")
-        if not wanted:
-            return
-        lang = await jerry.user_language(command["user_id"])
-        try:
-            found = await preview_for_channel(
-                jerry.sessions, name, channel=command.get("channel_id"), now=jerry.scheduler.clock()
-            )
-        except SummaryError as exc:
-            await respond(text=exc.text(lang), response_type="ephemeral", replace_original=False)
-            return
-        except Exception:
-            log.exception("could not build a summary preview for %s", command.get("user_id"))
-            await respond(
-                text=t("summaries.jerry.failed", lang),
-                response_type="ephemeral",
-                replace_original=False,
-            )
-            return
-        for message in _messages(found, lang):
-            await respond(**message, response_type="ephemeral", replace_original=False)
 
+async def preview(
+    respond: AsyncRespond, command: dict[str, Any], services: Services, lang: str
+) -> None:
+    wanted, name = parse_preview(command.get("text") or "")
+    if not wanted:
+        return
+    try:
+        found = await preview_for_channel(
+            services.sessions, name, channel=command.get("channel_id"), now=services.clock()
+        )
+    except SummaryError as exc:
+        await respond(text=exc.text(lang), response_type="ephemeral", replace_original=False)
+        return
+    except Exception:
+        log.exception("could not build a summary preview for %s", command.get("user_id"))
+        await respond(
+            text=t("summaries.jerry.failed", lang),
+            response_type="ephemeral",
+            replace_original=False,
+        )
+        return
+    for message in _messages(found, lang):
+        await respond(**message, response_type="ephemeral", replace_original=False)
+
+
+def register(app: AsyncApp) -> None:
     app.command(COMMAND)(ack=ack_jerry, lazy=[preview])
 
 

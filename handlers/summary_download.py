@@ -8,48 +8,49 @@ listener) into the clicker's DM with Jerry, and the clicker is told, privately, 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.i18n import t
+from bot.services import Services
 from bot.summary_download import DownloadError, send_summary_file
 from bot.views.summary import DOWNLOAD_CSV, DOWNLOAD_MD
 from handlers.item_buttons import tell
-
-if TYPE_CHECKING:
-    from bot.app import JerryApp
 
 log = logging.getLogger("jerry.summaries")
 FORMAT_OF = {DOWNLOAD_CSV: "csv", DOWNLOAD_MD: "md"}
 
 
-def register(app: AsyncApp, jerry: JerryApp) -> None:
-    async def ack_download(ack: AsyncAck) -> None:
-        await ack()
+async def ack_download(ack: AsyncAck) -> None:
+    await ack()
 
-    async def download(body: dict[str, Any], respond: AsyncRespond) -> None:
-        user = (body.get("user") or {}).get("id", "")
-        action = (body.get("actions") or [{}])[0]
-        fmt = FORMAT_OF.get(action.get("action_id", ""), "")
-        lang = await jerry.user_language(user)
-        try:
-            sent = await send_summary_file(
-                jerry,
-                action.get("value") or "",
-                fmt,
-                user_id=user,
-                comment=t("summary.download.comment", lang),
-                now=jerry.scheduler.clock(),
-            )
-        except DownloadError as exc:
-            await tell(jerry, body, respond, t(exc.key, lang, **exc.params))
-            return
-        except Exception:
-            log.exception("summary download %r for %s failed", action.get("value"), user)
-            await tell(jerry, body, respond, t("summary.download.failed", lang, error="internal"))
-            return
-        await tell(jerry, body, respond, t("summary.download.sent", lang, name=sent.file.filename))
 
+async def download(
+    body: dict[str, Any], respond: AsyncRespond, services: Services, lang: str
+) -> None:
+    user = (body.get("user") or {}).get("id", "")
+    action = (body.get("actions") or [{}])[0]
+    fmt = FORMAT_OF.get(action.get("action_id", ""), "")
+    try:
+        sent = await send_summary_file(
+            services,
+            action.get("value") or "",
+            fmt,
+            user_id=user,
+            comment=t("summary.download.comment", lang),
+            now=services.clock(),
+        )
+    except DownloadError as exc:
+        await tell(services, body, respond, t(exc.key, lang, **exc.params))
+        return
+    except Exception:
+        log.exception("summary download %r for %s failed", action.get("value"), user)
+        await tell(services, body, respond, t("summary.download.failed", lang, error="internal"))
+        return
+    await tell(services, body, respond, t("summary.download.sent", lang, name=sent.file.filename))
+
+
+def register(app: AsyncApp) -> None:
     for action_id in FORMAT_OF:
         app.action(action_id)(ack=ack_download, lazy=[download])

@@ -6,40 +6,29 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot import intake, updates
+from bot.services import Services
 from bot.text import escape_plain
 from bot.updates import (
     UpdateDraft,
     UpdateInvalidError,
-    UpdateNotAllowedError,
-    UpdateNotFoundError,
-    UpdateWithdrawnError,
 )
 from bot.views import updates as views
 from bot.views.modals import decode_metadata
-from handlers.item_buttons import tell
 from models.base import utcnow
 from models.db import DATABASE_ERRORS
-
-if TYPE_CHECKING:
-    from bot.app import JerryApp
 
 log = logging.getLogger("jerry.updates")
 COMMAND_KINDS = {"/shipped": "shipped", "/upcoming": "upcoming"}
 LIST_WORDS = {"list", "liste", "ls"}
 TIMEZONE_LOOKUP_SECONDS = 1.0
-REFUSALS = {
-    UpdateNotAllowedError: "not_allowed",
-    UpdateNotFoundError: "not_found",
-    UpdateWithdrawnError: "withdrawn",
-}
 
 
 def now() -> datetime:
@@ -47,12 +36,12 @@ def now() -> datetime:
     return utcnow()
 
 
-async def _today(jerry: JerryApp, user: str) -> date:
+async def _today(services: Services, user: str) -> date:
     """Today in the user's Slack timezone (UTC if Slack is slow to say)."""
     timezone = None
     try:
         record = await asyncio.wait_for(
-            asyncio.shield(asyncio.ensure_future(jerry.directory.user(user))),
+            asyncio.shield(asyncio.ensure_future(services.directory.user(user))),
             timeout=TIMEZONE_LOOKUP_SECONDS,
         )
         timezone = record.tz if record is not None else None
@@ -104,7 +93,12 @@ def draft_from(
 
 
 async def _send(
-    jerry: JerryApp, user: str, response_url: str | None, message: dict[str, Any], *, replace: bool
+    services: Services,
+    user: str,
+    response_url: str | None,
+    message: dict[str, Any],
+    *,
+    replace: bool,
 ) -> None:
     """Show `message` to `user` privately: through the response_url (where they typed the
     command or clicked), else by a DM from Jerry. A courtesy: failures are logged."""
@@ -122,136 +116,124 @@ async def _send(
         except (OSError, ValueError) as exc:
             log.info("response_url failed (%s); sending a DM", exc)
     try:
-        await jerry.client.chat_postMessage(
+        await services.client.chat_postMessage(
             channel=user, text=message["text"], blocks=message["blocks"], unfurl_links=False
         )
     except (SlackApiError, OSError, ValueError) as exc:
         log.warning("could not show %s their update: %s", user, exc)
 
 
-def register(app: AsyncApp, jerry: JerryApp) -> None:
-    async def slash(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
-        kind = COMMAND_KINDS.get(command.get("command", ""), "shipped")
-        user = command["user_id"]
-        text = (command.get("text") or "").strip()
-        lang = await jerry.user_language(user)
-        if text.lower() in LIST_WORDS:
-            try:
-                cards = await updates.recent(jerry.sessions, user, kind)
-            except DATABASE_ERRORS:
-                log.exception("could not list the updates of %s", user)
-                await ack(text=views.refusal(lang, "unavailable"), response_type="ephemeral")
-                return
-            message = views.update_list(cards, kind, lang)
-            await ack(text=message["text"], blocks=message["blocks"], response_type="ephemeral")
+async def slash(
+    ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, services: Services, lang: str
+) -> None:
+    kind = COMMAND_KINDS.get(command.get("command", ""), "shipped")
+    user = command["user_id"]
+    text = (command.get("text") or "").strip()
+    if text.lower() in LIST_WORDS:
+        try:
+            cards = await updates.recent(services.sessions, user, kind)
+        except DATABASE_ERRORS:
+            log.exception("could not list the updates of %s", user)
+            await ack(text=views.refusal(lang, "unavailable"), response_type="ephemeral")
             return
-        await ack()
-        areas = await intake.area_choices(jerry.sessions)
-        metadata = {"response_url": command.get("response_url"), "origin": "command"}
-        await client.views_open(
-            trigger_id=command["trigger_id"],
-            view=views.update_modal(
-                kind,
-                areas,
-                lang,
-                today=await _today(jerry, user),
-                metadata=metadata,
-                prefill_title=text or None,
-            ),
-        )
+        message = views.update_list(cards, kind, lang)
+        await ack(text=message["text"], blocks=message["blocks"], response_type="ephemeral")
+        return
+    await ack()
+    areas = await intake.area_choices(services.sessions)
+    metadata = {"response_url": command.get("response_url"), "origin": "command"}
+    await client.views_open(
+        trigger_id=command["trigger_id"],
+        view=views.update_modal(
+            kind,
+            areas,
+            lang,
+            today=await _today(services, user),
+            metadata=metadata,
+            prefill_title=text or None,
+        ),
+    )
 
+
+async def submitted(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], services: Services, lang: str
+) -> None:
+    user = body["user"]["id"]
+    meta = decode_metadata(view.get("private_metadata"))
+    kind = meta.get("kind") if meta.get("kind") in ("shipped", "upcoming") else "shipped"
+    update_id = meta.get("update")
+    values = view.get("state", {}).get("values", {})
+    draft, bad_date = draft_from(kind, values, editing=isinstance(update_id, int))
+    if bad_date:
+        await ack(response_action="errors", errors={"date": views.refusal(lang, "bad_date")})
+        return
+    today = await _today(services, user)
+    try:
+        if isinstance(update_id, int):
+            card = await updates.edit(
+                services.sessions, update_id, draft, user, services.admins, today=today, now=now()
+            )
+        else:
+            card = await updates.create(services.sessions, draft, user, today=today, now=now())
+    except UpdateInvalidError as exc:
+        await ack(response_action="errors", errors=views.form_errors(exc.errors, lang))
+        return
+    except DATABASE_ERRORS:
+        log.exception("could not store an update from %s", user)
+        await ack(response_action="errors", errors={"title": views.refusal(lang, "unavailable")})
+        return
+    await ack()
+    edited = isinstance(update_id, int)
+    if edited and meta.get("origin") == views.LIST_BLOCK:
+        message = views.update_list(await updates.recent(services.sessions, user, kind), kind, lang)
+    else:
+        message = views.update_message(card, lang, edited=edited)
+    await _send(services, user, meta.get("response_url"), message, replace=edited)
+
+
+async def open_edit(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, services: Services, lang: str
+) -> None:
+    await ack()
+    user, update_id, origin = body["user"]["id"], _update_id(body), _origin(body)
+    if update_id is None:
+        return
+    card = await updates.check_can_edit(services.sessions, update_id, user, services.admins)
+    areas = await intake.area_choices(services.sessions)
+    metadata = {"response_url": body.get("response_url"), "origin": origin}
+    await client.views_open(
+        trigger_id=body["trigger_id"],
+        view=views.update_modal(
+            card.kind,
+            areas,
+            lang,
+            today=await _today(services, user),
+            metadata=metadata,
+            card=card,
+        ),
+    )
+
+
+async def withdraw(ack: AsyncAck, body: dict[str, Any], services: Services, lang: str) -> None:
+    await ack()
+    user, update_id, origin = body["user"]["id"], _update_id(body), _origin(body)
+    if update_id is None:
+        return
+    card = await updates.withdraw(services.sessions, update_id, user, services.admins, now=now())
+    if origin == views.LIST_BLOCK:
+        cards = await updates.recent(services.sessions, user, card.kind)
+        message = views.update_list(cards, card.kind, lang)
+    else:
+        message = views.withdrawn_message(card, lang)
+    await _send(services, user, body.get("response_url"), message, replace=True)
+
+
+def register(app: AsyncApp) -> None:
     app.command("/shipped")(slash)
     app.command("/upcoming")(slash)
-
-    @app.view(views.UPDATE_CALLBACK)
-    async def submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        user = body["user"]["id"]
-        lang = await jerry.user_language(user)
-        meta = decode_metadata(view.get("private_metadata"))
-        kind = meta.get("kind") if meta.get("kind") in ("shipped", "upcoming") else "shipped"
-        update_id = meta.get("update")
-        values = view.get("state", {}).get("values", {})
-        draft, bad_date = draft_from(kind, values, editing=isinstance(update_id, int))
-        if bad_date:
-            await ack(response_action="errors", errors={"date": views.refusal(lang, "bad_date")})
-            return
-        today = await _today(jerry, user)
-        try:
-            if isinstance(update_id, int):
-                card = await updates.edit(
-                    jerry.sessions, update_id, draft, user, jerry.admins, today=today, now=now()
-                )
-            else:
-                card = await updates.create(jerry.sessions, draft, user, today=today, now=now())
-        except UpdateInvalidError as exc:
-            await ack(response_action="errors", errors=views.form_errors(exc.errors, lang))
-            return
-        except (UpdateNotAllowedError, UpdateNotFoundError, UpdateWithdrawnError) as exc:
-            reason = REFUSALS[type(exc)]
-            await ack(response_action="errors", errors={"title": views.refusal(lang, reason)})
-            return
-        except DATABASE_ERRORS:
-            log.exception("could not store an update from %s", user)
-            await ack(
-                response_action="errors", errors={"title": views.refusal(lang, "unavailable")}
-            )
-            return
-        await ack()
-        edited = isinstance(update_id, int)
-        if edited and meta.get("origin") == views.LIST_BLOCK:
-            message = views.update_list(
-                await updates.recent(jerry.sessions, user, kind), kind, lang
-            )
-        else:
-            message = views.update_message(card, lang, edited=edited)
-        await _send(jerry, user, meta.get("response_url"), message, replace=edited)
-
-    @app.action(views.EDIT_ACTION)
-    async def open_edit(
-        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
-    ) -> None:
-        await ack()
-        user, update_id, origin = body["user"]["id"], _update_id(body), _origin(body)
-        lang = await jerry.user_language(user)
-        if update_id is None:
-            return
-        try:
-            card = await updates.check_can_edit(jerry.sessions, update_id, user, jerry.admins)
-        except (UpdateNotAllowedError, UpdateNotFoundError, UpdateWithdrawnError) as exc:
-            await tell(jerry, body, respond, views.refusal(lang, REFUSALS[type(exc)]))
-            return
-        areas = await intake.area_choices(jerry.sessions)
-        metadata = {"response_url": body.get("response_url"), "origin": origin}
-        await client.views_open(
-            trigger_id=body["trigger_id"],
-            view=views.update_modal(
-                card.kind,
-                areas,
-                lang,
-                today=await _today(jerry, user),
-                metadata=metadata,
-                card=card,
-            ),
-        )
-
-    @app.action(views.WITHDRAW_ACTION)
-    async def withdraw(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        user, update_id, origin = body["user"]["id"], _update_id(body), _origin(body)
-        lang = await jerry.user_language(user)
-        if update_id is None:
-            return
-        try:
-            card = await updates.withdraw(jerry.sessions, update_id, user, jerry.admins, now=now())
-        except (UpdateNotAllowedError, UpdateNotFoundError, UpdateWithdrawnError) as exc:
-            await tell(jerry, body, respond, views.refusal(lang, REFUSALS[type(exc)]))
-            return
-        if origin == views.LIST_BLOCK:
-            cards = await updates.recent(jerry.sessions, user, card.kind)
-            message = views.update_list(cards, card.kind, lang)
-        else:
-            message = views.withdrawn_message(card, lang)
-        await _send(jerry, user, body.get("response_url"), message, replace=True)
+    app.view(views.UPDATE_CALLBACK)(submitted)
+    app.action(views.EDIT_ACTION)(open_edit)
+    app.action(views.WITHDRAW_ACTION)(withdraw)
 
 
 def _update_id(body: dict[str, Any]) -> int | None:

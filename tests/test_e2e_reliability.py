@@ -722,3 +722,36 @@ async def test_url_verification_challenge_is_answered(
     assert response.status_code == 200
     assert body["challenge"] in response.text
     assert await count(jerry, Item) == 0 and not fake_slack.calls
+
+
+@pytest.mark.parametrize("action_id", ["item_acknowledge", "item_answer", "item_reopen"])
+async def test_database_down_a_click_on_an_item_button_is_answered(
+    no_database: SlackDriver, fake_slack: FakeSlack, action_id: str
+) -> None:
+    message = {
+        "type": "message",
+        "ts": "1700000000.000100",
+        "text": "#1 · Pain point",
+        "blocks": [
+            {
+                "type": "actions",
+                "block_id": "item_actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": action_id,
+                        "text": {"type": "plain_text", "text": "Go"},
+                        "value": "1",
+                    }
+                ],
+            }
+        ],
+    }
+
+    response = await no_database.click(message, "D0PAYLEAD", action_id, user="U0PAYLEAD")
+
+    assert response.status_code == 200
+    assert [r["text"] for r in fake_slack.responses] == [
+        "Jerry cannot reach its database right now, so nothing was changed. "
+        "Please try again in a minute."
+    ]

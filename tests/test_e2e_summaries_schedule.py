@@ -406,7 +406,7 @@ async def test_an_unpostable_channel_is_reported_once_marked_and_not_retried(
     await slack.settle()
     assert len(fake_slack.calls_to("chat.postMessage")) == attempts  # not retried, no new alert
     with pytest.raises(SummaryError, match="paused"):
-        await post_summary(jerry, "sales-weekly", now=SLOT_W48 + timedelta(days=14))
+        await post_summary(jerry.services, "sales-weekly", now=SLOT_W48 + timedelta(days=14))
 
     # Jerry is invited; product ops imports the file again: the week is posted.
     fake_slack.add_channel("C0NOTIN", "cs", member=True)
@@ -476,12 +476,12 @@ async def test_send_posts_once_a_week_unless_again(
 ) -> None:
     await subscribe(settings, tmp_path)
     now = SLOT_W48 + timedelta(days=1)
-    first = await post_summary(jerry, "sales-weekly", now=now)
+    first = await post_summary(jerry.services, "sales-weekly", now=now)
     assert (first.week, first.status, first.sequence) == ("2026-W48", "posted", 0)
-    again = await post_summary(jerry, "Sales-Weekly", "2026-W48", now=now)
+    again = await post_summary(jerry.services, "Sales-Weekly", "2026-W48", now=now)
     assert isinstance(again, PostResult) and again.status == "already_posted"
     assert again.ts == first.ts
-    third = await post_summary(jerry, "sales-weekly", "2026-W48", again=True, now=now)
+    third = await post_summary(jerry.services, "sales-weekly", "2026-W48", again=True, now=now)
     assert (third.status, third.sequence) == ("posted", 1)
     assert third.period == first.period  # the same week, counted the same way
     assert len(main_posts(fake_slack)) == 2
@@ -489,9 +489,9 @@ async def test_send_posts_once_a_week_unless_again(
     assert await jerry.run_summaries(now + timedelta(minutes=1)) == []
 
     with pytest.raises(SummaryError, match="No weekly summary is named “nope”"):
-        await post_summary(jerry, "nope", now=now)
+        await post_summary(jerry.services, "nope", now=now)
     with pytest.raises(SummaryError, match="ISO week"):
-        await post_summary(jerry, "sales-weekly", "2026-W60", now=now)
+        await post_summary(jerry.services, "sales-weekly", "2026-W60", now=now)
     assert parse_week("2026w7") == "2026-W07"
 
 

@@ -101,7 +101,7 @@ async def week_content(jerry: JerryApp) -> None:
 
 
 async def posted_summary(jerry: JerryApp, fake: FakeSlack) -> dict[str, Any]:
-    result = await post_summary(jerry, "Sales EMEA", WEEK, now=NOW)
+    result = await post_summary(jerry.services, "Sales EMEA", WEEK, now=NOW)
     assert result.status == "posted", result
     message = fake.message(SALES, result.ts or "")
     assert message is not None

@@ -84,7 +84,7 @@ async def start(
             )
         )
         await session.commit()
-    result = await start_round(jerry, name, now=NOW)
+    result = await start_round(jerry.services, name, now=NOW)
     assert result.status == "started" and result.invited == 2, result
     async with jerry.sessions() as session:
         round_ = await session.get(SurveyRound, result.round_id)

@@ -85,6 +85,10 @@ MESSAGES: dict[str, str] = {
     "modal.cancel": "Cancel",
     "error.store_failed": "Sorry, Jerry could not save this right now (its database is not answering). Nothing was stored: please try again in a minute. Your text:\n{text}",
     "error.store_failed_short": "Jerry could not save this right now. Please try again in a minute.",
+    "error.database_down": "Jerry cannot reach its database right now, so nothing was changed. Please try again in a minute.",
+    "error.form_expired": "Slack took too long to open that form, so it did not open. Click the button again.",
+    "error.not_relayed": "Jerry could not pass this message on right now (its database is not answering). Please send it again in a minute.",
+    "error.unexpected": "Something went wrong on Jerry’s side and nothing was changed. Please try again; if it keeps happening, tell product ops.",
     # answer and reassign modals
     "answer_modal.title": "Answer #{id}",
     "answer_modal.label": "Your answer",

@@ -85,6 +85,10 @@ MESSAGES: dict[str, str] = {
     "modal.cancel": "Annuler",
     "error.store_failed": "Désolé, Jerry ne peut pas enregistrer ceci pour l’instant (sa base de données ne répond pas). Rien n’a été enregistré : réessayez dans une minute. Votre texte :\n{text}",
     "error.store_failed_short": "Jerry ne peut pas enregistrer ceci pour l’instant. Réessayez dans une minute.",
+    "error.database_down": "Jerry ne peut pas joindre sa base de données pour l’instant : rien n’a été modifié. Réessayez dans une minute.",
+    "error.form_expired": "Slack a mis trop de temps à ouvrir ce formulaire, qui ne s’est pas ouvert. Cliquez à nouveau sur le bouton.",
+    "error.not_relayed": "Jerry ne peut pas transmettre ce message pour l’instant (sa base de données ne répond pas). Renvoyez-le dans une minute.",
+    "error.unexpected": "Un problème est survenu du côté de Jerry et rien n’a été modifié. Réessayez ; si cela se reproduit, prévenez l’équipe product ops.",
     # answer and reassign modals
     "answer_modal.title": "Répondre au n° {id}",
     "answer_modal.label": "Votre réponse",
