@@ -107,3 +107,15 @@ async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[A
 async def count_rows(engine: AsyncEngine, table: str) -> int:
     async with engine.connect() as conn:
         return (await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
+
+
+# Fixtures that make a test end-to-end: a real database, the fake Slack, a running Jerry.
+END_TO_END_FIXTURES = {"database_url", "fake_slack", "fake_feeds", "postgres_database"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test that touches a database or a fake service carries the `slow` marker, so
+    `make test` runs the pure tests first (`-m "not slow"`) and fails fast on them."""
+    for item in items:
+        if END_TO_END_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
