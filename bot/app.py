@@ -14,12 +14,6 @@ from slack_bolt.adapter.starlette.async_handler import (
     to_async_bolt_request,
 )
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
-from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -35,6 +29,7 @@ from bot.i18n import normalize_language
 from bot.intake import IntakeRequest, IntakeResult, IntakeWriter
 from bot.reminders import ReminderSummary, run_reminders
 from bot.scheduler import Scheduler, interval
+from bot.slack import slack_client
 from models.db import create_engine, database_answers, session_factory
 from models.routing_store import RoutingModelCache
 from models.users import SlackUser
@@ -44,20 +39,6 @@ log = logging.getLogger("jerry")
 FIRST_LOOKUP_SECONDS = 1.0
 # How long a person's language is remembered in memory before the cache is asked again.
 LANGUAGE_MEMORY_SECONDS = 600.0
-
-
-def slack_client(settings: Settings) -> AsyncWebClient:
-    """The Web API client; retries rate limits (honouring Retry-After), 5xx, lost connections."""
-    return AsyncWebClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        timeout=15,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
-        ],
-    )
 
 
 class JerryApp:

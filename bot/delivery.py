@@ -15,7 +15,6 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -25,7 +24,7 @@ from bot.directory import Directory
 from bot.i18n import t
 from bot.items import load_card
 from bot.relay import alert_triage, lead_unreachable
-from bot.slack_errors import PERMANENT_ERRORS, slack_error
+from bot.slack import SLACK_FAILURES, classify
 from bot.views import items as views
 from bot.views import lead_actions as lead_action_views
 from bot.views.blocks import context
@@ -169,14 +168,14 @@ class DeliveryWorker:
                     )
             except PermanentDeliveryError as exc:
                 await self._permanent(session, delivery, item, exc.error)
-            except SlackApiError as exc:
-                error = slack_error(exc)
-                if error in PERMANENT_ERRORS:
-                    await self._permanent(session, delivery, item, error)
+            except SLACK_FAILURES as exc:
+                failure = classify(exc)
+                if failure.transport:
+                    await self._retry(session, delivery, item, f"connection: {failure.code}")
+                elif failure.retry:
+                    await self._retry(session, delivery, item, failure.code)
                 else:
-                    await self._retry(session, delivery, item, error)
-            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-                await self._retry(session, delivery, item, f"connection: {exc.__class__.__name__}")
+                    await self._permanent(session, delivery, item, failure.code)
             except Exception as exc:  # a bug must not leave the delivery leased and the pass cut
                 log.exception("delivery %s (%s) raised", delivery.id, delivery.purpose)
                 await self._retry(session, delivery, item, f"unexpected: {exc.__class__.__name__}")
@@ -444,7 +443,7 @@ class DeliveryWorker:
             )
             item.permalink = response.get("permalink")
         except SlackApiError as exc:  # the DM matters more than the link
-            log.info("no permalink for item %s: %s", item.id, slack_error(exc))
+            log.info("no permalink for item %s: %s", item.id, classify(exc).code)
 
     async def _post(
         self, channel: str, message: dict[str, Any], *, thread_ts: str | None = None

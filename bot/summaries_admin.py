@@ -154,8 +154,8 @@ async def send(
     again: bool = False,
     now: datetime | None = None,
 ) -> int:
-    from bot.app import slack_client
     from bot.cli import CommandError
+    from bot.slack import slack_client
     from bot.summary_posting import PostingDeps, SummaryError, post_summary
 
     if not settings.slack_bot_token:

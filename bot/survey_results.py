@@ -34,13 +34,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-import aiohttp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import t
-from bot.slack_errors import slack_error
+from bot.slack import SLACK_FAILURES, classify
 from models import survey_results_store as store
 from models.item_store import enqueue
 from models.surveys import Survey, SurveyRound
@@ -52,10 +50,6 @@ PURPOSE = "survey_results"  # the outbox row that posts a round's results
 MIN_GROUP = 3  # smaller groups are hidden in breakdowns
 TREND_ROUNDS = 6  # the trend covers this round and up to five before it
 SCALE_RANGES = {"scale5": (1, 5), "scale10": (0, 10)}
-# Slack's answers meaning the owner channel cannot take the results at all.
-CHANNEL_ERRORS = frozenset(
-    {"channel_not_found", "is_archived", "not_in_channel", "restricted_action", "access_denied"}
-)
 
 
 class ResultsError(Exception):
@@ -587,8 +581,8 @@ async def post_results(
                 unfurl_links=False,
                 unfurl_media=False,
             )
-        except (SlackApiError, aiohttp.ClientError, OSError, TimeoutError) as exc:
-            error = slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+        except SLACK_FAILURES as exc:
+            error = classify(exc).code
             log.warning("survey %s results: thread reply failed: %s", results.survey, error)
             break
         replies += 1
@@ -619,8 +613,8 @@ async def upload_chart(
             channel=channel,
             thread_ts=thread_ts,
         )
-    except (SlackApiError, aiohttp.ClientError, OSError, TimeoutError) as exc:
-        error = slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+    except SLACK_FAILURES as exc:
+        error = classify(exc).code
         log.warning("survey %s: the trend chart was not uploaded: %s", results.survey, error)
         return None
     files = response.get("files") or []

@@ -107,9 +107,9 @@ async def init_file(path: Path | None, *, language: str = "en") -> int:
 
 async def run_now(settings: Settings, name: str, *, now: datetime | None = None) -> int:
     """`jerry surveys run NAME`: start a round now and say whom it reached."""
-    from bot.app import slack_client
     from bot.cli import CommandError
     from bot.directory import Directory
+    from bot.slack import slack_client
     from bot.surveys import RoundDeps, SurveyError, start_round
 
     if not settings.slack_bot_token:

@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import intake
-from bot.slack_errors import slack_error
+from bot.slack import classify
 from bot.views import home as home_views
 from bot.views import modals
 
@@ -124,7 +124,7 @@ def register(app: AsyncApp, jerry: JerryApp) -> None:
         try:
             await client.views_open(trigger_id=body["trigger_id"], view=view)
         except SlackApiError as exc:  # e.g. the trigger expired: the click did nothing
-            log.warning("could not open the intake form from the Home: %s", slack_error(exc))
+            log.warning("could not open the intake form from the Home: %s", classify(exc).code)
 
     app.action(home_views.ADD_PAINPOINT_ACTION)(new_item)
     app.action(home_views.ASK_QUESTION_ACTION)(new_item)
