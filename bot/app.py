@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot import intake
+from bot import conversation_delivery, intake, relay_delivery, reminders, survey_results
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
 from bot.directory import Directory
@@ -27,9 +27,11 @@ from bot.feeds import FetchResult, fetch_now
 from bot.home import HomePublisher
 from bot.i18n import normalize_language
 from bot.intake import IntakeRequest, IntakeResult, IntakeWriter
+from bot.outbox import OutboxContext, OutboxRegistry
 from bot.reminders import ReminderSummary, run_reminders
 from bot.scheduler import Scheduler, interval
 from bot.slack import slack_client
+from bot.survey_results import SurveyContext, survey_context
 from models.db import create_engine, database_answers, session_factory
 from models.routing_store import RoutingModelCache
 from models.users import SlackUser
@@ -39,6 +41,16 @@ log = logging.getLogger("jerry")
 FIRST_LOOKUP_SECONDS = 1.0
 # How long a person's language is remembered in memory before the cache is asked again.
 LANGUAGE_MEMORY_SECONDS = 600.0
+
+
+def outbox_handlers(surveys: SurveyContext) -> OutboxRegistry:
+    """Every outbox purpose, each registered by the capability that owes such messages."""
+    registry = OutboxRegistry()
+    relay_delivery.register_outbox(registry)
+    conversation_delivery.register_outbox(registry)
+    reminders.register_outbox(registry)
+    survey_results.register_outbox(registry, surveys)
+    return registry
 
 
 class JerryApp:
@@ -57,11 +69,11 @@ class JerryApp:
         )
         # user id -> (language, when to look again): saves a query on every ack.
         self._languages: dict[str, tuple[str, float]] = {}
+        # What survey results and survey reminders need besides sessions and client.
+        self.survey_context = survey_context(settings, self.client)
         self.worker = DeliveryWorker(
-            self.sessions,
-            self.client,
-            self.directory,
-            default_language=self.language,
+            OutboxContext(self.sessions, self.client, self.directory, self.language),
+            outbox_handlers(self.survey_context),
             retry_seconds=settings.jerry_delivery_retry_seconds,
         )
         self.scheduler = Scheduler(self.sessions)
@@ -78,9 +90,6 @@ class JerryApp:
                 "feeds", interval(settings.jerry_feed_minutes * 60), self.run_feeds
             )
         # Pulse survey results: reminders before closing, closing, results (bot/survey_results.py).
-        from bot.survey_results import survey_context
-
-        self.worker.survey_context = survey_context(settings, self.client)
         if settings.jerry_survey_check_seconds > 0:
             self.scheduler.add_job(
                 "survey_results",
@@ -189,7 +198,7 @@ class JerryApp:
         from bot.survey_reminders import remind_unfinished
         from bot.survey_results import close_due_rounds
 
-        context = self.worker.survey_context
+        context = self.survey_context
         reminded = await remind_unfinished(
             self.sessions,
             self.client,
