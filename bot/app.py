@@ -12,30 +12,27 @@ from slack_bolt.adapter.starlette.async_handler import (
     to_async_bolt_request,
 )
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
-from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import handlers
+from bot import conversation_delivery, relay_delivery, reminders, survey_results
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
 from bot.directory import Directory
 from bot.feeds import FetchResult, fetch_now
 from bot.home import HomePublisher
 from bot.intake import IntakeRequest, IntakeResult, IntakeWriter
+from bot.outbox import Doorbell, OutboxContext, OutboxRegistry
 from bot.reminders import ReminderSummary, run_reminders
 from bot.scheduler import Scheduler, interval
-from bot.services import Doorbell, Languages, Services
+from bot.services import Languages, Services
+from bot.slack import slack_client
 from bot.summary_posting import PostResult, run_due_summaries
 from bot.survey_reminders import remind_unfinished
-from bot.survey_results import CloseSummary, close_due_rounds, survey_context
+from bot.survey_results import CloseSummary, SurveyContext, close_due_rounds, survey_context
 from bot.surveys import RoundResult, run_due_rounds
 from models.base import utcnow
 from models.db import create_engine, database_answers, session_factory
@@ -44,18 +41,14 @@ from models.routing_store import RoutingModelCache
 log = logging.getLogger("jerry")
 
 
-def slack_client(settings: Settings) -> AsyncWebClient:
-    """The Web API client; retries rate limits (honouring Retry-After), 5xx, lost connections."""
-    return AsyncWebClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        timeout=15,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
-        ],
-    )
+def outbox_handlers(surveys: SurveyContext) -> OutboxRegistry:
+    """Every outbox purpose, each registered by the capability that owes such messages."""
+    registry = OutboxRegistry()
+    relay_delivery.register_outbox(registry)
+    conversation_delivery.register_outbox(registry)
+    reminders.register_outbox(registry)
+    survey_results.register_outbox(registry, surveys)
+    return registry
 
 
 def build_services(
@@ -93,14 +86,15 @@ class JerryApp:
         # The scheduler's clock is "now" for every capability (tests set it).
         self.services = services = build_services(settings, clock=lambda: self.scheduler.clock())
         self.scheduler = Scheduler(services.sessions)
+        # What survey results and survey reminders need besides sessions and client.
+        self.survey_context = survey_context(settings, services.client)
         self.worker = DeliveryWorker(
-            services.sessions,
-            services.client,
-            services.directory,
-            default_language=settings.jerry_language,
+            OutboxContext(
+                services.sessions, services.client, services.directory, settings.jerry_language
+            ),
+            outbox_handlers(self.survey_context),
             retry_seconds=settings.jerry_delivery_retry_seconds,
             doorbell=services.outbox,
-            survey_context=survey_context(settings, services.client),
         )
         # The services' parts the tests and the lifespan reach directly.
         self.engine, self.sessions, self.client = (
@@ -122,6 +116,7 @@ class JerryApp:
             self.scheduler.add_job(
                 "feeds", interval(settings.jerry_feed_minutes * 60), self.run_feeds
             )
+        # Pulse survey results: reminders before closing, closing, results (bot/survey_results.py).
         if settings.jerry_survey_check_seconds > 0:
             # Pulse survey results: reminders before closing, closing, results.
             self.scheduler.add_job(
@@ -194,7 +189,7 @@ class JerryApp:
     async def run_survey_results(self, now: datetime) -> tuple[object, CloseSummary]:
         """The survey results tick at `now`: remind those who have not finished, close rounds
         whose time is up (their results go out through the outbox)."""
-        context = self.worker.survey_context
+        context = self.survey_context
         reminded = await remind_unfinished(
             self.sessions,
             self.client,

@@ -44,7 +44,7 @@ log = logging.getLogger("jerry.conversation")
 STORED_TEXT_LIMIT = 40_000
 QUESTION_LIMIT = 3_000  # the modal's max_length
 
-# Delivery purposes (bot/delivery.py hands them to bot/conversation_delivery.py).
+# Outbox purposes (bot/conversation_delivery.py registers how to send them).
 PURPOSE_TO_REPORTER = "conversation_to_reporter"
 PURPOSE_TO_LEAD = "conversation_to_lead"
 PURPOSE_UPDATE = "conversation_update"  # an edit or a deletion: Jerry's copy is re-rendered

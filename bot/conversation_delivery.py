@@ -1,8 +1,9 @@
-"""Sending what the conversation owes (the outbox worker hands `conversation_*` deliveries here).
+"""Sending what the conversation owes (the outbox's handlers for `conversation_*` purposes).
 
 - conversation_to_reporter / conversation_question: into the reporter's thread (the reply
   thread, else their DM thread for the item), like an answer; if that thread is gone the
-  worker's fallback re-sends by DM (`_to_dm`), with a note (`_fallback_from`).
+  reporter's fallback (bot/relay_delivery.py) re-sends by DM (`_to_dm`), with a note
+  (`_fallback_from`).
 - conversation_to_lead / conversation_question_note: into the current lead's DM thread;
   waits (Deferred) while that DM is not out yet (e.g. just after a reassign).
 - conversation_update: re-renders Jerry's copy of a relayed message (edited or deleted).
@@ -12,7 +13,7 @@ Jerry's copy of each relayed message is recorded on its `RelayedMessage`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,10 +23,20 @@ from bot.conversation import (
     PURPOSE_TO_LEAD,
     PURPOSE_TO_REPORTER,
     PURPOSE_UPDATE,
+    REPORTER_PURPOSES,
 )
-from bot.delivery import ANONYMOUS_REPORTER, Deferred, PermanentDeliveryError
 from bot.i18n import t
+from bot.outbox import (
+    Deferred,
+    OutboxContext,
+    OutboxHandler,
+    OutboxRegistry,
+    PermanentDeliveryError,
+    Posted,
+    require_item,
+)
 from bot.relay import alert_triage
+from bot.relay_delivery import alert_gave_up, reporter_undeliverable
 from bot.text import escape_plain, neutralize
 from bot.views import conversation as views
 from bot.views.blocks import context
@@ -34,75 +45,80 @@ from models.deliveries import Delivery
 from models.item_store import team_and_area
 from models.items import Item
 
-if TYPE_CHECKING:
-    from bot.delivery import DeliveryWorker
 
-Posted = tuple[str | None, str | None]
+def register_outbox(registry: OutboxRegistry) -> None:
+    # Toward the reporter, a gone thread falls back to their DM, as answers do.
+    to_reporter = OutboxHandler(
+        send=deliver, undeliverable=reporter_undeliverable, gave_up=alert_gave_up
+    )
+    for purpose in sorted(REPORTER_PURPOSES):
+        registry.register(purpose, to_reporter)
+    to_lead = OutboxHandler(send=deliver, undeliverable=failed, gave_up=alert_gave_up)
+    for purpose in (PURPOSE_TO_LEAD, PURPOSE_QUESTION_NOTE, PURPOSE_UPDATE):
+        registry.register(purpose, to_lead)
 
 
-async def display_name(worker: DeliveryWorker, user_id: str) -> str:
+async def display_name(outbox: OutboxContext, user_id: str) -> str:
     """A person's name as Jerry writes it (no ping); their mention if Slack cannot say."""
-    user = await worker.directory.user(user_id) if user_id.startswith(("U", "W")) else None
+    user = await outbox.directory.user(user_id) if user_id.startswith(("U", "W")) else None
     name = (user.real_name or user.name) if user is not None else None
     return neutralize(escape_plain(name)) if name else f"<@{user_id}>"
 
 
 async def deliver(
-    worker: DeliveryWorker,
-    session: AsyncSession,
-    delivery: Delivery,
-    item: Item,
-    params: dict[str, Any],
+    outbox: OutboxContext, session: AsyncSession, delivery: Delivery, item: Item | None
 ) -> Posted:
+    item = require_item(item)
+    params: dict[str, Any] = dict(delivery.params or {})
     purpose = delivery.purpose
     if purpose == PURPOSE_QUESTION:
-        return await _question(worker, session, item, params)
+        return await _question(outbox, session, item, params)
     if purpose == PURPOSE_QUESTION_NOTE:
-        return await _question_note(worker, item, params)
+        return await _question_note(outbox, item, params)
     relayed = await session.get(RelayedMessage, params.get("message"))
     if relayed is None:
         raise PermanentDeliveryError("relayed_message_missing")
     if purpose == PURPOSE_UPDATE:
-        return await _update(worker, session, item, relayed)
+        return await _update(outbox, session, item, relayed)
     if relayed.status == "deleted" and relayed.copy_ts is None:
         return None, None  # deleted before Jerry could relay it: nothing to say
-    message = await _render(worker, session, item, relayed)
+    message = await _render(outbox, session, item, relayed)
     if purpose == PURPOSE_TO_REPORTER:
-        channel, ts = await _to_reporter(worker, item, message, params)
+        channel, ts = await _to_reporter(outbox, item, message, params)
     elif purpose == PURPOSE_TO_LEAD:
         if not item.lead_dm_channel or not item.lead_dm_ts:
             raise Deferred  # the (new) lead's DM is not out yet
-        channel, ts = await worker._post(item.lead_dm_channel, message, thread_ts=item.lead_dm_ts)
+        channel, ts = await outbox.post(item.lead_dm_channel, message, thread_ts=item.lead_dm_ts)
     else:
         raise PermanentDeliveryError(f"unknown_purpose_{purpose}")
     relayed.copy_channel, relayed.copy_ts = channel, ts
     return channel, ts
 
 
-async def _reader_language(worker: DeliveryWorker, item: Item, direction: str) -> str:
+async def _reader_language(outbox: OutboxContext, item: Item, direction: str) -> str:
     if direction == TO_REPORTER:
-        return await worker.directory.language(
-            item.reporter_id, item.language or worker.default_language
+        return await outbox.directory.language(
+            item.reporter_id, item.language or outbox.default_language
         )
-    return await worker.directory.language(item.assignee_id, worker.default_language)
+    return await outbox.directory.language(item.assignee_id, outbox.default_language)
 
 
 async def _render(
-    worker: DeliveryWorker, session: AsyncSession, item: Item, relayed: RelayedMessage
+    outbox: OutboxContext, session: AsyncSession, item: Item, relayed: RelayedMessage
 ) -> dict[str, Any]:
-    lang = await _reader_language(worker, item, relayed.direction)
+    lang = await _reader_language(outbox, item, relayed.direction)
     to_reporter = relayed.direction == TO_REPORTER
     if to_reporter:
         team, _ = await team_and_area(session, item)
         line = views.from_lead_line(
             lang,
-            who=await display_name(worker, relayed.author),
+            who=await display_name(outbox, relayed.author),
             team=team.name if team else "",
             kind=item.kind,
             item_id=item.id,
         )
     else:
-        who = None if item.anonymous else await display_name(worker, relayed.author)
+        who = None if item.anonymous else await display_name(outbox, relayed.author)
         line = views.from_reporter_line(lang, who=who, item_id=item.id)
     return views.relayed_message(
         lang,
@@ -117,46 +133,46 @@ async def _render(
 
 
 async def _to_reporter(
-    worker: DeliveryWorker, item: Item, message: dict[str, Any], params: dict[str, Any]
+    outbox: OutboxContext, item: Item, message: dict[str, Any], params: dict[str, Any]
 ) -> Posted:
     """Where answers go: the reply thread, else the reporter's DM thread for the item."""
     if params.get("_fallback_from"):
-        lang = await _reader_language(worker, item, TO_REPORTER)
+        lang = await _reader_language(outbox, item, TO_REPORTER)
         note = t("notice.fallback_dm", lang, channel=f"<#{params['_fallback_from']}>")
         message = {**message, "blocks": [*message["blocks"], context(note)][:50]}
-    return await worker.post_in_reporter_thread(item, message, params)
+    return await outbox.post_in_reporter_thread(item, message, params)
 
 
 async def _question(
-    worker: DeliveryWorker, session: AsyncSession, item: Item, params: dict[str, Any]
+    outbox: OutboxContext, session: AsyncSession, item: Item, params: dict[str, Any]
 ) -> Posted:
-    lang = await _reader_language(worker, item, TO_REPORTER)
+    lang = await _reader_language(outbox, item, TO_REPORTER)
     message = views.question_to_reporter(
         lang,
-        who=await display_name(worker, params.get("by", "")),
+        who=await display_name(outbox, params.get("by", "")),
         team=params.get("team", ""),
         kind=item.kind,
         item_id=item.id,
         question=params.get("question", ""),
     )
-    return await _to_reporter(worker, item, message, params)
+    return await _to_reporter(outbox, item, message, params)
 
 
-async def _question_note(worker: DeliveryWorker, item: Item, params: dict[str, Any]) -> Posted:
+async def _question_note(outbox: OutboxContext, item: Item, params: dict[str, Any]) -> Posted:
     if not item.lead_dm_channel or not item.lead_dm_ts:
         raise Deferred
-    lang = await _reader_language(worker, item, "to_lead")
+    lang = await _reader_language(outbox, item, "to_lead")
     message = views.question_note_for_lead(lang, question=params.get("question", ""))
-    return await worker._post(item.lead_dm_channel, message, thread_ts=item.lead_dm_ts)
+    return await outbox.post(item.lead_dm_channel, message, thread_ts=item.lead_dm_ts)
 
 
 async def _update(
-    worker: DeliveryWorker, session: AsyncSession, item: Item, relayed: RelayedMessage
+    outbox: OutboxContext, session: AsyncSession, item: Item, relayed: RelayedMessage
 ) -> Posted:
     if not relayed.copy_channel or not relayed.copy_ts:
         raise Deferred  # the copy is not out yet; it will render the latest text itself
-    message = await _render(worker, session, item, relayed)
-    await worker.client.chat_update(
+    message = await _render(outbox, session, item, relayed)
+    await outbox.client.chat_update(
         channel=relayed.copy_channel,
         ts=relayed.copy_ts,
         text=message["text"],
@@ -165,9 +181,10 @@ async def _update(
     return relayed.copy_channel, relayed.copy_ts
 
 
-async def failed(session: AsyncSession, delivery: Delivery, item: Item, error: str) -> None:
+async def failed(session: AsyncSession, delivery: Delivery, item: Item | None, error: str) -> None:
     """A lead-side or update delivery failed for good: product ops hears of it."""
-    who = item.assignee_id or ""
-    if delivery.purpose in {PURPOSE_TO_REPORTER, PURPOSE_QUESTION}:
-        who = ANONYMOUS_REPORTER if item.anonymous else item.reporter_id
-    await alert_triage(session, "undeliverable", item=item.id, who=who, error=error)
+    if item is None:
+        return
+    await alert_triage(
+        session, "undeliverable", item=item.id, who=item.assignee_id or "", error=error
+    )

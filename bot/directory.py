@@ -16,11 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import normalize_language
-from bot.slack_errors import slack_error, user_id_by_email
+from bot.slack import FailureKind, classify, user_id_by_email
 from models.base import utcnow
 from models.users import SlackUser
-
-USER_GONE_ERRORS = {"user_not_found", "user_not_visible", "account_inactive_user"}
 
 
 class Directory:
@@ -58,7 +56,7 @@ class Directory:
         try:
             response = await self.client.users_info(user=user_id, include_locale=True)
         except SlackApiError as exc:
-            if slack_error(exc) in USER_GONE_ERRORS:
+            if classify(exc).kind is FailureKind.PERSON_GONE:
                 return await self._save(user_id, _mark_gone)
             return cached  # a passing error: what we knew is still the best guess
         data = response.get("user") or {}

@@ -17,13 +17,12 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.sla import CLOSED_STATUSES, sla_state
-from bot.slack_errors import slack_error
+from bot.slack import TRANSPORT_ERRORS, classify
 from bot.views.home import (
     BREACHES,
     MINE,
@@ -346,9 +345,9 @@ class HomePublisher:
         try:
             await self.client.views_publish(user_id=user_id, view=view)
         except SlackApiError as exc:
-            log.warning("could not publish the Home of %s: %s", user_id, slack_error(exc))
+            log.warning("could not publish the Home of %s: %s", user_id, classify(exc).code)
             return False
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        except TRANSPORT_ERRORS as exc:
             log.warning("could not publish the Home of %s: %s", user_id, exc.__class__.__name__)
             return False
         return True

@@ -34,7 +34,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import sla
 from bot.i18n import t
 from bot.items import load_card
+from bot.outbox import (
+    OutboxContext,
+    OutboxHandler,
+    OutboxRegistry,
+    PermanentDeliveryError,
+    Posted,
+    require_item,
+)
 from bot.relay import alert_triage, hand_over, lead_unreachable
+from bot.relay_delivery import alert_gave_up
 from bot.views import items as views
 from bot.views.blocks import section
 from models.base import utcnow
@@ -56,18 +65,10 @@ from models.users import SlackUser
 
 log = logging.getLogger("jerry.reminders")
 
-# Outbox purposes this module renders (bot/delivery.py sends them).
+# Outbox purposes this module renders (`register_outbox`; bot/delivery.py sends them).
 REMINDER, ESCALATION = "reminder", "escalation"
 PURPOSES = frozenset({REMINDER, ESCALATION})
 GONE_ERROR = "deactivated"
-
-
-class ReminderUndeliverable(Exception):
-    """The recipient can never get it (deactivated): the outbox treats it as a permanent error."""
-
-    def __init__(self, error: str) -> None:
-        super().__init__(error)
-        self.error = error
 
 
 @dataclass
@@ -504,12 +505,11 @@ async def render(
     default_language: str,
 ) -> tuple[str, dict[str, Any], str | None]:
     """(channel, message, thread_ts) for a reminder or an escalation."""
-    if item is None:
-        raise ReminderUndeliverable("item_missing")
+    item = require_item(item)
     recipient = delivery.recipient or ""
     user = await directory.user(recipient) if directory is not None else None
     if user is not None and user.deleted:
-        raise ReminderUndeliverable("user_deactivated")
+        raise PermanentDeliveryError("user_deactivated")
     lang = await directory.language(recipient, default_language)
     params = dict(delivery.params or {})
     kind = params.get("reminder", "ack")
@@ -538,11 +538,28 @@ async def render(
     return recipient, message, None
 
 
+def register_outbox(registry: OutboxRegistry) -> None:
+    handler = OutboxHandler(send=_send, undeliverable=undeliverable, gave_up=alert_gave_up)
+    for purpose in sorted(PURPOSES):
+        registry.register(purpose, handler)
+
+
+async def _send(
+    outbox: OutboxContext, session: AsyncSession, delivery: Delivery, item: Item | None
+) -> Posted:
+    channel, message, thread_ts = await render(
+        session, outbox.directory, delivery, item, outbox.default_language
+    )
+    return await outbox.post(channel, message, thread_ts=thread_ts)
+
+
 async def undeliverable(
     session: AsyncSession, delivery: Delivery, item: Item | None, error: str
 ) -> None:
     """A reminder or escalation Slack will never take: a gone lead hands the item over."""
-    if item is not None and delivery.purpose == REMINDER and delivery.recipient == item.assignee_id:
+    if item is None:
+        return  # the item is gone: nobody is waiting for it
+    if delivery.purpose == REMINDER and delivery.recipient == item.assignee_id:
         await lead_unreachable(session, delivery, item, error)
         return
     await alert_triage(
@@ -559,9 +576,9 @@ __all__ = [
     "PURPOSES",
     "REMINDER",
     "ReminderSummary",
-    "ReminderUndeliverable",
     "lead_gone",
     "mark_user_gone",
+    "register_outbox",
     "render",
     "run_reminders",
     "undeliverable",

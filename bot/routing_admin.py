@@ -66,22 +66,20 @@ async def _email_lookup(settings: Settings):  # type: ignore[no-untyped-def]
             "the routing file names leads by email, "
             "and Jerry asks Slack (users.lookupByEmail) who they are",
         )
-    from bot.app import slack_client
+    from bot.slack import TRANSPORT_ERRORS, classify, slack_client, user_id_by_email
 
     client = slack_client(settings)
 
     async def lookup(email: str) -> str | None:
         from slack_sdk.errors import SlackApiError
 
-        from bot.slack_errors import slack_error, user_id_by_email
-
         try:
             return await user_id_by_email(client, email)
         except SlackApiError as exc:
             raise CommandError(
-                f"Slack could not look up {email} (users.lookupByEmail: {slack_error(exc)})"
+                f"Slack could not look up {email} (users.lookupByEmail: {classify(exc).code})"
             ) from exc
-        except (OSError, TimeoutError) as exc:
+        except TRANSPORT_ERRORS as exc:
             raise CommandError(f"Slack could not be reached to look up {email}: {exc}") from exc
 
     return lookup

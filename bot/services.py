@@ -24,6 +24,7 @@ from bot.directory import Directory
 from bot.home import HomePublisher
 from bot.i18n import normalize_language
 from bot.intake import IntakeRequest, IntakeResult, IntakeWriter
+from bot.outbox import Doorbell
 from models.routing_store import RoutingModelCache
 from models.users import SlackUser
 
@@ -31,18 +32,6 @@ from models.users import SlackUser
 FIRST_LOOKUP_SECONDS = 1.0
 # How long a person's language is remembered in memory before the cache is asked again.
 LANGUAGE_MEMORY_SECONDS = 600.0
-
-
-class Doorbell:
-    """Tells the outbox worker that something new is owed, so it sends now rather than at its
-    next pass. A CLI command's doorbell has no worker listening: the running bot's outbox
-    sends what the command queued."""
-
-    def __init__(self) -> None:
-        self.rung = asyncio.Event()
-
-    def kick(self) -> None:
-        self.rung.set()
 
 
 class Languages:

@@ -14,12 +14,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiohttp
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services import Services
-from bot.slack_errors import slack_error
+from bot.slack import TRANSPORT_ERRORS, classify
 from bot.summaries import Period, Summary, build_summary
 from bot.summary_posting import SummaryError, parse_week, preview_summary, scope_of
 from bot.views.summary import summary_csv, summary_markdown
@@ -130,9 +129,10 @@ async def send_summary_file(
             initial_comment=comment,
         )
     except SlackApiError as exc:
-        log.warning("summary download %s for %s refused: %s", value, user_id, slack_error(exc))
-        raise DownloadError("summary.download.failed", error=slack_error(exc)) from exc
-    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        error = classify(exc).code
+        log.warning("summary download %s for %s refused: %s", value, user_id, error)
+        raise DownloadError("summary.download.failed", error=error) from exc
+    except TRANSPORT_ERRORS as exc:
         log.warning("summary download %s for %s failed: %s", value, user_id, exc)
         raise DownloadError("summary.download.failed", error=exc.__class__.__name__) from exc
     files = response.get("files") or []

@@ -30,7 +30,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import aiohttp
 from apscheduler.triggers.cron import CronTrigger
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -39,7 +38,7 @@ from bot.i18n import t
 from bot.relay import alert_triage
 from bot.scheduler import latest_slot
 from bot.services import Services
-from bot.slack_errors import PERMANENT_ERRORS, slack_error
+from bot.slack import TRANSPORT_ERRORS, FailureKind, SlackFailure, classify, kind_of
 from bot.summaries import Period, Summary, SummaryScope, build_summary
 from models import summaries_store as store
 from models.summaries import SummaryPost, SummarySubscription
@@ -49,18 +48,6 @@ log = logging.getLogger("jerry.summaries")
 JOB_NAME = "summaries"
 STALE_CLAIM = timedelta(minutes=10)
 WEEK_LENGTH = timedelta(days=7)
-# Slack's answers meaning Jerry cannot post in the channel at all (not the message's fault).
-CHANNEL_ERRORS = frozenset(
-    {
-        "channel_not_found",
-        "is_archived",
-        "not_in_channel",
-        "restricted_action",
-        "team_access_not_granted",
-        "ekm_access_denied",
-        "access_denied",
-    }
-)
 WEEK = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
 TAKEN_OVER = "the first attempt stopped mid-post; retried once"
 
@@ -361,8 +348,8 @@ async def _post(
             unfurl_media=False,
         )
     except SlackApiError as exc:
-        return await _refused(deps, subscription, post, slack_error(exc))
-    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        return await _refused(deps, subscription, post, classify(exc))
+    except TRANSPORT_ERRORS as exc:
         return await _give_back(deps, subscription, post, f"connection: {exc.__class__.__name__}")
     except Exception as exc:
         log.exception("summary %s %s could not be built or posted", subscription.name, week)
@@ -387,8 +374,8 @@ async def _post(
                 unfurl_media=False,
             )
         except SlackApiError as exc:
-            error = f"thread reply {replies + 1} of {len(messages) - 1}: {slack_error(exc)}"
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            error = f"thread reply {replies + 1} of {len(messages) - 1}: {classify(exc).code}"
+        except TRANSPORT_ERRORS as exc:
             error = f"thread reply {replies + 1} of {len(messages) - 1}: {exc.__class__.__name__}"
         if error:
             log.warning("summary %s %s: %s", subscription.name, week, error)
@@ -416,15 +403,16 @@ async def _post(
 
 
 async def _refused(
-    deps: Services, subscription: SummarySubscription, post: SummaryPost, error: str
+    deps: Services, subscription: SummarySubscription, post: SummaryPost, failure: SlackFailure
 ) -> PostResult:
-    if error not in CHANNEL_ERRORS and error not in PERMANENT_ERRORS:
+    error = failure.code
+    if failure.retry:
         return await _give_back(deps, subscription, post, error)  # 5xx, ratelimited …
     async with deps.sessions() as session:
         row = await session.get(SummaryPost, post.id)
         assert row is not None
         row.status, row.error = store.FAILED, error
-        if error in CHANNEL_ERRORS:
+        if failure.kind is FailureKind.CHANNEL_GONE:  # Jerry cannot post there at all
             status = "unpostable"
             # Told once: only the tick that moves it from active says so.
             if await store.mark_unpostable(session, subscription.id, error):
@@ -468,7 +456,7 @@ async def _give_back(
 def _done(post: SummaryPost) -> bool:
     """Whether this row settles its week for the schedule (a channel error does not once the
     subscription is active again: it was re-imported, so the week is tried again)."""
-    return post.status != store.FAILED or post.error not in CHANNEL_ERRORS
+    return post.status != store.FAILED or kind_of(post.error or "") is not FailureKind.CHANNEL_GONE
 
 
 async def run_due_summaries(deps: Services, now: datetime) -> list[PostResult]:

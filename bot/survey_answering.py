@@ -33,7 +33,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.slack_errors import slack_error
+from bot.slack import classify
 from bot.survey_answers import (
     Parsed,
     ParsedAnswer,
@@ -369,7 +369,7 @@ async def _react(client: AsyncWebClient, channel: str, ts: str, name: str) -> bo
     try:
         await client.reactions_add(channel=channel, timestamp=ts, name=name)
     except SlackApiError as exc:
-        error = slack_error(exc)
+        error = classify(exc).code
         if error == "already_reacted":
             return False
         log.warning("survey reaction not added: %s", error)
@@ -414,6 +414,6 @@ async def confirm(
                 channel=channel, thread_ts=thread_ts, unfurl_links=False, **message
             )
     except SlackApiError as exc:
-        log.warning("survey confirmation not sent: %s", slack_error(exc))
+        log.warning("survey confirmation not sent: %s", classify(exc).code)
         return False
     return True

@@ -24,22 +24,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiohttp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import sla
 from bot.i18n import t
-from bot.slack_errors import PERMANENT_ERRORS, slack_error
+from bot.slack import SLACK_FAILURES, classify
 from bot.surveys import respondent_key
 from models import survey_results_store as store
 from models.surveys import Survey, SurveyInvite, SurveyRound
 
 log = logging.getLogger("jerry.surveys")
-
-# Slack errors meaning the person can never get it: their reminder is not tried again.
-GONE_ERRORS = PERMANENT_ERRORS | {"user_disabled", "channel_not_found", "cannot_dm_bot"}
 
 # The audience, group by group: {label: [user ids]} (Slack calls).
 AudienceResolver = Callable[[Survey], Awaitable[dict[str, list[str]]]]
@@ -202,10 +197,11 @@ async def _remind_round(
                 unfurl_links=False,
                 unfurl_media=False,
             )
-        except (SlackApiError, aiohttp.ClientError, OSError, TimeoutError) as exc:
-            error = slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+        except SLACK_FAILURES as exc:
+            failure = classify(exc)
+            error = failure.code
             summary.failed += 1
-            if error not in GONE_ERRORS:
+            if failure.retry:  # else the person can never get it: not tried again
                 async with sessions() as session:
                     await store.release_invite_reminder(session, invite.id)
                     await session.commit()

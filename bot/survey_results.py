@@ -7,7 +7,7 @@
 
 Closing is exactly once: a conditional UPDATE (status open → closed) that one process wins,
 and in the same transaction an outbox row ("survey_results") that the delivery worker sends
-once (bot/delivery.py calls `deliver`). A restart or a second replica finds the round closed
+once (`register_outbox` gives it `deliver`). A restart or a second replica finds the round closed
 and the row claimed. The post records `results_posted_at`; a duplicate row posts nothing.
 
 What counts: answers stored before the round's cutoff (when it was due to close, or closed
@@ -34,16 +34,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import aiohttp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import t
+from bot.outbox import (
+    OutboxContext,
+    OutboxHandler,
+    OutboxRegistry,
+    PermanentDeliveryError,
+)
+from bot.relay import alert_triage
+from bot.relay_delivery import alert_gave_up
 from bot.services import Services
-from bot.slack_errors import slack_error
+from bot.slack import SLACK_FAILURES, classify
 from models import survey_results_store as store
+from models.base import utcnow
+from models.deliveries import Delivery
 from models.item_store import enqueue
+from models.items import Item
 from models.surveys import Survey, SurveyRound
 from models.users import SlackUser
 
@@ -53,10 +62,6 @@ PURPOSE = "survey_results"  # the outbox row that posts a round's results
 MIN_GROUP = 3  # smaller groups are hidden in breakdowns
 TREND_ROUNDS = 6  # the trend covers this round and up to five before it
 SCALE_RANGES = {"scale5": (1, 5), "scale10": (0, 10)}
-# Slack's answers meaning the owner channel cannot take the results at all.
-CHANNEL_ERRORS = frozenset(
-    {"channel_not_found", "is_archived", "not_in_channel", "restricted_action", "access_denied"}
-)
 
 
 class ResultsError(Exception):
@@ -581,8 +586,8 @@ async def post_results(
                 unfurl_links=False,
                 unfurl_media=False,
             )
-        except (SlackApiError, aiohttp.ClientError, OSError, TimeoutError) as exc:
-            error = slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+        except SLACK_FAILURES as exc:
+            error = classify(exc).code
             log.warning("survey %s results: thread reply failed: %s", results.survey, error)
             break
         replies += 1
@@ -613,22 +618,39 @@ async def upload_chart(
             channel=channel,
             thread_ts=thread_ts,
         )
-    except (SlackApiError, aiohttp.ClientError, OSError, TimeoutError) as exc:
-        error = slack_error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+    except SLACK_FAILURES as exc:
+        error = classify(exc).code
         log.warning("survey %s: the trend chart was not uploaded: %s", results.survey, error)
         return None
     files = response.get("files") or []
     return files[0].get("id") if files and isinstance(files[0], dict) else None
 
 
-class ResultsUndeliverable(Exception):
-    def __init__(self, error: str) -> None:
-        super().__init__(error)
-        self.error = error
+def register_outbox(registry: OutboxRegistry, context: SurveyContext) -> None:
+    """The "survey_results" rows, posted with `context` (anonymous hashes, the audience)."""
+
+    async def send(
+        outbox: OutboxContext, session: AsyncSession, delivery: Delivery, item: Item | None
+    ) -> tuple[str | None, str | None]:
+        return await deliver(outbox, context, session, delivery.params or {}, now=utcnow())
+
+    async def failed(
+        session: AsyncSession, delivery: Delivery, item: Item | None, error: str
+    ) -> None:
+        await undeliverable(session, delivery.params or {}, error)
+
+    registry.register(
+        PURPOSE, OutboxHandler(send=send, undeliverable=failed, gave_up=alert_gave_up)
+    )
 
 
 async def deliver(
-    worker: Any, session: AsyncSession, params: Mapping[str, Any], *, now: datetime
+    outbox: OutboxContext,
+    context: SurveyContext,
+    session: AsyncSession,
+    params: Mapping[str, Any],
+    *,
+    now: datetime,
 ) -> tuple[str | None, str | None]:
     """The outbox sends a "survey_results" row: post the round's results once.
 
@@ -637,21 +659,20 @@ async def deliver(
     round_id = int(params.get("round_id") or 0)
     round_ = await session.get(SurveyRound, round_id)
     if round_ is None:
-        raise ResultsUndeliverable("round_missing")
+        raise PermanentDeliveryError("round_missing")
     if round_.results_posted_at is not None:
         log.info("survey round %s: results already posted", round_id)
         return None, None
     survey = await session.get(Survey, round_.survey_id)
     assert survey is not None
-    context: SurveyContext | None = getattr(worker, "survey_context", None)
     results = await results_of_round(
-        worker.sessions,
+        outbox.sessions,
         round_id,
-        secret=context.secret if context else None,
-        groups_of=context.groups_of if context else None,
-        directory=getattr(worker, "directory", None),
+        secret=context.secret,
+        groups_of=context.groups_of,
+        directory=outbox.directory,
     )
-    posted = await post_results(worker.client, results, channel=survey.owner_channel)
+    posted = await post_results(outbox.client, results, channel=survey.owner_channel)
     await store.mark_results_posted(session, round_id, now)
     log.info(
         "posted results of survey %s round %s (%d thread replies, chart %s)",
@@ -665,8 +686,6 @@ async def deliver(
 
 async def undeliverable(session: AsyncSession, params: Mapping[str, Any], error: str) -> None:
     """Results Slack will never take (the owner channel is gone or Jerry is not in it)."""
-    from bot.relay import alert_triage
-
     round_ = await session.get(SurveyRound, int(params.get("round_id") or 0))
     survey = await session.get(Survey, round_.survey_id) if round_ is not None else None
     await alert_triage(

@@ -56,8 +56,8 @@ async def results_command(
     sessions = session_factory(engine)
     context, directory = SurveyContext(None, None), None
     if settings.slack_bot_token:  # Slack names people and reads the groups of the breakdown
-        from bot.app import slack_client
         from bot.directory import Directory
+        from bot.slack import slack_client
 
         client = slack_client(settings)
         context, directory = survey_context(settings, client), Directory(sessions, client)

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +25,7 @@ from bot.i18n import t
 from bot.relay import alert_triage
 from bot.scheduler import latest_slot
 from bot.services import Services
-from bot.slack_errors import PERMANENT_ERRORS, slack_error
+from bot.slack import SLACK_FAILURES, TRANSPORT_ERRORS, classify
 from bot.surveys_file import parse_duration, trigger_of
 from bot.views.survey_round import intro_message, question_message
 from models import survey_store as store
@@ -113,10 +112,6 @@ async def run_due_rounds(deps: Services, now: datetime) -> list[RoundResult]:
     return results
 
 
-# The audience itself is wrong (not a passing Slack hiccup): product ops must fix the file.
-AUDIENCE_GONE_ERRORS = PERMANENT_ERRORS | {"no_such_subteam", "invalid_users"}
-
-
 async def _alert_audience_failed(
     deps: Services, survey: Survey, slot: datetime, error: str
 ) -> None:
@@ -161,12 +156,13 @@ async def start_round(
     try:
         members = await audience_of(deps.client, survey.audience_kind, list(survey.audience))
     except SlackApiError as exc:
-        error = slack_error(exc)
+        failure = classify(exc)
+        error = failure.code
         log.warning("survey %s: its audience could not be read: %s", survey.name, error)
-        if error in AUDIENCE_GONE_ERRORS:
+        if not failure.retry:  # the audience itself is wrong: product ops must fix the file
             await _alert_audience_failed(deps, survey, slot, error)
         return RoundResult(survey.name, "audience_failed", slot, error=error)
-    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+    except TRANSPORT_ERRORS as exc:
         error = f"connection: {exc.__class__.__name__}"
         log.warning("survey %s: its audience could not be read: %s", survey.name, error)
         return RoundResult(survey.name, "audience_failed", slot, error=error)
@@ -310,8 +306,8 @@ class _Posting:
         channel = self.survey.deliver_in
         try:
             ts, question_ts = await self._thread(channel)
-        except (SlackApiError, aiohttp.ClientError, OSError, TimeoutError) as exc:
-            error = slack_error(exc) if isinstance(exc, SlackApiError) else exc.__class__.__name__
+        except SLACK_FAILURES as exc:
+            error = classify(exc).code
             log.warning(
                 "survey %s round %d: cannot post in %s: %s",
                 self.survey.name,
@@ -419,8 +415,8 @@ class _Posting:
             channel = (opened.get("channel") or {}).get("id") or user_id
             ts, question_ts = await self._thread(channel)
         except SlackApiError as exc:
-            error = slack_error(exc)
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            error = classify(exc).code
+        except TRANSPORT_ERRORS as exc:
             error = f"connection: {exc.__class__.__name__}"
         else:
             async with self.deps.sessions() as session:

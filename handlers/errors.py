@@ -26,7 +26,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.errors import Refusal
 from bot.i18n import t
 from bot.services import Services
-from bot.slack_errors import slack_error
+from bot.slack import classify
 from models.db import DATABASE_ERRORS
 
 log = logging.getLogger("jerry.errors")
@@ -38,7 +38,7 @@ def answer_for(error: Exception, lang: str) -> str:
     """What the person is told about `error`, in their language."""
     if isinstance(error, Refusal):
         return error.message(lang)
-    if isinstance(error, SlackApiError) and slack_error(error) in EXPIRED_TRIGGER_ERRORS:
+    if isinstance(error, SlackApiError) and classify(error).code in EXPIRED_TRIGGER_ERRORS:
         return t("error.form_expired", lang)
     if isinstance(error, DATABASE_ERRORS):
         return t("error.database_down", lang)
@@ -50,7 +50,7 @@ def _expected(error: Exception) -> bool:
     if isinstance(error, Refusal):
         return True
     if isinstance(error, SlackApiError):
-        return slack_error(error) in EXPIRED_TRIGGER_ERRORS
+        return classify(error).code in EXPIRED_TRIGGER_ERRORS
     return isinstance(error, DATABASE_ERRORS)
 
 

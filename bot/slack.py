@@ -1,0 +1,145 @@
+"""Jerry's gateway to Slack's Web API: the client, and what Slack's failures mean.
+
+Every caller classifies a failed call the same way (`classify`) and decides by its kind:
+try again later, or never (the channel or the person is gone, or the message itself is
+refused).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+
+# Slack could not be reached or did not answer in time.
+TRANSPORT_ERRORS: tuple[type[Exception], ...] = (aiohttp.ClientError, OSError, TimeoutError)
+# Everything a Web API call raises when it fails: what `classify` takes.
+SLACK_FAILURES: tuple[type[Exception], ...] = (SlackApiError, *TRANSPORT_ERRORS)
+
+
+def slack_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client; retries rate limits (honouring Retry-After), 5xx, lost connections."""
+    return AsyncWebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=15,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+class FailureKind(enum.Enum):
+    RETRY_LATER = "retry_later"  # 5xx, lost connection, timeout, or an answer Jerry does not know
+    RATE_LIMITED = "rate_limited"
+    CHANNEL_GONE = "channel_gone"  # Jerry cannot post in that channel at all
+    PERSON_GONE = "person_gone"  # the person cannot be reached (deactivated, a bot …)
+    PERMANENT = "permanent"  # the call itself is refused: no retry changes it
+
+
+# Slack's error codes by kind (https://docs.slack.dev/reference/methods/chat.postMessage).
+CHANNEL_GONE_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "is_archived",
+        "not_in_channel",
+        "restricted_action",
+        "team_access_not_granted",
+        "ekm_access_denied",
+        "access_denied",
+    }
+)
+PERSON_GONE_ERRORS = frozenset(
+    {
+        "user_not_found",
+        "user_disabled",
+        "user_deactivated",
+        "cannot_dm_bot",
+        "user_not_visible",
+        "account_inactive_user",
+    }
+)
+PERMANENT_ERRORS = frozenset(
+    {
+        "user_not_in_channel",
+        "message_not_found",
+        "cant_update_message",
+        "thread_not_found",
+        "msg_too_long",
+        "invalid_blocks",
+        "invalid_arguments",
+        "no_text",
+        "too_many_attachments",
+        "messages_tab_disabled",
+        "not_allowed_token_type",
+        "invalid_blocks_format",
+        "as_user_not_supported",
+        "duplicate_channel_not_found",
+        # A survey's audience that no longer exists (usergroups.users.list, users.info).
+        "no_such_subteam",
+        "invalid_users",
+    }
+)
+RATE_LIMITED_ERRORS = frozenset({"ratelimited", "rate_limited"})
+
+
+@dataclass(frozen=True)
+class SlackFailure:
+    kind: FailureKind
+    # Slack's error code, http_<status> when the answer was not Slack's JSON (a 5xx page),
+    # or the exception's class name when Slack was not reached (`transport`).
+    code: str
+    transport: bool = False
+
+    @property
+    def retry(self) -> bool:
+        """Whether trying again later may succeed."""
+        return self.kind in {FailureKind.RETRY_LATER, FailureKind.RATE_LIMITED}
+
+
+def kind_of(code: str, status: int | None = None) -> FailureKind:
+    """The kind of Slack's error `code` (also of an error stored earlier)."""
+    if code in CHANNEL_GONE_ERRORS:
+        return FailureKind.CHANNEL_GONE
+    if code in PERSON_GONE_ERRORS:
+        return FailureKind.PERSON_GONE
+    if code in PERMANENT_ERRORS:
+        return FailureKind.PERMANENT
+    if code in RATE_LIMITED_ERRORS or status == 429:
+        return FailureKind.RATE_LIMITED
+    # 5xx, and codes Jerry does not know: a retry costs little, a lost message much.
+    return FailureKind.RETRY_LATER
+
+
+def classify(exc: Exception) -> SlackFailure:
+    """What a failed Web API call (SlackApiError, or one of TRANSPORT_ERRORS) means."""
+    if isinstance(exc, SlackApiError):
+        data = exc.response.data
+        error = data.get("error") if isinstance(data, dict) else None
+        status = exc.response.status_code
+        code = str(error or f"http_{status}")
+        return SlackFailure(kind_of(code, status), code)
+    return SlackFailure(FailureKind.RETRY_LATER, exc.__class__.__name__, transport=True)
+
+
+async def user_id_by_email(client: AsyncWebClient, email: str) -> str | None:
+    """users.lookupByEmail: the user's id, or None when nobody has that email."""
+    try:
+        response = await client.users_lookupByEmail(email=email)
+    except SlackApiError as exc:
+        if classify(exc).code == "users_not_found":
+            return None
+        raise
+    return (response.get("user") or {}).get("id")
