@@ -12,9 +12,10 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import t
+from bot.item_types import ItemCard
 from bot.relay import ItemNotFoundError, NotAllowedError, RefusedError
-from bot.views.items import ItemCard, refusal
-from bot.views.modals import decode_metadata
+from bot.views.blocks import decode_metadata
+from bot.views.items import refusal
 
 if TYPE_CHECKING:
     from bot.app import JerryApp

@@ -23,7 +23,7 @@ from bot.updates import (
     UpdateWithdrawnError,
 )
 from bot.views import updates as views
-from bot.views.modals import decode_metadata
+from bot.views.blocks import decode_metadata
 from handlers.item_buttons import tell
 from models.base import utcnow
 from models.db import DATABASE_ERRORS

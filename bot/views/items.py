@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from bot.i18n import t
+from bot.item_types import ItemCard
 from bot.routing import explain
 from bot.text import MESSAGE_TEXT_LIMIT, SECTION_TEXT_LIMIT, neutralize, quote, truncate
 from bot.views import lead_actions
@@ -17,43 +16,6 @@ Message = dict[str, Any]  # {"text": fallback, "blocks": [...]}, ready for chat.
 # Room kept for the quote markers and the cut marker when user text fills a section.
 QUOTE_BUDGET = SECTION_TEXT_LIMIT - 200
 FALLBACK_PREVIEW = 300
-
-
-@dataclass(frozen=True)
-class ItemCard:
-    """What a message needs to know about an item (built by the core from the database)."""
-
-    id: int
-    kind: str
-    status: str
-    text: str
-    reporter_id: str
-    anonymous: bool
-    source: str
-    team: str
-    assignee_id: str
-    route_step: str
-    route_detail: dict[str, Any] = field(default_factory=dict)
-    area: str | None = None
-    channel_id: str | None = None
-    permalink: str | None = None
-    impact: str | None = None
-    customer: str | None = None
-    customer_at_risk: bool = False
-    created_at: datetime | None = None
-    answer: str | None = None
-    answered_by: str | None = None
-    acknowledged_by: str | None = None
-    note: str | None = None
-    awaiting_reporter: bool = False  # a question asked with "Ask for details" waits
-    # How it was resolved (see bot/resolution.py)
-    outcome: str | None = None
-    resolution_note: str | None = None
-    resolved_by: str | None = None
-    duplicate_of: int | None = None
-    customer_outcome: str | None = None
-    helped_deal: bool = False
-    resolved_at: datetime | None = None
 
 
 def safe(text: str, limit: int = QUOTE_BUDGET) -> str:
