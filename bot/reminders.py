@@ -474,17 +474,6 @@ async def mark_user_gone(sessions: async_sessionmaker[AsyncSession], user_id: st
 # --- rendering (the outbox calls this) ----------------------------------------------------------
 
 
-def human_duration(seconds: int | float, lang: str) -> str:
-    minutes = int(seconds // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    if days:
-        return t("reminders.duration.days", lang, days=days, hours=hours)
-    if hours:
-        return t("reminders.duration.hours", lang, hours=hours, minutes=minutes)
-    return t("reminders.duration.minutes", lang, minutes=max(minutes, 1))
-
-
 def target_label(text: str, lang: str) -> str:
     try:
         target = sla.parse_target(text or None)
@@ -516,7 +505,7 @@ async def render(
     values = {
         "id": item.id,
         "kind": views.kind_label(item.kind, lang).lower(),
-        "waited": human_duration(params.get("waited", 0), lang),
+        "waited": views.human_duration(params.get("waited", 0), lang),
         "target": target_label(params.get("target", ""), lang),
         "lead": f"<@{params.get('lead', '')}>",
     }

@@ -21,8 +21,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.slack_errors import slack_error
-from bot.summaries import Period, Summary, build_summary
+from bot.summaries import build_summary
 from bot.summary_posting import SummaryError, parse_week, preview_summary, scope_of
+from bot.summary_types import Period, Summary
 from bot.views.summary import summary_csv, summary_markdown
 from models import summary_queries as q
 

@@ -40,7 +40,8 @@ from bot.i18n import t
 from bot.relay import alert_triage
 from bot.scheduler import latest_slot
 from bot.slack_errors import PERMANENT_ERRORS, slack_error
-from bot.summaries import Period, Summary, SummaryScope, build_summary
+from bot.summaries import build_summary
+from bot.summary_types import Period, Summary, SummaryScope
 from models import summaries_store as store
 from models.summaries import SummaryPost, SummarySubscription
 

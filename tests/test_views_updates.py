@@ -13,7 +13,8 @@ import pytest
 from bot.i18n import LANGUAGES
 from bot.item_types import AreaChoice
 from bot.text import WORD_JOINER
-from bot.updates import UpdateCard, today_in, valid_link
+from bot.update_types import UpdateCard
+from bot.updates import today_in, valid_link
 from bot.views import updates as views
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

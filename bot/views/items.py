@@ -48,6 +48,18 @@ def kind_label(kind: str, lang: str) -> str:
     return t(f"item.kind.{kind}", lang)
 
 
+def human_duration(seconds: int | float, lang: str) -> str:
+    """How long, shortly: "2 d 3 h", "4 h 10 min", "5 min" (at least a minute)."""
+    minutes = int(seconds // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return t("reminders.duration.days", lang, days=days, hours=hours)
+    if hours:
+        return t("reminders.duration.hours", lang, hours=hours, minutes=minutes)
+    return t("reminders.duration.minutes", lang, minutes=max(minutes, 1))
+
+
 def reporter_label(card: ItemCard, lang: str) -> str:
     return t("item.anonymous", lang) if card.anonymous else f"<@{card.reporter_id}>"
 

@@ -13,7 +13,14 @@ from typing import Any
 from bot.i18n import t
 from bot.item_types import AreaChoice
 from bot.text import MESSAGE_TEXT_LIMIT, neutralize, plain, quote, truncate
-from bot.updates import IMPACT_LIMIT, LINK_LIMIT, TITLE_LIMIT, UpdateCard
+from bot.update_types import (
+    AUDIENCES,
+    CONFIDENCES,
+    IMPACT_LIMIT,
+    LINK_LIMIT,
+    TITLE_LIMIT,
+    UpdateCard,
+)
 from bot.views.blocks import (
     MAX_OPTIONS,
     Block,
@@ -30,7 +37,6 @@ from bot.views.blocks import (
     section,
 )
 from bot.views.items import Message, safe
-from models.updates import AUDIENCES, CONFIDENCES
 
 UPDATE_CALLBACK = "jerry_update"
 EDIT_ACTION = "update_edit"
