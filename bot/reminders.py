@@ -36,7 +36,6 @@ from bot.i18n import t
 from bot.items import load_card
 from bot.relay import alert_triage, hand_over, lead_unreachable
 from bot.views import items as views
-from bot.views.blocks import section
 from models.base import utcnow
 from models.deliveries import Delivery
 from models.item_store import add_event, enqueue, get_item, triage_team
@@ -517,14 +516,10 @@ async def render(
         return recipient, message, None
     line = t(f"reminder.{kind}", lang, **values)
     if item.lead_dm_channel and item.lead_dm_ts and item.assignee_id == recipient:
-        # Under the item's DM, whose buttons are right above.
-        message = {"text": line, "blocks": [section(line)]}
-        return item.lead_dm_channel, message, item.lead_dm_ts
+        return item.lead_dm_channel, views.reminder_in_thread(line), item.lead_dm_ts
     # No DM to thread under (it never went out): the reminder carries the item and its actions.
     card = await load_card(session, item, note=line)
-    message = views.lead_dm(card, lang)
-    message = {**message, "text": line, "blocks": [section(line), *message["blocks"]][:50]}
-    return recipient, message, None
+    return recipient, views.reminder_with_item(card, lang, line), None
 
 
 async def undeliverable(

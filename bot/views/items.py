@@ -182,6 +182,24 @@ def reporter_notice(card: ItemCard, lang: str, notice: str, **params: str) -> Me
     return {"text": line, "blocks": [section(line)]}
 
 
+def with_fallback_note(message: Message, lang: str, channel: str) -> Message:
+    """`message` sent by DM because it could not go to `channel`: it says so at the end."""
+    note = t("notice.fallback_dm", lang, channel=f"<#{channel}>")
+    return {**message, "blocks": [*message["blocks"], context(note)][:50]}
+
+
+def reminder_in_thread(line: str) -> Message:
+    """A reminder under the item's DM to the lead, whose buttons are right above."""
+    return {"text": line, "blocks": [section(line)]}
+
+
+def reminder_with_item(card: ItemCard, lang: str, line: str) -> Message:
+    """A reminder with no DM to thread under (it never went out): the line above the item
+    and its actions."""
+    message = lead_dm(card, lang)
+    return {**message, "text": line, "blocks": [section(line), *message["blocks"]][:50]}
+
+
 def triage_alert(lang: str, alert: str, **params: Any) -> Message:
     """A short alert for product ops' triage channel or lead."""
     line = t(f"alert.{alert}", lang, **params)
