@@ -23,9 +23,9 @@ from enum import StrEnum
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.item_types import ItemCard
 from bot.items import load_card
 from bot.relay import InvalidActionError, load_for_action, update_lead_dm
-from bot.views.items import ItemCard
 from models.base import utcnow
 from models.conversation import (
     LEAD_SIDE,

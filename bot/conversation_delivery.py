@@ -39,7 +39,7 @@ from bot.relay import alert_triage
 from bot.relay_delivery import alert_gave_up, reporter_undeliverable
 from bot.text import escape_plain, neutralize
 from bot.views import conversation as views
-from bot.views.blocks import context
+from bot.views import items as item_views
 from models.conversation import TO_REPORTER, RelayedMessage
 from models.deliveries import Delivery
 from models.item_store import team_and_area
@@ -138,8 +138,7 @@ async def _to_reporter(
     """Where answers go: the reply thread, else the reporter's DM thread for the item."""
     if params.get("_fallback_from"):
         lang = await _reader_language(outbox, item, TO_REPORTER)
-        note = t("notice.fallback_dm", lang, channel=f"<#{params['_fallback_from']}>")
-        message = {**message, "blocks": [*message["blocks"], context(note)][:50]}
+        message = item_views.with_fallback_note(message, lang, params["_fallback_from"])
     return await outbox.post_in_reporter_thread(item, message, params)
 
 

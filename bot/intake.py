@@ -16,10 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import normalize_language
+from bot.item_types import AreaChoice, ItemCard
 from bot.items import card_from, load_card
 from bot.routing import Decision, RoutingModel, decide
-from bot.views.items import ItemCard
-from bot.views.modals import AreaChoice
 from models.item_store import (
     add_event,
     cached_user,

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.views.items import ItemCard
+from bot.item_types import ItemCard
 from models.item_store import team_and_area
 from models.items import Item
 from models.routing import Team

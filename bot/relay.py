@@ -14,10 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.errors import Refusal
 from bot.i18n import t
+from bot.item_types import ItemCard, ReassignTarget
 from bot.items import load_card, may_act
 from bot.routing import TRIAGE_TEAM_NAME
-from bot.views.items import ItemCard
-from bot.views.modals import ReassignTarget
 from models.base import utcnow
 from models.deliveries import Delivery
 from models.item_store import add_event, enqueue, get_item, team_and_area, triage_team

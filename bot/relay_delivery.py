@@ -40,7 +40,6 @@ from bot.relay import alert_triage, lead_unreachable
 from bot.slack import classify
 from bot.views import items as views
 from bot.views import lead_actions as lead_action_views
-from bot.views.blocks import context
 from models.deliveries import Delivery
 from models.item_store import enqueue
 from models.items import Item
@@ -253,13 +252,7 @@ async def _to_reporter(
             extra["who"] = f"<@{extra['who']}>"
         message = views.reporter_notice(card, lang, params.get("notice", "updated"), **extra)
     if params.get("_fallback_from"):
-        message = {
-            **message,
-            "blocks": [
-                *message["blocks"],
-                context(t("notice.fallback_dm", lang, channel=f"<#{params['_fallback_from']}>")),
-            ],
-        }
+        message = views.with_fallback_note(message, lang, params["_fallback_from"])
     if params.get("response_url"):
         response = await AsyncWebhookClient(params["response_url"]).send(
             text=message["text"],

@@ -45,7 +45,6 @@ from bot.outbox import (
 from bot.relay import alert_triage, hand_over, lead_unreachable
 from bot.relay_delivery import alert_gave_up
 from bot.views import items as views
-from bot.views.blocks import section
 from models.base import utcnow
 from models.deliveries import Delivery
 from models.item_store import add_event, enqueue, get_item, triage_team
@@ -475,17 +474,6 @@ async def mark_user_gone(sessions: async_sessionmaker[AsyncSession], user_id: st
 # --- rendering (the outbox calls this) ----------------------------------------------------------
 
 
-def human_duration(seconds: int | float, lang: str) -> str:
-    minutes = int(seconds // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    if days:
-        return t("reminders.duration.days", lang, days=days, hours=hours)
-    if hours:
-        return t("reminders.duration.hours", lang, hours=hours, minutes=minutes)
-    return t("reminders.duration.minutes", lang, minutes=max(minutes, 1))
-
-
 def target_label(text: str, lang: str) -> str:
     try:
         target = sla.parse_target(text or None)
@@ -516,7 +504,7 @@ async def render(
     values = {
         "id": item.id,
         "kind": views.kind_label(item.kind, lang).lower(),
-        "waited": human_duration(params.get("waited", 0), lang),
+        "waited": views.human_duration(params.get("waited", 0), lang),
         "target": target_label(params.get("target", ""), lang),
         "lead": f"<@{params.get('lead', '')}>",
     }
@@ -528,14 +516,10 @@ async def render(
         return recipient, message, None
     line = t(f"reminder.{kind}", lang, **values)
     if item.lead_dm_channel and item.lead_dm_ts and item.assignee_id == recipient:
-        # Under the item's DM, whose buttons are right above.
-        message = {"text": line, "blocks": [section(line)]}
-        return item.lead_dm_channel, message, item.lead_dm_ts
+        return item.lead_dm_channel, views.reminder_in_thread(line), item.lead_dm_ts
     # No DM to thread under (it never went out): the reminder carries the item and its actions.
     card = await load_card(session, item, note=line)
-    message = views.lead_dm(card, lang)
-    message = {**message, "text": line, "blocks": [section(line), *message["blocks"]][:50]}
-    return recipient, message, None
+    return recipient, views.reminder_with_item(card, lang, line), None
 
 
 def register_outbox(registry: OutboxRegistry) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.item_types import CUSTOMER_OUTCOMES, OUTCOMES, ItemCard
 from bot.items import load_card, may_act
 from bot.relay import (
     ItemNotFoundError,
@@ -24,8 +25,6 @@ from bot.relay import (
     triage_lead,
     update_lead_dm,
 )
-from bot.views.items import ItemCard
-from bot.views.lead_actions import CUSTOMER_OUTCOMES, OUTCOMES
 from models.base import utcnow
 from models.item_store import add_event, enqueue, get_item, team_and_area, triage_team
 from models.items import Item

@@ -1,6 +1,7 @@
 """What a weekly summary says: "This week in product" for some product areas.
 
-`build_summary(sessions, scope, period)` returns plain data; bot/views/summary.py renders it
+`build_summary(sessions, scope, period)` returns plain data (bot/summary_types.py);
+bot/views/summary.py renders it
 (Block Kit, text, JSON, Markdown, CSV) and bot/summary_posting.py posts it on schedule.
 
 How each section is computed (every number says how):
@@ -30,104 +31,27 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import t
+from bot.summary_types import (
+    AreaVoice,
+    Numbers,
+    Period,
+    SharedAnswer,
+    Summary,
+    SummaryScope,
+    UpdateLine,
+)
 from bot.timings import summarize, timings_of_items
 from models import summary_queries as q
 
 COMING_SOON = timedelta(weeks=6)
 TOP_THEMES = 5
 MIN_THEME_ITEMS = 2  # a word must come up in this many items to be a theme
-
-
-@dataclass(frozen=True)
-class SummaryScope:
-    name: str
-    areas: tuple[str, ...]  # empty: every area
-    language: str
-    timezone: str
-
-
-@dataclass(frozen=True)
-class Period:
-    week: str  # ISO week, "2026-W48"
-    start: datetime  # UTC; shipped since `start`
-    end: datetime  # UTC; counted up to `end` (exclusive)
-
-
-@dataclass(frozen=True)
-class UpdateLine:
-    id: int
-    title: str
-    customer_impact: str | None
-    area: str | None
-    link: str | None
-    date: date | None  # shipped_on for shipped, target_date for upcoming
-    confidence: str | None  # upcoming: committed | likely | exploring
-    customer_facing: bool
-    overdue: bool = False
-    from_feed: bool = False
-
-
-@dataclass(frozen=True)
-class AreaVoice:
-    area: str | None  # None: items not (yet) routed to an area
-    painpoints: int
-    questions: int
-    answered: int
-    resolved: int
-    themes: tuple[str, ...]
-
-    @property
-    def total(self) -> int:
-        return self.painpoints + self.questions
-
-
-@dataclass(frozen=True)
-class SharedAnswer:
-    item_id: int
-    question: str  # Slack-formatted, uncut (views cut it)
-    answer: str
-    team: str | None
-    area: str | None
-    answered_at: datetime
-
-
-@dataclass(frozen=True)
-class Numbers:
-    routed: int
-    median_first_answer: timedelta | None
-    answered: int  # of the routed items, how many have a first answer (the median's count)
-    resolved: int
-
-
-@dataclass(frozen=True)
-class Summary:
-    scope: SummaryScope
-    period: Period
-    shipped: list[UpdateLine]
-    coming_soon: list[UpdateLine]
-    coming_later: list[UpdateLine]
-    voice: list[AreaVoice]
-    shared_answers: list[SharedAnswer]
-    numbers: Numbers
-    previous_numbers: Numbers | None
-    unknown_areas: tuple[str, ...] = ()  # scope areas the routing model does not know
-
-    @property
-    def is_empty(self) -> bool:
-        return not (
-            self.shipped
-            or self.coming_soon
-            or self.coming_later
-            or self.voice
-            or self.shared_answers
-        )
 
 
 def half_end(day: date) -> date:

@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services import Services
 from bot.slack import TRANSPORT_ERRORS, classify
-from bot.summaries import Period, Summary, build_summary
+from bot.summaries import build_summary
 from bot.summary_posting import SummaryError, parse_week, preview_summary, scope_of
+from bot.summary_types import Period, Summary
 from bot.views.summary import summary_csv, summary_markdown
 from models import summary_queries as q
 

@@ -39,7 +39,8 @@ from bot.relay import alert_triage
 from bot.scheduler import latest_slot
 from bot.services import Services
 from bot.slack import TRANSPORT_ERRORS, FailureKind, SlackFailure, classify, kind_of
-from bot.summaries import Period, Summary, SummaryScope, build_summary
+from bot.summaries import build_summary
+from bot.summary_types import Period, Summary, SummaryScope
 from models import summaries_store as store
 from models.summaries import SummaryPost, SummarySubscription
 

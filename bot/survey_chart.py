@@ -12,7 +12,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from bot.i18n import t
-from bot.survey_results import SCALE_RANGES, RoundResults, ScaleResult
+from bot.survey_results_types import SCALE_RANGES, RoundResults, ScaleResult
 
 LABEL_CHARS = 48
 DPI = 100

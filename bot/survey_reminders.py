@@ -28,9 +28,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import sla
-from bot.i18n import t
 from bot.slack import SLACK_FAILURES, classify
-from bot.surveys import respondent_key
+from bot.surveys import audience_groups, respondent_key
+from bot.views.survey_round import reminder_message
 from models import survey_results_store as store
 from models.surveys import Survey, SurveyInvite, SurveyRound
 
@@ -62,35 +62,11 @@ def remind_at(opened: datetime, closes: datetime, before: timedelta | None) -> d
     return max(closes - before, opened + (closes - opened) / 2)
 
 
-async def audience_groups(client: AsyncWebClient, survey: Survey) -> dict[str, list[str]]:
-    """Who is in the survey's audience now, per user group or channel (users: one group),
-    read as rounds read it (bot/surveys.py)."""
-    from bot.surveys import audience_of
-
-    entries = [entry for entry in survey.audience or [] if entry]
-    if survey.audience_kind == "users":
-        return {"users": await audience_of(client, "users", entries)}
-    return {entry: await audience_of(client, survey.audience_kind, [entry]) for entry in entries}
-
-
 @dataclass
 class RemindSummary:
     sent: int = 0
     deferred: int = 0  # due, but outside the person's business hours
     failed: int = 0
-
-
-def reminder_message(
-    lang: str, *, left: int, closes: str, title: str, channel: str | None = None
-) -> dict[str, Any]:
-    from bot.views.blocks import section
-    from bot.views.survey_results import _label
-
-    key = "survey_reminder.one" if left == 1 else "survey_reminder.many"
-    line = t(key, lang, n=left, closes=closes, title=_label(title, 200))
-    if channel:
-        line += " " + t("survey_reminder.in_channel", lang, channel=f"<#{channel}>")
-    return {"text": line, "blocks": [section(line)]}
 
 
 async def remind_unfinished(
@@ -176,13 +152,12 @@ async def _remind_round(
             await store.mark_round_reminded(session, round_.id, now)
             answered = await store.answered_questions(session, round_.id, invite.respondent)
             await session.commit()
-        from bot.views.survey_results import moment
-
         in_channel = round_.channel if survey.deliver_in != "dm" and round_.channel else None
         message = reminder_message(
             lang,
             left=max(questions - len(answered), 1),
-            closes=moment(round_.closes_at, tz, lang),
+            closes_at=round_.closes_at,
+            tz=tz,
             title=survey.title,
             channel=in_channel,
         )

@@ -231,6 +231,15 @@ async def audience_of(client: AsyncWebClient, kind: str, ids: list[str]) -> list
     return list(dict.fromkeys(user for user in found if user))
 
 
+async def audience_groups(client: AsyncWebClient, survey: Survey) -> dict[str, list[str]]:
+    """Who is in the survey's audience now, per user group or channel (users: one group),
+    read as rounds read it: for results' breakdowns and anonymous rounds' reminders."""
+    entries = [entry for entry in survey.audience or [] if entry]
+    if survey.audience_kind == "users":
+        return {"users": await audience_of(client, "users", entries)}
+    return {entry: await audience_of(client, survey.audience_kind, [entry]) for entry in entries}
+
+
 async def _reachable(directory: Directory, members: list[str]) -> list[str]:
     """Members minus bots and deactivated accounts (someone Slack cannot describe now stays:
     their DM says whether they can be reached)."""

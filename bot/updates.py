@@ -21,13 +21,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.errors import Refusal
 from bot.i18n import t
 from bot.text import neutralize
+from bot.update_types import (
+    AUDIENCES,
+    CONFIDENCES,
+    IMPACT_LIMIT,
+    LINK_LIMIT,
+    TITLE_LIMIT,
+    UPDATE_KINDS,
+    UpdateCard,
+)
 from models.update_store import active_area, area_name, area_names, get_update, recent_updates_by
-from models.updates import AUDIENCES, CONFIDENCES, UPDATE_KINDS, ProductUpdate
+from models.updates import ProductUpdate
 
 Kind = Literal["shipped", "upcoming"]
-TITLE_LIMIT = 300  # the column's size, counted as stored (escaped: "&" is "&amp;")
-IMPACT_LIMIT = 3000  # what the form's input accepts
-LINK_LIMIT = 2000
 LIST_LIMIT = 20
 _HOST = re.compile(r"^[A-Za-z0-9\-._~%\[\]:]+$")
 
@@ -82,29 +88,6 @@ class UpdateDraft:
     # Editing, and the form said nothing about the area (no choice made: the update's area
     # is archived, or there is no routing model): the update keeps its area.
     keep_area: bool = False
-
-
-@dataclass(frozen=True)
-class UpdateCard:
-    """An update as views render it."""
-
-    id: int
-    kind: str
-    title: str
-    customer_impact: str | None
-    area: str | None
-    area_id: int | None
-    link: str | None
-    shipped_on: date | None
-    target_date: date | None
-    confidence: str | None
-    audience: str
-    author_id: str | None
-    status: str
-    created_at: datetime
-    updated_at: datetime
-    withdrawn_at: datetime | None = None
-    from_feed: bool = False
 
 
 def card_of(update: ProductUpdate, area: str | None) -> UpdateCard:

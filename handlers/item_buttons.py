@@ -11,9 +11,9 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.item_types import ItemCard
 from bot.services import Services
-from bot.views.items import ItemCard
-from bot.views.modals import decode_metadata
+from bot.views.blocks import decode_metadata
 
 log = logging.getLogger("jerry.item_buttons")
 

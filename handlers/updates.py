@@ -21,7 +21,7 @@ from bot.updates import (
     UpdateInvalidError,
 )
 from bot.views import updates as views
-from bot.views.modals import decode_metadata
+from bot.views.blocks import decode_metadata
 from models.base import utcnow
 from models.db import DATABASE_ERRORS
 

@@ -13,9 +13,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
 
-UPDATE_KINDS = ("shipped", "upcoming")
-AUDIENCES = ("internal", "customer")
-CONFIDENCES = ("committed", "likely", "exploring")
 FEED_KINDS = ("github", "rss", "json")
 
 

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from bot.i18n import LANGUAGES
+from bot.item_types import ItemCard
 from bot.text import quote
 from bot.views import conversation as views
-from bot.views.items import ItemCard
 
 
 def card(**overrides: object) -> ItemCard:

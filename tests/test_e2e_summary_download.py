@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import delete, select
 
 from bot.app import JerryApp
-from bot.summaries import Period, build_summary
+from bot.summaries import build_summary
 from bot.summary_posting import post_summary, scope_of
+from bot.summary_types import Period
 from bot.views.summary import DOWNLOAD_CSV, DOWNLOAD_MD, summary_csv
 from models.items import Item
 from models.routing import Area

@@ -576,8 +576,9 @@ async def test_jerry_summaries_fetch_prints_each_feed(
 async def test_feeds_from_the_summaries_file_reach_the_weekly_summary(
     jerry: JerryApp, settings: Settings, feed_server: FakeFeeds, tmp_path: Path
 ) -> None:
-    from bot.summaries import SummaryScope, build_summary, iso_week_period
+    from bot.summaries import build_summary, iso_week_period
     from bot.summaries_admin import import_file
+    from bot.summary_types import SummaryScope
 
     feed_server.github_releases(
         "acme/app",

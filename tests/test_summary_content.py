@@ -10,15 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import relay
-from bot.summaries import (
-    Period,
-    SummaryScope,
-    build_summary,
-    half_end,
-    iso_week_period,
-    item_words,
-    top_themes,
-)
+from bot.summaries import build_summary, half_end, iso_week_period, item_words, top_themes
+from bot.summary_types import Period, SummaryScope
 from bot.views.summary import summary_json, summary_markdown, summary_messages, summary_text
 from models.items import Item, ItemEvent
 from models.routing import Area, Team

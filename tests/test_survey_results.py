@@ -9,15 +9,8 @@ import pytest
 
 from bot.survey_chart import trend_chart_png
 from bot.survey_reminders import parse_before, remind_at
-from bot.survey_results import (
-    ChoiceResult,
-    QuestionInfo,
-    ScaleResult,
-    TextResult,
-    distribution,
-    question_infos,
-    summarize,
-)
+from bot.survey_results import distribution, question_infos, summarize
+from bot.survey_results_types import ChoiceResult, QuestionInfo, ScaleResult, TextResult
 from models.survey_results_store import AnswerRow
 
 OPENED = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)

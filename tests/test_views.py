@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from bot.item_types import AreaChoice, ItemCard, ReassignTarget
 from bot.views import items as views
-from bot.views.items import ItemCard
-from bot.views.modals import AreaChoice, ReassignTarget, answer_modal, intake_modal, reassign_modal
+from bot.views.modals import answer_modal, intake_modal, reassign_modal
 
 HUGE = ("Facturé 🧾 <!channel> refund & <@U1> " * 2000)[:40_000]
 

@@ -22,6 +22,7 @@ import pkgutil
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,17 @@ def reporter_line(lang: str, *, anonymous: bool = False) -> str:
     return ":speech_balloon: " + conversation.from_reporter_line(lang, who=who, item_id=4182)
 
 
+def reminder_line(lang: str) -> str:
+    return t(
+        "reminder.ack",
+        lang,
+        kind=t("item.kind.painpoint", lang).lower(),
+        id=4182,
+        waited=items.human_duration(26 * 3600, lang),
+        target=items.human_duration(8 * 3600, lang),
+    )
+
+
 def question_blocks(lang: str) -> list[dict[str, Any]]:
     """The blocks of the DM a respondent clicked a scale button in."""
     question = inputs.survey_questions(lang)[0]
@@ -194,6 +206,24 @@ CASES: list[Case] = [
             "question": "Which plan are the customers on?",
         },
         updated=lambda lang: {"card": inputs.customer_item(), "notice": "updated"},
+    ),
+    *cases(
+        items.with_fallback_note,
+        receipt_by_dm=lambda lang: {
+            "message": items.receipt(inputs.customer_item(), lang),
+            "channel": "C0SUPPORT",
+        },
+    ),
+    *cases(
+        items.reminder_in_thread,
+        ack_due=lambda lang: {"line": reminder_line(lang)},
+    ),
+    *cases(
+        items.reminder_with_item,
+        ack_due_no_dm=lambda lang: {
+            "card": inputs.customer_item(),
+            "line": reminder_line(lang),
+        },
     ),
     *cases(
         items.triage_alert,
@@ -473,6 +503,22 @@ CASES: list[Case] = [
         },
     ),
     *cases(
+        survey_round.reminder_message,
+        dm_two_left=lambda lang: {
+            "left": 2,
+            "closes_at": datetime(2026, 11, 26, 17, 0, tzinfo=UTC),
+            "tz": "Europe/Paris",
+            "title": "Product manager pulse",
+        },
+        channel_one_left=lambda lang: {
+            "left": 1,
+            "closes_at": datetime(2026, 11, 26, 17, 0, tzinfo=UTC),
+            "tz": "America/New_York",
+            "title": "Revenue pulse",
+            "channel": "C0REVENUE",
+        },
+    ),
+    *cases(
         survey_round.question_message,
         **{
             question["kind"]: (
@@ -551,7 +597,8 @@ NOT_WHOLE = {
     "blocks.button": "one element of an actions block",
     "blocks.option": "one option of a menu",
     "blocks.modal": "the frame every modal is built in: each modal case shows it",
-    "modals.decode_metadata": "reads a view's private_metadata back; shows nothing",
+    "blocks.decode_metadata": "reads a view's private_metadata back; shows nothing",
+    "blocks.text_input": "one element of an input block: every form case shows it",
     "home.queue_buttons": "a lead's buttons on one Home row: the home_view cases show them",
     "lead_actions.action_buttons": "an item's buttons: the lead_dm and home_view cases show them",
     "lead_actions.resolution_blocks": "part of the lead's DM: the lead_dm resolved cases show it",

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
+from bot.item_types import ReassignTarget
 from bot.views import items as item_views
 from bot.views import lead_actions as views
-from bot.views.modals import ReassignTarget, reassign_modal
+from bot.views.modals import reassign_modal
 from tests.test_views import HUGE, card, check_blocks, texts
 
 LANGS = ["en", "fr"]

@@ -11,15 +11,8 @@ from typing import Any
 
 import pytest
 
-from bot.summaries import (
-    AreaVoice,
-    Numbers,
-    SharedAnswer,
-    Summary,
-    SummaryScope,
-    UpdateLine,
-    iso_week_period,
-)
+from bot.summaries import iso_week_period
+from bot.summary_types import AreaVoice, Numbers, SharedAnswer, Summary, SummaryScope, UpdateLine
 from bot.views.summary import (
     CSV_COLUMNS,
     DOWNLOAD_CSV,

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from bot.survey_results import QuestionInfo, RoundResults, summarize
+from bot.survey_results import summarize
+from bot.survey_results_types import QuestionInfo, RoundResults
 from bot.views.survey_results import (
     MAX_REPLIES,
     moment,

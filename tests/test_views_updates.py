@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 
 from bot.i18n import LANGUAGES
+from bot.item_types import AreaChoice
 from bot.text import WORD_JOINER
-from bot.updates import UpdateCard, today_in, valid_link
+from bot.update_types import UpdateCard
+from bot.updates import today_in, valid_link
 from bot.views import updates as views
-from bot.views.modals import AreaChoice
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 BROADCAST = re.compile(r"<!(channel|here|everyone)|(?<![\w\u2060])@(channel|here|everyone)\b")

@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot.i18n import t
+from bot.item_types import OUTCOMES as OUTCOMES  # one golden case per outcome
+from bot.item_types import AreaChoice, ItemCard, ReassignTarget
 from bot.summaries import AreaVoice, SharedAnswer, Summary
 from bot.survey_answers import Parsed, ParsedAnswer, parse_reply, questions_of
 from bot.survey_results import QuestionInfo, RoundResults
@@ -29,9 +31,6 @@ from bot.views.home import (
     RuleGlance,
     TeamGlance,
 )
-from bot.views.items import ItemCard
-from bot.views.lead_actions import OUTCOMES as OUTCOMES  # one golden case per outcome
-from bot.views.modals import AreaChoice, ReassignTarget
 from tests import test_survey_results as survey_results_tests
 from tests import test_views_home as home_tests
 from tests import test_views_summary as summary_tests

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -9,8 +10,10 @@ from bot.text import (
     BUTTON_TEXT_LIMIT,
     CONTEXT_TEXT_LIMIT,
     HEADER_TEXT_LIMIT,
+    INPUT_INITIAL_LIMIT,
     MODAL_TITLE_LIMIT,
     OPTION_TEXT_LIMIT,
+    PRIVATE_METADATA_LIMIT,
     SECTION_TEXT_LIMIT,
     plain,
     truncate,
@@ -21,6 +24,7 @@ FIELD_TEXT_LIMIT = 2000
 MAX_FIELDS = 10
 OPTION_VALUE_LIMIT = 150
 MAX_OPTIONS = 100
+INPUT_TEXT_LIMIT = 3000  # Slack's max_length for plain_text_input
 
 
 def plain_text(text: str, limit: int) -> dict[str, Any]:
@@ -99,6 +103,66 @@ def modal(
     if submit:
         view["submit"] = plain_text(submit, MODAL_TITLE_LIMIT)
     return view
+
+
+def input_block(
+    block_id: str,
+    label: str,
+    element: dict[str, Any],
+    *,
+    optional: bool = False,
+    hint: str | None = None,
+) -> Block:
+    block: Block = {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain_text(label, 2000),
+        "element": element,
+        "optional": optional,
+    }
+    if hint:
+        block["hint"] = plain_text(hint, 2000)
+    return block
+
+
+def text_input(
+    action_id: str,
+    *,
+    multiline: bool,
+    initial: str | None = None,
+    placeholder: str | None = None,
+    max_length: int = INPUT_TEXT_LIMIT,
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": action_id,
+        "multiline": multiline,
+        "max_length": max_length,
+    }
+    if initial:
+        element["initial_value"] = plain(initial, min(INPUT_INITIAL_LIMIT, max_length))
+    if placeholder:
+        element["placeholder"] = plain_text(placeholder, 150)
+    return element
+
+
+def encode_metadata(data: dict[str, Any]) -> str:
+    """private_metadata is limited to 3000 characters: drop optional bulky keys to fit."""
+    encoded = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    for bulky in ("prefill", "permalink", "response_url"):
+        if len(encoded) <= PRIVATE_METADATA_LIMIT:
+            break
+        data = {k: v for k, v in data.items() if k != bulky}
+        encoded = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return encoded
+
+
+def decode_metadata(raw: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(raw or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def block_chars(block: Block) -> int:

@@ -6,10 +6,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.i18n import t
+from bot.item_types import ItemCard
 from bot.text import MESSAGE_BLOCK_LIMIT, SECTION_TEXT_LIMIT, neutralize, quote, truncate
-from bot.views.blocks import Block, context, modal, section
-from bot.views.items import ItemCard, Message, kind_label, safe
-from bot.views.modals import _input, _text_input, encode_metadata
+from bot.views.blocks import (
+    Block,
+    context,
+    encode_metadata,
+    input_block,
+    modal,
+    section,
+    text_input,
+)
+from bot.views.items import Message, kind_label, safe
 
 ASK_DETAILS_CALLBACK = "jerry_ask_details"
 ASK_DETAILS_ACTION = "item_ask_details"
@@ -152,10 +160,10 @@ def ask_details_modal(card: ItemCard, lang: str) -> dict[str, Any]:
     )
     blocks: list[Block] = [
         section(f"*#{card.id}* · {card.team}\n{quote(safe(card.text, 2500))}"),
-        _input(
+        input_block(
             "question",
             t("conversation.modal_label", lang),
-            _text_input(
+            text_input(
                 "value", multiline=True, placeholder=t("conversation.modal_placeholder", lang)
             ),
         ),

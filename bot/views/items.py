@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from bot.i18n import t
+from bot.item_types import ItemCard
 from bot.routing import explain
 from bot.text import MESSAGE_TEXT_LIMIT, SECTION_TEXT_LIMIT, neutralize, quote, truncate
 from bot.views import lead_actions
@@ -17,43 +16,6 @@ Message = dict[str, Any]  # {"text": fallback, "blocks": [...]}, ready for chat.
 # Room kept for the quote markers and the cut marker when user text fills a section.
 QUOTE_BUDGET = SECTION_TEXT_LIMIT - 200
 FALLBACK_PREVIEW = 300
-
-
-@dataclass(frozen=True)
-class ItemCard:
-    """What a message needs to know about an item (built by the core from the database)."""
-
-    id: int
-    kind: str
-    status: str
-    text: str
-    reporter_id: str
-    anonymous: bool
-    source: str
-    team: str
-    assignee_id: str
-    route_step: str
-    route_detail: dict[str, Any] = field(default_factory=dict)
-    area: str | None = None
-    channel_id: str | None = None
-    permalink: str | None = None
-    impact: str | None = None
-    customer: str | None = None
-    customer_at_risk: bool = False
-    created_at: datetime | None = None
-    answer: str | None = None
-    answered_by: str | None = None
-    acknowledged_by: str | None = None
-    note: str | None = None
-    awaiting_reporter: bool = False  # a question asked with "Ask for details" waits
-    # How it was resolved (see bot/resolution.py)
-    outcome: str | None = None
-    resolution_note: str | None = None
-    resolved_by: str | None = None
-    duplicate_of: int | None = None
-    customer_outcome: str | None = None
-    helped_deal: bool = False
-    resolved_at: datetime | None = None
 
 
 def safe(text: str, limit: int = QUOTE_BUDGET) -> str:
@@ -84,6 +46,18 @@ def why(card: ItemCard, lang: str) -> str:
 
 def kind_label(kind: str, lang: str) -> str:
     return t(f"item.kind.{kind}", lang)
+
+
+def human_duration(seconds: int | float, lang: str) -> str:
+    """How long, shortly: "2 d 3 h", "4 h 10 min", "5 min" (at least a minute)."""
+    minutes = int(seconds // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return t("reminders.duration.days", lang, days=days, hours=hours)
+    if hours:
+        return t("reminders.duration.hours", lang, hours=hours, minutes=minutes)
+    return t("reminders.duration.minutes", lang, minutes=max(minutes, 1))
 
 
 def reporter_label(card: ItemCard, lang: str) -> str:
@@ -206,6 +180,24 @@ def reporter_notice(card: ItemCard, lang: str, notice: str, **params: str) -> Me
         f"notice.{notice}", lang, id=card.id, kind=kind_label(card.kind, lang).lower(), **params
     )
     return {"text": line, "blocks": [section(line)]}
+
+
+def with_fallback_note(message: Message, lang: str, channel: str) -> Message:
+    """`message` sent by DM because it could not go to `channel`: it says so at the end."""
+    note = t("notice.fallback_dm", lang, channel=f"<#{channel}>")
+    return {**message, "blocks": [*message["blocks"], context(note)][:50]}
+
+
+def reminder_in_thread(line: str) -> Message:
+    """A reminder under the item's DM to the lead, whose buttons are right above."""
+    return {"text": line, "blocks": [section(line)]}
+
+
+def reminder_with_item(card: ItemCard, lang: str, line: str) -> Message:
+    """A reminder with no DM to thread under (it never went out): the line above the item
+    and its actions."""
+    message = lead_dm(card, lang)
+    return {**message, "text": line, "blocks": [section(line), *message["blocks"]][:50]}
 
 
 def triage_alert(lang: str, alert: str, **params: Any) -> Message:

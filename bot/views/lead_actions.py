@@ -8,31 +8,29 @@ item shows its actions: the lead's DM and the App Home.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.i18n import t
+from bot.item_types import CUSTOMER_OUTCOMES, OUTCOMES, ItemCard
 from bot.text import MESSAGE_TEXT_LIMIT, neutralize, quote, truncate
 from bot.views.blocks import (
     Block,
     actions,
     button,
     context,
+    encode_metadata,
     fields_section,
+    input_block,
     modal,
     option,
     plain_text,
     section,
 )
 
-if TYPE_CHECKING:
-    from bot.views.items import ItemCard
-
 RESOLVE_CALLBACK = "jerry_resolve"
 ACKNOWLEDGE, ANSWER, REASSIGN = "item_acknowledge", "item_answer", "item_reassign"
 RESOLVE, REOPEN = "item_resolve", "item_reopen"
 ASK_DETAILS = "item_ask_details"  # built by the conversation work (bot/conversation.py)
-OUTCOMES = ("fixed", "answered", "wont_fix", "duplicate", "known_issue")
-CUSTOMER_OUTCOMES = ("kept", "lost", "unknown")
 NOTE_MAX_LENGTH = 2000
 PREVIEW = 500
 
@@ -92,30 +90,18 @@ def resolution_blocks(card: ItemCard, lang: str) -> list[Block]:
     return blocks
 
 
-def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool) -> Block:
-    return {
-        "type": "input",
-        "block_id": block_id,
-        "label": plain_text(label, 2000),
-        "element": element,
-        "optional": optional,
-    }
-
-
 def resolve_modal(card: ItemCard, lang: str, *, customer_flagged: bool) -> dict[str, Any]:
     """The form behind "Resolve": outcome, duplicate number, note; customer facts if any."""
-    from bot.views.modals import encode_metadata
-
     outcomes = [option(t(f"outcome.{o}", lang), o) for o in OUTCOMES]
     blocks: list[Block] = [
         section(f"*#{card.id}* · {card.team}\n{quote(_safe(card.text, 2500))}"),
-        _input(
+        input_block(
             "outcome",
             t("resolve.outcome_label", lang),
             {"type": "static_select", "action_id": "value", "options": outcomes},
             optional=False,
         ),
-        _input(
+        input_block(
             "duplicate",
             t("resolve.duplicate_label", lang),
             {
@@ -126,7 +112,7 @@ def resolve_modal(card: ItemCard, lang: str, *, customer_flagged: bool) -> dict[
             },
             optional=True,
         ),
-        _input(
+        input_block(
             "note",
             t("resolve.note_label", lang),
             {
@@ -141,7 +127,7 @@ def resolve_modal(card: ItemCard, lang: str, *, customer_flagged: bool) -> dict[
     if customer_flagged:
         customer_options = [option(t(f"customer_outcome.{c}", lang), c) for c in CUSTOMER_OUTCOMES]
         blocks += [
-            _input(
+            input_block(
                 "customer",
                 t("resolve.customer_label", lang),
                 {
@@ -152,7 +138,7 @@ def resolve_modal(card: ItemCard, lang: str, *, customer_flagged: bool) -> dict[
                 },
                 optional=True,
             ),
-            _input(
+            input_block(
                 "deal",
                 t("resolve.deal_label", lang),
                 {

@@ -2,97 +2,35 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from bot.i18n import t
-from bot.text import INPUT_INITIAL_LIMIT, PRIVATE_METADATA_LIMIT, plain
-from bot.views.blocks import MAX_OPTIONS, Block, context, modal, option, plain_text, section
-from bot.views.items import ItemCard, quote, safe
+from bot.item_types import AreaChoice, ItemCard, ReassignTarget
+from bot.text import quote
+from bot.views.blocks import (
+    MAX_OPTIONS,
+    Block,
+    context,
+    encode_metadata,
+    input_block,
+    modal,
+    option,
+    plain_text,
+    section,
+    text_input,
+)
+
+# Re-exported: handlers read a form's metadata where they find the form.
+from bot.views.blocks import decode_metadata as decode_metadata
+from bot.views.items import safe
 
 INTAKE_CALLBACK = "jerry_intake"
 ANSWER_CALLBACK = "jerry_answer"
 REASSIGN_CALLBACK = "jerry_reassign"
 IMPACTS = ("low", "medium", "high", "blocking")
 NOT_SURE = "not_sure"
-INPUT_TEXT_LIMIT = 3000  # Slack's max_length for plain_text_input
 SHARE_BLOCK, SHARE_VALUE = "share", "share_in_summary"  # the answer form's "share" tick
-
-
-@dataclass(frozen=True)
-class AreaChoice:
-    id: int
-    name: str
-    team: str
-
-
-@dataclass(frozen=True)
-class ReassignTarget:
-    value: str  # "team:3", "area:7" or "triage"
-    label: str
-    group: str  # "teams" | "areas" | "triage"
-
-
-def encode_metadata(data: dict[str, Any]) -> str:
-    """private_metadata is limited to 3000 characters: drop optional bulky keys to fit."""
-    encoded = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    for bulky in ("prefill", "permalink", "response_url"):
-        if len(encoded) <= PRIVATE_METADATA_LIMIT:
-            break
-        data = {k: v for k, v in data.items() if k != bulky}
-        encoded = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    return encoded
-
-
-def decode_metadata(raw: str | None) -> dict[str, Any]:
-    try:
-        value = json.loads(raw or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _input(
-    block_id: str,
-    label: str,
-    element: dict[str, Any],
-    *,
-    optional: bool = False,
-    hint: str | None = None,
-) -> Block:
-    block: Block = {
-        "type": "input",
-        "block_id": block_id,
-        "label": plain_text(label, 2000),
-        "element": element,
-        "optional": optional,
-    }
-    if hint:
-        block["hint"] = plain_text(hint, 2000)
-    return block
-
-
-def _text_input(
-    action_id: str,
-    *,
-    multiline: bool,
-    initial: str | None = None,
-    placeholder: str | None = None,
-    max_length: int = INPUT_TEXT_LIMIT,
-) -> dict[str, Any]:
-    element: dict[str, Any] = {
-        "type": "plain_text_input",
-        "action_id": action_id,
-        "multiline": multiline,
-        "max_length": max_length,
-    }
-    if initial:
-        element["initial_value"] = plain(initial, min(INPUT_INITIAL_LIMIT, max_length))
-    if placeholder:
-        element["placeholder"] = plain_text(placeholder, 150)
-    return element
 
 
 def intake_modal(
@@ -109,17 +47,17 @@ def intake_modal(
         option(f"{area.name} ({area.team})", f"area:{area.id}") for area in areas[: MAX_OPTIONS - 1]
     ]
     blocks: list[Block] = [
-        _input(
+        input_block(
             "text",
             t(f"intake.text_label.{kind}", lang),
-            _text_input(
+            text_input(
                 "value",
                 multiline=True,
                 initial=prefill,
                 placeholder=t(f"intake.text_placeholder.{kind}", lang),
             ),
         ),
-        _input(
+        input_block(
             "area",
             t("intake.area_label", lang),
             {
@@ -130,7 +68,7 @@ def intake_modal(
             },
             hint=t("intake.area_hint", lang),
         ),
-        _input(
+        input_block(
             "impact",
             t("intake.impact_label", lang),
             {
@@ -140,10 +78,10 @@ def intake_modal(
             },
             optional=True,
         ),
-        _input(
+        input_block(
             "customer",
             t("intake.customer_label", lang),
-            _text_input(
+            text_input(
                 "value",
                 multiline=False,
                 max_length=500,
@@ -151,7 +89,7 @@ def intake_modal(
             ),
             optional=True,
         ),
-        _input(
+        input_block(
             "flags",
             t("intake.flags_label", lang),
             {
@@ -180,15 +118,15 @@ def intake_modal(
 def answer_modal(card: ItemCard, lang: str) -> dict[str, Any]:
     blocks: list[Block] = [
         section(f"*#{card.id}* · {card.team}\n{quote(safe(card.text, 2500))}"),
-        _input(
+        input_block(
             "answer",
             t("answer_modal.label", lang),
-            _text_input("value", multiline=True, placeholder=t("answer_modal.placeholder", lang)),
+            text_input("value", multiline=True, placeholder=t("answer_modal.placeholder", lang)),
         ),
     ]
     if card.kind == "question":  # a good answer can be quoted in the weekly summary
         blocks.append(
-            _input(
+            input_block(
                 SHARE_BLOCK,
                 t("answer_modal.share_label", lang),
                 {
@@ -229,15 +167,15 @@ def reassign_modal(card: ItemCard, targets: Sequence[ReassignTarget], lang: str)
             )
     blocks: list[Block] = [
         section(t("reassign.current", lang, id=card.id, team=card.team)),
-        _input(
+        input_block(
             "target",
             t("reassign.target_label", lang),
             {"type": "static_select", "action_id": "value", "option_groups": option_groups},
         ),
-        _input(
+        input_block(
             "note",
             t("reassign.note_label", lang),
-            _text_input("value", multiline=True, max_length=1000),
+            text_input("value", multiline=True, max_length=1000),
             optional=True,
         ),
     ]

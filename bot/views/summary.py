@@ -17,8 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.i18n import t
-from bot.reminders import human_duration
-from bot.summaries import AreaVoice, Numbers, SharedAnswer, Summary, UpdateLine
+from bot.summary_types import AreaVoice, Numbers, SharedAnswer, Summary, UpdateLine
 from bot.text import (
     MESSAGE_TEXT_LIMIT,
     SECTION_TEXT_LIMIT,
@@ -28,6 +27,7 @@ from bot.text import (
     neutralize,
     truncate,
 )
+from bot.update_types import CONFIDENCES
 from bot.views.blocks import (
     Block,
     actions,
@@ -39,7 +39,7 @@ from bot.views.blocks import (
     thread_replies,
 )
 from bot.views.blocks import block_chars as block_chars  # re-exported: how posts are measured
-from models.updates import CONFIDENCES
+from bot.views.items import human_duration
 
 Message = dict[str, Any]  # {"text": fallback, "blocks": [...]}, ready for chat.postMessage
 

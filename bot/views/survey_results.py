@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.i18n import t
 from bot.sla import zone
-from bot.survey_results import (
+from bot.survey_results_types import (
     SCALE_RANGES,
     ChoiceResult,
     GroupResult,
@@ -57,8 +57,8 @@ def _slack_text(text: str, limit: int) -> str:
     return truncate(neutralize(text.strip()), limit)
 
 
-def _label(text: str, limit: int = LABEL_LIMIT) -> str:
-    """Text from the surveys file (raw): escaped for mrkdwn, no broadcast, cut."""
+def safe_label(text: str, limit: int = LABEL_LIMIT) -> str:
+    """Raw text (the surveys file, people's names): escaped for mrkdwn, no broadcast, cut."""
     return truncate(neutralize(escape_plain(text.strip())), limit)
 
 
@@ -170,7 +170,7 @@ def trend_text(result: ScaleResult, lang: str) -> str:
 def scale_mrkdwn(index: int, result: ScaleResult, lang: str) -> str:
     q = result.question
     low, high = SCALE_RANGES[q.kind]
-    lines = [f"*{index}. {_label(q.text, QUESTION_LIMIT)}*"]
+    lines = [f"*{index}. {safe_label(q.text, QUESTION_LIMIT)}*"]
     if result.count == 0:
         lines.append(t("survey_results.no_answers", lang))
         return "\n".join(lines)
@@ -189,9 +189,9 @@ def scale_mrkdwn(index: int, result: ScaleResult, lang: str) -> str:
         lines.append(t("survey_results.trend", lang, trend=trend_text(result, lang)))
     ends = []
     if q.low:
-        ends.append(f"{low} = {_label(q.low)}")
+        ends.append(f"{low} = {safe_label(q.low)}")
     if q.high:
-        ends.append(f"{high} = {_label(q.high)}")
+        ends.append(f"{high} = {safe_label(q.high)}")
     if ends:
         lines.append("_" + " · ".join(ends) + "_")
     rows = [(str(value), n) for value, n in reversed(result.distribution)]
@@ -200,7 +200,7 @@ def scale_mrkdwn(index: int, result: ScaleResult, lang: str) -> str:
 
 
 def choice_mrkdwn(index: int, result: ChoiceResult, lang: str) -> str:
-    lines = [f"*{index}. {_label(result.question.text, QUESTION_LIMIT)}*"]
+    lines = [f"*{index}. {safe_label(result.question.text, QUESTION_LIMIT)}*"]
     if result.count == 0:
         lines.append(t("survey_results.no_answers", lang))
         return "\n".join(lines)
@@ -216,7 +216,7 @@ def text_summary_mrkdwn(index: int, result: TextResult, lang: str) -> str:
         if result.count
         else t("survey_results.no_answers", lang)
     )
-    return truncate(f"*{index}. {_label(result.question.text, QUESTION_LIMIT)}*\n{line}", 2900)
+    return truncate(f"*{index}. {safe_label(result.question.text, QUESTION_LIMIT)}*\n{line}", 2900)
 
 
 def answer_lines(result: TextResult, lang: str) -> list[str]:
@@ -227,7 +227,7 @@ def answer_lines(result: TextResult, lang: str) -> list[str]:
             for line in _slack_text(answer.text, ANSWER_LIMIT).split("\n")
         )
         if answer.who:
-            quoted += "\n— " + _label(answer.who)
+            quoted += "\n— " + safe_label(answer.who)
         lines.append(quoted)
     return lines
 
@@ -255,7 +255,7 @@ def _group_name(name: str) -> str:
     """A channel as a link (no ping); anything else (a user group's id or handle) as text."""
     if name.startswith(("C", "G")) and name.isalnum() and name.isupper():
         return f"<#{name}>"
-    return _label(name.lstrip("@"), 80)
+    return safe_label(name.lstrip("@"), 80)
 
 
 # --- the messages -----------------------------------------------------------------------------
@@ -299,7 +299,7 @@ def results_messages(results: RoundResults, lang: str) -> list[Message]:
                 "survey_results.text_title",
                 lang,
                 index=index,
-                question=_label(result.question.text, 200),
+                question=safe_label(result.question.text, 200),
             )
             overflow += _pack_lines(title, answer_lines(result, lang))
     if results.groups:
@@ -342,7 +342,7 @@ def _replies(results: RoundResults, lang: str, packed: list[tuple[Block, int]]) 
         max_chars=MESSAGE_CHARS,
         max_replies=MAX_REPLIES,
         cut_note=lambda left: context(
-            t("survey_results.cut", lang, n=left, name=_label(results.survey))
+            t("survey_results.cut", lang, n=left, name=safe_label(results.survey))
         ),
     )
     text = truncate(
@@ -373,7 +373,7 @@ def results_text(results: RoundResults, lang: str) -> str:
         elif isinstance(result, ChoiceResult):
             text = choice_mrkdwn(index, result, lang)
         else:
-            text = f"*{index}. {_label(result.question.text, QUESTION_LIMIT)}*"
+            text = f"*{index}. {safe_label(result.question.text, QUESTION_LIMIT)}*"
             if not result.answers:
                 text += "\n" + t("survey_results.no_answers", lang)
             for answer in result.answers:

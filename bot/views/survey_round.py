@@ -1,4 +1,5 @@
-"""The messages that open a survey round: the intro, then one thread reply per question.
+"""The messages that open a survey round: the intro, then one thread reply per question;
+and the reminder someone who has not finished gets before the round closes.
 
 Pure builders: plain data in, Block Kit dicts out, within Slack's limits. Scale questions
 carry one button per value (action id `survey_answer`, value "round:question:n").
@@ -11,13 +12,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.i18n import t
+from bot.survey_results_types import SCALE_RANGES
 from bot.text import MESSAGE_TEXT_LIMIT, escape_plain, neutralize, truncate
 from bot.views.blocks import Block, actions, button, context, header, section
+from bot.views.survey_results import moment, safe_label
 
 Message = dict[str, Any]
 # One action id per button (Slack wants them unique within a block): survey_answer_<n>.
 ANSWER_ACTION_PREFIX = "survey_answer_"
-SCALES = {"scale5": (1, 5), "scale10": (0, 10)}
 
 
 def _safe(text: str) -> str:
@@ -63,8 +65,8 @@ def question_message(
     text = t("surveys.round.question", lang, n=n, count=count, text=_safe(question["text"]))
     blocks: list[Block] = [section(text)]
     kind = question["kind"]
-    if kind in SCALES:
-        low_n, high_n = SCALES[kind]
+    if kind in SCALE_RANGES:
+        low_n, high_n = SCALE_RANGES[kind]
         hint = t("surveys.round.scale_hint", lang, low_n=low_n, high_n=high_n)
         if question.get("low") and question.get("high"):
             labels = t(
@@ -99,3 +101,22 @@ def question_message(
     else:
         blocks.append(context(t("surveys.round.text_hint", lang)))
     return {"text": truncate(text, MESSAGE_TEXT_LIMIT), "blocks": blocks}
+
+
+def reminder_message(
+    lang: str,
+    *,
+    left: int,
+    closes_at: datetime,
+    tz: str | None,
+    title: str,
+    channel: str | None = None,
+) -> Message:
+    """`left` questions are still unanswered; the round closes at `closes_at` (shown in the
+    reader's timezone `tz`); `channel`: the round was posted there, not in the DM."""
+    key = "survey_reminder.one" if left == 1 else "survey_reminder.many"
+    closes = moment(closes_at, tz, lang)
+    line = t(key, lang, n=left, closes=closes, title=safe_label(title, 200))
+    if channel:
+        line += " " + t("survey_reminder.in_channel", lang, channel=f"<#{channel}>")
+    return {"text": line, "blocks": [section(line)]}

@@ -11,24 +11,32 @@ from datetime import date
 from typing import Any
 
 from bot.i18n import t
+from bot.item_types import AreaChoice
 from bot.text import MESSAGE_TEXT_LIMIT, neutralize, plain, quote, truncate
-from bot.updates import IMPACT_LIMIT, LINK_LIMIT, TITLE_LIMIT, UpdateCard
+from bot.update_types import (
+    AUDIENCES,
+    CONFIDENCES,
+    IMPACT_LIMIT,
+    LINK_LIMIT,
+    TITLE_LIMIT,
+    UpdateCard,
+)
 from bot.views.blocks import (
     MAX_OPTIONS,
     Block,
     actions,
     button,
     context,
+    encode_metadata,
     fields_section,
     header,
+    input_block,
     modal,
     option,
     plain_text,
     section,
 )
 from bot.views.items import Message, safe
-from bot.views.modals import AreaChoice, encode_metadata
-from models.updates import AUDIENCES, CONFIDENCES
 
 UPDATE_CALLBACK = "jerry_update"
 EDIT_ACTION = "update_edit"
@@ -43,16 +51,6 @@ LIST_IMPACT_BUDGET = 300
 CONFIRM_TITLE_LIMIT = 100
 CONFIRM_TEXT_LIMIT = 300
 CONFIRM_BUTTON_LIMIT = 30
-
-
-def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False) -> Block:
-    return {
-        "type": "input",
-        "block_id": block_id,
-        "label": plain_text(label, 2000),
-        "element": element,
-        "optional": optional,
-    }
 
 
 def _radio(options: list[dict[str, Any]], initial: str | None) -> dict[str, Any]:
@@ -94,8 +92,8 @@ def update_modal(
     if card is not None and card.customer_impact:
         impact_element["initial_value"] = plain(card.customer_impact, IMPACT_LIMIT)
     blocks: list[Block] = [
-        _input("title", t("updates.title_label", lang), title_element),
-        _input("impact", t("updates.impact_label", lang), impact_element, optional=True),
+        input_block("title", t("updates.title_label", lang), title_element),
+        input_block("impact", t("updates.impact_label", lang), impact_element, optional=True),
     ]
     if areas:
         area_options = [option(t("updates.no_area", lang), NO_AREA)]
@@ -112,7 +110,9 @@ def update_modal(
         chosen = next((o for o in area_options if o["value"] == current), None)
         if chosen is not None:
             area_element["initial_option"] = chosen
-        blocks.append(_input("area", t("updates.area_label", lang), area_element, optional=True))
+        blocks.append(
+            input_block("area", t("updates.area_label", lang), area_element, optional=True)
+        )
     link_element: dict[str, Any] = {
         "type": "url_text_input",
         "action_id": "value",
@@ -120,26 +120,30 @@ def update_modal(
     }
     if card is not None and card.link:
         link_element["initial_value"] = card.link[:LINK_LIMIT]
-    blocks.append(_input("link", t("updates.link_label", lang), link_element, optional=True))
+    blocks.append(input_block("link", t("updates.link_label", lang), link_element, optional=True))
     date_element: dict[str, Any] = {"type": "datepicker", "action_id": "value"}
     if kind == "shipped":
         shipped = card.shipped_on if card is not None and card.shipped_on else today
         date_element["initial_date"] = shipped.isoformat()
-        blocks.append(_input("date", t("updates.shipped_on_label", lang), date_element))
+        blocks.append(input_block("date", t("updates.shipped_on_label", lang), date_element))
     else:
         if card is not None and card.target_date:
             date_element["initial_date"] = card.target_date.isoformat()
         date_element["placeholder"] = plain_text(t("updates.target_placeholder", lang), 150)
-        blocks.append(_input("date", t("updates.target_label", lang), date_element))
+        blocks.append(input_block("date", t("updates.target_label", lang), date_element))
         confidences = [option(t(f"updates.confidence.{c}", lang), c) for c in CONFIDENCES]
         initial = card.confidence if card is not None and card.confidence else "likely"
         blocks.append(
-            _input("confidence", t("updates.confidence_label", lang), _radio(confidences, initial))
+            input_block(
+                "confidence", t("updates.confidence_label", lang), _radio(confidences, initial)
+            )
         )
     audiences = [option(t(f"updates.audience.{a}", lang), a) for a in AUDIENCES]
     initial_audience = card.audience if card is not None else "internal"
     blocks.append(
-        _input("audience", t("updates.audience_label", lang), _radio(audiences, initial_audience))
+        input_block(
+            "audience", t("updates.audience_label", lang), _radio(audiences, initial_audience)
+        )
     )
     title_key = "updates.modal_title.edit" if card is not None else f"updates.modal_title.{kind}"
     meta = {**metadata, "kind": kind}
