@@ -60,7 +60,7 @@ async def test_a_burst_of_commands_gets_one_item_each_with_its_own_number(
 
 async def test_the_same_event_twice_in_one_batch_is_one_item(routed: JerryApp) -> None:
     writer = IntakeWriter(routed.sessions)
-    model = await routed.routing.get()
+    model = await routed.services.routing.get()
     results = await asyncio.gather(
         *(
             intake.submit(
