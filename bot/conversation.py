@@ -23,19 +23,14 @@ from enum import StrEnum
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.conversation_store import LEAD_SIDE, item_for_thread, relayed_by_source
 from bot.item_types import ItemCard
 from bot.items import load_card
+from bot.outbox_store import enqueue
 from bot.relay import InvalidActionError, load_for_action, update_lead_dm
 from models.base import utcnow
-from models.conversation import (
-    LEAD_SIDE,
-    TO_LEAD,
-    TO_REPORTER,
-    RelayedMessage,
-    item_for_thread,
-    relayed_by_source,
-)
-from models.item_store import add_event, enqueue, get_item, team_and_area
+from models.conversation import TO_LEAD, TO_REPORTER, RelayedMessage
+from models.item_store import add_event, get_item, team_and_area
 from models.items import Item
 
 log = logging.getLogger("jerry.conversation")

@@ -25,10 +25,11 @@ from bot.outbox import (
     OutboxRegistry,
     PermanentDeliveryError,
 )
+from bot.outbox_store import claim_delivery, due_delivery_ids
 from bot.slack import SLACK_FAILURES, classify
 from models.base import utcnow
 from models.deliveries import Delivery
-from models.item_store import claim_delivery, due_delivery_ids, get_item
+from models.item_store import get_item
 from models.items import Item
 
 log = logging.getLogger("jerry.delivery")

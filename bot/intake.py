@@ -18,14 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.i18n import normalize_language
 from bot.item_types import AreaChoice, ItemCard
 from bot.items import card_from, load_card
+from bot.outbox_store import enqueue
 from bot.routing import Decision, RoutingModel, decide
-from models.item_store import (
-    add_event,
-    cached_user,
-    enqueue,
-    item_by_intake_key,
-    items_by_intake_keys,
-)
+from bot.user_cache import cached_user
+from models.item_store import add_event, item_by_intake_key, items_by_intake_keys
 from models.items import Item
 from models.routing_store import RoutingModelCache, load_routing_model
 

@@ -16,10 +16,11 @@ from bot.errors import Refusal
 from bot.i18n import t
 from bot.item_types import ItemCard, ReassignTarget
 from bot.items import load_card, may_act
+from bot.outbox_store import enqueue
 from bot.routing import TRIAGE_TEAM_NAME
 from models.base import utcnow
 from models.deliveries import Delivery
-from models.item_store import add_event, enqueue, get_item, team_and_area, triage_team
+from models.item_store import add_event, get_item, team_and_area, triage_team
 from models.items import Item
 from models.routing import Area, Team
 

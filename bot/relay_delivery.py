@@ -36,12 +36,12 @@ from bot.outbox import (
     nothing_more,
     require_item,
 )
+from bot.outbox_store import enqueue
 from bot.relay import alert_triage, lead_unreachable
 from bot.slack import classify
 from bot.views import items as views
 from bot.views import lead_actions as lead_action_views
 from models.deliveries import Delivery
-from models.item_store import enqueue
 from models.items import Item
 
 log = logging.getLogger("jerry.delivery")

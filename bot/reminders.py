@@ -42,14 +42,10 @@ from bot.outbox import (
     Posted,
     require_item,
 )
+from bot.outbox_store import enqueue
 from bot.relay import alert_triage, hand_over, lead_unreachable
 from bot.relay_delivery import alert_gave_up
-from bot.views import items as views
-from models.base import utcnow
-from models.deliveries import Delivery
-from models.item_store import add_event, enqueue, get_item, triage_team
-from models.items import Item, ItemEvent
-from models.reminders import (
+from bot.reminder_store import (
     DETAILS_ANSWERED,
     DETAILS_ASKED,
     claim_reminder,
@@ -59,6 +55,11 @@ from models.reminders import (
     teams_led_by,
     waiting_items,
 )
+from bot.views import items as views
+from models.base import utcnow
+from models.deliveries import Delivery
+from models.item_store import add_event, get_item, triage_team
+from models.items import Item, ItemEvent
 from models.routing import Team
 from models.users import SlackUser
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.item_types import CUSTOMER_OUTCOMES, OUTCOMES, ItemCard
 from bot.items import load_card, may_act
+from bot.outbox_store import enqueue
 from bot.relay import (
     ItemNotFoundError,
     NotAllowedError,
@@ -26,7 +27,7 @@ from bot.relay import (
     update_lead_dm,
 )
 from models.base import utcnow
-from models.item_store import add_event, enqueue, get_item, team_and_area, triage_team
+from models.item_store import add_event, get_item, team_and_area, triage_team
 from models.items import Item
 from models.routing import Team
 

@@ -33,8 +33,8 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.scheduler_store import claim_job_run, finish_job_run, get_job, register_job
 from models.base import utcnow
-from models.reminders import claim_job_run, finish_job_run, get_job, register_job
 
 log = logging.getLogger("jerry.scheduler")
 

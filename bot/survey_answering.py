@@ -3,7 +3,7 @@
 A reply in a round's thread (the DM thread under the intro, or the channel thread of a
 channel round) is read against the round's questions (bot/survey_answers.py) and stored as
 SurveyAnswer rows, one per question and respondent, the latest winning. The respondent is
-the invitee's user id, or for anonymous rounds their keyed hash (bot/surveys.respondent_key):
+the invitee's user id, or for anonymous rounds their keyed hash (bot/survey_keys.respondent_key):
 nothing here stores or logs a user id or DM channel of an anonymous round.
 
 * Only the invitee counts: anyone else writing in the thread (a channel thread: anyone not
@@ -42,7 +42,7 @@ from bot.survey_answers import (
     parse_reply,
     questions_of,
 )
-from bot.surveys import respondent_key
+from bot.survey_keys import respondent_key
 from bot.views import survey_answers as views
 from models.survey_answer_store import (
     answers_of,

@@ -29,7 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import sla
 from bot.slack import SLACK_FAILURES, classify
-from bot.surveys import audience_groups, respondent_key
+from bot.survey_keys import respondent_key
+from bot.surveys import audience_groups
 from bot.views.survey_round import reminder_message
 from models import survey_results_store as store
 from models.surveys import Survey, SurveyInvite, SurveyRound

@@ -44,10 +44,12 @@ from bot.outbox import (
     OutboxRegistry,
     PermanentDeliveryError,
 )
+from bot.outbox_store import enqueue
 from bot.relay import alert_triage
 from bot.relay_delivery import alert_gave_up
 from bot.services import Services
 from bot.slack import SLACK_FAILURES, classify
+from bot.survey_keys import respondent_key
 from bot.survey_results_types import (
     SCALE_RANGES,
     ChoiceResult,
@@ -63,7 +65,6 @@ from bot.survey_results_types import (
 from models import survey_results_store as store
 from models.base import utcnow
 from models.deliveries import Delivery
-from models.item_store import enqueue
 from models.items import Item
 from models.surveys import Survey, SurveyRound
 from models.users import SlackUser
@@ -383,8 +384,6 @@ async def _groups(
     except Exception:  # a breakdown is a bonus: the results go out without it
         log.warning("survey %s: no breakdown (the audience could not be read)", survey.name)
         return {}
-    from bot.surveys import respondent_key
-
     return {
         label: frozenset(
             respondent_key(user, round_.id, anonymous=round_.anonymous, secret=secret or "")

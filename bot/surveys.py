@@ -9,8 +9,6 @@ cannot be joined together either.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,23 +21,15 @@ from sqlalchemy.exc import IntegrityError
 from bot.directory import Directory
 from bot.i18n import t
 from bot.relay import alert_triage
+from bot.reminder_store import claim_reminder
 from bot.scheduler import latest_slot
 from bot.services import Services
 from bot.slack import SLACK_FAILURES, TRANSPORT_ERRORS, classify
+from bot.survey_keys import respondent_key
 from bot.surveys_file import parse_duration, trigger_of
 from bot.views.survey_round import intro_message, question_message
 from models import survey_store as store
-from models.reminders import claim_reminder
 from models.surveys import Survey, SurveyInvite, SurveyRound
-
-
-def respondent_key(user_id: str, round_id: int, *, anonymous: bool, secret: str) -> str:
-    """How a respondent is stored: their user id, or for anonymous rounds the keyed hash."""
-    if not anonymous:
-        return user_id
-    message = f"{round_id}:{user_id}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-
 
 # --- starting rounds --------------------------------------------------------------------------
 

@@ -1,18 +1,15 @@
-"""Queries about items, their events, the outbox and the user cache."""
+"""Queries about items and their events."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.base import utcnow
-from models.deliveries import Delivery
 from models.items import Item, ItemEvent
 from models.routing import Area, Team
-from models.users import SlackUser
 
 
 async def get_item(session: AsyncSession, item_id: int, *, for_update: bool = False) -> Item | None:
@@ -56,72 +53,3 @@ def add_event(session: AsyncSession, item: Item, actor: str, kind: str, **detail
     event = ItemEvent(item_id=item.id, actor=actor, kind=kind, detail=detail, at=utcnow())
     session.add(event)
     return event
-
-
-def enqueue(
-    session: AsyncSession,
-    purpose: str,
-    *,
-    item: Item | None = None,
-    recipient: str | None = None,
-    **params: Any,
-) -> Delivery:
-    """Owe a message: it is sent after the surrounding transaction commits."""
-    delivery = Delivery(
-        item_id=item.id if item else None,
-        purpose=purpose,
-        recipient=recipient,
-        params=params,
-        status="pending",
-        next_attempt_at=utcnow(),
-    )
-    session.add(delivery)
-    return delivery
-
-
-async def due_delivery_ids(session: AsyncSession, now: datetime, limit: int = 100) -> list[int]:
-    statement = (
-        select(Delivery.id)
-        .where(
-            or_(
-                (Delivery.status == "pending") & (Delivery.next_attempt_at <= now),
-                # A process that died mid-send left its lease behind: take the delivery over.
-                (Delivery.status == "sending") & (Delivery.lease_until < now),
-            )
-        )
-        .order_by(Delivery.id)
-        .limit(limit)
-    )
-    return list((await session.execute(statement)).scalars())
-
-
-async def claim_delivery(
-    session: AsyncSession, delivery_id: int, now: datetime, lease_until: datetime
-) -> bool:
-    """Atomically take one delivery (safe with several bot processes on one database)."""
-    result = await session.execute(
-        update(Delivery)
-        .where(
-            Delivery.id == delivery_id,
-            or_(
-                (Delivery.status == "pending") & (Delivery.next_attempt_at <= now),
-                (Delivery.status == "sending") & (Delivery.lease_until < now),
-            ),
-        )
-        .values(status="sending", lease_until=lease_until, attempts=Delivery.attempts + 1)
-    )
-    return result.rowcount == 1
-
-
-async def next_delivery_due(session: AsyncSession) -> datetime | None:
-    statement = (
-        select(Delivery.next_attempt_at)
-        .where(Delivery.status == "pending")
-        .order_by(Delivery.next_attempt_at)
-        .limit(1)
-    )
-    return (await session.execute(statement)).scalar_one_or_none()
-
-
-async def cached_user(session: AsyncSession, user_id: str) -> SlackUser | None:
-    return await session.get(SlackUser, user_id)

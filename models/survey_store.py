@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.survey_keys import respondent_key
 from bot.surveys_file import QuestionSpec, SurveySpec
 from models.surveys import Survey, SurveyInvite, SurveyRound
 
@@ -222,8 +223,6 @@ async def invite_for_thread(
     Anonymous invites store no channel: they are found by the ts (a DM's intro message) and
     then by the keyed hash of `user_id`; a channel round is found by its channel and ts.
     """
-    from bot.surveys import respondent_key
-
     by_channel = (
         (
             await session.execute(

@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import JerryApp
+from bot.conversation_store import open_questions
 from bot.text import WORD_JOINER
-from models.conversation import RelayedMessage, open_questions
+from models.conversation import RelayedMessage
 from models.items import Item
 from tests import payloads
 from tests.fakeslack import BOT_USER_ID, FakeSlack

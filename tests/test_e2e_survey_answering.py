@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import JerryApp
-from bot.surveys import respondent_key, start_round
+from bot.survey_keys import respondent_key
+from bot.surveys import start_round
 from models.base import Base
 from models.items import Item
 from models.surveys import Survey, SurveyAnswer, SurveyInvite, SurveyRound

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from bot.app import JerryApp, create_app
 from bot.config import Settings
-from bot.surveys import respondent_key
+from bot.survey_keys import respondent_key
 from models.deliveries import Delivery
 from models.surveys import Survey, SurveyAnswer, SurveyInvite, SurveyRound
 from tests.fakeslack import BOT_USER_ID, FakeSlack

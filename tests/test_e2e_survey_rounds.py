@@ -22,7 +22,8 @@ from sqlalchemy import select
 from bot import surveys as surveys_core
 from bot.app import JerryApp, create_app
 from bot.config import Settings
-from bot.surveys import SurveyError, respondent_key, start_round
+from bot.survey_keys import respondent_key
+from bot.surveys import SurveyError, start_round
 from bot.surveys_admin import import_file
 from models.survey_store import invite_for_thread
 from models.surveys import Survey, SurveyInvite, SurveyRound
