@@ -64,11 +64,14 @@ async def test_the_same_event_twice_in_one_batch_is_one_item(routed: JerryApp) -
     results = await asyncio.gather(
         *(
             intake.submit(
-                routed.sessions, request(n, key="event:Ev1"), routing=routed.routing, writer=writer
+                routed.sessions,
+                request(n, key="event:Ev1"),
+                routing=routed.services.routing,
+                writer=writer,
             )
             for n in range(5)
         ),
-        intake.submit(routed.sessions, request(99), routing=routed.routing, writer=writer),
+        intake.submit(routed.sessions, request(99), routing=routed.services.routing, writer=writer),
     )
     assert model is not None
     assert {r.item_id for r in results[:5]} == {results[0].item_id}
