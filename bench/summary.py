@@ -34,10 +34,10 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert, text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 
-from bot.summaries import build_summary, iso_week_period  # noqa: E402
-from bot.summary_types import SummaryScope  # noqa: E402
+from bot.db import create_engine, session_factory, upgrade_sync  # noqa: E402
+from bot.summaries.content import build_summary, iso_week_period  # noqa: E402
+from bot.summaries.domain import SummaryScope  # noqa: E402
 from models import Base  # noqa: E402
-from models.db import create_engine, session_factory, upgrade_sync  # noqa: E402
 from models.items import Item, ItemEvent  # noqa: E402
 from models.routing import Area, Team  # noqa: E402
 from models.updates import ProductUpdate  # noqa: E402

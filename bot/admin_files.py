@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.config_file import ConfigFileError
-from models.db import create_engine, session_factory
+from bot.db import create_engine, session_factory
 
 Result = TypeVar("Result")
 

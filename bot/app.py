@@ -18,25 +18,28 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import handlers
-from bot import conversation_delivery, relay_delivery, reminders, survey_results
 from bot.config import Settings
-from bot.delivery import DeliveryWorker
+from bot.db import create_engine, database_answers, session_factory
 from bot.directory import Directory
-from bot.feeds import FetchResult, fetch_now
-from bot.home import HomePublisher
-from bot.intake import IntakeRequest, IntakeResult, IntakeWriter
-from bot.outbox import Doorbell, OutboxContext, OutboxRegistry
-from bot.reminders import ReminderSummary, run_reminders
+from bot.home.service import HomePublisher
+from bot.intake.routing_store import RoutingModelCache
+from bot.intake.service import IntakeRequest, IntakeResult, IntakeWriter
+from bot.outbox.registry import Doorbell, OutboxContext, OutboxRegistry
+from bot.outbox.worker import DeliveryWorker
+from bot.relay import conversation_delivery
+from bot.relay import delivery as relay_delivery
 from bot.scheduler import Scheduler, interval
 from bot.services import Languages, Services
+from bot.sla import reminders
+from bot.sla.reminders import ReminderSummary, run_reminders
 from bot.slack import slack_client
-from bot.summary_posting import PostResult, run_due_summaries
-from bot.survey_reminders import remind_unfinished
-from bot.survey_results import CloseSummary, SurveyContext, close_due_rounds, survey_context
-from bot.surveys import RoundResult, run_due_rounds
+from bot.summaries.posting import PostResult, run_due_summaries
+from bot.surveys import results as survey_results
+from bot.surveys.reminders import remind_unfinished
+from bot.surveys.results import CloseSummary, SurveyContext, close_due_rounds, survey_context
+from bot.surveys.rounds import RoundResult, run_due_rounds
+from bot.updates.feeds import FetchResult, fetch_now
 from models.base import utcnow
-from models.db import create_engine, database_answers, session_factory
-from models.routing_store import RoutingModelCache
 
 log = logging.getLogger("jerry")
 
@@ -116,7 +119,7 @@ class JerryApp:
             self.scheduler.add_job(
                 "feeds", interval(settings.jerry_feed_minutes * 60), self.run_feeds
             )
-        # Pulse survey results: reminders before closing, closing, results (bot/survey_results.py).
+        # Pulse survey results: reminders before closing, closing, results (bot/surveys/results.py).
         if settings.jerry_survey_check_seconds > 0:
             # Pulse survey results: reminders before closing, closing, results.
             self.scheduler.add_job(

@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="fetch every feed now; print, per feed, its new entries or its error "
         "(exit status 1 if any failed)",
     )
-    from bot import summaries_admin
+    from bot.summaries import cli as summaries_admin
 
     summaries_admin.add_actions(summaries_commands)
 
@@ -123,10 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
     surveys_commands = surveys.add_subparsers(
         dest="surveys_command", metavar="ACTION", required=True
     )
-    from bot import surveys_admin
+    from bot.surveys import cli as surveys_admin
 
     surveys_admin.add_actions(surveys_commands)
-    from bot import survey_results_admin
+    from bot.surveys import results_cli as survey_results_admin
 
     survey_results_admin.add_results_action(surveys_commands)
     return parser
@@ -172,13 +172,13 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int | None:
     if args.command == "socket":
         return asyncio.run(_socket(settings, migrate=not args.no_migrate))
     if args.command == "db":
-        from models.db import upgrade_sync
+        from bot.db import upgrade_sync
 
         upgrade_sync(settings.database_url, args.revision)
         print(f"jerry: database at {_safe_url(settings.database_url)} is up to date")
         return 0
     if args.command == "routing":
-        from bot import routing_admin
+        from bot.intake import routing_cli as routing_admin
 
         if args.routing_command == "import":
             return asyncio.run(routing_admin.import_file(settings, args.file, dry_run=args.dry_run))
@@ -195,26 +195,26 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int | None:
                 )
             )
     if args.command == "summaries" and args.summaries_command != "fetch":
-        from bot import summaries_admin
+        from bot.summaries import cli as summaries_admin
 
         return summaries_admin.run(args, settings)
     if args.command == "surveys" and args.surveys_command == "results":
-        from bot import survey_results_admin
+        from bot.surveys import results_cli as survey_results_admin
 
         return survey_results_admin.run_results(args, settings)
     if args.command == "surveys" and args.surveys_command in surveys_admin_actions():
-        from bot import surveys_admin
+        from bot.surveys import cli as surveys_admin
 
         return surveys_admin.run(args, settings)
     if args.command == "summaries" and args.summaries_command == "fetch":
-        from bot.feeds import fetch_command
+        from bot.updates.feeds import fetch_command
 
         return asyncio.run(fetch_command(settings))
     return 2
 
 
 def surveys_admin_actions() -> tuple[str, ...]:
-    from bot.surveys_admin import ACTIONS
+    from bot.surveys.cli import ACTIONS
 
     return ACTIONS
 

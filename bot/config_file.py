@@ -1,7 +1,7 @@
 """What Jerry's YAML configuration files share: reading them with lines, checking, writing.
 
-The routing, summaries and surveys files (bot/routing_file.py, bot/summaries_file.py,
-bot/surveys_file.py) are read as YAML node trees, so that every problem found is reported
+The routing, summaries and surveys files (bot/intake/routing_file.py, bot/summaries/file.py,
+bot/surveys/file.py) are read as YAML node trees, so that every problem found is reported
 with its line and field, all at once rather than only the first.
 """
 

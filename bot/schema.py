@@ -8,7 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-from models.db import alembic_config, create_engine, upgrade_sync
+from bot.db import alembic_config, create_engine, upgrade_sync
 
 # Any constant: replicas starting together take turns to migrate.
 MIGRATION_LOCK_KEY = 0x4A45525259

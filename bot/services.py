@@ -18,14 +18,14 @@ from functools import cached_property
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import intake
 from bot.config import Settings
 from bot.directory import Directory
-from bot.home import HomePublisher
+from bot.home.service import HomePublisher
 from bot.i18n import normalize_language
-from bot.intake import IntakeRequest, IntakeResult, IntakeWriter
-from bot.outbox import Doorbell
-from models.routing_store import RoutingModelCache
+from bot.intake import service as intake
+from bot.intake.routing_store import RoutingModelCache
+from bot.intake.service import IntakeRequest, IntakeResult, IntakeWriter
+from bot.outbox.registry import Doorbell
 from models.users import SlackUser
 
 # How long an ack may wait for Slack to say which language a first-time user speaks.

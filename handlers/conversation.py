@@ -14,10 +14,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import conversation
-from bot.conversation import SharedFile
 from bot.i18n import t
-from bot.relay import InvalidActionError, RefusedError, check_can_act
+from bot.relay import conversation
+from bot.relay.conversation import SharedFile
+from bot.relay.lead_actions import InvalidActionError, RefusedError, check_can_act
 from bot.services import Services
 from bot.text import escape_plain
 from bot.views import conversation as views

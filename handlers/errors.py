@@ -23,11 +23,11 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.db import DATABASE_ERRORS
 from bot.errors import Refusal
 from bot.i18n import t
 from bot.services import Services
 from bot.slack import classify
-from models.db import DATABASE_ERRORS
 
 log = logging.getLogger("jerry.errors")
 # views.open's answers when the click's trigger_id is too old (3 s) or used already.

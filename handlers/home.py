@@ -14,7 +14,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import intake
+from bot.intake import service as intake
 from bot.services import Services
 from bot.views import home as home_views
 from bot.views import modals

@@ -10,14 +10,14 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncSay
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import intake
+from bot.db import DATABASE_ERRORS
 from bot.i18n import t
-from bot.intake import EmptyTextError, IntakeRequest
+from bot.intake import service as intake
+from bot.intake.service import EmptyTextError, IntakeRequest
 from bot.services import Services
 from bot.text import escape_plain, neutralize, truncate
 from bot.views import items as item_views
 from bot.views import modals
-from models.db import DATABASE_ERRORS
 
 log = logging.getLogger("jerry.intake")
 SHORTCUT_CALLBACK = "send_to_jerry"

@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.item_types import ItemCard
+from bot.items.domain import ItemCard
 from bot.services import Services
 from bot.views.blocks import decode_metadata
 

@@ -7,9 +7,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import relay
 from bot.i18n import t
-from bot.relay import InvalidActionError, RefusedError
+from bot.relay import lead_actions as relay
+from bot.relay.lead_actions import InvalidActionError, RefusedError
 from bot.services import Services
 from bot.text import escape_plain
 from bot.views import modals

@@ -1,5 +1,5 @@
 """Resolve and Reopen: the buttons (on the lead's DM, the reporter's resolution message or
-the App Home) and the resolve form. Parse, call bot/resolution.py, answer."""
+the App Home) and the resolve form. Parse, call bot/relay/resolution.py, answer."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import resolution
 from bot.i18n import t
-from bot.relay import ItemNotFoundError, NotAllowedError
+from bot.relay import resolution
+from bot.relay.lead_actions import ItemNotFoundError, NotAllowedError
 from bot.services import Services
 from bot.text import escape_plain
 from bot.views import lead_actions as views

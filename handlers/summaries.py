@@ -14,7 +14,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.i18n import t
 from bot.services import Services
-from bot.summary_posting import Preview, SummaryError, preview_for_channel
+from bot.summaries.posting import Preview, SummaryError, preview_for_channel
 from bot.views.blocks import context
 
 log = logging.getLogger("jerry.summaries")

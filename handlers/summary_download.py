@@ -14,7 +14,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.i18n import t
 from bot.services import Services
-from bot.summary_download import DownloadError, send_summary_file
+from bot.summaries.download import DownloadError, send_summary_file
 from bot.views.summary import DOWNLOAD_CSV, DOWNLOAD_MD
 from handlers.item_buttons import tell
 

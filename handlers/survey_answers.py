@@ -13,9 +13,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 
-from bot import survey_answering as core
 from bot.i18n import t
 from bot.services import Services
+from bot.surveys import answering as core
 from bot.views import survey_answers as views
 
 log = logging.getLogger("jerry.surveys")

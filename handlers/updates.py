@@ -13,17 +13,18 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot import intake, updates
+from bot.db import DATABASE_ERRORS
+from bot.intake import service as intake
 from bot.services import Services
 from bot.text import escape_plain
-from bot.updates import (
+from bot.updates import service as updates
+from bot.updates.service import (
     UpdateDraft,
     UpdateInvalidError,
 )
 from bot.views import updates as views
 from bot.views.blocks import decode_metadata
 from models.base import utcnow
-from models.db import DATABASE_ERRORS
 
 log = logging.getLogger("jerry.updates")
 COMMAND_KINDS = {"/shipped": "shipped", "/upcoming": "upcoming"}

@@ -6,8 +6,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import reminders
 from bot.services import Services
+from bot.sla import reminders
 
 
 async def user_changed(event: dict[str, Any], services: Services) -> None:

@@ -8,8 +8,8 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import models  # noqa: F401  (registers every table on Base.metadata)
+from bot.db import create_engine
 from models.base import Base
-from models.db import create_engine
 
 config = context.config
 target_metadata = Base.metadata

@@ -70,7 +70,7 @@ class Item(Base):
     acknowledged_at: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
-    # When Jerry last asked the backup (or triage) to take over a late item (bot/reminders.py).
+    # When Jerry last asked the backup (or triage) to take over a late item (bot/sla/reminders.py).
     escalated_at: Mapped[datetime | None]
     # Conversation: since when a question the lead asked waits for the reporter (None: none).
     awaiting_reporter_since: Mapped[datetime | None]

@@ -1,7 +1,7 @@
 """What reminders and escalations were sent, and when scheduled jobs last ran.
 
 Both live in the database so a restart forgets nothing and several replicas share one
-truth (the claims: bot/reminder_store.py and bot/scheduler_store.py).
+truth (the claims: bot/sla/reminder_store.py and bot/scheduler_store.py).
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.db import create_engine, session_factory, upgrade_sync
 from models import Base
-from models.db import create_engine, session_factory, upgrade_sync
 
 pytest_plugins = ["tests.harness"]
 

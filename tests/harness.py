@@ -27,7 +27,7 @@ import pytest
 
 from bot.app import JerryApp, create_app
 from bot.config import Settings
-from bot.routing_admin import import_file
+from bot.intake.routing_cli import import_file
 from tests import payloads
 from tests.fakeslack import TOKEN, FakeSlack
 

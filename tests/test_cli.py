@@ -25,12 +25,12 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.routing import RoutingModel
-from bot.routing_admin import import_file
-from bot.routing_file import dump, parse
+from bot.db import alembic_config, create_engine, session_factory
+from bot.intake.routing import RoutingModel
+from bot.intake.routing_cli import import_file
+from bot.intake.routing_file import dump, parse
+from bot.intake.routing_store import load_routing_model
 from models import Base
-from models.db import alembic_config, create_engine, session_factory
-from models.routing_store import load_routing_model
 from tests import payloads
 from tests.fakeslack import TOKEN, FakeSlack
 from tests.harness import ROUTING_YAML, SIGNING_SECRET, sign

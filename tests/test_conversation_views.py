@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bot.i18n import LANGUAGES
-from bot.item_types import ItemCard
+from bot.items.domain import ItemCard
 from bot.text import quote
 from bot.views import conversation as views
 

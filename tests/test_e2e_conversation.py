@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import JerryApp
-from bot.conversation_store import open_questions
+from bot.relay.conversation_store import open_questions
 from bot.text import WORD_JOINER
 from models.conversation import RelayedMessage
 from models.items import Item

@@ -118,7 +118,7 @@ async def test_an_unexpected_failure_is_answered_and_logged(
     async def broken(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("bot.relay.acknowledge", broken)
+    monkeypatch.setattr("bot.relay.lead_actions.acknowledge", broken)
     told = len(fake_slack.responses)
 
     response = await slack.click(message, channel, "item_acknowledge", user=LEAD)

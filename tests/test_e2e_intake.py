@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from bot.app import JerryApp
 from bot.config import Settings
-from bot.routing_admin import import_file
+from bot.intake.routing_cli import import_file
 from models.deliveries import Delivery
 from models.items import Item, ItemEvent
 from models.routing import Area, Team

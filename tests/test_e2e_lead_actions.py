@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.app import JerryApp
-from bot.timings import timings_of_items
+from bot.sla.timings import timings_of_items
 from models.base import utcnow
 from models.deliveries import Delivery
 from models.items import Item

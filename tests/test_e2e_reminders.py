@@ -18,12 +18,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
-from bot import resolution
 from bot.app import JerryApp, create_app
 from bot.config import Settings
-from bot.resolution import Resolution
-from bot.routing_admin import export_file, import_file
-from bot.sla import sla_state
+from bot.intake.routing_cli import export_file, import_file
+from bot.relay import resolution
+from bot.relay.resolution import Resolution
+from bot.sla.business_time import sla_state
 from models.deliveries import Delivery
 from models.items import Item, ItemEvent
 from models.reminders import SentReminder
@@ -322,7 +322,7 @@ async def test_question_asked_to_the_reporter_reminds_the_reporter(
             ItemEvent(
                 item_id=item_id,
                 actor=LEAD,
-                kind="details_requested",  # as bot/conversation.py records it
+                kind="details_requested",  # as bot/relay/conversation.py records it
                 detail={"question": "Which customer?"},
                 at=asked_at,
             )

@@ -19,8 +19,8 @@ from sqlalchemy import select, update
 
 from bot.app import JerryApp, create_app
 from bot.config import Settings
-from bot.summaries_admin import import_file
-from bot.summary_posting import (
+from bot.summaries.cli import import_file
+from bot.summaries.posting import (
     TAKEN_OVER,
     PostResult,
     SummaryError,

@@ -1,6 +1,6 @@
 """End to end: the "Download CSV" / "Download Markdown" buttons under a posted weekly summary.
 
-The summary is posted by the scheduler's core (bot/summary_posting.py) to the fake Slack;
+The summary is posted by the scheduler's core (bot/summaries/posting.py) to the fake Slack;
 a click on its button (Slack's block_actions payload, signed) makes Jerry upload the file
 with slack_sdk's files_upload_v2 (files.getUploadURLExternal, the upload, then
 files.completeUploadExternal) into the clicker's DM. On SQLite and PostgreSQL.
@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import delete, select
 
 from bot.app import JerryApp
-from bot.summaries import build_summary
-from bot.summary_posting import post_summary, scope_of
-from bot.summary_types import Period
+from bot.summaries.content import build_summary
+from bot.summaries.domain import Period
+from bot.summaries.posting import post_summary, scope_of
 from bot.views.summary import DOWNLOAD_CSV, DOWNLOAD_MD, summary_csv
 from models.items import Item
 from models.routing import Area

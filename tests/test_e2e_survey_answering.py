@@ -1,6 +1,6 @@
 """End to end: answering a pulse survey in its Slack thread, and with the one-click buttons.
 
-A round is started with `bot.surveys.start_round` (the intro DM and one thread reply per
+A round is started with `bot.surveys.rounds.start_round` (the intro DM and one thread reply per
 question, through the fake Slack); people then answer with signed Slack events sent to the
 ASGI app. The handler's clock is the scheduler's, which tests set. We look at the database,
 at what the fake Slack received and at the logs. Every test runs on SQLite and PostgreSQL.
@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import JerryApp
-from bot.survey_keys import respondent_key
-from bot.surveys import start_round
+from bot.surveys.keys import respondent_key
+from bot.surveys.rounds import start_round
 from models.base import Base
 from models.items import Item
 from models.surveys import Survey, SurveyAnswer, SurveyInvite, SurveyRound

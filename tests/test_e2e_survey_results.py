@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from bot.app import JerryApp, create_app
 from bot.config import Settings
-from bot.survey_keys import respondent_key
+from bot.surveys.keys import respondent_key
 from models.deliveries import Delivery
 from models.surveys import Survey, SurveyAnswer, SurveyInvite, SurveyRound
 from tests.fakeslack import BOT_USER_ID, FakeSlack
@@ -547,7 +547,7 @@ async def test_cli_results_in_text_csv_and_json(
 async def test_a_round_started_and_answered_in_slack_closes_with_its_results(
     slack: SlackDriver, fake_slack: FakeSlack, jerry: JerryApp, settings: Settings
 ) -> None:
-    from bot.surveys import start_round
+    from bot.surveys.rounds import start_round
     from models.base import utcnow
 
     people = ["U0PRODOPS", "U0MOBLEAD", "U0PAYBACK", "U0FRENCH"]

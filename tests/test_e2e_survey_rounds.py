@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot import surveys as surveys_core
 from bot.app import JerryApp, create_app
 from bot.config import Settings
-from bot.survey_keys import respondent_key
-from bot.surveys import SurveyError, start_round
-from bot.surveys_admin import import_file
-from models.survey_store import invite_for_thread
+from bot.surveys import rounds as surveys_core
+from bot.surveys.cli import import_file
+from bot.surveys.keys import respondent_key
+from bot.surveys.rounds import SurveyError, start_round
+from bot.surveys.store import invite_for_thread
 from models.surveys import Survey, SurveyInvite, SurveyRound
 from tests.fakeslack import FakeSlack
 from tests.harness import SIGNING_SECRET, SlackDriver

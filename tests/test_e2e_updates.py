@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from bot import updates as core
 from bot.app import JerryApp
 from bot.text import WORD_JOINER
+from bot.updates import service as core
 from models.routing import Area
 from models.updates import ProductUpdate
 from tests import payloads

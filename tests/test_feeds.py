@@ -19,15 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import JerryApp, create_app
 from bot.config import Settings
-from bot.feeds import (
+from bot.db import create_engine, session_factory
+from bot.updates.feed_store import feed_updates
+from bot.updates.feeds import (
     IMPACT_LIMIT,
     USER_AGENT,
     FetchResult,
     feed_client,
     fetch_all,
 )
-from models.db import create_engine, session_factory
-from models.feed_store import feed_updates
 from models.routing import Area
 from models.updates import Feed, ProductUpdate
 from tests.fakefeeds import FakeFeeds, atom, json_feed, release, rss
@@ -576,9 +576,9 @@ async def test_jerry_summaries_fetch_prints_each_feed(
 async def test_feeds_from_the_summaries_file_reach_the_weekly_summary(
     jerry: JerryApp, settings: Settings, feed_server: FakeFeeds, tmp_path: Path
 ) -> None:
-    from bot.summaries import build_summary, iso_week_period
-    from bot.summaries_admin import import_file
-    from bot.summary_types import SummaryScope
+    from bot.summaries.cli import import_file
+    from bot.summaries.content import build_summary, iso_week_period
+    from bot.summaries.domain import SummaryScope
 
     feed_server.github_releases(
         "acme/app",

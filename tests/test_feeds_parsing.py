@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from bot.config import Settings
-from bot.feeds import FeedError, _rate_limit, html_to_text, parse_github_releases, parse_rss
+from bot.updates.feeds import FeedError, _rate_limit, html_to_text, parse_github_releases, parse_rss
 
 
 def test_html_to_text_keeps_lines_and_drops_markup() -> None:

@@ -8,14 +8,14 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot import intake
 from bot.app import JerryApp
 from bot.config import Settings
-from bot.intake import IntakeRequest, IntakeWriter
-from bot.routing_admin import import_file
+from bot.intake import service as intake
+from bot.intake.routing_cli import import_file
+from bot.intake.routing_store import RoutingModelCache
+from bot.intake.service import IntakeRequest, IntakeWriter
 from models.deliveries import Delivery
 from models.items import Item, ItemEvent
-from models.routing_store import RoutingModelCache
 from tests import payloads
 from tests.fakeslack import FakeSlack
 from tests.harness import ROUTING_YAML, SlackDriver

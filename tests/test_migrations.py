@@ -15,8 +15,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.db import create_engine, session_factory, upgrade
 from models import Base, Delivery, Item, ItemEvent
-from models.db import create_engine, session_factory, upgrade
 from tests.conftest import POSTGRES_ADMIN_URL, _pg_url
 
 

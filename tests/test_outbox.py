@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.app import outbox_handlers
-from bot.outbox import OutboxHandler, OutboxRegistry, nothing_more
-from bot.survey_results import SurveyContext
+from bot.outbox.registry import OutboxHandler, OutboxRegistry, nothing_more
+from bot.surveys.results import SurveyContext
 
 # Every purpose the outbox holds rows for (stored strings: renaming one strands its rows).
 STORED_PURPOSES = {

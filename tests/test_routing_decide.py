@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot.routing import (
+from bot.intake.routing import (
     TRIAGE_TEAM_NAME,
     AreaSpec,
     Decision,

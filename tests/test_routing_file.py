@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
-from bot.routing import TRIAGE_TEAM_NAME, AreaSpec, RoutingModel, RuleSpec, TeamSpec
-from bot.routing_file import FileProblem, RoutingFileError, dump, parse, resolve_emails
+from bot.intake.routing import TRIAGE_TEAM_NAME, AreaSpec, RoutingModel, RuleSpec, TeamSpec
+from bot.intake.routing_file import FileProblem, RoutingFileError, dump, parse, resolve_emails
 
 EXAMPLE = """\
 triage:               # who gets what nothing else routes

@@ -6,11 +6,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.routing import TRIAGE_TEAM_NAME, decide
-from bot.routing_file import parse
-from models.items import Item
-from models.routing import Area, RoutingRule, Team
-from models.routing_store import (
+from bot.intake.routing import TRIAGE_TEAM_NAME, decide
+from bot.intake.routing_file import parse
+from bot.intake.routing_store import (
     ReplaceSummary,
     area_by_name,
     get_team,
@@ -19,6 +17,8 @@ from models.routing_store import (
     replace_routing_model,
     team_by_name,
 )
+from models.items import Item
+from models.routing import Area, RoutingRule, Team
 
 Sessions = async_sessionmaker[AsyncSession]
 

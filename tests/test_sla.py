@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import sla
-from bot.sla import (
+from bot.sla import business_time as sla
+from bot.sla.business_time import (
     DEFAULT_HOURS,
     BusinessHours,
     SlaError,
@@ -154,7 +154,7 @@ def test_same_utc_instant_differs_by_timezone() -> None:
 
 def test_unknown_timezone_is_utc(caplog: pytest.LogCaptureFixture) -> None:
     start = datetime(2025, 3, 4, 17, 0, tzinfo=UTC)
-    with caplog.at_level("INFO", logger="bot.sla"):
+    with caplog.at_level("INFO", logger="bot.sla.business_time"):
         due = add_business_time(start, 2 * H, DEFAULT_HOURS, "Mars/Olympus_Mons")
     assert due == datetime(2025, 3, 5, 10, 0, tzinfo=UTC)
     assert "unknown timezone" in caplog.text
@@ -302,7 +302,7 @@ def test_sla_bad_team_settings_fall_back_to_defaults() -> None:
 
 
 def test_routing_file_service_levels_round_trip_and_errors() -> None:
-    from bot.routing_file import RoutingFileError, dump, parse
+    from bot.intake.routing_file import RoutingFileError, dump, parse
 
     text = """\
 triage:

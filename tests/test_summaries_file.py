@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.routing_admin import import_file as import_routing
-from bot.summaries_admin import export_file, import_file
-from bot.summaries_file import (
+from bot.intake.routing_cli import import_file as import_routing
+from bot.summaries.cli import export_file, import_file
+from bot.summaries.file import (
     FeedSpec,
     SubscriptionSpec,
     SummariesConfig,

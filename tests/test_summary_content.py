@@ -1,4 +1,4 @@
-"""What the weekly summary says (bot/summaries.py), on SQLite and PostgreSQL."""
+"""What the weekly summary says (bot/summaries/content.py), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import relay
-from bot.summaries import build_summary, half_end, iso_week_period, item_words, top_themes
-from bot.summary_types import Period, SummaryScope
+from bot.relay import lead_actions as relay
+from bot.summaries.content import build_summary, half_end, iso_week_period, item_words, top_themes
+from bot.summaries.domain import Period, SummaryScope
+from bot.summaries.queries import VoiceTextRow
 from bot.views.summary import summary_json, summary_markdown, summary_messages, summary_text
 from models.items import Item, ItemEvent
 from models.routing import Area, Team
-from models.summary_queries import VoiceTextRow
 from models.updates import Feed, ProductUpdate
 
 TZ = "Europe/Paris"

@@ -1,10 +1,10 @@
-"""Reading a survey reply (bot/survey_answers.py) and the notes about it (pure)."""
+"""Reading a survey reply (bot/surveys/answers.py) and the notes about it (pure)."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.survey_answers import TEXT_LIMIT, Parsed, ParsedAnswer, parse_reply, questions_of
+from bot.surveys.answers import TEXT_LIMIT, Parsed, ParsedAnswer, parse_reply, questions_of
 from bot.text import MESSAGE_BLOCK_LIMIT, SECTION_TEXT_LIMIT
 from bot.views import survey_answers as views
 

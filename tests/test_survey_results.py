@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from bot.survey_chart import trend_chart_png
-from bot.survey_reminders import parse_before, remind_at
-from bot.survey_results import distribution, question_infos, summarize
-from bot.survey_results_types import ChoiceResult, QuestionInfo, ScaleResult, TextResult
-from models.survey_results_store import AnswerRow
+from bot.surveys.chart import trend_chart_png
+from bot.surveys.reminders import parse_before, remind_at
+from bot.surveys.results import distribution, question_infos, summarize
+from bot.surveys.results_domain import ChoiceResult, QuestionInfo, ScaleResult, TextResult
+from bot.surveys.results_store import AnswerRow
 
 OPENED = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
 QUESTIONS = [

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.surveys_admin import export_file, import_file, init_file
-from bot.surveys_file import (
+from bot.surveys.cli import export_file, import_file, init_file
+from bot.surveys.file import (
     SurveysFileError,
     describe_schedule,
     dump,

@@ -1,4 +1,4 @@
-"""Timings straight from the events, with controlled times (bot/timings.py documents them)."""
+"""Timings straight from the events, with controlled times (bot/sla/timings.py documents them)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.timings import Summary, Timings, item_timings, summarize, team_timings, timings_of_items
+from bot.sla.timings import (
+    Summary,
+    Timings,
+    item_timings,
+    summarize,
+    team_timings,
+    timings_of_items,
+)
 from models.items import Item, ItemEvent
 from models.routing import Team
 

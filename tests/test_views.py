@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.item_types import AreaChoice, ItemCard, ReassignTarget
+from bot.items.domain import AreaChoice, ItemCard, ReassignTarget
 from bot.views import items as views
 from bot.views.modals import answer_modal, intake_modal, reassign_modal
 

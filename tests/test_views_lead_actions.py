@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.item_types import ReassignTarget
+from bot.items.domain import ReassignTarget
 from bot.views import items as item_views
 from bot.views import lead_actions as views
 from bot.views.modals import reassign_modal

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from bot.summaries import iso_week_period
-from bot.summary_types import AreaVoice, Numbers, SharedAnswer, Summary, SummaryScope, UpdateLine
+from bot.summaries.content import iso_week_period
+from bot.summaries.domain import AreaVoice, Numbers, SharedAnswer, Summary, SummaryScope, UpdateLine
 from bot.views.summary import (
     CSV_COLUMNS,
     DOWNLOAD_CSV,

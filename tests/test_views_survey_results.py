@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from bot.survey_results import summarize
-from bot.survey_results_types import QuestionInfo, RoundResults
+from bot.surveys.results import summarize
+from bot.surveys.results_domain import QuestionInfo, RoundResults
+from bot.surveys.results_store import AnswerRow
 from bot.views.survey_results import (
     MAX_REPLIES,
     moment,
@@ -20,7 +21,6 @@ from bot.views.survey_results import (
     results_messages,
     results_text,
 )
-from models.survey_results_store import AnswerRow
 
 OPENED = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
 

@@ -1,5 +1,5 @@
 """The product update views (bot/views/updates.py) stay within Slack's limits whatever the
-data, in both languages; and the pure helpers of bot/updates.py."""
+data, in both languages; and the pure helpers of bot/updates/service.py."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from bot.i18n import LANGUAGES
-from bot.item_types import AreaChoice
+from bot.items.domain import AreaChoice
 from bot.text import WORD_JOINER
-from bot.update_types import UpdateCard
-from bot.updates import today_in, valid_link
+from bot.updates.domain import UpdateCard
+from bot.updates.service import today_in, valid_link
 from bot.views import updates as views
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

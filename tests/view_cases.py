@@ -14,11 +14,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot.i18n import t
-from bot.item_types import OUTCOMES as OUTCOMES  # one golden case per outcome
-from bot.item_types import AreaChoice, ItemCard, ReassignTarget
-from bot.summaries import AreaVoice, SharedAnswer, Summary
-from bot.survey_answers import Parsed, ParsedAnswer, parse_reply, questions_of
-from bot.survey_results import QuestionInfo, RoundResults
+from bot.items.domain import OUTCOMES as OUTCOMES  # one golden case per outcome
+from bot.items.domain import AreaChoice, ItemCard, ReassignTarget
+from bot.summaries.content import AreaVoice, SharedAnswer, Summary
+from bot.surveys.answers import Parsed, ParsedAnswer, parse_reply, questions_of
+from bot.surveys.results import QuestionInfo, RoundResults
 from bot.views.home import (
     BREACHES,
     MINE,

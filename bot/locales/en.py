@@ -432,7 +432,7 @@ MESSAGES: dict[str, str] = {
     "summaries.jerry.none": "There are no weekly summaries yet: product ops sets them up with `jerry summaries import`.",
     "summaries.jerry.preview_note": "Preview of “{name}” for {week}, as it will be posted in <#{channel}>. Only you see this.",
     "summaries.jerry.failed": "Jerry could not prepare this preview; please try again in a minute.",
-    # --- survey answers (answering in the thread: bot/survey_answers.py, bot/survey_answering.py) ---
+    # --- survey answers (answering in the thread: bot/surveys/answers.py, bot/surveys/answering.py) ---
     "survey_answers.scale.scale5": "5-point scale: {low} to {high}",
     "survey_answers.scale.scale10": "0–10 scale: {low} to {high}",
     "survey_answers.problem.out_of_range": "Question {n}: {value} is not on the scale ({scale}).",

@@ -436,7 +436,7 @@ MESSAGES: dict[str, str] = {
     "summaries.jerry.none": "Il n'y a pas encore de résumé hebdomadaire : l'équipe product ops les configure avec `jerry summaries import`.",
     "summaries.jerry.preview_note": "Aperçu de « {name} » pour la semaine {week}, tel qu'il sera publié dans <#{channel}>. Vous seul le voyez.",
     "summaries.jerry.failed": "Jerry n'a pas pu préparer cet aperçu ; réessayez dans une minute.",
-    # --- survey answers (answering in the thread: bot/survey_answers.py, bot/survey_answering.py) ---
+    # --- survey answers (answering in the thread: bot/surveys/answers.py, bot/surveys/answering.py) ---
     "survey_answers.scale.scale5": "échelle en 5 points : de {low} à {high}",
     "survey_answers.scale.scale10": "échelle de 0 à 10 : de {low} à {high}",
     "survey_answers.problem.out_of_range": "Question {n} : {value} n'est pas sur l'échelle ({scale}).",

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.i18n import t
-from bot.item_types import ItemCard
+from bot.items.domain import ItemCard
 from bot.text import MESSAGE_BLOCK_LIMIT, SECTION_TEXT_LIMIT, neutralize, quote, truncate
 from bot.views.blocks import (
     Block,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.i18n import t
-from bot.item_types import ItemCard
-from bot.routing import explain
+from bot.intake.routing import explain
+from bot.items.domain import ItemCard
 from bot.text import MESSAGE_TEXT_LIMIT, SECTION_TEXT_LIMIT, neutralize, quote, truncate
 from bot.views import lead_actions
 from bot.views.blocks import Block, actions, button, context, fields_section, header, section

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.i18n import t
-from bot.item_types import CUSTOMER_OUTCOMES, OUTCOMES, ItemCard
+from bot.items.domain import CUSTOMER_OUTCOMES, OUTCOMES, ItemCard
 from bot.text import MESSAGE_TEXT_LIMIT, neutralize, quote, truncate
 from bot.views.blocks import (
     Block,
@@ -30,7 +30,7 @@ from bot.views.blocks import (
 RESOLVE_CALLBACK = "jerry_resolve"
 ACKNOWLEDGE, ANSWER, REASSIGN = "item_acknowledge", "item_answer", "item_reassign"
 RESOLVE, REOPEN = "item_resolve", "item_reopen"
-ASK_DETAILS = "item_ask_details"  # built by the conversation work (bot/conversation.py)
+ASK_DETAILS = "item_ask_details"  # built by the conversation work (bot/relay/conversation.py)
 NOTE_MAX_LENGTH = 2000
 PREVIEW = 500
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.i18n import t
-from bot.item_types import AreaChoice, ItemCard, ReassignTarget
+from bot.items.domain import AreaChoice, ItemCard, ReassignTarget
 from bot.text import quote
 from bot.views.blocks import (
     MAX_OPTIONS,

@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.i18n import t
-from bot.summary_types import AreaVoice, Numbers, SharedAnswer, Summary, UpdateLine
+from bot.summaries.domain import AreaVoice, Numbers, SharedAnswer, Summary, UpdateLine
 from bot.text import (
     MESSAGE_TEXT_LIMIT,
     SECTION_TEXT_LIMIT,
@@ -27,7 +27,7 @@ from bot.text import (
     neutralize,
     truncate,
 )
-from bot.update_types import CONFIDENCES
+from bot.updates.domain import CONFIDENCES
 from bot.views.blocks import (
     Block,
     actions,

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.i18n import t
-from bot.survey_answers import Parsed, ParsedAnswer
+from bot.surveys.answers import Parsed, ParsedAnswer
 from bot.text import MESSAGE_BLOCK_LIMIT, SECTION_TEXT_LIMIT, neutralize, truncate
 from bot.views.blocks import Block, context, section
 

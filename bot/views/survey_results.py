@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.i18n import t
-from bot.sla import zone
-from bot.survey_results_types import (
+from bot.sla.business_time import zone
+from bot.surveys.results_domain import (
     SCALE_RANGES,
     ChoiceResult,
     GroupResult,

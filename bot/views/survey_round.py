@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.i18n import t
-from bot.survey_results_types import SCALE_RANGES
+from bot.surveys.results_domain import SCALE_RANGES
 from bot.text import MESSAGE_TEXT_LIMIT, escape_plain, neutralize, truncate
 from bot.views.blocks import Block, actions, button, context, header, section
 from bot.views.survey_results import moment, safe_label

@@ -11,9 +11,9 @@ from datetime import date
 from typing import Any
 
 from bot.i18n import t
-from bot.item_types import AreaChoice
+from bot.items.domain import AreaChoice
 from bot.text import MESSAGE_TEXT_LIMIT, neutralize, plain, quote, truncate
-from bot.update_types import (
+from bot.updates.domain import (
     AUDIENCES,
     CONFIDENCES,
     IMPACT_LIMIT,

@@ -1,0 +1,1 @@
+"""The App Home: what each person sees, and publishing it."""

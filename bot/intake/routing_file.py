@@ -1,0 +1,460 @@
+"""The routing file (YAML): read and check it, resolve leads given by email, write it back.
+
+```yaml
+triage:               # who gets what nothing else routes
+  lead: U0PRODOPS     # a Slack user id or an email (resolved with users.lookupByEmail)
+  channel: C0PRODOPS  # optional: where alerts go
+teams:
+  - name: Payments
+    lead: U0PAYLEAD
+    backup: U0PAYBACK # optional
+    channel: C0PAYTEAM # optional
+    ack_target: 4h     # optional, business time (d, h, m); default 1d
+    answer_target: 1d  # optional: questions acknowledged but not answered; default 1d
+    business_hours: {days: [mon, tue, wed, thu, fri], start: "09:00", end: "18:00"}
+    areas:
+      - name: Billing
+        keywords: [invoice, billing, refund, facture]
+rules:                # optional, checked in order before keywords; first match wins
+  - name: support crashes go to Mobile
+    when: {channel: C0SUPPORT, pattern: "crash|freeze"}
+    team: Mobile      # or area: iOS app
+```
+
+`parse` reports every problem it finds, each with its line, not only the first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+from yaml.nodes import Node, ScalarNode, SequenceNode
+
+from bot.config_file import (
+    Checker,
+    ConfigFileError,
+    FileProblem,
+    FlowList,
+    FlowMap,
+    compose_yaml,
+    drop_nulls,
+    dump_yaml,
+    is_email,
+    is_null,
+    line_of,
+)
+from bot.intake.routing import TRIAGE_TEAM_NAME, AreaSpec, RoutingModel, RuleSpec, TeamSpec, words
+from bot.sla.business_time import SlaError, business_hours, format_days, parse_days, parse_target
+
+PATTERN_LIMIT = 1000
+SERVICE_LEVEL_KEYS = ("ack_target", "answer_target", "business_hours")
+SERVICE_LEVEL_FIELDS = (
+    "ack_target",
+    "answer_target",
+    "business_days",
+    "business_start",
+    "business_end",
+)
+
+
+class RoutingFileError(ConfigFileError):
+    """The routing file has problems; `errors` lists them all, in line order."""
+
+    def __init__(self, errors: list[FileProblem], source: str = "routing file") -> None:
+        super().__init__(errors, source)
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def parse(text: str, source: str = "routing file") -> RoutingModel:
+    """Check a routing file and build its model; raise `RoutingFileError` listing every problem.
+
+    Leads and backups given by email stay emails here (`lead` and `lead_email` both hold it):
+    `resolve_emails` turns them into Slack user ids.
+    """
+    root = compose_yaml(text, source, RoutingFileError)
+    if root is None:
+        raise RoutingFileError(
+            [FileProblem(1, "", "the file is empty: it needs at least a `triage:` with a `lead`")],
+            source,
+        )
+    checker = _RoutingChecker()
+    model = checker.model(root)
+    if checker.problems or model is None:
+        raise RoutingFileError(checker.problems, source)
+    return model
+
+
+class _RoutingChecker(Checker):
+    def __init__(self) -> None:
+        super().__init__()
+        self.team_names: dict[str, tuple[int, str]] = {}  # casefolded → (line, name)
+        self.area_names: dict[str, tuple[int, str, str]] = {}  # casefolded → (line, team, name)
+
+    def model(self, root: Node) -> RoutingModel | None:
+        top = self.mapping(root, "", ("triage", "teams", "rules"), required=("triage",))
+        if top is None:
+            return None
+        triage = self.triage(top["triage"]) if "triage" in top else None
+        teams = [
+            self.team(node, f"teams[{index}]")
+            for index, node in enumerate(self.sequence(top.get("teams"), "teams", "teams"))
+        ]
+        rules = [
+            self.rule(node, f"rules[{index}]")
+            for index, node in enumerate(self.sequence(top.get("rules"), "rules", "rules"))
+        ]
+        if triage is None or any(t is None for t in teams) or any(r is None for r in rules):
+            return None
+        return RoutingModel(
+            triage=triage,
+            teams=tuple(t for t in teams if t is not None),
+            rules=tuple(r for r in rules if r is not None),
+        )
+
+    def triage(self, node: Node) -> TeamSpec | None:
+        values = self.mapping(node, "triage", ("lead", "channel"), required=("lead",))
+        if values is None:
+            return None
+        drop_nulls(values, ("channel",))
+        lead = self.user(values.get("lead"), "triage.lead")
+        channel = self.channel(values.get("channel"), "triage.channel")
+        if lead is None or ("channel" in values and channel is None):
+            return None
+        return TeamSpec(
+            name=TRIAGE_TEAM_NAME,
+            lead=lead,
+            channel=channel,
+            lead_email=lead if is_email(lead) else None,
+            is_triage=True,
+        )
+
+    def team(self, node: Node, field: str) -> TeamSpec | None:
+        values = self.mapping(
+            node,
+            field,
+            ("name", "lead", "backup", "channel", "areas", *SERVICE_LEVEL_KEYS),
+            required=("name", "lead"),
+        )
+        if values is None:
+            return None
+        ok = True
+        name = self.text(values.get("name"), f"{field}.name")
+        if name is not None:
+            name_node = values["name"]
+            key = name.casefold()
+            if key == TRIAGE_TEAM_NAME.casefold():
+                self.problem(
+                    name_node,
+                    f"{field}.name",
+                    f"“{TRIAGE_TEAM_NAME}” is reserved for product ops (the `triage:` section)",
+                )
+                ok = False
+            elif key in self.team_names:
+                self.problem(
+                    name_node,
+                    f"{field}.name",
+                    f"another team is already named “{name}” (line {self.team_names[key][0]})",
+                )
+                ok = False
+            else:
+                self.team_names[key] = (line_of(name_node), name)
+        drop_nulls(values, ("backup", "channel", *SERVICE_LEVEL_KEYS))
+        levels = self.service_levels(values, field)
+        lead = self.user(values.get("lead"), f"{field}.lead")
+        backup = self.user(values.get("backup"), f"{field}.backup")
+        channel = self.channel(values.get("channel"), f"{field}.channel")
+        areas = [
+            self.area(area_node, f"{field}.areas[{index}]", name or "")
+            for index, area_node in enumerate(
+                self.sequence(values.get("areas"), f"{field}.areas", "areas")
+            )
+        ]
+        if (
+            not ok
+            or name is None
+            or lead is None
+            or ("backup" in values and backup is None)
+            or ("channel" in values and channel is None)
+            or any(a is None for a in areas)
+            or levels is None
+        ):
+            return None
+        return TeamSpec(
+            **levels,
+            name=name,
+            lead=lead,
+            backup=backup,
+            channel=channel,
+            areas=tuple(a for a in areas if a is not None),
+            lead_email=lead if is_email(lead) else None,
+            backup_email=backup if backup and is_email(backup) else None,
+        )
+
+    def service_levels(self, values: dict[str, Node], field: str) -> dict[str, str | None] | None:
+        """`ack_target`, `answer_target` and `business_hours` (bot/sla/business_time.py);
+        None if wrong."""
+        found: dict[str, str | None] = dict.fromkeys(SERVICE_LEVEL_FIELDS)
+        ok = True
+        for key in ("ack_target", "answer_target"):
+            node = values.get(key)
+            text = self.text(node, f"{field}.{key}", limit=16) if node is not None else None
+            if node is None:
+                continue
+            try:
+                parse_target(text if text is not None else "")
+            except SlaError as exc:
+                if text is not None:
+                    self.problem(node, f"{field}.{key}", str(exc))
+                ok = False
+                continue
+            found[key] = text.lower() if text else None
+        node = values.get("business_hours")
+        if node is None:
+            return found if ok else None
+        path = f"{field}.business_hours"
+        hours = self.mapping(node, path, ("days", "start", "end"))
+        if hours is None:
+            return None
+        days_node = hours.get("days")
+        days: Any = None
+        if days_node is not None and not is_null(days_node):
+            if isinstance(days_node, SequenceNode) and all(
+                isinstance(day, ScalarNode) for day in days_node.value
+            ):
+                days = [day.value for day in days_node.value]
+            elif isinstance(days_node, ScalarNode):
+                days = days_node.value
+            else:
+                self.problem(days_node, f"{path}.days", "must be a list of days, like [mon, tue]")
+                return None
+        clocks = {key: self.text(hours.get(key), f"{path}.{key}") for key in ("start", "end")}
+        if any(hours.get(key) is not None and clocks[key] is None for key in ("start", "end")):
+            return None
+        try:
+            parsed = business_hours(days, clocks["start"], clocks["end"])
+        except SlaError as exc:
+            self.problem(node, path, str(exc))
+            return None
+        if not ok:
+            return None
+        if days is not None:
+            found["business_days"] = format_days(parse_days(days))
+        if clocks["start"] is not None:
+            found["business_start"] = parsed.start.strftime("%H:%M")
+        if clocks["end"] is not None:
+            found["business_end"] = parsed.end.strftime("%H:%M")
+        return found
+
+    def area(self, node: Node, field: str, team: str) -> AreaSpec | None:
+        values = self.mapping(node, field, ("name", "keywords"), required=("name",))
+        if values is None:
+            return None
+        ok = True
+        name = self.text(values.get("name"), f"{field}.name")
+        if name is not None:
+            key = name.casefold()
+            if key in self.area_names:
+                line, other, _ = self.area_names[key]
+                self.problem(
+                    values["name"],
+                    f"{field}.name",
+                    f"an area named “{name}” already exists (line {line}, team {other}); "
+                    "area names must be unique in the file",
+                )
+                ok = False
+            else:
+                self.area_names[key] = (line_of(values["name"]), team, name)
+        keywords: list[str] = []
+        keyword_nodes = values.get("keywords")
+        if keyword_nodes is not None and not is_null(keyword_nodes):
+            if not isinstance(keyword_nodes, SequenceNode):
+                self.problem(keyword_nodes, f"{field}.keywords", "must be a list of words")
+                ok = False
+            else:
+                for index, keyword_node in enumerate(keyword_nodes.value):
+                    path = f"{field}.keywords[{index}]"
+                    keyword = self.text(keyword_node, path)
+                    if keyword is None:
+                        ok = False
+                    elif not words(keyword):
+                        self.problem(keyword_node, path, "must contain a letter or a digit")
+                        ok = False
+                    else:
+                        keywords.append(keyword)
+        if not ok or name is None:
+            return None
+        return AreaSpec(name=name, keywords=tuple(keywords), team=team)
+
+    def rule(self, node: Node, field: str) -> RuleSpec | None:
+        values = self.mapping(node, field, ("name", "when", "team", "area"), required=("name",))
+        if values is None:
+            return None
+        ok = True
+        name = self.text(values.get("name"), f"{field}.name")
+        channel = pattern = None
+        when_node = values.get("when")
+        if when_node is None:
+            self.problem(node, f"{field}.when", "is required (a `channel`, a `pattern` or both)")
+            ok = False
+        else:
+            when = self.mapping(when_node, f"{field}.when", ("channel", "pattern"))
+            if when is None:
+                ok = False
+            else:
+                if not when:
+                    self.problem(
+                        when_node, f"{field}.when", "needs a `channel`, a `pattern` or both"
+                    )
+                    ok = False
+                channel = self.channel(when.get("channel"), f"{field}.when.channel")
+                pattern = self.text(
+                    when.get("pattern"), f"{field}.when.pattern", limit=PATTERN_LIMIT
+                )
+                if pattern is not None:
+                    try:
+                        re.compile(pattern, re.IGNORECASE)
+                    except re.error as exc:
+                        self.problem(
+                            when["pattern"],
+                            f"{field}.when.pattern",
+                            f"is not a valid regular expression: {exc}",
+                        )
+                        ok = False
+                if ("channel" in when and channel is None) or ("pattern" in when and not pattern):
+                    ok = False
+        team = self.text(values.get("team"), f"{field}.team")
+        area = self.text(values.get("area"), f"{field}.area")
+        if "team" in values and "area" in values:
+            self.problem(node, field, "has both `team` and `area`: give only one")
+            ok = False
+        elif "team" not in values and "area" not in values:
+            self.problem(node, field, "needs a `team` or an `area` to send items to")
+            ok = False
+        elif team is not None:
+            # Refer to the team as it is named (the triage team is "Triage").
+            if team.casefold() == TRIAGE_TEAM_NAME.casefold():
+                team = TRIAGE_TEAM_NAME
+            elif team.casefold() in self.team_names:
+                team = self.team_names[team.casefold()][1]
+            else:
+                self.problem(values["team"], f"{field}.team", f"no team is named “{team}”")
+                ok = False
+        elif area is not None:
+            if area.casefold() in self.area_names:
+                area = self.area_names[area.casefold()][2]
+            else:
+                self.problem(values["area"], f"{field}.area", f"no area is named “{area}”")
+                ok = False
+        else:
+            ok = False
+        if not ok or name is None:
+            return None
+        return RuleSpec(name=name, team=team, area=area, channel=channel, pattern=pattern)
+
+
+# --- emails -----------------------------------------------------------------------------------
+
+
+async def resolve_emails(
+    model: RoutingModel,
+    lookup: Callable[[str], Awaitable[str | None]],
+    source: str = "routing file",
+) -> RoutingModel:
+    """The model with every lead and backup given by email replaced by its Slack user id.
+
+    `lead_email` / `backup_email` keep the email (so an export writes it back). An email
+    Slack does not know (lookup returns None) is a problem; all of them are reported at once.
+    """
+    found: dict[str, str | None] = {}
+    problems: list[FileProblem] = []
+
+    async def user_id(value: str | None, email: str | None, field: str) -> str | None:
+        if value is None or not email or not is_email(value):
+            return value
+        key = email.casefold()
+        if key not in found:
+            found[key] = await lookup(email)
+        resolved = found[key]
+        if resolved is None:
+            problems.append(FileProblem(0, field, f"no Slack user has the email {email}"))
+        return resolved or value
+
+    async def team(spec: TeamSpec, field: str) -> TeamSpec:
+        return replace(
+            spec,
+            lead=await user_id(spec.lead, spec.lead_email, f"{field}.lead") or spec.lead,
+            backup=await user_id(spec.backup, spec.backup_email, f"{field}.backup"),
+        )
+
+    triage = await team(model.triage, "triage")
+    teams = [await team(spec, f"teams[{index}]") for index, spec in enumerate(model.teams)]
+    if problems:
+        raise RoutingFileError(problems, source)
+    return replace(model, triage=triage, teams=tuple(teams))
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def _service_levels(spec: TeamSpec) -> dict[str, Any]:
+    """The service levels a team sets, as the file writes them (defaults left out)."""
+    written: dict[str, Any] = {}
+    if spec.ack_target:
+        written["ack_target"] = spec.ack_target
+    if spec.answer_target:
+        written["answer_target"] = spec.answer_target
+    hours = FlowMap()
+    if spec.business_days:
+        hours["days"] = FlowList(spec.business_days.split(","))
+    if spec.business_start:
+        hours["start"] = spec.business_start
+    if spec.business_end:
+        hours["end"] = spec.business_end
+    if hours:
+        written["business_hours"] = hours
+    return written
+
+
+_HEADER = "# Jerry's routing model. Change it, then: jerry routing import FILE\n"
+
+
+def dump(model: RoutingModel) -> str:
+    """The model in the routing file format (leads given by email are written as emails)."""
+    triage: dict[str, Any] = {"lead": model.triage.lead_email or model.triage.lead}
+    if model.triage.channel:
+        triage["channel"] = model.triage.channel
+    teams = []
+    for spec in model.teams:
+        team: dict[str, Any] = {"name": spec.name, "lead": spec.lead_email or spec.lead}
+        if spec.backup:
+            team["backup"] = spec.backup_email or spec.backup
+        if spec.channel:
+            team["channel"] = spec.channel
+        team.update(_service_levels(spec))
+        if spec.areas:
+            team["areas"] = [
+                {"name": area.name, "keywords": FlowList(area.keywords)} for area in spec.areas
+            ]
+        teams.append(team)
+    data: dict[str, Any] = {"triage": triage, "teams": teams}
+    if model.rules:
+        rules = []
+        for rule in model.rules:
+            when = FlowMap()
+            if rule.channel:
+                when["channel"] = rule.channel
+            if rule.pattern:
+                when["pattern"] = rule.pattern
+            entry: dict[str, Any] = {"name": rule.name, "when": when}
+            if rule.area:
+                entry["area"] = rule.area
+            else:
+                entry["team"] = rule.team
+            rules.append(entry)
+        data["rules"] = rules
+    return _HEADER + dump_yaml(data, sections=("teams", "rules"))

@@ -1,0 +1,359 @@
+"""Intake: store a pain point or question, route it, and owe the messages that follow.
+
+Everything here happens before Slack gets its ack, in one transaction: the item, its
+events and the outbox rows are committed together, so nothing a person typed is lost
+even if every Slack call after the ack fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.i18n import normalize_language
+from bot.intake.routing import Decision, RoutingModel, decide
+from bot.intake.routing_store import RoutingModelCache, load_routing_model
+from bot.items.cards import card_from, load_card
+from bot.items.domain import AreaChoice, ItemCard
+from bot.items.store import add_event, item_by_intake_key, items_by_intake_keys
+from bot.outbox.store import enqueue
+from bot.user_cache import cached_user
+from models.items import Item
+
+Kind = Literal["painpoint", "question"]
+Source = Literal["command", "modal", "mention", "shortcut", "dm"]
+# How the reporter gets the receipt: in the command's ack (nothing to send), through the
+# slash command's response_url (ephemeral, works in any channel), or in the reply thread.
+ReceiptRoute = Literal["ack", "response_url", "thread"]
+MAX_TEXT = 100_000  # beyond this a paste is almost surely a mistake; Jerry still keeps this much
+
+
+class EmptyTextError(ValueError):
+    """The reporter gave no text: nothing to store."""
+
+
+@dataclass(frozen=True)
+class IntakeRequest:
+    kind: Kind
+    text: str  # Slack-formatted (escaped) text
+    reporter_id: str
+    source: Source
+    receipt: ReceiptRoute
+    intake_key: str | None = None
+    channel_id: str | None = None
+    message_ts: str | None = None
+    reply_channel: str | None = None
+    reply_thread_ts: str | None = None
+    permalink: str | None = None
+    response_url: str | None = None
+    chosen_area_id: int | None = None
+    impact: str | None = None
+    customer: str | None = None
+    customer_at_risk: bool = False
+    anonymous: bool = False
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    item_id: int
+    duplicate: bool
+    card: ItemCard
+    language: str
+
+
+def apply_decision(item: Item, decision: Decision) -> None:
+    item.team_id = decision.team.id
+    item.area_id = decision.area.id if decision.area else None
+    item.assignee_id = decision.team.lead
+    item.route_step = decision.step
+    item.route_detail = dict(decision.detail)
+
+
+def route_new_item(
+    session: AsyncSession, item: Item, model: RoutingModel, chosen_area_id: int | None
+) -> Decision:
+    """Decide the team, record why, and owe the lead a DM (the item must have its id)."""
+    decision = _decide(item, model, chosen_area_id)
+    apply_decision(item, decision)
+    _record_routing(session, item, decision)
+    return decision
+
+
+def _decide(item: Item, model: RoutingModel, chosen_area_id: int | None) -> Decision:
+    chosen = next((a.name for a in model.areas() if a.id == chosen_area_id), None)
+    return decide(model, item.text, channel=item.channel_id, chosen_area=chosen)
+
+
+def _record_routing(session: AsyncSession, item: Item, decision: Decision) -> None:
+    add_event(
+        session,
+        item,
+        "jerry",
+        "routed",
+        team=decision.team.name,
+        area=decision.area.name if decision.area else None,
+        step=decision.step,
+        reason=dict(decision.detail),
+        lead=decision.team.lead,
+    )
+    enqueue(session, "lead_dm", item=item, recipient=decision.team.lead)
+
+
+async def user_language(session: AsyncSession, user_id: str, default: str) -> str:
+    user = await cached_user(session, user_id)
+    return normalize_language(user.locale if user else None, default)
+
+
+async def submit(
+    sessions: async_sessionmaker[AsyncSession],
+    request: IntakeRequest,
+    *,
+    default_language: str = "en",
+    language: str | None = None,
+    routing: RoutingModelCache | None = None,
+    writer: IntakeWriter | None = None,
+) -> IntakeResult:
+    """Store and route one item; a repeat of the same intake key returns the first item.
+
+    This runs while Slack waits for its ack, so it costs few round trips: the routing model
+    comes from `routing` (in memory) when given, the item is inserted already routed, and
+    its events and outbox rows go in with the commit. `language` saves a lookup when the
+    caller knows the reporter's language. With a `writer`, items arriving together share
+    one transaction (see IntakeWriter).
+    """
+    # PostgreSQL cannot store NUL characters; they never mean anything in Slack text.
+    text = request.text.replace("\x00", "").strip()
+    if not text:
+        raise EmptyTextError
+    text = text[:MAX_TEXT]
+    async with sessions() as session:
+        if language is None:
+            language = await user_language(session, request.reporter_id, default_language)
+        model = await routing.get() if routing is not None else await load_routing_model(session)
+        item = Item(
+            kind=request.kind,
+            status="open",
+            text=text,
+            reporter_id=request.reporter_id,
+            anonymous=request.anonymous,
+            source=request.source,
+            intake_key=request.intake_key,
+            language=language,
+            channel_id=request.channel_id,
+            message_ts=request.message_ts,
+            permalink=request.permalink,
+            reply_channel=request.reply_channel,
+            reply_thread_ts=request.reply_thread_ts,
+            impact=request.impact,
+            customer=(request.customer or "").replace("\x00", "").strip()[:500] or None,
+            customer_at_risk=request.customer_at_risk,
+            chosen_area_id=request.chosen_area_id,
+            route_step="unrouted",
+            route_detail={},
+        )
+        decision = _decide(item, model, request.chosen_area_id) if model is not None else None
+        if decision is not None:
+            apply_decision(item, decision)
+        if writer is not None:
+            return await writer.store(_Pending(item, request, decision, language))
+        session.add(item)
+        return await _store(session, item, request, decision, language)
+
+
+async def _store(
+    session: AsyncSession,
+    item: Item,
+    request: IntakeRequest,
+    decision: Decision | None,
+    language: str,
+) -> IntakeResult:
+    """Insert the routed item, its events and the messages it owes, in one transaction."""
+    try:
+        # The INSERT: a retried Slack event (same intake key) fails here, not at commit.
+        await session.flush()
+    except IntegrityError:
+        first = await _first_of_race(session, request)
+        if first is None:
+            raise
+        return first
+    card = _after_insert(session, item, request, decision)
+    try:
+        await session.commit()
+    except IntegrityError:
+        first = await _first_of_race(session, request)
+        if first is None:
+            raise
+        return first
+    return IntakeResult(item.id, False, card, language)
+
+
+def _after_insert(
+    session: AsyncSession, item: Item, request: IntakeRequest, decision: Decision | None
+) -> ItemCard:
+    """The item has its number: record its events, owe its messages, and card it."""
+    add_event(session, item, request.reporter_id, "created", source=request.source)
+    if decision is not None:
+        _record_routing(session, item, decision)
+    if request.receipt == "thread":
+        enqueue(session, "receipt", item=item)
+    elif request.receipt == "response_url" and request.response_url:
+        enqueue(session, "receipt", item=item, response_url=request.response_url)
+    elif request.receipt == "response_url":
+        enqueue(session, "receipt", item=item)  # no response_url: the receipt comes as a DM
+    return card_from(
+        item,
+        decision.team.name if decision else None,
+        decision.area.name if decision and decision.area else None,
+    )
+
+
+@dataclass
+class _Pending:
+    item: Item
+    request: IntakeRequest
+    decision: Decision | None
+    language: str
+    future: asyncio.Future[IntakeResult] | None = None
+
+
+class IntakeWriter:
+    """Group commit for intake: items that arrive together are stored in one transaction.
+
+    Each item must be committed before Slack gets its ack, and a commit costs the same for
+    one item as for fifty; under a burst, one writer task takes everything waiting and
+    commits it at once, so the database is no longer what requests queue for. Alone, an
+    item is written at once (no waiting for company).
+    """
+
+    MAX_BATCH = 200
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+        self._waiting: list[_Pending] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def store(self, pending: _Pending) -> IntakeResult:
+        loop = asyncio.get_running_loop()
+        pending.future = loop.create_future()
+        self._waiting.append(pending)
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._run(), name="jerry-intake-writer")
+        return await pending.future
+
+    async def _run(self) -> None:
+        while self._waiting:
+            batch = self._waiting[: self.MAX_BATCH]
+            del self._waiting[: self.MAX_BATCH]
+            try:
+                results = await self._write(batch)
+            except Exception:
+                # A twin from another process, or one bad row: store them one by one, so
+                # each request gets its own answer (its item, or its own error).
+                for pending in batch:
+                    await self._write_alone(pending)
+                continue
+            for pending, result in zip(batch, results, strict=True):
+                _settle(pending, result)
+
+    async def _write(self, batch: list[_Pending]) -> list[IntakeResult]:
+        async with self.sessions() as session:
+            keys = [p.request.intake_key for p in batch if p.request.intake_key]
+            known = await items_by_intake_keys(session, keys) if keys else {}
+            first_of_key: dict[str, _Pending] = {}
+            fresh: list[_Pending] = []
+            for pending in batch:
+                key = pending.request.intake_key
+                if key and (key in known or key in first_of_key):
+                    continue
+                if key:
+                    first_of_key[key] = pending
+                fresh.append(pending)
+            session.add_all([p.item for p in fresh])
+            await session.flush()  # one INSERT … RETURNING for the whole batch
+            cards = {id(p): _after_insert(session, p.item, p.request, p.decision) for p in fresh}
+            await session.commit()
+            results = []
+            for pending in batch:
+                key = pending.request.intake_key
+                if id(pending) in cards:
+                    results.append(
+                        IntakeResult(pending.item.id, False, cards[id(pending)], pending.language)
+                    )
+                elif key in known:
+                    existing = known[key]
+                    card = await load_card(session, existing)
+                    results.append(IntakeResult(existing.id, True, card, existing.language))
+                else:  # the same Slack event twice in one batch
+                    twin = first_of_key[key or ""]
+                    results.append(IntakeResult(twin.item.id, True, cards[id(twin)], twin.language))
+            return results
+
+    async def _write_alone(self, pending: _Pending) -> None:
+        item = pending.item
+        fresh = Item(
+            **{c.key: getattr(item, c.key) for c in Item.__table__.columns if c.key != "id"}
+        )
+        try:
+            async with self.sessions() as session:
+                session.add(fresh)
+                result = await _store(
+                    session, fresh, pending.request, pending.decision, pending.language
+                )
+        except Exception as exc:
+            if pending.future is not None and not pending.future.done():
+                pending.future.set_exception(exc)
+            return
+        _settle(pending, result)
+
+
+def _settle(pending: _Pending, result: IntakeResult) -> None:
+    if pending.future is not None and not pending.future.done():  # its request may be gone
+        pending.future.set_result(result)
+
+
+async def _first_of_race(session: AsyncSession, request: IntakeRequest) -> IntakeResult | None:
+    """The same Slack event raced in twice and the first one won: its item, if so."""
+    await session.rollback()
+    if request.intake_key:
+        existing = await item_by_intake_key(session, request.intake_key)
+        if existing is not None:
+            return IntakeResult(
+                existing.id, True, await load_card(session, existing), existing.language
+            )
+    return None
+
+
+async def route_waiting_items(session: AsyncSession, model: RoutingModel) -> int:
+    """Route the items that arrived before any routing model existed (caller commits)."""
+    from bot.items.store import unrouted_items
+
+    items = await unrouted_items(session)
+    for item in items:
+        route_new_item(session, item, model, item.chosen_area_id)
+        enqueue(session, "reporter_notice", item=item, notice="routed_late")
+    return len(items)
+
+
+async def area_choices(sessions: async_sessionmaker[AsyncSession]) -> list[AreaChoice]:
+    """The routing model's areas, for the intake modal's "product area" menu.
+
+    No areas when the database does not answer: the form still opens (the text then
+    stays in it if storing fails), it just offers no area to choose.
+    """
+    from bot.db import DATABASE_ERRORS
+    from bot.intake.routing_store import list_area_choices
+
+    try:
+        async with sessions() as session:
+            return [
+                AreaChoice(id=a, name=n, team=team)
+                for a, n, team in await list_area_choices(session)
+            ]
+    except DATABASE_ERRORS:
+        logging.getLogger("jerry.intake").warning("no areas for the form: database unreachable")
+        return []

@@ -1,0 +1,73 @@
+"""Turning stored items into the plain cards that views render, and who may act on them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.items.domain import ItemCard
+from bot.items.store import team_and_area
+from models.items import Item
+from models.routing import Team
+
+UNROUTED_TEAM_LABEL = "—"
+
+
+def card_from(
+    item: Item, team_name: str | None, area_name: str | None, *, note: str | None = None
+) -> ItemCard:
+    return ItemCard(
+        id=item.id,
+        kind=item.kind,
+        status=item.status,
+        text=item.text,
+        reporter_id=item.reporter_id,
+        anonymous=item.anonymous,
+        source=item.source,
+        team=team_name or UNROUTED_TEAM_LABEL,
+        assignee_id=item.assignee_id or "",
+        route_step=item.route_step,
+        route_detail=dict(item.route_detail or {}),
+        area=area_name,
+        channel_id=item.channel_id,
+        permalink=item.permalink,
+        impact=item.impact,
+        customer=item.customer,
+        customer_at_risk=item.customer_at_risk,
+        created_at=item.created_at,
+        answer=item.answer_text,
+        answered_by=item.answered_by,
+        acknowledged_by=item.acknowledged_by,
+        note=note,
+        awaiting_reporter=item.awaiting_reporter_since is not None,
+        outcome=item.outcome,
+        resolution_note=item.resolution_note,
+        resolved_by=item.resolved_by,
+        duplicate_of=item.duplicate_of,
+        customer_outcome=item.customer_outcome,
+        helped_deal=item.helped_deal,
+        resolved_at=item.resolved_at,
+    )
+
+
+async def load_card(session: AsyncSession, item: Item, *, note: str | None = None) -> ItemCard:
+    team, area = await team_and_area(session, item)
+    return card_from(item, team.name if team else None, area.name if area else None, note=note)
+
+
+def may_act(
+    item: Item,
+    team: Team | None,
+    user_id: str,
+    admins: Iterable[str],
+    *,
+    triage_lead: str | None = None,
+) -> bool:
+    """The assigned lead, the team's lead and backup, product ops' triage lead (who gets
+    what nobody else handles) and Jerry's admins; nobody else."""
+    allowed = {item.assignee_id, triage_lead, *(admins or ())}
+    if team is not None:
+        allowed |= {team.lead, team.backup}
+    allowed.discard(None)
+    return user_id in allowed

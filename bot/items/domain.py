@@ -1,0 +1,71 @@
+"""The plain data of items that the core computes and views render: the card of an item, the
+outcomes of a resolution, the choices the intake and reassign forms offer.
+
+No I/O and nothing of Jerry's imported here, so views (bot/views/) and the core both import
+it without importing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+OUTCOMES = ("fixed", "answered", "wont_fix", "duplicate", "known_issue")
+CUSTOMER_OUTCOMES = ("kept", "lost", "unknown")
+
+
+@dataclass(frozen=True)
+class ItemCard:
+    """What a message needs to know about an item (bot/items/cards.py builds it from the
+    database)."""
+
+    id: int
+    kind: str
+    status: str
+    text: str
+    reporter_id: str
+    anonymous: bool
+    source: str
+    team: str
+    assignee_id: str
+    route_step: str
+    route_detail: dict[str, Any] = field(default_factory=dict)
+    area: str | None = None
+    channel_id: str | None = None
+    permalink: str | None = None
+    impact: str | None = None
+    customer: str | None = None
+    customer_at_risk: bool = False
+    created_at: datetime | None = None
+    answer: str | None = None
+    answered_by: str | None = None
+    acknowledged_by: str | None = None
+    note: str | None = None
+    awaiting_reporter: bool = False  # a question asked with "Ask for details" waits
+    # How it was resolved (see bot/relay/resolution.py)
+    outcome: str | None = None
+    resolution_note: str | None = None
+    resolved_by: str | None = None
+    duplicate_of: int | None = None
+    customer_outcome: str | None = None
+    helped_deal: bool = False
+    resolved_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AreaChoice:
+    """An area the intake form offers (bot/intake/service.py lists them)."""
+
+    id: int
+    name: str
+    team: str
+
+
+@dataclass(frozen=True)
+class ReassignTarget:
+    """Where the reassign form can send an item (bot/relay/lead_actions.py lists them)."""
+
+    value: str  # "team:3", "area:7" or "triage"
+    label: str
+    group: str  # "teams" | "areas" | "triage"

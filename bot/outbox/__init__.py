@@ -1,0 +1,1 @@
+"""Everything Slack is owed: the outbox worker, the purposes' registry and its queries."""

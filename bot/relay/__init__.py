@@ -1,0 +1,1 @@
+"""The relay between reporter and lead: lead actions, resolution, the conversation."""

@@ -1,0 +1,279 @@
+"""Sending what an item owes its lead and its reporter, and triage's alerts (the outbox's
+handlers for these purposes; bot/outbox/worker.py runs them).
+
+- lead_dm: the item's card with its actions, to the lead (with why it came: handed over,
+  reassigned, reopened); Slack refusing it for good hands the item to the backup, else
+  triage (bot/relay/lead_actions.py's `lead_unreachable`).
+- lead_dm_update: re-renders that DM; waits (Deferred) while the DM is not out yet.
+- lead_notice: a line in the thread of the lead's DM (else a DM).
+- receipt, answer, reporter_notice, resolution: into the reporter's thread (the reply
+  thread, else their DM thread for the item), or the slash command's response_url; if that
+  thread or channel is gone, sent again by DM (`_to_dm`) with a note (`_fallback_from`).
+- triage_alert: a line for product ops' triage channel (else its lead).
+
+Every delivery Slack kept refusing until the last attempt is reported to triage
+(`alert_gave_up`), except triage's own alerts.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import t
+from bot.items.cards import load_card
+from bot.outbox.registry import (
+    Deferred,
+    OutboxContext,
+    OutboxHandler,
+    OutboxRegistry,
+    PermanentDeliveryError,
+    Posted,
+    nothing_more,
+    require_item,
+)
+from bot.outbox.store import enqueue
+from bot.relay.lead_actions import alert_triage, lead_unreachable
+from bot.slack import classify
+from bot.views import items as views
+from bot.views import lead_actions as lead_action_views
+from models.deliveries import Delivery
+from models.items import Item
+
+log = logging.getLogger("jerry.delivery")
+
+# Stands for an anonymous reporter in a triage alert's `who` (rendered without the name).
+ANONYMOUS_REPORTER = "anonymous-reporter"
+TRIAGE_ALERT = "triage_alert"
+REPORTER_PURPOSES = ("receipt", "answer", "reporter_notice", "resolution")
+
+
+def register_outbox(registry: OutboxRegistry) -> None:
+    # Triage's own alerts fail quietly: alerting about an alert would loop.
+    registry.register(
+        TRIAGE_ALERT,
+        OutboxHandler(send=_triage_alert, undeliverable=nothing_more, gave_up=nothing_more),
+    )
+    registry.register(
+        "lead_dm",
+        OutboxHandler(send=_lead_dm, undeliverable=_lead_unreachable, gave_up=alert_gave_up),
+    )
+    registry.register(
+        "lead_dm_update",
+        OutboxHandler(send=_lead_dm_update, undeliverable=nothing_more, gave_up=alert_gave_up),
+    )
+    registry.register(
+        "lead_notice",
+        OutboxHandler(send=_lead_notice, undeliverable=nothing_more, gave_up=alert_gave_up),
+    )
+    to_reporter = OutboxHandler(
+        send=_to_reporter, undeliverable=reporter_undeliverable, gave_up=alert_gave_up
+    )
+    for purpose in REPORTER_PURPOSES:
+        registry.register(purpose, to_reporter)
+
+
+# --- when a delivery fails for good -----------------------------------------------------------
+
+
+def _alert_recipient_label(delivery: Delivery, item: Item | None) -> str:
+    """Who could not be reached, for product ops: never an anonymous reporter's identity."""
+    who = delivery.recipient or (item.reporter_id if item else "")
+    if item is not None and item.anonymous and who in {item.reporter_id, None, ""}:
+        return ANONYMOUS_REPORTER
+    return who or ""
+
+
+async def alert_gave_up(
+    session: AsyncSession, delivery: Delivery, item: Item | None, error: str
+) -> None:
+    """Slack or the network kept failing until the last attempt: product ops hears of it."""
+    await alert_triage(
+        session,
+        "undeliverable",
+        item=delivery.item_id or 0,
+        who=_alert_recipient_label(delivery, item),
+        error=error,
+    )
+
+
+async def _lead_unreachable(
+    session: AsyncSession, delivery: Delivery, item: Item | None, error: str
+) -> None:
+    if item is not None:
+        await lead_unreachable(session, delivery, item, error)
+
+
+async def reporter_undeliverable(
+    session: AsyncSession, delivery: Delivery, item: Item | None, error: str
+) -> None:
+    """The reporter's thread or channel is gone: reach them by DM instead; when the DM is
+    what failed (or there was no thread), triage hears of it."""
+    if item is None:
+        return
+    params = delivery.params or {}
+    if not params.get("_to_dm") and (item.reply_channel or params.get("response_url")):
+        enqueue(
+            session,
+            delivery.purpose,
+            item=item,
+            **{
+                **{k: v for k, v in params.items() if k not in {"response_url", "_defers"}},
+                "_to_dm": True,
+                "_fallback_from": item.reply_channel or "",
+            },
+        )
+    else:
+        await alert_triage(
+            session, "reporter_unreachable", item=item.id, who=item.reporter_id, error=error
+        )
+
+
+# --- sending ----------------------------------------------------------------------------------
+
+
+async def _triage_alert(
+    outbox: OutboxContext, session: AsyncSession, delivery: Delivery, item: Item | None
+) -> Posted:
+    params: dict[str, Any] = dict(delivery.params or {})
+    lang = await outbox.directory.language(delivery.recipient, outbox.default_language)
+    if params.get("who") == ANONYMOUS_REPORTER:
+        params["who"] = t("item.anonymous", lang)
+    elif str(params.get("who") or "").startswith(("U", "W")):
+        params["who"] = f"<@{params['who']}>"
+    message = views.triage_alert(lang, params.pop("alert"), **params)
+    return await outbox.post(delivery.recipient or "", message)
+
+
+async def _lead_dm(
+    outbox: OutboxContext, session: AsyncSession, delivery: Delivery, item: Item | None
+) -> Posted:
+    item = require_item(item)
+    params: dict[str, Any] = dict(delivery.params or {})
+    recipient = delivery.recipient or ""
+    user = await outbox.directory.user(recipient)
+    if user is not None and user.deleted:
+        raise PermanentDeliveryError("user_deactivated")
+    lang = await outbox.directory.language(recipient, outbox.default_language)
+    note = None
+    if params.get("reason") == "unreachable":
+        note = t(
+            "note.lead_unreachable",
+            lang,
+            who=f"<@{params.get('failed', '')}>",
+            error=params.get("error", ""),
+        )
+    elif params.get("reason") == "reassigned":
+        note = t(
+            "note.reassigned",
+            lang,
+            who=f"<@{params.get('moved_by', '')}>",
+            team=params.get("from_team", ""),
+        )
+        if params.get("note"):
+            note += "\n" + t("note.reassign_note", lang, note=params["note"])
+    elif params.get("reason") == "reopened":
+        note = lead_action_views.reopen_note(
+            lang,
+            who=params.get("reopened_by", ""),
+            by_reporter=bool(params.get("by_reporter")),
+            anonymous=item.anonymous,
+        )
+    await _ensure_permalink(outbox, item)
+    card = await load_card(session, item, note=note)
+    channel, ts = await outbox.post(recipient, views.lead_dm(card, lang))
+    if item.assignee_id == recipient:
+        item.lead_dm_channel, item.lead_dm_ts = channel, ts
+    return channel, ts
+
+
+async def _lead_dm_update(
+    outbox: OutboxContext, session: AsyncSession, delivery: Delivery, item: Item | None
+) -> Posted:
+    item = require_item(item)
+    params: dict[str, Any] = dict(delivery.params or {})
+    channel = params.get("channel") or item.lead_dm_channel
+    ts = params.get("ts") or item.lead_dm_ts
+    if not channel or not ts:
+        raise Deferred
+    reader = params.get("reader") or item.assignee_id
+    lang = await outbox.directory.language(reader, outbox.default_language)
+    card = await load_card(session, item)
+    message = views.lead_dm(card, lang, reassigned_to=params.get("reassigned_to"))
+    await outbox.client.chat_update(
+        channel=channel, ts=ts, text=message["text"], blocks=message["blocks"]
+    )
+    return channel, ts
+
+
+async def _lead_notice(
+    outbox: OutboxContext, session: AsyncSession, delivery: Delivery, item: Item | None
+) -> Posted:
+    """A line for the item's lead, in the thread of their DM about it (lead actions)."""
+    item = require_item(item)
+    params: dict[str, Any] = dict(delivery.params or {})
+    lang = await outbox.directory.language(item.assignee_id, outbox.default_language)
+    card = await load_card(session, item)
+    message = lead_action_views.lead_notice(card, lang, params.get("notice", ""))
+    if item.lead_dm_channel and item.lead_dm_ts:
+        return await outbox.post(item.lead_dm_channel, message, thread_ts=item.lead_dm_ts)
+    return await outbox.post(item.assignee_id or "", message)
+
+
+async def _to_reporter(
+    outbox: OutboxContext, session: AsyncSession, delivery: Delivery, item: Item | None
+) -> Posted:
+    item = require_item(item)
+    params: dict[str, Any] = dict(delivery.params or {})
+    lang = await outbox.directory.language(
+        item.reporter_id, item.language or outbox.default_language
+    )
+    card = await load_card(session, item)
+    purpose = delivery.purpose
+    if purpose == "receipt":
+        message = views.receipt(card, lang)
+    elif purpose == "resolution":
+        message = lead_action_views.resolution_to_reporter(card, lang, **params)
+    elif purpose == "answer":
+        message = views.answer_to_reporter(
+            card,
+            lang,
+            answer=params.get("answer", ""),
+            by=params.get("by", ""),
+            team=params.get("team", ""),
+        )
+    else:
+        extra = {k: v for k, v in params.items() if not k.startswith("_") and k not in {"notice"}}
+        if "who" in extra:
+            extra["who"] = f"<@{extra['who']}>"
+        message = views.reporter_notice(card, lang, params.get("notice", "updated"), **extra)
+    if params.get("_fallback_from"):
+        message = views.with_fallback_note(message, lang, params["_fallback_from"])
+    if params.get("response_url"):
+        response = await AsyncWebhookClient(params["response_url"]).send(
+            text=message["text"],
+            blocks=message["blocks"],
+            response_type="ephemeral",
+            replace_original=False,
+        )
+        if response.status_code != 200:
+            raise PermanentDeliveryError(f"response_url_{response.status_code}")
+        return None, None
+    return await outbox.post_in_reporter_thread(item, message, params)
+
+
+async def _ensure_permalink(outbox: OutboxContext, item: Item) -> None:
+    """Items from a message (mention, shortcut, DM) keep a link to it; fetched after the ack."""
+    if item.permalink or not item.channel_id or not item.message_ts:
+        return
+    try:
+        response = await outbox.client.chat_getPermalink(
+            channel=item.channel_id, message_ts=item.message_ts
+        )
+        item.permalink = response.get("permalink")
+    except SlackApiError as exc:  # the DM matters more than the link
+        log.info("no permalink for item %s: %s", item.id, classify(exc).code)

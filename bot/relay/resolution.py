@@ -1,0 +1,251 @@
+"""Resolving an item with an outcome, and reopening it (lead actions).
+
+Like bot/relay/lead_actions.py: each action checks who is acting, records an ItemEvent, changes the
+item and owes the messages that follow, all in one transaction. No Slack payload shapes
+here: the handlers, the CLI or the scheduler pass plain values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.items.cards import load_card, may_act
+from bot.items.domain import CUSTOMER_OUTCOMES, OUTCOMES, ItemCard
+from bot.items.store import add_event, get_item, team_and_area, triage_team
+from bot.outbox.store import enqueue
+from bot.relay.lead_actions import (
+    ItemNotFoundError,
+    NotAllowedError,
+    RefusedError,
+    load_for_action,
+    retire_lead_dm,
+    triage_lead,
+    update_lead_dm,
+)
+from models.base import utcnow
+from models.items import Item
+from models.routing import Team
+
+REOPEN_WINDOW = timedelta(days=30)
+NOTE_LIMIT = 2000
+DUPLICATE_PREVIEW = 500
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What the lead chose in the resolve form."""
+
+    outcome: str
+    note: str | None = None
+    duplicate_of: int | None = None
+    customer_outcome: str | None = None
+    helped_deal: bool = False
+
+
+@dataclass(frozen=True)
+class ReopenResult:
+    card: ItemCard
+    by_reporter: bool  # the reporter reopened it (else the lead, backup or an admin)
+    new_lead: bool  # the item went to a lead other than the one who resolved it
+
+
+def customer_flagged(item: Item | ItemCard) -> bool:
+    """Items with a customer named or flagged at risk get the customer outcome questions."""
+    return bool(item.customer) or bool(item.customer_at_risk)
+
+
+async def check_can_resolve(
+    sessions: async_sessionmaker[AsyncSession], item_id: int, actor: str, admins: Iterable[str]
+) -> ItemCard:
+    """For opening the resolve form: the item's card if `actor` may resolve it now."""
+    async with sessions() as session:
+        item, _, _ = await load_for_action(session, item_id, actor, admins, for_update=False)
+        if item.status == "resolved":
+            raise _already_resolved(item)
+        return await load_card(session, item)
+
+
+def _already_resolved(item: Item) -> RefusedError:
+    return RefusedError(
+        "resolve.already", "outcome", id=item.id, who=f"<@{item.resolved_by or 'jerry'}>"
+    )
+
+
+async def _validate_duplicate(session: AsyncSession, item: Item, number: int | None) -> Item:
+    if number is None:
+        raise RefusedError("resolve.error_duplicate_missing", "duplicate")
+    if number == item.id:
+        raise RefusedError("resolve.error_duplicate_self", "duplicate", id=number)
+    original = await get_item(session, number)
+    if original is None:
+        raise RefusedError("resolve.error_duplicate_unknown", "duplicate", id=number)
+    return original
+
+
+def _duplicate_snapshot(original: Item) -> dict[str, Any]:
+    """What the reporter is shown of the item theirs duplicates, as it is now."""
+    return {
+        "id": original.id,
+        "text": original.text[: DUPLICATE_PREVIEW * 2],
+        "status": original.status,
+        "answer": (original.answer_text or "")[: DUPLICATE_PREVIEW * 2],
+        "outcome": original.outcome or "",
+        # A link to the original message would point at an anonymous reporter.
+        "permalink": "" if original.anonymous else (original.permalink or ""),
+    }
+
+
+async def resolve(
+    sessions: async_sessionmaker[AsyncSession],
+    item_id: int,
+    actor: str,
+    resolution: Resolution,
+    admins: Iterable[str],
+) -> ItemCard:
+    """Close the item with an outcome; the reporter is told, the lead's DM shows it resolved."""
+    if resolution.outcome not in OUTCOMES:
+        raise RefusedError("resolve.error_outcome", "outcome")
+    if resolution.customer_outcome not in (None, *CUSTOMER_OUTCOMES):
+        raise RefusedError("resolve.error_customer", "customer")
+    async with sessions() as session:
+        item, team, _ = await load_for_action(session, item_id, actor, admins)
+        if item.status == "resolved":
+            raise _already_resolved(item)
+        duplicate: dict[str, Any] | None = None
+        duplicate_of = None
+        if resolution.outcome == "duplicate":
+            original = await _validate_duplicate(session, item, resolution.duplicate_of)
+            duplicate, duplicate_of = _duplicate_snapshot(original), original.id
+        flagged = customer_flagged(item)
+        note = (resolution.note or "").strip()[:NOTE_LIMIT] or None
+        now = utcnow()
+        item.status = "resolved"
+        item.outcome = resolution.outcome
+        item.resolution_note = note
+        item.resolved_by = actor
+        item.resolved_at = now
+        item.duplicate_of = duplicate_of
+        item.customer_outcome = (resolution.customer_outcome or "unknown") if flagged else None
+        item.helped_deal = bool(resolution.helped_deal) if flagged else False
+        item.acknowledged_at = item.acknowledged_at or now
+        item.acknowledged_by = item.acknowledged_by or actor
+        add_event(
+            session,
+            item,
+            actor,
+            "resolved",
+            outcome=item.outcome,
+            note=note or "",
+            duplicate_of=duplicate_of,
+            customer_outcome=item.customer_outcome,
+            helped_deal=item.helped_deal,
+        )
+        update_lead_dm(session, item)
+        # The outcome travels with the message: a reopen before it is sent must not change it.
+        enqueue(
+            session,
+            "resolution",
+            item=item,
+            by=actor,
+            team=team.name if team else "",
+            outcome=item.outcome,
+            note=note or "",
+            duplicate=duplicate,
+        )
+        card = await load_card(session, item)
+        await session.commit()
+        return card
+
+
+async def _home_team(session: AsyncSession, item: Item) -> Team | None:
+    """Where a reopened item goes: its team, unless the routing model archived it."""
+    team, _ = await team_and_area(session, item)
+    if team is not None and not team.archived:
+        return team
+    return await triage_team(session)
+
+
+async def reopen(
+    sessions: async_sessionmaker[AsyncSession],
+    item_id: int,
+    actor: str,
+    admins: Iterable[str],
+    *,
+    now: datetime | None = None,
+) -> ReopenResult:
+    """Put a resolved item back to its team, within REOPEN_WINDOW of its resolution.
+
+    The reporter, the lead, the backup or an admin may; the item goes to the team's lead as
+    of now (a new lead gets a fresh DM), and the other party is told.
+    """
+    now = now or utcnow()
+    async with sessions() as session:
+        item = await get_item(session, item_id, for_update=True)
+        if item is None:
+            raise ItemNotFoundError(item_id)
+        team, _ = await team_and_area(session, item)
+        as_lead = may_act(item, team, actor, admins, triage_lead=await triage_lead(session))
+        if not as_lead and actor != item.reporter_id:
+            raise NotAllowedError(item_id)
+        if item.status != "resolved":
+            raise RefusedError("reopen.not_resolved", id=item.id)
+        if item.resolved_at is not None and now - item.resolved_at > REOPEN_WINDOW:
+            raise RefusedError("reopen.too_late", id=item.id, days=REOPEN_WINDOW.days)
+        target = await _home_team(session, item)
+        old_assignee = item.assignee_id
+        old_dm = (item.lead_dm_channel, item.lead_dm_ts)
+        previous = {
+            "outcome": item.outcome,
+            "resolved_by": item.resolved_by,
+            "resolved_at": item.resolved_at.isoformat() if item.resolved_at else None,
+        }
+        new_lead = target.lead if target is not None else old_assignee
+        if target is not None and target.id != item.team_id:
+            item.team_id, item.area_id = target.id, None
+        item.status = "open"
+        item.assignee_id = new_lead
+        item.assigned_at = now
+        # Back to square one for the targets: it must be acknowledged (and, for a question,
+        # answered) again. The earlier times stay in the events, which the timings read.
+        item.acknowledged_at = item.acknowledged_by = item.answered_at = None
+        item.outcome = item.resolution_note = item.resolved_by = None
+        item.duplicate_of = item.customer_outcome = None
+        item.resolved_at = None
+        item.helped_deal = False
+        by_reporter = not as_lead
+        add_event(
+            session,
+            item,
+            actor,
+            "reopened",
+            by="lead" if as_lead else "reporter",
+            to=new_lead,
+            previous=previous,
+        )
+        team_name = target.name if target is not None else (team.name if team else "")
+        moved = new_lead != old_assignee or not (old_dm[0] and old_dm[1])
+        if moved:
+            retire_lead_dm(session, item, handed_to=team_name, reader=old_assignee)
+            enqueue(
+                session,
+                "lead_dm",
+                item=item,
+                recipient=new_lead,
+                reason="reopened",
+                reopened_by=actor,
+                by_reporter=by_reporter,
+            )
+        else:
+            update_lead_dm(session, item)
+            if by_reporter:
+                enqueue(session, "lead_notice", item=item, notice="reopened_by_reporter")
+        if not by_reporter:
+            enqueue(session, "reporter_notice", item=item, notice="reopened", who=actor)
+        card = await load_card(session, item)
+        await session.commit()
+        return ReopenResult(card=card, by_reporter=by_reporter, new_lead=moved)

@@ -1,0 +1,1 @@
+"""Nothing waits silently: business time, reminders and escalations, and the timings."""

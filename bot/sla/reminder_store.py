@@ -1,0 +1,119 @@
+"""Queries behind reminders and escalations: what is waiting, and each reminder claimed once.
+
+A reminder is claimed by inserting its unique key in the same transaction as the message it
+owes (the second replica's insert fails and it sends nothing)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.base import utcnow
+from models.items import Item, ItemEvent
+from models.reminders import KEY_LIMIT, SentReminder
+from models.routing import Team
+
+
+async def claim_reminder(
+    session: AsyncSession,
+    key: str,
+    *,
+    kind: str,
+    level: int = 1,
+    item_id: int | None = None,
+    recipient: str | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Take the reminder `key` for this transaction; False if it was already taken.
+
+    Inserted in a savepoint, so a duplicate leaves the caller's transaction usable. On
+    PostgreSQL a replica inserting the same key concurrently waits for the first to commit,
+    then fails: only one of them sends.
+    """
+    row = SentReminder(
+        key=key[:KEY_LIMIT],
+        kind=kind,
+        level=level,
+        item_id=item_id,
+        recipient=recipient,
+        sent_at=now or utcnow(),
+    )
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+async def reminder_sent(session: AsyncSession, key: str) -> bool:
+    statement = select(SentReminder.id).where(SentReminder.key == key[:KEY_LIMIT])
+    return (await session.execute(statement)).first() is not None
+
+
+async def reminders_of(session: AsyncSession, item_id: int) -> list[SentReminder]:
+    statement = select(SentReminder).where(SentReminder.item_id == item_id)
+    return list((await session.execute(statement.order_by(SentReminder.id))).scalars())
+
+
+OPEN_STATUSES = ("open", "acknowledged", "answered")
+
+
+async def waiting_items(session: AsyncSession) -> list[tuple[Item, Team | None]]:
+    """Items not resolved or closed that have a team, with their team, oldest first."""
+    statement = (
+        select(Item, Team)
+        .join(Team, Team.id == Item.team_id)
+        .where(Item.status.in_(OPEN_STATUSES), Item.resolved_at.is_(None))
+        .order_by(Item.id)
+    )
+    return [(item, team) for item, team in (await session.execute(statement)).all()]
+
+
+# A question the lead asked the reporter, and the reporter's reply (bot/relay/conversation.py).
+DETAILS_ASKED = ("details_requested",)
+
+
+DETAILS_ANSWERED = ("details_given",)
+
+
+async def events_of_kinds(
+    session: AsyncSession, item_ids: list[int], kinds: tuple[str, ...]
+) -> dict[int, list[ItemEvent]]:
+    """Each item's events of these kinds, in order."""
+    found: dict[int, list[ItemEvent]] = {}
+    if not item_ids:
+        return found
+    for start in range(0, len(item_ids), 500):
+        chunk = item_ids[start : start + 500]
+        statement = (
+            select(ItemEvent)
+            .where(ItemEvent.item_id.in_(chunk), ItemEvent.kind.in_(kinds))
+            .order_by(ItemEvent.id)
+        )
+        for event in (await session.execute(statement)).scalars():
+            found.setdefault(event.item_id, []).append(event)
+    return found
+
+
+async def open_items_assigned_to(session: AsyncSession, user_id: str) -> list[Item]:
+    statement = (
+        select(Item)
+        .where(
+            Item.assignee_id == user_id,
+            Item.status.in_(OPEN_STATUSES),
+            Item.resolved_at.is_(None),
+        )
+        .order_by(Item.id)
+        .with_for_update()
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def teams_led_by(session: AsyncSession, user_id: str) -> list[Team]:
+    statement = select(Team).where(Team.archived.is_(False), Team.lead == user_id)
+    return list((await session.execute(statement.order_by(Team.id))).scalars())

@@ -1,0 +1,1 @@
+"""Pulse surveys: rounds, answers in the thread, reminders and results."""

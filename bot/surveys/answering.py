@@ -1,0 +1,419 @@
+"""Answering a survey in its thread: replies, edits, deletions and one-click buttons.
+
+A reply in a round's thread (the DM thread under the intro, or the channel thread of a
+channel round) is read against the round's questions (bot/surveys/answers.py) and stored as
+SurveyAnswer rows, one per question and respondent, the latest winning. The respondent is
+the invitee's user id, or for anonymous rounds their keyed hash (bot/surveys/keys.respondent_key):
+nothing here stores or logs a user id or DM channel of an anonymous round.
+
+* Only the invitee counts: anyone else writing in the thread (a channel thread: anyone not
+  invited) is ignored silently.
+* An edit replaces what that message answered (rows carry the message ts, `source_ts`):
+  its new answers are written (the latest wins), answers it no longer gives are removed.
+* A deleted message takes its answers with it (while the round is open): the person took
+  them back. Nothing is said in the thread.
+* Slack retrying an event writes nothing twice (rows are keyed by question; an unchanged
+  answer is not rewritten) and the confirmation is not posted twice: the reaction on the
+  person's message is added first, and Slack answering `already_reacted` means the
+  confirmation was already given.
+* After the round closed (status closed, or its closing time passed), nothing is counted
+  and the person is told, once per message (the same reaction rule).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.slack import classify
+from bot.surveys.answer_store import (
+    answers_of,
+    invite_of,
+    is_survey_thread,
+    put_answer,
+    remove_answers,
+    round_with_survey,
+    rounds_for_thread,
+)
+from bot.surveys.answers import (
+    Parsed,
+    ParsedAnswer,
+    Question,
+    parse_answer,
+    parse_reply,
+    questions_of,
+)
+from bot.surveys.keys import respondent_key
+from bot.views import survey_answers as views
+from models.surveys import Survey, SurveyAnswer, SurveyInvite, SurveyRound
+
+log = logging.getLogger("jerry.surveys")
+
+REACTION_OK = "white_check_mark"
+REACTION_UNCLEAR = "question"
+REACTION_CLOSED = "lock"
+RACE_ATTEMPTS = 3
+BUTTON_SOURCE = "button"  # SurveyAnswer.source_ts of a one-click answer: no message to edit
+
+
+class ReplyStatus(StrEnum):
+    RECORDED = "recorded"  # at least one answer understood (and stored)
+    NOT_UNDERSTOOD = "not_understood"  # the respondent wrote, nothing could be read
+    UNCHANGED = "unchanged"  # an edit that changes no answer: nothing to say
+    DELETED = "deleted"  # a deleted message's answers were removed
+    CLOSED = "closed"  # the round is closed: nothing counted, the person is told
+    STRANGER = "stranger"  # not the respondent: ignored
+    NOT_A_SURVEY = "not_a_survey"
+
+
+@dataclass(frozen=True)
+class ReplyOutcome:
+    status: ReplyStatus
+    lang: str = "en"
+    round_id: int | None = None
+    parsed: Parsed | None = None
+    remaining: tuple[int, ...] = ()  # positions of the questions still unanswered
+    in_channel: bool = False  # a channel round: confirmations are ephemeral
+    anonymous: bool = False
+    changed: bool = False
+
+    @property
+    def finished(self) -> bool:
+        return self.status is ReplyStatus.RECORDED and not self.remaining
+
+
+@dataclass(frozen=True)
+class ButtonOutcome:
+    status: str  # "recorded" | "not_yours" | "closed" | "invalid"
+    lang: str = "en"
+    answer: ParsedAnswer | None = None
+    remaining: tuple[int, ...] = ()
+    in_channel: bool = False
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Found:
+    round: SurveyRound
+    survey: Survey
+    invite: SurveyInvite
+    respondent: str
+
+
+def is_closed(round_: SurveyRound, now: datetime) -> bool:
+    return round_.status != "open" or round_.closed_at is not None or now >= round_.closes_at
+
+
+async def lock_round(session: AsyncSession, round_: SurveyRound) -> None:
+    """Read the round again under a share lock (PostgreSQL): closing it (an UPDATE) waits for
+    the answer being stored, so an answer is either counted before closing or refused."""
+    await session.refresh(round_, with_for_update={"read": True})
+
+
+async def survey_thread(
+    sessions: async_sessionmaker[AsyncSession], channel: str, thread_ts: str | None
+) -> bool:
+    """Whether a thread is a survey round's (the message listener's matcher asks this)."""
+    if not channel or not thread_ts:
+        return False
+    async with sessions() as session:
+        return await is_survey_thread(session, channel, thread_ts)
+
+
+async def _find(
+    session: AsyncSession, secret: str, channel: str, thread_ts: str, user_id: str
+) -> tuple[_Found | None, SurveyRound | None, Survey | None]:
+    """The respondent's invite for this thread, locked; else the thread's round (a stranger)."""
+    candidates = await rounds_for_thread(session, channel, thread_ts)
+    for round_, survey in candidates:
+        await lock_round(session, round_)
+        respondent = respondent_key(user_id, round_.id, anonymous=round_.anonymous, secret=secret)
+        invite = await invite_of(session, round_.id, respondent, for_update=True)
+        if invite is None:
+            continue
+        in_channel = round_.channel == channel and round_.ts == thread_ts
+        own_dm = invite.ts == thread_ts and invite.channel in (None, channel)
+        if in_channel or own_dm:
+            return _Found(round_, survey, invite, respondent), round_, survey
+    if candidates:
+        return None, candidates[0][0], candidates[0][1]
+    return None, None, None
+
+
+def _remaining(questions: list[Question], answers: dict[str, SurveyAnswer]) -> tuple[int, ...]:
+    return tuple(i for i, q in enumerate(questions, start=1) if q.id not in answers)
+
+
+def _values(answer: ParsedAnswer) -> dict[str, Any]:
+    number = float(answer.number) if answer.number is not None else None
+    return {"number": number, "choice": answer.choice, "text": answer.text}
+
+
+async def record_reply(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    secret: str,
+    channel: str,
+    thread_ts: str | None,
+    user_id: str,
+    ts: str,
+    text: str,
+    now: datetime,
+    edited: bool = False,
+) -> ReplyOutcome:
+    """A person's message (or its edit) in a survey thread: read it, store the answers."""
+    if not thread_ts or thread_ts == ts or not user_id:
+        return ReplyOutcome(ReplyStatus.NOT_A_SURVEY)
+    for attempt in range(RACE_ATTEMPTS):
+        try:
+            return await _record_reply(
+                sessions, secret, channel, thread_ts, user_id, ts, text, now, edited
+            )
+        except IntegrityError:
+            # Two replies of one person at once inserted the same answer (SQLite has no row
+            # lock to make them wait): read again, the other one's answer is there now.
+            if attempt + 1 == RACE_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _record_reply(
+    sessions: async_sessionmaker[AsyncSession],
+    secret: str,
+    channel: str,
+    thread_ts: str,
+    user_id: str,
+    ts: str,
+    text: str,
+    now: datetime,
+    edited: bool,
+) -> ReplyOutcome:
+    async with sessions() as session, session.begin():
+        found, round_, survey = await _find(session, secret, channel, thread_ts, user_id)
+        if round_ is None or survey is None:
+            return ReplyOutcome(ReplyStatus.NOT_A_SURVEY)
+        base = {
+            "lang": survey.language,
+            "round_id": round_.id,
+            "in_channel": round_.channel == channel and round_.ts == thread_ts,
+            "anonymous": round_.anonymous,
+        }
+        if found is None:
+            log.info("survey round %s: a message from someone not invited, ignored", round_.id)
+            return ReplyOutcome(ReplyStatus.STRANGER, **base)
+        if is_closed(round_, now):
+            log.info("survey round %s: an answer after closing, not counted", round_.id)
+            return ReplyOutcome(ReplyStatus.CLOSED, **base)
+        questions = questions_of(round_.questions)
+        answers = await answers_of(session, round_.id, found.respondent)
+        # An edit, or Slack sending the same message again, is read as the message was: about
+        # the questions it answered, not the next ones.
+        from_this = {q for q, row in answers.items() if row.source_ts == ts}
+        parsed = parse_reply(
+            text,
+            questions,
+            lang=survey.language,
+            replying_to=next((q.id for q in questions if q.id in from_this), None),
+            answered=set(answers) - from_this,
+        )
+        changed = False
+        if edited:
+            gone = from_this - set(parsed.answers)
+            if gone:
+                await remove_answers(session, answers, gone)
+                changed = True
+        for answer in parsed.answers.values():
+            changed |= put_answer(
+                session,
+                answers,
+                round_id=round_.id,
+                respondent=found.respondent,
+                question_id=answer.question_id,
+                source_ts=ts,
+                now=now,
+                **_values(answer),
+            )
+        remaining = _remaining(questions, answers)
+        _mark_finished(found.invite, remaining, now)
+        if edited and not changed:
+            status = ReplyStatus.UNCHANGED
+        elif parsed.answers:
+            status = ReplyStatus.RECORDED
+        else:
+            status = ReplyStatus.NOT_UNDERSTOOD
+    log.info(
+        "survey round %s: reply read (%s): %d answer(s), %d problem(s), %d question(s) left",
+        round_.id,
+        status,
+        len(parsed.answers),
+        len(parsed.problems),
+        len(remaining),
+    )
+    return ReplyOutcome(status, parsed=parsed, remaining=remaining, changed=changed, **base)
+
+
+def _mark_finished(invite: SurveyInvite, remaining: tuple[int, ...], now: datetime) -> None:
+    if remaining:
+        invite.finished_at = None
+    elif invite.finished_at is None:
+        invite.finished_at = now
+
+
+async def delete_reply(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    secret: str,
+    channel: str,
+    thread_ts: str | None,
+    user_id: str | None,
+    ts: str,
+    now: datetime,
+) -> ReplyOutcome:
+    """A message deleted in a survey thread: the answers it gave go (while the round is open)."""
+    if not thread_ts or not user_id:
+        return ReplyOutcome(ReplyStatus.NOT_A_SURVEY)
+    async with sessions() as session, session.begin():
+        found, round_, survey = await _find(session, secret, channel, thread_ts, user_id)
+        if found is None or round_ is None or survey is None:
+            return ReplyOutcome(
+                ReplyStatus.NOT_A_SURVEY if round_ is None else ReplyStatus.STRANGER
+            )
+        if is_closed(round_, now):
+            return ReplyOutcome(ReplyStatus.CLOSED, lang=survey.language, round_id=round_.id)
+        answers = await answers_of(session, round_.id, found.respondent)
+        gone = {q for q, row in answers.items() if row.source_ts == ts}
+        await remove_answers(session, answers, gone)
+        remaining = _remaining(questions_of(round_.questions), answers)
+        _mark_finished(found.invite, remaining, now)
+    log.info("survey round %s: a deleted reply took %d answer(s) back", round_.id, len(gone))
+    status = ReplyStatus.DELETED if gone else ReplyStatus.UNCHANGED
+    return ReplyOutcome(
+        status, lang=survey.language, round_id=round_.id, remaining=remaining, changed=bool(gone)
+    )
+
+
+def parse_button_value(value: str) -> tuple[int, str, int] | None:
+    """f"{round_id}:{question_id}:{n}" → (round_id, question_id, n); None when malformed."""
+    round_part, _, rest = (value or "").partition(":")
+    question_id, _, number = rest.rpartition(":")
+    try:
+        return int(round_part), question_id, int(number)
+    except ValueError:
+        return None
+
+
+async def record_button(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    secret: str,
+    value: str,
+    user_id: str,
+    now: datetime,
+) -> ButtonOutcome:
+    """A one-click answer (`survey_answer` button): only the invitee's counts, while open."""
+    decoded = parse_button_value(value)
+    if decoded is None:
+        return ButtonOutcome("invalid")
+    round_id, question_id, number = decoded
+    async with sessions() as session, session.begin():
+        pair = await round_with_survey(session, round_id)
+        if pair is None:
+            return ButtonOutcome("invalid")
+        round_, survey = pair
+        await lock_round(session, round_)
+        lang, in_channel = survey.language, bool(round_.channel and round_.ts)
+        respondent = respondent_key(user_id, round_.id, anonymous=round_.anonymous, secret=secret)
+        invite = await invite_of(session, round_.id, respondent, for_update=True)
+        if invite is None:
+            log.info("survey round %s: a button from someone not invited, refused", round_.id)
+            return ButtonOutcome("not_yours", lang, in_channel=in_channel)
+        if is_closed(round_, now):
+            return ButtonOutcome("closed", lang, in_channel=in_channel)
+        questions = questions_of(round_.questions)
+        position = next((i for i, q in enumerate(questions, 1) if q.id == question_id), None)
+        if position is None:
+            return ButtonOutcome("invalid", lang, in_channel=in_channel)
+        result = parse_answer(questions[position - 1], position, str(number), lang=lang)
+        if not isinstance(result, ParsedAnswer):
+            return ButtonOutcome("invalid", lang, in_channel=in_channel, problems=[result.message])
+        answers = await answers_of(session, round_.id, respondent)
+        put_answer(
+            session,
+            answers,
+            round_id=round_.id,
+            respondent=respondent,
+            question_id=question_id,
+            source_ts=BUTTON_SOURCE,
+            now=now,
+            **_values(result),
+        )
+        remaining = _remaining(questions, answers)
+        _mark_finished(invite, remaining, now)
+    log.info("survey round %s: one-click answer to question %s", round_id, position)
+    return ButtonOutcome("recorded", lang, result, remaining, in_channel)
+
+
+# --- telling the person (Slack calls; the handler passes plain data) -------------------------
+
+
+async def _react(client: AsyncWebClient, channel: str, ts: str, name: str) -> bool:
+    """Add a reaction; False when it was already there (this message was answered before)."""
+    try:
+        await client.reactions_add(channel=channel, timestamp=ts, name=name)
+    except SlackApiError as exc:
+        error = classify(exc).code
+        if error == "already_reacted":
+            return False
+        log.warning("survey reaction not added: %s", error)
+    return True
+
+
+async def confirm(
+    client: AsyncWebClient,
+    outcome: ReplyOutcome,
+    *,
+    channel: str,
+    thread_ts: str,
+    ts: str,
+    user_id: str,
+    edited: bool = False,
+) -> bool:
+    """React to the person's message and say what was understood; whether a note was sent.
+
+    A first reaction already there means Slack retried the event after we answered: nothing
+    is said twice. An edit says again only when it changed something.
+    """
+    if outcome.status is ReplyStatus.CLOSED:
+        if not await _react(client, channel, ts, REACTION_CLOSED):
+            return False
+        message = views.closed_note(outcome.lang)
+    elif outcome.status in {ReplyStatus.RECORDED, ReplyStatus.NOT_UNDERSTOOD}:
+        assert outcome.parsed is not None
+        reaction = REACTION_OK if outcome.parsed.answers else REACTION_UNCLEAR
+        first = await _react(client, channel, ts, reaction)
+        if not first and not edited:
+            return False
+        message = views.reply_note(outcome.parsed, outcome.remaining, outcome.lang)
+    else:
+        return False
+    try:
+        if outcome.in_channel:
+            await client.chat_postEphemeral(
+                channel=channel, user=user_id, thread_ts=thread_ts, **message
+            )
+        else:
+            await client.chat_postMessage(
+                channel=channel, thread_ts=thread_ts, unfurl_links=False, **message
+            )
+    except SlackApiError as exc:
+        log.warning("survey confirmation not sent: %s", classify(exc).code)
+        return False
+    return True

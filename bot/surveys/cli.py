@@ -1,0 +1,140 @@
+"""What the `jerry surveys …` commands do: import, export, init and run.
+
+jerry surveys import FILE [--dry-run]
+jerry surveys export [FILE]
+jerry surveys init [FILE] [--language en|fr]
+jerry surveys run NAME
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.admin_files import (
+    CommandError,
+    change_in_one_transaction,
+    in_session,
+    print_imported,
+    print_problems,
+    read_file,
+    write_file,
+)
+from bot.config import MissingSettingError, Settings
+from bot.surveys.file import SurveysFileError, dump, parse, template_file
+from bot.surveys.store import ReplaceSummary, load_surveys, replace_surveys
+from models.base import utcnow
+
+ACTIONS = ("import", "export", "init", "run")
+
+
+def add_actions(actions: Any) -> None:
+    """`jerry surveys import|export|init|run` in the CLI's parser (`actions` is the `surveys`
+    command's subparsers object)."""
+    imp = actions.add_parser(
+        "import", help="validate FILE and replace the surveys with it, in one transaction"
+    )
+    imp.add_argument("file", type=Path, help="a surveys file (YAML; format in README.md)")
+    imp.add_argument(
+        "--dry-run", action="store_true", help="validate and show what would change; change nothing"
+    )
+    exp = actions.add_parser("export", help="write the surveys in the import format")
+    exp.add_argument(
+        "file", type=Path, nargs="?", help="where to write it (default: standard output)"
+    )
+    init = actions.add_parser(
+        "init", help="write the two template surveys (product managers, revenue teams) to edit"
+    )
+    init.add_argument(
+        "file", type=Path, nargs="?", help="where to write them (default: standard output)"
+    )
+    init.add_argument(
+        "--language", choices=["en", "fr"], default="en", help="the surveys' language (default en)"
+    )
+    run_ = actions.add_parser("run", help="start a round of a survey now")
+    run_.add_argument("name", help="the survey's name")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int | None:
+    """Run the `jerry surveys` action parsed into `args` (None: not one of these actions)."""
+    action = args.surveys_command
+    if action == "import":
+        return asyncio.run(import_file(settings, args.file, dry_run=args.dry_run))
+    if action == "export":
+        return asyncio.run(export_file(settings, args.file))
+    if action == "init":
+        return asyncio.run(init_file(args.file, language=args.language))
+    if action == "run":
+        return asyncio.run(run_now(settings, args.name))
+    return None
+
+
+async def import_file(
+    settings: Settings, path: Path, *, dry_run: bool = False, now: datetime | None = None
+) -> int:
+    text = await read_file(path)
+    try:
+        specs = parse(text, source=str(path))
+    except SurveysFileError as exc:
+        return print_problems(path, exc, "the surveys were not changed")
+
+    async def replace(session: AsyncSession) -> ReplaceSummary:
+        return await replace_surveys(session, specs, now=now or utcnow())
+
+    summary = await change_in_one_transaction(settings, replace, dry_run=dry_run)
+    print_imported(path, summary, dry_run=dry_run)
+    return 0
+
+
+async def export_file(settings: Settings, path: Path | None) -> int:
+    specs = await in_session(settings, load_surveys)
+    return await write_file(dump(specs), path, "the surveys")
+
+
+async def init_file(path: Path | None, *, language: str = "en") -> int:
+    if path is not None and await asyncio.to_thread(path.exists):
+        raise CommandError(f"{path} exists already: choose another file (nothing was written)")
+    return await write_file(template_file(language), path, "the template surveys")
+
+
+async def run_now(settings: Settings, name: str, *, now: datetime | None = None) -> int:
+    """`jerry surveys run NAME`: start a round now and say whom it reached."""
+    from bot.app import build_services
+    from bot.surveys.rounds import SurveyError, start_round
+
+    if not settings.slack_bot_token:
+        raise MissingSettingError("SLACK_BOT_TOKEN", "Jerry asks the survey in Slack")
+    services = build_services(settings)
+    try:
+        result = await start_round(services, name, now=now or utcnow())
+    except SurveyError as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        await services.engine.dispose()
+    if result.status == "exists":
+        raise CommandError(f"{result.survey} already has a round for this moment; try again")
+    if result.status == "audience_failed":
+        raise CommandError(
+            f"{result.survey}: Slack did not give its audience ({result.error}); no round started"
+        )
+    if result.status == "unpostable":
+        raise CommandError(
+            f"{result.survey} round {result.number}: Jerry cannot post in {result.channel} "
+            f"({result.error}); product ops' triage channel was told"
+        )
+    where = f" in {result.channel}" if result.channel else " by DM"
+    print(
+        f"jerry: {result.survey} round {result.number} started{where}: "
+        f"{result.invited} people asked"
+        + (f", {result.skipped} bots or deactivated left out" if result.skipped else "")
+    )
+    if result.failed:
+        reasons = ", ".join(f"{error} ×{n}" for error, n in sorted(result.errors.items()))
+        print(f"jerry: {result.failed} could not be asked: {reasons}", file=sys.stderr)
+    return 0

@@ -1,0 +1,601 @@
+"""Closing survey rounds and their results: response rate, means, distributions, trends.
+
+    close_due_rounds(deps, now)      the scheduler's tick: close rounds whose time is up, and
+                                     owe their results to the survey's owner channel
+    load_results(sessions, name, …)  a round's results as plain data (the CLI, the post)
+    summarize(…)                     the arithmetic, pure: tests feed it rows directly
+
+Closing is exactly once: a conditional UPDATE (status open → closed) that one process wins,
+and in the same transaction an outbox row ("survey_results") that the delivery worker sends
+once (`register_outbox` gives it `deliver`). A restart or a second replica finds the round closed
+and the row claimed. The post records `results_posted_at`; a duplicate row posts nothing.
+
+What counts: answers stored before the round's cutoff (when it was due to close, or closed
+if earlier). A respondent who answered every question finished; one who answered some is
+partial. Response rate = finished / invited.
+
+Free-text answers are shown without names when the round is anonymous (sorted by their
+text, so not even the order says who answered first); for a named survey each answer shows
+the person's Slack name (plain text, not a mention: nobody is pinged by the results).
+
+Breakdowns: when the audience lists several user groups or channels, each scale question's
+mean per group. Group membership is looked up again when results are built (for anonymous
+rounds each member's keyed hash is computed on the fly; the mapping is never stored). A
+group with fewer than MIN_GROUP respondents is shown only as hidden.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.i18n import t
+from bot.outbox.registry import (
+    OutboxContext,
+    OutboxHandler,
+    OutboxRegistry,
+    PermanentDeliveryError,
+)
+from bot.outbox.store import enqueue
+from bot.relay.delivery import alert_gave_up
+from bot.relay.lead_actions import alert_triage
+from bot.services import Services
+from bot.slack import SLACK_FAILURES, classify
+from bot.surveys import results_store as store
+from bot.surveys.keys import respondent_key
+from bot.surveys.results_domain import (
+    SCALE_RANGES,
+    ChoiceResult,
+    GroupResult,
+    QuestionInfo,
+    QuestionResult,
+    RoundResults,
+    ScaleResult,
+    TextAnswer,
+    TextResult,
+    TrendPoint,
+)
+from models.base import utcnow
+from models.deliveries import Delivery
+from models.items import Item
+from models.surveys import Survey, SurveyRound
+from models.users import SlackUser
+
+log = logging.getLogger("jerry.surveys")
+
+PURPOSE = "survey_results"  # the outbox row that posts a round's results
+MIN_GROUP = 3  # smaller groups are hidden in breakdowns
+TREND_ROUNDS = 6  # the trend covers this round and up to five before it
+
+
+class ResultsError(Exception):
+    """A problem the person can fix (unknown survey, no such round): a catalog key."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        self.key, self.params = key, params
+        super().__init__(t(key, "en", **params))
+
+    def text(self, lang: str) -> str:
+        return t(self.key, lang, **self.params)
+
+
+# --- the arithmetic (pure) --------------------------------------------------------------------
+
+
+def question_infos(raw: Iterable[Mapping[str, Any]]) -> list[QuestionInfo]:
+    """The round's questions as stored (SurveyRound.questions)."""
+    found = []
+    for entry in raw or []:
+        qid = str(entry.get("id") or "").strip()
+        if not qid:
+            continue
+        found.append(
+            QuestionInfo(
+                id=qid,
+                kind=str(entry.get("kind") or "text"),
+                text=str(entry.get("text") or qid),
+                low=entry.get("low"),
+                high=entry.get("high"),
+                options=tuple(str(o) for o in entry.get("options") or ()),
+            )
+        )
+    return found
+
+
+def mean_of(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def distribution(kind: str, values: Iterable[float]) -> tuple[tuple[int, int], ...]:
+    """How many answered each value of the scale (every value listed, zeros included)."""
+    low, high = SCALE_RANGES[kind]
+    counts = dict.fromkeys(range(low, high + 1), 0)
+    for value in values:
+        point = math.floor(value + 0.5)
+        if point in counts:
+            counts[point] += 1
+    return tuple(counts.items())
+
+
+def trend_of(
+    question: QuestionInfo,
+    history: Sequence[tuple[int, Mapping[str, tuple[float, int]]]],
+    current: TrendPoint | None,
+) -> tuple[TrendPoint | None, tuple[TrendPoint, ...]]:
+    """(the previous round's point, the trend) from earlier rounds' (number, {qid: (mean,
+    count)}), oldest first, plus this round's point."""
+    points = [
+        TrendPoint(number, means[question.id][0], means[question.id][1])
+        for number, means in history
+        if question.id in means and means[question.id][1] > 0
+    ]
+    previous = points[-1] if points else None
+    if current is not None:
+        points.append(current)
+    return previous, tuple(points[-TREND_ROUNDS:])
+
+
+def summarize(
+    *,
+    survey: str,
+    title: str,
+    language: str,
+    anonymous: bool,
+    round_number: int,
+    status: str,
+    opened_at: datetime,
+    closes_at: datetime,
+    closed_at: datetime | None,
+    invited: int,
+    questions: Sequence[QuestionInfo],
+    answers: Sequence[store.AnswerRow],
+    history: Sequence[tuple[int, Mapping[str, tuple[float, int]]]] = (),
+    groups: Mapping[str, frozenset[str]] | None = None,
+    names: Mapping[str, str] | None = None,
+    owner_channel: str = "",
+    round_id: int = 0,
+    timezone: str = "UTC",
+) -> RoundResults:
+    """A round's results from its counted answers (latest per respondent and question).
+
+    `history`: earlier rounds' (number, {question id: (mean, count)}), oldest first.
+    `groups`: group name → the respondent keys of its members. `names`: respondent → name
+    (named surveys only; ignored when anonymous).
+    """
+    ids = {q.id for q in questions}
+    by_question: dict[str, dict[str, store.AnswerRow]] = {q.id: {} for q in questions}
+    for answer in answers:
+        if answer.question_id in ids:
+            by_question[answer.question_id][answer.respondent] = answer  # the latest wins
+    answered: dict[str, set[str]] = {}
+    for qid, rows in by_question.items():
+        for respondent in rows:
+            answered.setdefault(respondent, set()).add(qid)
+    finished = sum(1 for qids in answered.values() if qids >= ids) if ids else 0
+    partial = len(answered) - finished
+
+    results: list[QuestionResult] = []
+    for question in questions:
+        rows = by_question[question.id]
+        if question.kind in SCALE_RANGES:
+            values = [r.number for r in rows.values() if r.number is not None]
+            mean = mean_of(values)
+            current = TrendPoint(round_number, mean, len(values)) if mean is not None else None
+            previous, trend = trend_of(question, history, current)
+            results.append(
+                ScaleResult(
+                    question,
+                    len(values),
+                    mean,
+                    distribution(question.kind, values),
+                    previous,
+                    trend,
+                )
+            )
+        elif question.kind == "choice":
+            counts = dict.fromkeys(question.options, 0)
+            for row in rows.values():
+                if row.choice:
+                    counts[row.choice] = counts.get(row.choice, 0) + 1
+            total = sum(counts.values())
+            results.append(ChoiceResult(question, total, tuple(counts.items())))
+        else:
+            texts = [
+                TextAnswer(
+                    row.text.strip(),
+                    None if anonymous else (names or {}).get(respondent, respondent),
+                )
+                for respondent, row in rows.items()
+                if row.text and row.text.strip()
+            ]
+            if anonymous:
+                texts.sort(key=lambda a: a.text.casefold())
+            else:
+                texts.sort(key=lambda a: ((a.who or "").casefold(), a.text.casefold()))
+            results.append(TextResult(question, tuple(texts)))
+
+    breakdown = group_results(questions, by_question, answered, groups or {})
+    return RoundResults(
+        survey=survey,
+        title=title,
+        language=language,
+        anonymous=anonymous,
+        round_number=round_number,
+        status=status,
+        opened_at=opened_at,
+        closes_at=closes_at,
+        closed_at=closed_at,
+        invited=invited,
+        finished=finished,
+        partial=partial,
+        questions=tuple(results),
+        groups=breakdown,
+        owner_channel=owner_channel,
+        round_id=round_id,
+        timezone=timezone,
+    )
+
+
+def group_results(
+    questions: Sequence[QuestionInfo],
+    by_question: Mapping[str, Mapping[str, store.AnswerRow]],
+    answered: Mapping[str, set[str]],
+    groups: Mapping[str, frozenset[str]],
+) -> tuple[GroupResult, ...]:
+    """Each group's means; a group with fewer than MIN_GROUP respondents shows nothing."""
+    if len(groups) < 2:
+        return ()  # a single group is the whole round
+    found = []
+    for name, members in groups.items():
+        respondents = [r for r in answered if r in members]
+        if len(respondents) < MIN_GROUP:
+            found.append(GroupResult(name, len(respondents), True, ()))
+            continue
+        means = []
+        for question in questions:
+            if question.kind not in SCALE_RANGES:
+                continue
+            values = [
+                row.number
+                for respondent, row in by_question[question.id].items()
+                if respondent in members and row.number is not None
+            ]
+            means.append((question.id, mean_of(values)))
+        found.append(GroupResult(name, len(respondents), False, tuple(means)))
+    return tuple(found)
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+# Who is in the audience, group by group: {group label: [user ids]} (Slack calls; may raise).
+GroupResolver = Callable[[Survey], Awaitable[dict[str, list[str]]]]
+
+
+async def _round_of(
+    session: AsyncSession, name: str, number: int | None
+) -> tuple[Survey, SurveyRound]:
+    survey = await store.survey_by_name(session, name)
+    if survey is None:
+        names = await store.survey_names(session)
+        raise ResultsError("survey_results.error.unknown", name=name, names=", ".join(names) or "—")
+    if number is not None:
+        round_ = await store.round_by_number(session, survey.id, number)
+        if round_ is None:
+            raise ResultsError("survey_results.error.no_round", name=survey.name, number=number)
+    else:
+        round_ = await store.latest_round(session, survey.id, closed_only=True)
+        if round_ is None:
+            round_ = await store.latest_round(session, survey.id, closed_only=False)
+        if round_ is None:
+            raise ResultsError("survey_results.error.no_rounds", name=survey.name)
+    return survey, round_
+
+
+async def load_results(
+    sessions: async_sessionmaker[AsyncSession],
+    name: str,
+    number: int | None = None,
+    *,
+    secret: str | None = None,
+    groups_of: GroupResolver | None = None,
+    directory: Any | None = None,
+) -> RoundResults:
+    """Results of round `number` of survey `name` (default: the latest closed round, else the
+    open one, whose figures are "so far")."""
+    async with sessions() as session:
+        _survey, round_ = await _round_of(session, name, number)
+    return await results_of_round(
+        sessions, round_.id, secret=secret, groups_of=groups_of, directory=directory
+    )
+
+
+async def results_of_round(
+    sessions: async_sessionmaker[AsyncSession],
+    round_id: int,
+    *,
+    secret: str | None = None,
+    groups_of: GroupResolver | None = None,
+    directory: Any | None = None,
+) -> RoundResults:
+    """The results of one round; `directory` (bot/directory.py) names respondents of named
+    rounds (else the user cache)."""
+    async with sessions() as session:
+        round_ = await session.get(SurveyRound, round_id)
+        if round_ is None:
+            raise ResultsError("survey_results.error.gone")
+        survey = await session.get(Survey, round_.survey_id)
+        assert survey is not None
+        answers = await store.counted_answers(session, round_)
+        earlier = await store.previous_rounds(session, survey.id, round_.number, TREND_ROUNDS - 1)
+        means = await store.scale_means(session, earlier)
+        invited = round_.invited or len(await store.invites_of(session, round_.id))
+        respondents = sorted({a.respondent for a in answers})
+        cached = {r: await session.get(SlackUser, r) for r in respondents}
+    names: dict[str, str] = {}
+    if not round_.anonymous:  # anonymous rounds hold keyed hashes: nobody to name
+        for respondent in respondents:
+            user = cached[respondent]
+            if directory is not None:
+                # Slack unavailable: the cache, else the id.
+                with contextlib.suppress(Exception):
+                    user = await directory.user(respondent) or user
+            if user is not None:
+                names[respondent] = user.real_name or user.name or respondent
+    groups = await _groups(survey, round_, secret, groups_of)
+    return summarize(
+        survey=survey.name,
+        title=survey.title,
+        language=survey.language,
+        anonymous=round_.anonymous,
+        round_number=round_.number,
+        status=round_.status,
+        opened_at=round_.opened_at,
+        closes_at=round_.closes_at,
+        closed_at=round_.closed_at,
+        invited=invited,
+        questions=question_infos(round_.questions),
+        answers=answers,
+        history=[(r.number, means.get(r.id, {})) for r in earlier],
+        groups=groups,
+        names=names,
+        owner_channel=survey.owner_channel,
+        round_id=round_.id,
+        timezone=survey.timezone,
+    )
+
+
+async def _groups(
+    survey: Survey, round_: SurveyRound, secret: str | None, groups_of: GroupResolver | None
+) -> dict[str, frozenset[str]]:
+    if groups_of is None or survey.audience_kind == "users" or len(survey.audience or []) < 2:
+        return {}
+    if round_.anonymous and not secret:
+        return {}
+    try:
+        members = await groups_of(survey)
+    except Exception:  # a breakdown is a bonus: the results go out without it
+        log.warning("survey %s: no breakdown (the audience could not be read)", survey.name)
+        return {}
+    return {
+        label: frozenset(
+            respondent_key(user, round_.id, anonymous=round_.anonymous, secret=secret or "")
+            for user in users
+        )
+        for label, users in members.items()
+    }
+
+
+# --- closing and posting ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SurveyContext:
+    """What results and reminders need beyond the database and Slack client."""
+
+    secret: str | None  # keys anonymous respondents' hashes; None: no breakdown, no reminders
+    groups_of: GroupResolver | None  # reads the audience's members, group by group
+
+
+def survey_context(settings: Any, client: AsyncWebClient) -> SurveyContext:
+    from bot.surveys.rounds import audience_groups
+
+    try:
+        secret: str | None = settings.survey_secret
+    except Exception:  # no secret configured: anonymous rounds get no breakdown or reminder
+        secret = None
+
+    async def groups_of(survey: Survey) -> dict[str, list[str]]:
+        return await audience_groups(client, survey)
+
+    return SurveyContext(secret, groups_of)
+
+
+@dataclass
+class CloseSummary:
+    closed: list[tuple[str, int]] = field(default_factory=list)  # (survey, round number)
+
+
+async def close_due_rounds(deps: Services, now: datetime) -> CloseSummary:
+    """Close every open round whose closing time has passed, and owe its results.
+
+    The UPDATE that closes a round and the outbox row that posts its results commit
+    together; another process (or this one after a restart) finds it closed already.
+    """
+    summary = CloseSummary()
+    async with deps.sessions() as session:
+        due = [(r.id, r.survey_id, r.number) for r in await store.rounds_due_to_close(session, now)]
+    for round_id, survey_id, number in due:
+        async with deps.sessions() as session:
+            if not await store.close_round(session, round_id, now):
+                await session.rollback()
+                continue  # another process closed it
+            survey = await session.get(Survey, survey_id)
+            assert survey is not None
+            enqueue(session, PURPOSE, recipient=survey.owner_channel, round_id=round_id)
+            await session.commit()
+            summary.closed.append((survey.name, number))
+        log.info("closed survey round %s #%s", survey.name, number)
+    if summary.closed:
+        deps.kick()
+    return summary
+
+
+@dataclass(frozen=True)
+class Posted:
+    channel: str | None
+    ts: str | None
+    replies: int
+    chart_file: str | None
+
+
+async def post_results(
+    client: AsyncWebClient,
+    results: RoundResults,
+    *,
+    channel: str,
+) -> Posted:
+    """Post the results (the main message, overflow in its thread) and the trend chart.
+
+    Only the main message's failure raises (so the outbox retries it); thread replies and
+    the chart are best effort, logged when they fail.
+    """
+    from bot.views.survey_results import results_messages
+
+    messages = results_messages(results, results.language)
+    response = await client.chat_postMessage(
+        channel=channel,
+        text=messages[0]["text"],
+        blocks=messages[0]["blocks"],
+        unfurl_links=False,
+        unfurl_media=False,
+    )
+    where, ts = response.get("channel") or channel, response.get("ts")
+    replies = 0
+    for message in messages[1:]:
+        try:
+            await client.chat_postMessage(
+                channel=where,
+                thread_ts=ts,
+                text=message["text"],
+                blocks=message["blocks"],
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SLACK_FAILURES as exc:
+            error = classify(exc).code
+            log.warning("survey %s results: thread reply failed: %s", results.survey, error)
+            break
+        replies += 1
+    chart_file = await upload_chart(client, results, channel=where, thread_ts=ts)
+    return Posted(where, ts, replies, chart_file)
+
+
+async def upload_chart(
+    client: AsyncWebClient, results: RoundResults, *, channel: str, thread_ts: str | None
+) -> str | None:
+    """The trend chart in the results' thread; None (and a log line) if it cannot be made."""
+    import asyncio
+
+    from bot.surveys.chart import chart_filename, trend_chart_png
+
+    try:
+        png = await asyncio.to_thread(trend_chart_png, results)
+    except Exception:
+        log.exception("survey %s: the trend chart could not be drawn", results.survey)
+        return None
+    if png is None:
+        return None
+    try:
+        response = await client.files_upload_v2(
+            content=png,
+            filename=chart_filename(results),
+            title=t("survey_results.chart.title", results.language, title=results.title),
+            channel=channel,
+            thread_ts=thread_ts,
+        )
+    except SLACK_FAILURES as exc:
+        error = classify(exc).code
+        log.warning("survey %s: the trend chart was not uploaded: %s", results.survey, error)
+        return None
+    files = response.get("files") or []
+    return files[0].get("id") if files and isinstance(files[0], dict) else None
+
+
+def register_outbox(registry: OutboxRegistry, context: SurveyContext) -> None:
+    """The "survey_results" rows, posted with `context` (anonymous hashes, the audience)."""
+
+    async def send(
+        outbox: OutboxContext, session: AsyncSession, delivery: Delivery, item: Item | None
+    ) -> tuple[str | None, str | None]:
+        return await deliver(outbox, context, session, delivery.params or {}, now=utcnow())
+
+    async def failed(
+        session: AsyncSession, delivery: Delivery, item: Item | None, error: str
+    ) -> None:
+        await undeliverable(session, delivery.params or {}, error)
+
+    registry.register(
+        PURPOSE, OutboxHandler(send=send, undeliverable=failed, gave_up=alert_gave_up)
+    )
+
+
+async def deliver(
+    outbox: OutboxContext,
+    context: SurveyContext,
+    session: AsyncSession,
+    params: Mapping[str, Any],
+    *,
+    now: datetime,
+) -> tuple[str | None, str | None]:
+    """The outbox sends a "survey_results" row: post the round's results once.
+
+    Raises what Slack raised for the main message (the outbox retries or fails it).
+    """
+    round_id = int(params.get("round_id") or 0)
+    round_ = await session.get(SurveyRound, round_id)
+    if round_ is None:
+        raise PermanentDeliveryError("round_missing")
+    if round_.results_posted_at is not None:
+        log.info("survey round %s: results already posted", round_id)
+        return None, None
+    survey = await session.get(Survey, round_.survey_id)
+    assert survey is not None
+    results = await results_of_round(
+        outbox.sessions,
+        round_id,
+        secret=context.secret,
+        groups_of=context.groups_of,
+        directory=outbox.directory,
+    )
+    posted = await post_results(outbox.client, results, channel=survey.owner_channel)
+    await store.mark_results_posted(session, round_id, now)
+    log.info(
+        "posted results of survey %s round %s (%d thread replies, chart %s)",
+        survey.name,
+        round_.number,
+        posted.replies,
+        "uploaded" if posted.chart_file else "none",
+    )
+    return posted.channel, posted.ts
+
+
+async def undeliverable(session: AsyncSession, params: Mapping[str, Any], error: str) -> None:
+    """Results Slack will never take (the owner channel is gone or Jerry is not in it)."""
+    round_ = await session.get(SurveyRound, int(params.get("round_id") or 0))
+    survey = await session.get(Survey, round_.survey_id) if round_ is not None else None
+    await alert_triage(
+        session,
+        "survey_results_failed",
+        name=survey.name if survey else "?",
+        number=round_.number if round_ else 0,
+        channel=survey.owner_channel if survey else "",
+        error=error,
+    )

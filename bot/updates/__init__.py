@@ -1,0 +1,1 @@
+"""Product updates (/shipped, /upcoming) and the feeds that bring them in."""
