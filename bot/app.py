@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime
 
 from slack_bolt.adapter.starlette.async_handler import (
@@ -19,27 +19,22 @@ from starlette.routing import Route
 
 import handlers
 from bot.config import Settings
-from bot.db import create_engine, database_answers, session_factory
-from bot.directory import Directory
-from bot.home.service import HomePublisher
-from bot.intake.routing_store import RoutingModelCache
-from bot.intake.service import IntakeRequest, IntakeResult, IntakeWriter
-from bot.outbox.registry import Doorbell, OutboxContext, OutboxRegistry
+from bot.db import database_answers
+from bot.intake.service import IntakeRequest, IntakeResult
+from bot.outbox.registry import OutboxContext, OutboxRegistry
 from bot.outbox.worker import DeliveryWorker
 from bot.relay import conversation_delivery
 from bot.relay import delivery as relay_delivery
 from bot.scheduler import Scheduler, interval
-from bot.services import Languages, Services
+from bot.services import build_services
 from bot.sla import reminders
 from bot.sla.reminders import ReminderSummary, run_reminders
-from bot.slack import slack_client
 from bot.summaries.posting import PostResult, run_due_summaries
 from bot.surveys import results as survey_results
 from bot.surveys.reminders import remind_unfinished
 from bot.surveys.results import CloseSummary, SurveyContext, close_due_rounds, survey_context
 from bot.surveys.rounds import RoundResult, run_due_rounds
 from bot.updates.feeds import FetchResult, fetch_now
-from models.base import utcnow
 
 log = logging.getLogger("jerry")
 
@@ -52,32 +47,6 @@ def outbox_handlers(surveys: SurveyContext) -> OutboxRegistry:
     reminders.register_outbox(registry)
     survey_results.register_outbox(registry, surveys)
     return registry
-
-
-def build_services(
-    settings: Settings,
-    *,
-    clock: Callable[[], datetime] = utcnow,
-) -> Services:
-    """Jerry's services, once: for the running bot (`JerryApp`) or for one CLI command."""
-    engine = create_engine(settings.database_url)
-    sessions = session_factory(engine)
-    client = slack_client(settings)
-    directory = Directory(sessions, client)
-    languages = Languages(sessions, directory, settings.jerry_language)
-    return Services(
-        settings=settings,
-        engine=engine,
-        sessions=sessions,
-        client=client,
-        directory=directory,
-        languages=languages,
-        outbox=Doorbell(),
-        clock=clock,
-        routing=RoutingModelCache(sessions),
-        intake_writer=IntakeWriter(sessions),
-        home=HomePublisher(sessions, client, admins=settings.jerry_admins, language=languages.of),
-    )
 
 
 class JerryApp:

@@ -1,9 +1,9 @@
 """The services Jerry's capabilities and listeners are given.
 
-One `Services` object is built by the composition root (`bot/app.py`, `build_services`) for
-the running bot, or by a CLI command for its own run, and passed explicitly: to the core's
-functions as an argument, to Bolt listeners through the request context
-(`handlers/context.py`). Nothing looks services up elsewhere, and nothing sets them later.
+One `Services` object is built by `build_services`, once: by the composition root
+(`bot/app.py`) for the running bot, or by a CLI command for its own run; and passed
+explicitly: to the core's functions as an argument, to Bolt listeners through the request
+context (`handlers/context.py`). Nothing looks services up elsewhere, and nothing sets them later.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.db import create_engine, session_factory
 from bot.directory import Directory
 from bot.home.service import HomePublisher
 from bot.i18n import normalize_language
@@ -26,6 +27,8 @@ from bot.intake import service as intake
 from bot.intake.routing_store import RoutingModelCache
 from bot.intake.service import IntakeRequest, IntakeResult, IntakeWriter
 from bot.outbox.registry import Doorbell
+from bot.slack import slack_client
+from models.base import utcnow
 from models.users import SlackUser
 
 # How long an ack may wait for Slack to say which language a first-time user speaks.
@@ -124,3 +127,29 @@ class Services:
             routing=self.routing,
             writer=self.intake_writer,
         )
+
+
+def build_services(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+) -> Services:
+    """Jerry's services, once: for the running bot (`JerryApp`) or for one CLI command."""
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    client = slack_client(settings)
+    directory = Directory(sessions, client)
+    languages = Languages(sessions, directory, settings.jerry_language)
+    return Services(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        client=client,
+        directory=directory,
+        languages=languages,
+        outbox=Doorbell(),
+        clock=clock,
+        routing=RoutingModelCache(sessions),
+        intake_writer=IntakeWriter(sessions),
+        home=HomePublisher(sessions, client, admins=settings.jerry_admins, language=languages.of),
+    )

@@ -7,7 +7,6 @@ import json
 import pytest
 
 from bot.intake.routing import (
-    TRIAGE_TEAM_NAME,
     AreaSpec,
     Decision,
     RoutingModel,
@@ -18,6 +17,7 @@ from bot.intake.routing import (
     visible_text,
     words,
 )
+from bot.items.domain import TRIAGE_TEAM_NAME
 
 
 def team(name: str, lead: str, *areas: tuple[str, tuple[str, ...]]) -> TeamSpec:

@@ -6,8 +6,9 @@ import textwrap
 
 import pytest
 
-from bot.intake.routing import TRIAGE_TEAM_NAME, AreaSpec, RoutingModel, RuleSpec, TeamSpec
+from bot.intake.routing import AreaSpec, RoutingModel, RuleSpec, TeamSpec
 from bot.intake.routing_file import FileProblem, RoutingFileError, dump, parse, resolve_emails
+from bot.items.domain import TRIAGE_TEAM_NAME
 
 EXAMPLE = """\
 triage:               # who gets what nothing else routes

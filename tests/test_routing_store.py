@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.intake.routing import TRIAGE_TEAM_NAME, decide
+from bot.intake.routing import decide
 from bot.intake.routing_file import parse
 from bot.intake.routing_store import (
     ReplaceSummary,
@@ -17,6 +17,7 @@ from bot.intake.routing_store import (
     replace_routing_model,
     team_by_name,
 )
+from bot.items.domain import TRIAGE_TEAM_NAME
 from models.items import Item
 from models.routing import Area, RoutingRule, Team
 

@@ -33,9 +33,8 @@ from functools import cached_property
 from typing import Any, Literal
 
 from bot.i18n import t
+from bot.items.domain import TRIAGE_TEAM_NAME
 from bot.text import escape_plain
-
-TRIAGE_TEAM_NAME = "Triage"
 
 Step = Literal["chosen_area", "rule", "keywords", "triage"]
 STEPS: tuple[str, ...] = ("chosen_area", "rule", "keywords", "triage")

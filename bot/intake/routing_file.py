@@ -46,7 +46,8 @@ from bot.config_file import (
     is_null,
     line_of,
 )
-from bot.intake.routing import TRIAGE_TEAM_NAME, AreaSpec, RoutingModel, RuleSpec, TeamSpec, words
+from bot.intake.routing import AreaSpec, RoutingModel, RuleSpec, TeamSpec, words
+from bot.items.domain import TRIAGE_TEAM_NAME
 from bot.sla.business_time import SlaError, business_hours, format_days, parse_days, parse_target
 
 PATTERN_LIMIT = 1000

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.intake.routing import TRIAGE_TEAM_NAME, AreaSpec, RoutingModel, RuleSpec, TeamSpec
+from bot.intake.routing import AreaSpec, RoutingModel, RuleSpec, TeamSpec
 from bot.intake.routing_file import is_email
+from bot.items.domain import TRIAGE_TEAM_NAME
 from models.routing import Area, RoutingRule, Team
 
 

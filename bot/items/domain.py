@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+# The team that gets what nothing else routes (named by the routing file's `triage:`).
+TRIAGE_TEAM_NAME = "Triage"
+
 OUTCOMES = ("fixed", "answered", "wont_fix", "duplicate", "known_issue")
 CUSTOMER_OUTCOMES = ("kept", "lost", "unknown")
 

@@ -17,7 +17,6 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.items.store import get_item
 from bot.outbox.registry import (
     Deferred,
     Doorbell,
@@ -127,7 +126,7 @@ class DeliveryWorker:
             delivery = await session.get(Delivery, delivery_id)
             if delivery is None:
                 return
-            item = await get_item(session, delivery.item_id) if delivery.item_id else None
+            item = await session.get(Item, delivery.item_id) if delivery.item_id else None
             handler = self.handlers.handler(delivery.purpose)
             try:
                 if handler is None:

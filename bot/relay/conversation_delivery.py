@@ -36,9 +36,9 @@ from bot.relay.conversation import (
     PURPOSE_UPDATE,
     REPORTER_PURPOSES,
 )
-from bot.relay.delivery import alert_gave_up, reporter_undeliverable
-from bot.relay.lead_actions import alert_triage
+from bot.relay.delivery import reporter_undeliverable
 from bot.text import escape_plain, neutralize
+from bot.triage import alert_gave_up, alert_triage
 from bot.views import conversation as views
 from bot.views import items as item_views
 from models.conversation import TO_REPORTER, RelayedMessage

@@ -37,8 +37,9 @@ from bot.outbox.registry import (
     require_item,
 )
 from bot.outbox.store import enqueue
-from bot.relay.lead_actions import alert_triage, lead_unreachable
+from bot.relay.lead_actions import lead_unreachable
 from bot.slack import classify
+from bot.triage import ANONYMOUS_REPORTER, alert_gave_up, alert_triage
 from bot.views import items as views
 from bot.views import lead_actions as lead_action_views
 from models.deliveries import Delivery
@@ -47,7 +48,6 @@ from models.items import Item
 log = logging.getLogger("jerry.delivery")
 
 # Stands for an anonymous reporter in a triage alert's `who` (rendered without the name).
-ANONYMOUS_REPORTER = "anonymous-reporter"
 TRIAGE_ALERT = "triage_alert"
 REPORTER_PURPOSES = ("receipt", "answer", "reporter_notice", "resolution")
 
@@ -78,27 +78,6 @@ def register_outbox(registry: OutboxRegistry) -> None:
 
 
 # --- when a delivery fails for good -----------------------------------------------------------
-
-
-def _alert_recipient_label(delivery: Delivery, item: Item | None) -> str:
-    """Who could not be reached, for product ops: never an anonymous reporter's identity."""
-    who = delivery.recipient or (item.reporter_id if item else "")
-    if item is not None and item.anonymous and who in {item.reporter_id, None, ""}:
-        return ANONYMOUS_REPORTER
-    return who or ""
-
-
-async def alert_gave_up(
-    session: AsyncSession, delivery: Delivery, item: Item | None, error: str
-) -> None:
-    """Slack or the network kept failing until the last attempt: product ops hears of it."""
-    await alert_triage(
-        session,
-        "undeliverable",
-        item=delivery.item_id or 0,
-        who=_alert_recipient_label(delivery, item),
-        error=error,
-    )
 
 
 async def _lead_unreachable(

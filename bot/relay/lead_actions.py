@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.errors import Refusal
 from bot.i18n import t
-from bot.intake.routing import TRIAGE_TEAM_NAME
 from bot.items.cards import load_card, may_act
-from bot.items.domain import ItemCard, ReassignTarget
+from bot.items.domain import TRIAGE_TEAM_NAME, ItemCard, ReassignTarget
 from bot.items.store import add_event, get_item, team_and_area, triage_team
 from bot.outbox.store import enqueue
+from bot.triage import alert_triage
 from models.base import utcnow
 from models.deliveries import Delivery
 from models.items import Item
@@ -416,18 +416,3 @@ def hand_over(
         tried=tried,
         reason="unreachable",
     )
-
-
-async def alert_triage(
-    session: AsyncSession, alert: str, *, exclude: str | None = None, **params: object
-) -> None:
-    triage = await triage_team(session)
-    recipient = None
-    if triage is not None and triage.channel:
-        recipient = triage.channel
-    elif triage is not None and triage.lead != exclude and alert != "lead_unreachable":
-        recipient = triage.lead
-    if recipient is not None:
-        # params["item"] is the item's number for the text, not enqueue's `item` (an Item).
-        delivery = enqueue(session, "triage_alert", recipient=recipient)
-        delivery.params = {"alert": alert, **params}

@@ -43,8 +43,7 @@ from bot.outbox.registry import (
     require_item,
 )
 from bot.outbox.store import enqueue
-from bot.relay.delivery import alert_gave_up
-from bot.relay.lead_actions import alert_triage, hand_over, lead_unreachable
+from bot.relay.lead_actions import hand_over, lead_unreachable
 from bot.sla import business_time as sla
 from bot.sla.reminder_store import (
     DETAILS_ANSWERED,
@@ -56,6 +55,7 @@ from bot.sla.reminder_store import (
     teams_led_by,
     waiting_items,
 )
+from bot.triage import alert_gave_up, alert_triage
 from bot.views import items as views
 from models.base import utcnow
 from models.deliveries import Delivery

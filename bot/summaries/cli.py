@@ -154,7 +154,7 @@ async def send(
     again: bool = False,
     now: datetime | None = None,
 ) -> int:
-    from bot.app import build_services
+    from bot.services import build_services
     from bot.summaries.posting import SummaryError, post_summary
 
     if not settings.slack_bot_token:

@@ -35,13 +35,13 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import t
-from bot.relay.lead_actions import alert_triage
 from bot.scheduler import latest_slot
 from bot.services import Services
 from bot.slack import TRANSPORT_ERRORS, FailureKind, SlackFailure, classify, kind_of
 from bot.summaries import store
 from bot.summaries.content import build_summary
 from bot.summaries.domain import Period, Summary, SummaryScope
+from bot.triage import alert_triage
 from models.summaries import SummaryPost, SummarySubscription
 
 log = logging.getLogger("jerry.summaries")

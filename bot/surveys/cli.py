@@ -105,7 +105,7 @@ async def init_file(path: Path | None, *, language: str = "en") -> int:
 
 async def run_now(settings: Settings, name: str, *, now: datetime | None = None) -> int:
     """`jerry surveys run NAME`: start a round now and say whom it reached."""
-    from bot.app import build_services
+    from bot.services import build_services
     from bot.surveys.rounds import SurveyError, start_round
 
     if not settings.slack_bot_token:

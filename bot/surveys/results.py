@@ -45,8 +45,6 @@ from bot.outbox.registry import (
     PermanentDeliveryError,
 )
 from bot.outbox.store import enqueue
-from bot.relay.delivery import alert_gave_up
-from bot.relay.lead_actions import alert_triage
 from bot.services import Services
 from bot.slack import SLACK_FAILURES, classify
 from bot.surveys import results_store as store
@@ -63,6 +61,7 @@ from bot.surveys.results_domain import (
     TextResult,
     TrendPoint,
 )
+from bot.triage import alert_gave_up, alert_triage
 from models.base import utcnow
 from models.deliveries import Delivery
 from models.items import Item

@@ -20,7 +20,6 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.directory import Directory
 from bot.i18n import t
-from bot.relay.lead_actions import alert_triage
 from bot.scheduler import latest_slot
 from bot.services import Services
 from bot.sla.reminder_store import claim_reminder
@@ -28,6 +27,7 @@ from bot.slack import SLACK_FAILURES, TRANSPORT_ERRORS, classify
 from bot.surveys import store
 from bot.surveys.file import parse_duration, trigger_of
 from bot.surveys.keys import respondent_key
+from bot.triage import alert_triage
 from bot.views.survey_round import intro_message, question_message
 from models.surveys import Survey, SurveyInvite, SurveyRound
 

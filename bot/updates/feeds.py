@@ -39,8 +39,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.i18n import t
-from bot.relay.lead_actions import alert_triage
 from bot.text import escape_plain, neutralize, truncate
+from bot.triage import alert_triage
 from bot.updates.feed_store import (
     feeds_to_fetch,
     insert_feed_entries,
