@@ -15,10 +15,12 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)  ## serve Slack on port $${PORT:-3000} (migrating the database first)
 	$(BIN)/jerry serve --port $${PORT:-3000}
 
-test: $(STAMP)  ## the whole suite, on SQLite and PostgreSQL
+test: $(STAMP)  ## the guard rails, then the pure tests, then the end-to-end ones (SQLite and PostgreSQL)
 	@scripts/ensure-postgres
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q -n auto --maxprocesses=4
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/pytest -q -m "not slow" -p no:xdist
+	$(BIN)/pytest -q -m slow -n auto --maxprocesses=4
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -35,6 +35,9 @@ from tests import payloads
 from tests.fakeslack import TOKEN, FakeSlack
 from tests.harness import ROUTING_YAML, SIGNING_SECRET, sign
 
+# Slow: each test runs `jerry` in a subprocess.
+pytestmark = pytest.mark.slow
+
 JERRY = Path(sys.executable).with_name("jerry")
 RUN_TIMEOUT = 60
 # The same model as the harness's, with the Mobile lead named by email (mo@example.com is

@@ -19,6 +19,9 @@ from bot.db import create_engine, session_factory, upgrade
 from models import Base, Delivery, Item, ItemEvent
 from tests.conftest import POSTGRES_ADMIN_URL, _pg_url
 
+# Slow: real databases, migrated from the first revision.
+pytestmark = pytest.mark.slow
+
 
 async def test_models_match_migration_head(engine: AsyncEngine) -> None:
     def diff(sync_conn):  # type: ignore[no-untyped-def]

@@ -232,6 +232,7 @@ def test_long_unicode_and_hostile_texts_stay_valid(text: str) -> None:
         assert f"@{WORD_JOINER}channel" in dumped
 
 
+@pytest.mark.slow  # builds every page of a very long list
 def test_every_page_of_a_long_list_is_valid_and_pages_chain() -> None:
     total = 1000
     offset, seen = 0, 0
