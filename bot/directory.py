@@ -10,13 +10,11 @@ import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import normalize_language
-from bot.slack import FailureKind, classify, user_id_by_email
+from bot.slack import AsyncWebClient, FailureKind, SlackApiError, classify, user_id_by_email
 from models.base import utcnow
 from models.users import SlackUser
 

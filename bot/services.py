@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
@@ -27,7 +26,7 @@ from bot.intake import service as intake
 from bot.intake.routing_store import RoutingModelCache
 from bot.intake.service import IntakeRequest, IntakeResult, IntakeWriter
 from bot.outbox.registry import Doorbell
-from bot.slack import slack_client
+from bot.slack import AsyncWebClient, slack_client
 from models.base import utcnow
 from models.users import SlackUser
 

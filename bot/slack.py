@@ -1,5 +1,8 @@
 """Jerry's gateway to Slack's Web API: the client, and what Slack's failures mean.
 
+The only module of the core that imports slack_sdk (an import contract checks it): the
+others take the client's and the errors' names from here.
+
 Every caller classifies a failed call the same way (`classify`) and decides by its kind:
 try again later, or never (the channel or the person is gone, or the message itself is
 refused).
@@ -18,8 +21,23 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.config import Settings
+
+__all__ = [
+    "SLACK_FAILURES",
+    "TRANSPORT_ERRORS",
+    "AsyncWebClient",
+    "AsyncWebhookClient",
+    "FailureKind",
+    "SlackApiError",
+    "SlackFailure",
+    "classify",
+    "kind_of",
+    "slack_client",
+    "user_id_by_email",
+]
 
 # Slack could not be reached or did not answer in time.
 TRANSPORT_ERRORS: tuple[type[Exception], ...] = (aiohttp.ClientError, OSError, TimeoutError)

@@ -17,14 +17,12 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import DATABASE_ERRORS
 from bot.home import queries as q
 from bot.sla.business_time import CLOSED_STATUSES, sla_state
-from bot.slack import TRANSPORT_ERRORS, classify
+from bot.slack import TRANSPORT_ERRORS, AsyncWebClient, SlackApiError, classify
 from bot.views.home import (
     BREACHES,
     MINE,

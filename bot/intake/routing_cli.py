@@ -71,7 +71,7 @@ async def _email_lookup(settings: Settings):  # type: ignore[no-untyped-def]
     client = slack_client(settings)
 
     async def lookup(email: str) -> str | None:
-        from slack_sdk.errors import SlackApiError
+        from bot.slack import SlackApiError
 
         try:
             return await user_id_by_email(client, email)

@@ -20,8 +20,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import t
@@ -38,7 +36,7 @@ from bot.outbox.registry import (
 )
 from bot.outbox.store import enqueue
 from bot.relay.lead_actions import lead_unreachable
-from bot.slack import classify
+from bot.slack import AsyncWebhookClient, SlackApiError, classify
 from bot.triage import ANONYMOUS_REPORTER, alert_gave_up, alert_triage
 from bot.views import items as views
 from bot.views import lead_actions as lead_action_views

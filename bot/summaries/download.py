@@ -14,11 +14,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services import Services
-from bot.slack import TRANSPORT_ERRORS, classify
+from bot.slack import TRANSPORT_ERRORS, SlackApiError, classify
 from bot.summaries import queries as q
 from bot.summaries.content import build_summary
 from bot.summaries.domain import Period, Summary

@@ -31,13 +31,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import t
 from bot.scheduler import latest_slot
 from bot.services import Services
-from bot.slack import TRANSPORT_ERRORS, FailureKind, SlackFailure, classify, kind_of
+from bot.slack import TRANSPORT_ERRORS, FailureKind, SlackApiError, SlackFailure, classify, kind_of
 from bot.summaries import store
 from bot.summaries.content import build_summary
 from bot.summaries.domain import Period, Summary, SummaryScope

@@ -28,12 +28,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.slack import classify
+from bot.slack import AsyncWebClient, SlackApiError, classify
 from bot.surveys.answer_store import (
     answers_of,
     invite_of,

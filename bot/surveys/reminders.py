@@ -24,11 +24,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.sla import business_time as sla
-from bot.slack import SLACK_FAILURES, classify
+from bot.slack import SLACK_FAILURES, AsyncWebClient, classify
 from bot.surveys import results_store as store
 from bot.surveys.keys import respondent_key
 from bot.surveys.rounds import audience_groups

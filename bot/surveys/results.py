@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import t
@@ -46,7 +45,7 @@ from bot.outbox.registry import (
 )
 from bot.outbox.store import enqueue
 from bot.services import Services
-from bot.slack import SLACK_FAILURES, classify
+from bot.slack import SLACK_FAILURES, AsyncWebClient, classify
 from bot.surveys import results_store as store
 from bot.surveys.keys import respondent_key
 from bot.surveys.results_domain import (

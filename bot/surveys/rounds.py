@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import IntegrityError
 
 from bot.directory import Directory
@@ -23,7 +21,7 @@ from bot.i18n import t
 from bot.scheduler import latest_slot
 from bot.services import Services
 from bot.sla.reminder_store import claim_reminder
-from bot.slack import SLACK_FAILURES, TRANSPORT_ERRORS, classify
+from bot.slack import SLACK_FAILURES, TRANSPORT_ERRORS, AsyncWebClient, SlackApiError, classify
 from bot.surveys import store
 from bot.surveys.file import parse_duration, trigger_of
 from bot.surveys.keys import respondent_key
