@@ -1,4 +1,5 @@
-"""SQLAlchemy models and the queries the core uses. Alembic migrations make the schema."""
+"""The SQLAlchemy tables, and nothing else: queries live with the capability that uses them
+(bot/<capability>/store.py and the like). Alembic migrations make the schema."""
 
 from models.base import Base, utcnow
 from models.conversation import RelayedMessage
