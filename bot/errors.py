@@ -7,6 +7,8 @@ capability. Nothing has changed when one is raised.
 
 from __future__ import annotations
 
+from bot.i18n import t
+
 
 class Refusal(Exception):
     """A request Jerry refuses; `message(lang)` is the answer to the person.
@@ -18,3 +20,18 @@ class Refusal(Exception):
 
     def message(self, lang: str) -> str:
         raise NotImplementedError
+
+
+class KeyedRefusal(Refusal):
+    """A refusal said by a catalog key and its params; `str()` is the English text (the CLI
+    and the logs), `message(lang)` the person's."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        self.key, self.params = key, params
+        super().__init__(t(key, "en", **params))
+
+    def message(self, lang: str) -> str:
+        return t(self.key, lang, **self.params)
+
+    def text(self, lang: str) -> str:
+        return self.message(lang)

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.i18n import t
+from bot.errors import KeyedRefusal
 from bot.scheduler import latest_slot
 from bot.services import Services
 from bot.slack import TRANSPORT_ERRORS, FailureKind, SlackApiError, SlackFailure, classify, kind_of
@@ -52,15 +52,8 @@ WEEK = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
 TAKEN_OVER = "the first attempt stopped mid-post; retried once"
 
 
-class SummaryError(Exception):
+class SummaryError(KeyedRefusal):
     """A problem the person can fix: a catalog key and its params (English by default)."""
-
-    def __init__(self, key: str, **params: Any) -> None:
-        self.key, self.params = key, params
-        super().__init__(t(key, "en", **params))
-
-    def text(self, lang: str) -> str:
-        return t(self.key, lang, **self.params)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.errors import KeyedRefusal
 from bot.i18n import t
 from bot.outbox.registry import (
     OutboxContext,
@@ -74,15 +75,8 @@ MIN_GROUP = 3  # smaller groups are hidden in breakdowns
 TREND_ROUNDS = 6  # the trend covers this round and up to five before it
 
 
-class ResultsError(Exception):
+class ResultsError(KeyedRefusal):
     """A problem the person can fix (unknown survey, no such round): a catalog key."""
-
-    def __init__(self, key: str, **params: Any) -> None:
-        self.key, self.params = key, params
-        super().__init__(t(key, "en", **params))
-
-    def text(self, lang: str) -> str:
-        return t(self.key, lang, **self.params)
 
 
 # --- the arithmetic (pure) --------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from bot.directory import Directory
-from bot.i18n import t
+from bot.errors import KeyedRefusal
 from bot.scheduler import latest_slot
 from bot.services import Services
 from bot.sla.reminder_store import claim_reminder
@@ -42,15 +42,8 @@ POSTING_CONCURRENCY = 4
 LOOKUP_CONCURRENCY = 8
 
 
-class SurveyError(Exception):
+class SurveyError(KeyedRefusal):
     """A problem the person can fix: a catalog key and its params (English by default)."""
-
-    def __init__(self, key: str, **params: Any) -> None:
-        self.key, self.params = key, params
-        super().__init__(t(key, "en", **params))
-
-    def text(self, lang: str) -> str:
-        return t(self.key, lang, **self.params)
 
 
 @dataclass(frozen=True)
