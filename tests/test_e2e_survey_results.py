@@ -554,7 +554,7 @@ async def test_a_round_started_and_answered_in_slack_closes_with_its_results(
     fake_slack.usergroups["S0PMS"] = people
     await add_survey(jerry, anonymous=True, audience_kind="usergroup", audience=["S0PMS"])
     now = utcnow()
-    started = await start_round(jerry, "pm-pulse", now=now)
+    started = await start_round(jerry.services, "pm-pulse", now=now)
     assert (started.status, started.invited) == ("started", 4)
     for user in people[:3]:  # three answer everything; the fourth nothing
         dm = fake_slack.dm_channel(user)

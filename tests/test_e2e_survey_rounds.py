@@ -233,7 +233,7 @@ async def test_users_audience_skips_bots_deactivated_and_a_dm_error(
     fake_slack.fail_next(
         "conversations.open", "user_disabled", when=lambda a: a.get("users") == "U0PMBOB"
     )
-    result = await start_round(jerry, "named", now=IMPORTED + timedelta(hours=1))
+    result = await start_round(jerry.services, "named", now=IMPORTED + timedelta(hours=1))
     # bots, deactivated accounts and people Slack does not know (users.info) are left out
     assert (result.status, result.invited, result.skipped) == ("started", 1, 3)
     assert result.failed == 1 and result.errors == {"user_disabled": 1}
@@ -301,7 +301,7 @@ async def test_a_channel_jerry_cannot_post_in_tells_triage(
 ) -> None:
     await import_surveys(settings, tmp_path)
     fake_slack.channels["C0PMTEAM"].is_member = False
-    result = await start_round(routed, "team-thread", now=IMPORTED)
+    result = await start_round(routed.services, "team-thread", now=IMPORTED)
     assert (result.status, result.error) == ("unpostable", "not_in_channel")
     await slack.settle()
     [alert] = fake_slack.posts("C0PRODOPS")
@@ -339,7 +339,7 @@ async def test_one_round_per_slot_across_a_restart_and_two_processes(
         await first.stop()
         await second.stop()
     # a second start_round for the same slot says so
-    result = await start_round(jerry, "pm-pulse", now=SLOT, slot=SLOT)
+    result = await start_round(jerry.services, "pm-pulse", now=SLOT, slot=SLOT)
     assert result.status == "exists"
 
 
@@ -372,7 +372,7 @@ async def test_one_round_after_a_long_downtime_and_none_before_the_import(
 async def test_unknown_survey(jerry: JerryApp, settings: Settings, tmp_path: Path) -> None:
     await import_surveys(settings, tmp_path)
     with pytest.raises(SurveyError) as info:
-        await start_round(jerry, "nope", now=IMPORTED)
+        await start_round(jerry.services, "nope", now=IMPORTED)
     assert "pm-pulse" in str(info.value)
 
 

@@ -111,17 +111,23 @@ async def summary_file(
 
 
 async def send_summary_file(
-    deps: Services, value: str, fmt: str, *, user_id: str, comment: str | None = None, now: datetime
+    services: Services,
+    value: str,
+    fmt: str,
+    *,
+    user_id: str,
+    comment: str | None = None,
+    now: datetime,
 ) -> Sent:
     """Build the file and share it in the DM between Jerry and `user_id`.
 
     DownloadError("summary.download.failed", error=...) when Slack refuses the upload.
     """
-    file = await summary_file(deps.sessions, value, fmt, now=now)
+    file = await summary_file(services.sessions, value, fmt, now=now)
     try:
         # Files are shared to a conversation id: the DM's, which conversations.open gives.
-        opened = await deps.client.conversations_open(users=user_id)
-        response = await deps.client.files_upload_v2(
+        opened = await services.client.conversations_open(users=user_id)
+        response = await services.client.files_upload_v2(
             filename=file.filename,
             content=file.content.encode("utf-8"),
             title=file.title,

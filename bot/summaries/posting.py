@@ -294,7 +294,7 @@ async def _claim(
 
 
 async def post_summary(
-    deps: Services,
+    services: Services,
     subscription_name: str,
     week: str | None = None,
     *,
@@ -306,7 +306,7 @@ async def post_summary(
     At most once per week (sequence 0); `again` posts another (the next sequence). The
     row is claimed before posting and records the message's ts once posted.
     """
-    async with deps.sessions() as session:
+    async with services.sessions() as session:
         subscription = await _subscription(session, subscription_name)
         if subscription.status != store.ACTIVE:
             raise SummaryError(
@@ -318,22 +318,22 @@ async def post_summary(
         claim = await _claim(session, subscription, week, again=again, now=now)
     if isinstance(claim, PostResult):
         return claim
-    return await _post(deps, subscription, claim, now=now)
+    return await _post(services, subscription, claim, now=now)
 
 
 async def _post(
-    deps: Services, subscription: SummarySubscription, post: SummaryPost, *, now: datetime
+    services: Services, subscription: SummarySubscription, post: SummaryPost, *, now: datetime
 ) -> PostResult:
     week = post.week
     try:
-        period = await _period(deps.sessions, subscription, week, now)
-        summary = await build_summary(deps.sessions, scope_of(subscription), period)
+        period = await _period(services.sessions, subscription, week, now)
+        summary = await build_summary(services.sessions, scope_of(subscription), period)
         from bot.views.summary import summary_messages
 
         messages = summary_messages(
             summary, subscription.language, download_value=download_value(subscription.id, week)
         )
-        response = await deps.client.chat_postMessage(
+        response = await services.client.chat_postMessage(
             channel=subscription.channel,
             text=messages[0]["text"],
             blocks=messages[0]["blocks"],
@@ -341,14 +341,18 @@ async def _post(
             unfurl_media=False,
         )
     except SlackApiError as exc:
-        return await _refused(deps, subscription, post, classify(exc))
+        return await _refused(services, subscription, post, classify(exc))
     except TRANSPORT_ERRORS as exc:
-        return await _give_back(deps, subscription, post, f"connection: {exc.__class__.__name__}")
+        return await _give_back(
+            services, subscription, post, f"connection: {exc.__class__.__name__}"
+        )
     except Exception as exc:
         log.exception("summary %s %s could not be built or posted", subscription.name, week)
-        return await _give_back(deps, subscription, post, f"unexpected: {exc.__class__.__name__}")
+        return await _give_back(
+            services, subscription, post, f"unexpected: {exc.__class__.__name__}"
+        )
     channel, ts = response.get("channel") or subscription.channel, response.get("ts")
-    async with deps.sessions() as session:
+    async with services.sessions() as session:
         row = await session.get(SummaryPost, post.id)
         assert row is not None
         row.status, row.posted_at, row.channel, row.ts = store.POSTED, now, channel, ts
@@ -358,7 +362,7 @@ async def _post(
     replies, error = 0, None
     for message in messages[1:]:
         try:
-            await deps.client.chat_postMessage(
+            await services.client.chat_postMessage(
                 channel=channel,
                 thread_ts=ts,
                 text=message["text"],
@@ -372,7 +376,7 @@ async def _post(
             error = f"thread reply {replies + 1} of {len(messages) - 1}: {exc.__class__.__name__}"
         if error:
             log.warning("summary %s %s: %s", subscription.name, week, error)
-            async with deps.sessions() as session:
+            async with services.sessions() as session:
                 row = await session.get(SummaryPost, post.id)
                 assert row is not None
                 row.error = error
@@ -396,12 +400,12 @@ async def _post(
 
 
 async def _refused(
-    deps: Services, subscription: SummarySubscription, post: SummaryPost, failure: SlackFailure
+    services: Services, subscription: SummarySubscription, post: SummaryPost, failure: SlackFailure
 ) -> PostResult:
     error = failure.code
     if failure.retry:
-        return await _give_back(deps, subscription, post, error)  # 5xx, ratelimited …
-    async with deps.sessions() as session:
+        return await _give_back(services, subscription, post, error)  # 5xx, ratelimited …
+    async with services.sessions() as session:
         row = await session.get(SummaryPost, post.id)
         assert row is not None
         row.status, row.error = store.FAILED, error
@@ -422,7 +426,7 @@ async def _refused(
                 session, "summary_failed", name=subscription.name, week=post.week, error=error
             )
         await session.commit()
-    deps.kick()
+    services.kick()
     log.warning("summary %s %s not posted: %s", subscription.name, post.week, error)
     return PostResult(
         subscription.name,
@@ -435,9 +439,9 @@ async def _refused(
 
 
 async def _give_back(
-    deps: Services, subscription: SummarySubscription, post: SummaryPost, error: str
+    services: Services, subscription: SummarySubscription, post: SummaryPost, error: str
 ) -> PostResult:
-    async with deps.sessions() as session:
+    async with services.sessions() as session:
         await store.release_claim(session, post.id)
     log.info("summary %s %s will be retried: %s", subscription.name, post.week, error)
     return PostResult(subscription.name, post.week, "retry", sequence=post.sequence, error=error)
@@ -452,9 +456,9 @@ def _done(post: SummaryPost) -> bool:
     return post.status != store.FAILED or kind_of(post.error or "") is not FailureKind.CHANNEL_GONE
 
 
-async def run_due_summaries(deps: Services, now: datetime) -> list[PostResult]:
+async def run_due_summaries(services: Services, now: datetime) -> list[PostResult]:
     """Post every active subscription's latest slot at or before `now` not posted yet."""
-    async with deps.sessions() as session:
+    async with services.sessions() as session:
         active = await store.subscriptions(session, store.ACTIVE)
     results = []
     for subscription in active:
@@ -462,7 +466,7 @@ async def run_due_summaries(deps: Services, now: datetime) -> list[PostResult]:
         if slot is None or slot < subscription.created_at:
             continue  # nothing owed from before the subscription existed
         week = week_of(slot, subscription.timezone)
-        async with deps.sessions() as session:
+        async with services.sessions() as session:
             posts = await store.posts_of_week(session, subscription.id, week)
             if any(_done(p) and p.status != store.CLAIMED for p in posts):
                 continue
@@ -472,7 +476,7 @@ async def run_due_summaries(deps: Services, now: datetime) -> list[PostResult]:
                 results.append(claim)
             continue
         try:
-            results.append(await _post(deps, subscription, claim, now=now))
+            results.append(await _post(services, subscription, claim, now=now))
         except Exception:  # one subscription's trouble must not stop the others
             log.exception("summary %s %s failed", subscription.name, week)
     return results

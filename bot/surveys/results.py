@@ -1,6 +1,6 @@
 """Closing survey rounds and their results: response rate, means, distributions, trends.
 
-    close_due_rounds(deps, now)      the scheduler's tick: close rounds whose time is up, and
+    close_due_rounds(services, now)      the scheduler's tick: close rounds whose time is up, and
                                      owe their results to the survey's owner channel
     load_results(sessions, name, …)  a round's results as plain data (the CLI, the post)
     summarize(…)                     the arithmetic, pure: tests feed it rows directly
@@ -415,17 +415,17 @@ class CloseSummary:
     closed: list[tuple[str, int]] = field(default_factory=list)  # (survey, round number)
 
 
-async def close_due_rounds(deps: Services, now: datetime) -> CloseSummary:
+async def close_due_rounds(services: Services, now: datetime) -> CloseSummary:
     """Close every open round whose closing time has passed, and owe its results.
 
     The UPDATE that closes a round and the outbox row that posts its results commit
     together; another process (or this one after a restart) finds it closed already.
     """
     summary = CloseSummary()
-    async with deps.sessions() as session:
+    async with services.sessions() as session:
         due = [(r.id, r.survey_id, r.number) for r in await store.rounds_due_to_close(session, now)]
     for round_id, survey_id, number in due:
-        async with deps.sessions() as session:
+        async with services.sessions() as session:
             if not await store.close_round(session, round_id, now):
                 await session.rollback()
                 continue  # another process closed it
@@ -436,7 +436,7 @@ async def close_due_rounds(deps: Services, now: datetime) -> CloseSummary:
             summary.closed.append((survey.name, number))
         log.info("closed survey round %s #%s", survey.name, number)
     if summary.closed:
-        deps.kick()
+        services.kick()
     return summary
 
 

@@ -70,21 +70,21 @@ def slot_due(survey: Survey, now: datetime) -> datetime | None:
     return latest_slot(trigger, after, now)
 
 
-async def run_due_rounds(deps: Services, now: datetime) -> list[RoundResult]:
+async def run_due_rounds(services: Services, now: datetime) -> list[RoundResult]:
     """The scheduler job: start each survey's latest slot at or before `now` that has no round
     (one round after a long downtime, none for slots before the survey's import)."""
-    async with deps.sessions() as session:
+    async with services.sessions() as session:
         surveys = await store.active_surveys(session)
     results = []
     for survey in surveys:
         slot = slot_due(survey, now)
         if slot is None:
             continue
-        async with deps.sessions() as session:
+        async with services.sessions() as session:
             if await store.round_for_slot(session, survey.id, slot) is not None:
                 continue
         try:
-            result = await start_round(deps, survey.name, now=now, slot=slot)
+            result = await start_round(services, survey.name, now=now, slot=slot)
         except Exception:  # one survey's trouble must not stop the others
             log.exception("survey %s: the round of %s could not start", survey.name, slot)
             continue
@@ -94,10 +94,10 @@ async def run_due_rounds(deps: Services, now: datetime) -> list[RoundResult]:
 
 
 async def _alert_audience_failed(
-    deps: Services, survey: Survey, slot: datetime, error: str
+    services: Services, survey: Survey, slot: datetime, error: str
 ) -> None:
     """Tell triage once per slot: the tick tries again every minute, the alert must not."""
-    async with deps.sessions() as session:
+    async with services.sessions() as session:
         key = f"survey_audience:{survey.id}:{int(slot.timestamp())}"
         if await claim_reminder(session, key, kind="survey_audience"):
             await alert_triage(
@@ -108,11 +108,11 @@ async def _alert_audience_failed(
                 error=error,
             )
         await session.commit()
-    deps.kick()
+    services.kick()
 
 
 async def start_round(
-    deps: Services, survey_name: str, *, now: datetime, slot: datetime | None = None
+    services: Services, survey_name: str, *, now: datetime, slot: datetime | None = None
 ) -> RoundResult:
     """Start `survey_name`'s round for `slot` (default: now, as `jerry surveys run` does).
 
@@ -123,7 +123,7 @@ async def start_round(
     Jerry cannot DM is skipped, counted, and left out of the round.
     """
     slot = slot or now
-    async with deps.sessions() as session:
+    async with services.sessions() as session:
         survey = await store.survey_by_name(session, survey_name)
         if survey is None or survey.archived:
             if survey is not None:
@@ -135,23 +135,23 @@ async def start_round(
         if await store.round_for_slot(session, survey.id, slot) is not None:
             return RoundResult(survey.name, "exists", slot)
     try:
-        members = await audience_of(deps.client, survey.audience_kind, list(survey.audience))
+        members = await audience_of(services.client, survey.audience_kind, list(survey.audience))
     except SlackApiError as exc:
         failure = classify(exc)
         error = failure.code
         log.warning("survey %s: its audience could not be read: %s", survey.name, error)
         if not failure.retry:  # the audience itself is wrong: product ops must fix the file
-            await _alert_audience_failed(deps, survey, slot, error)
+            await _alert_audience_failed(services, survey, slot, error)
         return RoundResult(survey.name, "audience_failed", slot, error=error)
     except TRANSPORT_ERRORS as exc:
         error = f"connection: {exc.__class__.__name__}"
         log.warning("survey %s: its audience could not be read: %s", survey.name, error)
         return RoundResult(survey.name, "audience_failed", slot, error=error)
-    people = await _reachable(deps.directory, members)
+    people = await _reachable(services.directory, members)
     skipped = len(members) - len(people)
-    secret = deps.settings.survey_secret if survey.anonymous else ""
+    secret = services.settings.survey_secret if survey.anonymous else ""
     closes_at = now + parse_duration(survey.open_for)
-    async with deps.sessions() as session:
+    async with services.sessions() as session:
         row = await session.get(Survey, survey.id)
         assert row is not None
         round_ = await store.insert_round(session, row, slot=slot, now=now, closes_at=closes_at)
@@ -180,7 +180,7 @@ async def start_round(
         len(invite_ids),
         f" ({skipped} bots or deactivated left out)" if skipped else "",
     )
-    posting = _Posting(deps, survey, round_id, number, questions, closes_at)
+    posting = _Posting(services, survey, round_id, number, questions, closes_at)
     if survey.deliver_in != "dm":
         return await posting.in_channel(slot, invite_ids, skipped)
     return await posting.by_dm(slot, invite_ids, skipped)
@@ -241,14 +241,14 @@ async def _reachable(directory: Directory, members: list[str]) -> list[str]:
 class _Posting:
     def __init__(
         self,
-        deps: Services,
+        services: Services,
         survey: Survey,
         round_id: int,
         number: int,
         questions: list[dict[str, Any]],
         closes_at: datetime,
     ) -> None:
-        self.deps = deps
+        self.services = services
         self.survey = survey
         self.round_id = round_id
         self.number = number
@@ -269,7 +269,7 @@ class _Posting:
 
     async def _thread(self, channel: str) -> tuple[str, dict[str, str]]:
         """Post the intro in `channel` and each question in its thread: (ts, {question: ts})."""
-        client = self.deps.client
+        client = self.services.client
         intro = self._intro(in_channel=not channel.startswith("D"))
         response = await client.chat_postMessage(
             channel=channel, text=intro["text"], blocks=intro["blocks"], unfurl_links=False
@@ -305,7 +305,7 @@ class _Posting:
                 channel,
                 error,
             )
-            async with self.deps.sessions() as session:
+            async with self.services.sessions() as session:
                 await alert_triage(
                     session,
                     "survey_unpostable",
@@ -314,9 +314,7 @@ class _Posting:
                     error=error,
                 )
                 await session.commit()
-            worker = getattr(self.deps, "worker", None)
-            if worker is not None:
-                worker.kick()
+            self.services.kick()
             return RoundResult(
                 self.survey.name,
                 "unpostable",
@@ -330,7 +328,7 @@ class _Posting:
                 channel=channel,
                 error=error,
             )
-        async with self.deps.sessions() as session:
+        async with self.services.sessions() as session:
             round_ = await session.get(SurveyRound, self.round_id)
             assert round_ is not None
             round_.channel, round_.ts = channel, ts
@@ -372,7 +370,7 @@ class _Posting:
         reached = sum(asked)
         failed = len(asked) - reached
         if failed:
-            async with self.deps.sessions() as session:
+            async with self.services.sessions() as session:
                 round_ = await session.get(SurveyRound, self.round_id)
                 assert round_ is not None
                 round_.invited = reached
@@ -399,7 +397,7 @@ class _Posting:
 
     async def _ask(self, user_id: str, invite_id: int) -> str | None:
         """DM one person the round; None when done, else why not (their invite is dropped)."""
-        client = self.deps.client
+        client = self.services.client
         try:
             opened = await client.conversations_open(users=user_id)
             channel = (opened.get("channel") or {}).get("id") or user_id
@@ -409,7 +407,7 @@ class _Posting:
         except TRANSPORT_ERRORS as exc:
             error = f"connection: {exc.__class__.__name__}"
         else:
-            async with self.deps.sessions() as session:
+            async with self.services.sessions() as session:
                 invite = await session.get(SurveyInvite, invite_id)
                 assert invite is not None
                 invite.ts, invite.question_ts = ts, question_ts
@@ -424,7 +422,7 @@ class _Posting:
             who,
             error,
         )
-        async with self.deps.sessions() as session:
+        async with self.services.sessions() as session:
             invite = await session.get(SurveyInvite, invite_id)
             if invite is not None and invite.ts is None:
                 await session.delete(invite)
