@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import event, text
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -43,6 +44,15 @@ def create_engine(url: str, **kwargs: object) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
+
+
+def affected_rows(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE without RETURNING matched.
+
+    `Session.execute` is typed as giving a plain Result, as it cannot promise a cursor for every
+    statement; for these it gives a CursorResult, which carries the count.
+    """
+    return cast(CursorResult[Any], result).rowcount
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import affected_rows
 from bot.summaries.file import FeedSpec, SubscriptionSpec, SummariesConfig
 from models.routing import Area
 from models.summaries import SummaryPost, SummarySubscription
@@ -227,7 +228,7 @@ async def mark_unpostable(session: AsyncSession, subscription_id: int, reason: s
         .where(SummarySubscription.id == subscription_id, SummarySubscription.status == ACTIVE)
         .values(status=UNPOSTABLE, status_reason=reason)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return affected_rows(result) == 1
 
 
 # --- posts ------------------------------------------------------------------------------------
@@ -302,7 +303,7 @@ async def take_over_claim(
         .values(claimed_at=now, error=note)
     )
     await session.commit()
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return affected_rows(result) == 1
 
 
 async def release_claim(session: AsyncSession, post_id: int) -> None:
