@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import affected_rows
@@ -29,7 +29,7 @@ class AnswerRow:
     answered_at: datetime
 
 
-def _counted(round_: SurveyRound) -> list[object]:
+def _counted(round_: SurveyRound) -> list[ColumnElement[bool]]:
     """SQL conditions: the answers of `round_` stored before its cutoff."""
     return [SurveyAnswer.round_id == round_.id, SurveyAnswer.answered_at <= cutoff_of(round_)]
 
