@@ -19,6 +19,7 @@ test: $(STAMP)  ## the guard rails, then the pure tests, then the end-to-end one
 	@scripts/ensure-postgres
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 	$(BIN)/pytest -q -m "not slow" -p no:xdist
 	$(BIN)/pytest -q -m slow -n auto --maxprocesses=4
 

@@ -9,6 +9,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import affected_rows
 from models.reminders import ScheduledJob
 
 
@@ -42,7 +43,7 @@ async def claim_job_run(
         .where(ScheduledJob.name == name, ScheduledJob.last_run_at == previous)
         .values(last_run_at=slot, runs=ScheduledJob.runs + 1)
     )
-    return result.rowcount == 1
+    return affected_rows(result) == 1
 
 
 async def finish_job_run(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
+from typing import Any, overload
 
 # Slack's limits that Jerry's messages meet (https://docs.slack.dev/reference/block-kit).
 SECTION_TEXT_LIMIT = 3000
@@ -97,6 +98,11 @@ def csv_cell(value: object) -> str:
     return text
 
 
+# A dict comes back a dict (the exports go on to index it); anything else as whatever it becomes.
+@overload
+def json_ready(value: dict[str, Any]) -> dict[str, Any]: ...
+@overload
+def json_ready(value: object) -> object: ...
 def json_ready(value: object) -> object:
     """Exported data as JSON takes it: dates and times ISO 8601, durations in seconds."""
     if isinstance(value, datetime | date):

@@ -78,7 +78,9 @@ async def _tell(services: Services, body: dict[str, Any], user: str | None, text
         (r.get("response_url") for r in body.get("response_urls") or [] if isinstance(r, dict)),
         None,
     )
-    event = body.get("event") if isinstance(body.get("event"), dict) else {}
+    event = body.get("event")
+    if not isinstance(event, dict):
+        event = {}
     try:
         if response_url:
             await AsyncWebhookClient(response_url).send(

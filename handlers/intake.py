@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.db import DATABASE_ERRORS
 from bot.i18n import t
 from bot.intake import service as intake
-from bot.intake.service import EmptyTextError, IntakeRequest
+from bot.intake.service import EmptyTextError, IntakeRequest, Kind, Source
 from bot.services import Services
 from bot.text import escape_plain, neutralize, truncate
 from bot.views import items as item_views
@@ -21,7 +21,7 @@ from bot.views import modals
 
 log = logging.getLogger("jerry.intake")
 SHORTCUT_CALLBACK = "send_to_jerry"
-COMMAND_KINDS = {"/painpoint": "painpoint", "/ask": "question"}
+COMMAND_KINDS: dict[str, Kind] = {"/painpoint": "painpoint", "/ask": "question"}
 # Messages that are not a person writing to Jerry: edits, deletions, joins, bots …
 IGNORED_SUBTYPES_ALLOWING = {None, "file_share", "thread_broadcast"}
 
@@ -56,7 +56,7 @@ async def slash(
         )
         return
     request = IntakeRequest(
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         text=text,
         reporter_id=user,
         source="command",
@@ -109,7 +109,7 @@ async def intake_submitted(
         return
     area = _selected(values, "area")
     flags = {o.get("value") for o in _checked(values, "flags")}
-    source = "shortcut" if meta.get("source") == "shortcut" else "modal"
+    source: Source = "shortcut" if meta.get("source") == "shortcut" else "modal"
     request = IntakeRequest(
         kind="question" if meta.get("kind") == "question" else "painpoint",
         text=escape_plain(text),
@@ -180,7 +180,7 @@ async def _intake_from_message(
     context: dict[str, Any],
     say: AsyncSay,
     *,
-    source: str,
+    source: Source,
 ) -> None:
     user = event.get("user")
     if not user:
@@ -194,7 +194,7 @@ async def _intake_from_message(
         kind="question",
         text=text,
         reporter_id=user,
-        source=source,  # type: ignore[arg-type]
+        source=source,
         receipt="thread",
         intake_key=f"event:{body.get('event_id') or f'{channel}:{ts}'}",
         channel_id=channel,

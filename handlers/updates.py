@@ -161,7 +161,7 @@ async def submitted(
 ) -> None:
     user = body["user"]["id"]
     meta = decode_metadata(view.get("private_metadata"))
-    kind = meta.get("kind") if meta.get("kind") in ("shipped", "upcoming") else "shipped"
+    kind = "upcoming" if meta.get("kind") == "upcoming" else "shipped"
     update_id = meta.get("update")
     values = view.get("state", {}).get("values", {})
     draft, bad_date = draft_from(kind, values, editing=isinstance(update_id, int))

@@ -52,7 +52,11 @@ async def routing_rules(session: AsyncSession) -> list[RoutingRule]:
 
 
 async def _page(
-    session: AsyncSession, statement: Select[Any], order: Iterable[Any], offset: int, limit: int
+    session: AsyncSession,
+    statement: Select[Item, Team],
+    order: Iterable[Any],
+    offset: int,
+    limit: int,
 ) -> tuple[list[ItemRow], int]:
     total = (
         await session.execute(select(func.count()).select_from(statement.subquery()))
@@ -61,7 +65,7 @@ async def _page(
     return [(item, team) for item, team in rows], int(total)
 
 
-def _with_team() -> Select[Any]:
+def _with_team() -> Select[Item, Team]:
     # The teams' areas are not needed here (active_teams has them): no selectin load.
     return (
         select(Item, Team).outerjoin(Team, Item.team_id == Team.id).options(raiseload(Team.areas))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +18,7 @@ from bot.admin_files import (
 )
 from bot.config import MissingSettingError, Settings
 from bot.i18n import t
-from bot.intake.routing import decide, explain
+from bot.intake.routing import RoutingModel, decide, explain
 from bot.intake.routing_file import RoutingFileError, dump, parse, resolve_emails
 from bot.intake.routing_store import ReplaceSummary, load_routing_model, replace_routing_model
 
@@ -26,7 +27,7 @@ class RoutingCommandError(Exception):
     pass
 
 
-def _needs_lookup(model) -> bool:  # type: ignore[no-untyped-def]
+def _needs_lookup(model: RoutingModel) -> bool:
     teams = (model.triage, *model.teams)
     return any("@" in (team.lead or "") or "@" in (team.backup or "") for team in teams)
 
@@ -59,7 +60,7 @@ async def import_file(settings: Settings, path: Path, *, dry_run: bool = False) 
     return 0
 
 
-async def _email_lookup(settings: Settings):  # type: ignore[no-untyped-def]
+async def _email_lookup(settings: Settings) -> Callable[[str], Awaitable[str | None]]:
     if not settings.slack_bot_token:
         raise MissingSettingError(
             "SLACK_BOT_TOKEN",

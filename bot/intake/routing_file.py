@@ -186,7 +186,6 @@ class _RoutingChecker(Checker):
         ):
             return None
         return TeamSpec(
-            **levels,
             name=name,
             lead=lead,
             backup=backup,
@@ -194,6 +193,11 @@ class _RoutingChecker(Checker):
             areas=tuple(a for a in areas if a is not None),
             lead_email=lead if is_email(lead) else None,
             backup_email=backup if backup and is_email(backup) else None,
+            ack_target=levels["ack_target"],
+            answer_target=levels["answer_target"],
+            business_days=levels["business_days"],
+            business_start=levels["business_start"],
+            business_end=levels["business_end"],
         )
 
     def service_levels(self, values: dict[str, Node], field: str) -> dict[str, str | None] | None:

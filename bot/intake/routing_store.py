@@ -85,29 +85,33 @@ async def load_routing_model(session: AsyncSession) -> RoutingModel | None:
     team_names[triage_row.id] = TRIAGE_TEAM_NAME
     areas_of: dict[int, list[AreaSpec]] = {}
     area_names: dict[int, str] = {}
-    for row in area_rows:
-        if row.team_id not in team_names or row.team_id == triage_row.id:
+    for area_row in area_rows:
+        if area_row.team_id not in team_names or area_row.team_id == triage_row.id:
             continue
-        area_names[row.id] = row.name
-        areas_of.setdefault(row.team_id, []).append(
+        area_names[area_row.id] = area_row.name
+        areas_of.setdefault(area_row.team_id, []).append(
             AreaSpec(
-                name=row.name,
-                keywords=tuple(row.keywords or ()),
-                team=team_names[row.team_id],
-                id=row.id,
+                name=area_row.name,
+                keywords=tuple(area_row.keywords or ()),
+                team=team_names[area_row.team_id],
+                id=area_row.id,
             )
         )
     rules: list[RuleSpec] = []
-    for row in rule_rows:
-        if row.area_id is not None:
-            if row.area_id not in area_names:
+    for rule_row in rule_rows:
+        if rule_row.area_id is not None:
+            if rule_row.area_id not in area_names:
                 continue
-            target = {"area": area_names[row.area_id]}
-        elif row.team_id is not None and row.team_id in team_names:
-            target = {"team": team_names[row.team_id]}
+            target = {"area": area_names[rule_row.area_id]}
+        elif rule_row.team_id is not None and rule_row.team_id in team_names:
+            target = {"team": team_names[rule_row.team_id]}
         else:
             continue
-        rules.append(RuleSpec(name=row.name, channel=row.channel, pattern=row.pattern, **target))
+        rules.append(
+            RuleSpec(
+                name=rule_row.name, channel=rule_row.channel, pattern=rule_row.pattern, **target
+            )
+        )
     return RoutingModel(
         triage=_team_spec(triage_row, ()),
         teams=tuple(_team_spec(row, tuple(areas_of.get(row.id, ()))) for row in team_rows),
@@ -181,16 +185,16 @@ async def replace_routing_model(session: AsyncSession, model: RoutingModel) -> R
     all_teams = list((await session.execute(select(Team).order_by(Team.id))).scalars())
     triage_row = next((row for row in all_teams if row.is_triage), None)
     by_name: dict[str, Team] = {}
-    for row in all_teams:
-        if not row.is_triage:
-            by_name.setdefault(_key(row.name), row)
+    for team_row in all_teams:
+        if not team_row.is_triage:
+            by_name.setdefault(_key(team_row.name), team_row)
 
     # Teams: triage first (position 0), then the file's teams in order.
     team_rows: dict[str, Team] = {}
     wanted: list[tuple[TeamSpec, Team | None]] = [(model.triage, triage_row)]
     wanted += [(spec, by_name.get(_key(spec.name))) for spec in model.teams]
     for position, (spec, row) in enumerate(wanted):
-        values = {
+        values: dict[str, object] = {
             "name": TRIAGE_TEAM_NAME if spec is model.triage else spec.name,
             "lead": spec.lead,
             "lead_email": spec.lead_email,
@@ -212,7 +216,7 @@ async def replace_routing_model(session: AsyncSession, model: RoutingModel) -> R
             counts["teams_added"] += 1
         elif _assign(row, values):
             counts["teams_updated"] += 1
-        team_rows[_key(values["name"]) if spec is not model.triage else ""] = row
+        team_rows[_key(spec.name) if spec is not model.triage else ""] = row
     kept = {id(row) for row in team_rows.values()}
     for row in all_teams:
         if id(row) not in kept and not row.archived:
@@ -223,8 +227,8 @@ async def replace_routing_model(session: AsyncSession, model: RoutingModel) -> R
     # Areas: upserted by name across the whole file (an area may move to another team).
     all_areas = list((await session.execute(select(Area).order_by(Area.id))).scalars())
     areas_by_name: dict[str, Area] = {}
-    for area_row in all_areas:
-        areas_by_name.setdefault(_key(area_row.name), area_row)
+    for known_area in all_areas:
+        areas_by_name.setdefault(_key(known_area.name), known_area)
     area_rows: dict[str, Area] = {}
     for position, area in enumerate(model.areas()):
         team_row = team_rows[_key(area.team)]

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import affected_rows
 from models.base import utcnow
 from models.deliveries import Delivery
 from models.items import Item
@@ -68,7 +69,7 @@ async def claim_delivery(
         )
         .values(status="sending", lease_until=lease_until, attempts=Delivery.attempts + 1)
     )
-    return result.rowcount == 1
+    return affected_rows(result) == 1
 
 
 async def next_delivery_due(session: AsyncSession) -> datetime | None:

@@ -109,10 +109,12 @@ async def open_questions(
     result: list[OpenQuestion] = []
     for item in items:
         event = latest.get(item.id)
+        asked_at = item.awaiting_reporter_since
+        assert asked_at is not None  # the statement above selects only items awaiting an answer
         result.append(
             OpenQuestion(
                 item_id=item.id,
-                asked_at=item.awaiting_reporter_since,  # type: ignore[arg-type]
+                asked_at=asked_at,
                 asked_by=event.actor if event else "",
                 question=str((event.detail or {}).get("question", "")) if event else "",
                 team_id=item.team_id,

@@ -234,7 +234,7 @@ async def _resolve_target(session: AsyncSession, target: str) -> tuple[Team, Are
     if kind == "area" and raw_id.isdigit():
         area = await session.get(Area, int(raw_id))
         if area is not None and not area.archived:
-            return await session.get(Team, area.team_id), area  # type: ignore[return-value]
+            return await session.get_one(Team, area.team_id), area
     raise InvalidActionError(f"unknown target {target!r}")
 
 

@@ -285,12 +285,12 @@ async def _claim(
             return result("failed", post, error=post.error)
         return result("in_progress", post)
     sequence = max((p.sequence for p in posts), default=-1) + 1
-    post = await store.claim_post(
+    new_post = await store.claim_post(
         session, subscription.id, week, sequence, now=now, channel=subscription.channel
     )
-    if post is None:  # another process claimed it between our read and our insert
+    if new_post is None:  # another process claimed it between our read and our insert
         return PostResult(subscription.name, week, "in_progress")
-    return post
+    return new_post
 
 
 async def post_summary(

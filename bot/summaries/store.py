@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import affected_rows
 from bot.summaries.file import FeedSpec, SubscriptionSpec, SummariesConfig
 from models.routing import Area
 from models.summaries import SummaryPost, SummarySubscription
@@ -154,29 +155,32 @@ async def replace_summaries_config(
         _key(area.name): area
         for area in (await session.execute(select(Area).where(Area.archived.is_(False)))).scalars()
     }
-    feeds = {_key(row.name): row for row in (await session.execute(select(Feed))).scalars()}
+    feeds = {_key(feed.name): feed for feed in (await session.execute(select(Feed))).scalars()}
     named = set()
-    for spec in config.feeds:
-        key = _key(spec.name)
+    for feed_spec in config.feeds:
+        key = _key(feed_spec.name)
         named.add(key)
-        area = areas.get(_key(spec.area))
+        area = areas.get(_key(feed_spec.area))
         if area is None:
-            raise ValueError(f"feed {spec.name!r}: no area is named {spec.area!r}")
-        row = feeds.get(key)
-        if row is None:
-            session.add(Feed(name=spec.name, kind=spec.kind, url=spec.url, area_id=area.id))
+            raise ValueError(f"feed {feed_spec.name!r}: no area is named {feed_spec.area!r}")
+        feed = feeds.get(key)
+        if feed is None:
+            session.add(
+                Feed(name=feed_spec.name, kind=feed_spec.kind, url=feed_spec.url, area_id=area.id)
+            )
             counts["feeds_added"] += 1
             continue
-        if (row.kind, row.url) != (spec.kind, spec.url):
+        if (feed.kind, feed.url) != (feed_spec.kind, feed_spec.url):
             # Another source: what the old one said about caching no longer applies.
-            row.etag = row.last_modified = row.last_error = None
-            row.failures = 0
-        row.name, row.kind, row.url, row.area_id = spec.name, spec.kind, spec.url, area.id
-        row.archived = False
+            feed.etag = feed.last_modified = feed.last_error = None
+            feed.failures = 0
+        feed.name, feed.kind, feed.url = feed_spec.name, feed_spec.kind, feed_spec.url
+        feed.area_id = area.id
+        feed.archived = False
         counts["feeds_updated"] += 1
-    for key, row in feeds.items():
-        if key not in named and not row.archived:
-            row.archived = True
+    for key, feed in feeds.items():
+        if key not in named and not feed.archived:
+            feed.archived = True
             counts["feeds_archived"] += 1
     await session.flush()
     return ReplaceSummary(**counts, reactivated=tuple(reactivated))
@@ -224,7 +228,7 @@ async def mark_unpostable(session: AsyncSession, subscription_id: int, reason: s
         .where(SummarySubscription.id == subscription_id, SummarySubscription.status == ACTIVE)
         .values(status=UNPOSTABLE, status_reason=reason)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return affected_rows(result) == 1
 
 
 # --- posts ------------------------------------------------------------------------------------
@@ -299,7 +303,7 @@ async def take_over_claim(
         .values(claimed_at=now, error=note)
     )
     await session.commit()
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return affected_rows(result) == 1
 
 
 async def release_claim(session: AsyncSession, post_id: int) -> None:

@@ -26,7 +26,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -86,6 +86,15 @@ class ReplyOutcome:
     @property
     def finished(self) -> bool:
         return self.status is ReplyStatus.RECORDED and not self.remaining
+
+
+class _RoundContext(TypedDict):
+    """What every ReplyOutcome of a round's thread says about the round."""
+
+    lang: str
+    round_id: int
+    in_channel: bool
+    anonymous: bool
 
 
 @dataclass(frozen=True)
@@ -198,7 +207,7 @@ async def _record_reply(
         found, round_, survey = await _find(session, secret, channel, thread_ts, user_id)
         if round_ is None or survey is None:
             return ReplyOutcome(ReplyStatus.NOT_A_SURVEY)
-        base = {
+        base: _RoundContext = {
             "lang": survey.language,
             "round_id": round_.id,
             "in_channel": round_.channel == channel and round_.ts == thread_ts,

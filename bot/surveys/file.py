@@ -473,8 +473,8 @@ class _SurveysChecker(Checker):
         if node is not None and not nodes and isinstance(node, SequenceNode | ScalarNode):
             self.problem(node, field, "needs at least one question")
             return None
-        if len(nodes) > MAX_QUESTIONS:
-            self.problem(node, field, f"at most {MAX_QUESTIONS} questions")  # type: ignore[arg-type]
+        if node is not None and len(nodes) > MAX_QUESTIONS:  # (a missing node gives no nodes)
+            self.problem(node, field, f"at most {MAX_QUESTIONS} questions")
             return None
         seen: dict[str, int] = {}
         found = [self.question(q, f"{field}[{i}]", seen) for i, q in enumerate(nodes)]

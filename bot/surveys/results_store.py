@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import affected_rows
 from models.surveys import Survey, SurveyAnswer, SurveyInvite, SurveyRound
 
 OPEN, CLOSED = "open", "closed"
@@ -28,7 +29,7 @@ class AnswerRow:
     answered_at: datetime
 
 
-def _counted(round_: SurveyRound) -> list[object]:
+def _counted(round_: SurveyRound) -> list[ColumnElement[bool]]:
     """SQL conditions: the answers of `round_` stored before its cutoff."""
     return [SurveyAnswer.round_id == round_.id, SurveyAnswer.answered_at <= cutoff_of(round_)]
 
@@ -149,7 +150,7 @@ async def close_round(session: AsyncSession, round_id: int, now: datetime) -> bo
         .where(SurveyRound.id == round_id, SurveyRound.status == OPEN)
         .values(status=CLOSED, closed_at=now)
     )
-    return result.rowcount == 1
+    return affected_rows(result) == 1
 
 
 async def mark_results_posted(session: AsyncSession, round_id: int, now: datetime) -> bool:
@@ -159,7 +160,7 @@ async def mark_results_posted(session: AsyncSession, round_id: int, now: datetim
         .where(SurveyRound.id == round_id, SurveyRound.results_posted_at.is_(None))
         .values(results_posted_at=now)
     )
-    return result.rowcount == 1
+    return affected_rows(result) == 1
 
 
 # --- reminders --------------------------------------------------------------------------------
@@ -201,7 +202,7 @@ async def claim_invite_reminder(session: AsyncSession, invite_id: int, now: date
         )
         .values(reminded_at=now)
     )
-    return result.rowcount == 1
+    return affected_rows(result) == 1
 
 
 async def release_invite_reminder(session: AsyncSession, invite_id: int) -> None:

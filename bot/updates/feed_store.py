@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import affected_rows
 from models.updates import Feed, ProductUpdate
 
 # Rows per INSERT: well under SQLite's 32,766 bound parameters (16 columns a row).
@@ -102,7 +103,7 @@ async def record_feed_success(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    return recovered.rowcount == 1
+    return affected_rows(recovered) == 1
 
 
 async def record_feed_failure(

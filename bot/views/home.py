@@ -271,7 +271,7 @@ def _mine(page: Page[HomeItem], lang: str) -> list[Block]:
 
 def queue_buttons(item: HomeItem, lang: str) -> list[dict[str, Any]]:
     """The lead DM's buttons for the item in its state: the same builder, ids and values."""
-    return action_buttons(item, lang)  # type: ignore[arg-type]  # it reads .id and .status
+    return action_buttons(item, lang)
 
 
 def _queue(page: Page[HomeItem], lang: str) -> list[Block]:

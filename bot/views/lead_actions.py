@@ -8,7 +8,7 @@ item shows its actions: the lead's DM and the App Home.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from bot.i18n import t
 from bot.items.domain import CUSTOMER_OUTCOMES, OUTCOMES, ItemCard
@@ -37,6 +37,15 @@ PREVIEW = 500
 Message = dict[str, Any]
 
 
+class ActionTarget(Protocol):
+    """What the action buttons read of an item: an ItemCard, or the Home's HomeItem."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+
+
 def _safe(text: str, limit: int) -> str:
     return truncate(neutralize(text), limit, marker=" …")
 
@@ -45,7 +54,7 @@ def _kind(card: ItemCard, lang: str) -> str:
     return t(f"item.kind.{card.kind}", lang).lower()
 
 
-def action_buttons(card: ItemCard, lang: str) -> list[dict[str, Any]]:
+def action_buttons(card: ActionTarget, lang: str) -> list[dict[str, Any]]:
     """The buttons for an item in its current state (empty when there is nothing to do)."""
     value = str(card.id)
     if card.status == "resolved":

@@ -391,7 +391,7 @@ def results_text(results: RoundResults, lang: str) -> str:
 
 def results_json(results: RoundResults) -> dict[str, Any]:
     """Everything in the results as JSON-ready data (dates ISO)."""
-    data = {
+    data: dict[str, Any] = {
         "survey": results.survey,
         "title": results.title,
         "round": results.round_number,
@@ -482,11 +482,11 @@ def results_csv(results: RoundResults) -> str:
             row(measure="group_hidden", key=group.name)
             continue
         row(measure="group_respondents", key=group.name, value=group.respondents)
-        for qid, mean in group.means:
+        for qid, group_mean in group.means:
             row(
                 question=qid,
                 measure="group_mean",
                 key=group.name,
-                value=None if mean is None else f"{mean:.2f}",
+                value=None if group_mean is None else f"{group_mean:.2f}",
             )
     return buffer.getvalue()
