@@ -11,33 +11,19 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.services import Services
-from handlers import (
-    context,
-    conversation,
-    errors,
-    home,
-    intake,
-    items,
-    lead_actions,
-    summaries,
-    summary_download,
-    survey_answers,
-    updates,
-    users,
-)
+from handlers import context, errors, home, intake, relay, sla, summaries, surveys, updates
 
 
 def register(app: AsyncApp, services: Services) -> None:
     context.register(app, services)
     errors.register(app, services)
-    # first: survey threads' messages (its matcher asks whether the thread is a round's)
-    survey_answers.register(app)
-    conversation.register(app)  # then: it takes the thread messages before intake
+    # Message events go to the first listener that matches: survey threads' messages first
+    # (its matcher asks whether the thread is a round's), then item threads' (relay), then
+    # intake (a new DM or a mention). The other listeners match distinct ids.
+    surveys.register(app)
+    relay.register(app)
     intake.register(app)
-    items.register(app)
-    lead_actions.register(app)
-    users.register(app)
+    sla.register(app)
     home.register(app)
     updates.register(app)
     summaries.register(app)
-    summary_download.register(app)

@@ -1,9 +1,11 @@
-"""`/jerry summary preview [NAME]`: a weekly summary, shown only to whoever asks.
+"""Listeners of the weekly summaries: `/jerry summary preview [NAME]` and the "Download CSV" /
+"Download Markdown" buttons under a summary.
 
-Anyone may preview (the summary is what a revenue channel will read anyway). The ack says
-"preparing"; the preview (built after the ack, as a lazy listener) comes through the
-command's response_url, ephemeral, one response per message the channel would get.
-"""
+Anyone may preview (the summary is what a revenue channel will read anyway): the ack says
+"preparing", and the preview, built after the ack (a lazy listener), comes through the
+command's response_url, ephemeral, one response per message the channel would get. A
+download click is acknowledged at once; the file is built and uploaded after the ack into
+the clicker's DM with Jerry, and the clicker is told, privately, where it is (or why not)."""
 
 from __future__ import annotations
 
@@ -14,8 +16,11 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.i18n import t
 from bot.services import Services
+from bot.summaries.download import DownloadError, send_summary_file
 from bot.summaries.posting import Preview, SummaryError, preview_for_channel
 from bot.views.blocks import context
+from bot.views.summary import DOWNLOAD_CSV, DOWNLOAD_MD
+from handlers.item_buttons import tell
 
 log = logging.getLogger("jerry.summaries")
 COMMAND = "/jerry"
@@ -65,10 +70,6 @@ async def preview(
         await respond(**message, response_type="ephemeral", replace_original=False)
 
 
-def register(app: AsyncApp) -> None:
-    app.command(COMMAND)(ack=ack_jerry, lazy=[preview])
-
-
 def _messages(found: Preview | list[str], lang: str) -> list[dict[str, Any]]:
     if isinstance(found, list):
         if not found:
@@ -90,3 +91,42 @@ def _messages(found: Preview | list[str], lang: str) -> list[dict[str, Any]]:
     ):
         messages.append({"text": message["text"], "blocks": message["blocks"]})
     return messages
+
+
+log = logging.getLogger("jerry.summaries")
+FORMAT_OF = {DOWNLOAD_CSV: "csv", DOWNLOAD_MD: "md"}
+
+
+async def ack_download(ack: AsyncAck) -> None:
+    await ack()
+
+
+async def download(
+    body: dict[str, Any], respond: AsyncRespond, services: Services, lang: str
+) -> None:
+    user = (body.get("user") or {}).get("id", "")
+    action = (body.get("actions") or [{}])[0]
+    fmt = FORMAT_OF.get(action.get("action_id", ""), "")
+    try:
+        sent = await send_summary_file(
+            services,
+            action.get("value") or "",
+            fmt,
+            user_id=user,
+            comment=t("summary.download.comment", lang),
+            now=services.clock(),
+        )
+    except DownloadError as exc:
+        await tell(services, body, respond, t(exc.key, lang, **exc.params))
+        return
+    except Exception:
+        log.exception("summary download %r for %s failed", action.get("value"), user)
+        await tell(services, body, respond, t("summary.download.failed", lang, error="internal"))
+        return
+    await tell(services, body, respond, t("summary.download.sent", lang, name=sent.file.filename))
+
+
+def register(app: AsyncApp) -> None:
+    app.command(COMMAND)(ack=ack_jerry, lazy=[preview])
+    for action_id in FORMAT_OF:
+        app.action(action_id)(ack=ack_download, lazy=[download])
