@@ -111,3 +111,8 @@ async def cached_language(
     async with sessions() as session:
         user = await session.get(SlackUser, user_id)
     return normalize_language(user.locale if user else None, default)
+
+
+async def cached_user(session: AsyncSession, user_id: str) -> SlackUser | None:
+    """The person as the cache (`slack_users`) has them, without asking Slack."""
+    return await session.get(SlackUser, user_id)

@@ -15,6 +15,7 @@ from typing import Literal
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.directory import cached_user
 from bot.i18n import normalize_language
 from bot.intake.routing import Decision, RoutingModel, decide
 from bot.intake.routing_store import RoutingModelCache, load_routing_model
@@ -22,7 +23,6 @@ from bot.items.cards import card_from, load_card
 from bot.items.domain import AreaChoice, ItemCard
 from bot.items.store import add_event, item_by_intake_key, items_by_intake_keys
 from bot.outbox.store import enqueue
-from bot.user_cache import cached_user
 from models.items import Item
 
 Kind = Literal["painpoint", "question"]
