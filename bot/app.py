@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 
 from slack_bolt.adapter.starlette.async_handler import (
-    AsyncSlackRequestHandler,
     to_async_bolt_request,
+    to_starlette_response,
 )
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
@@ -29,6 +29,7 @@ from bot.scheduler import Scheduler, interval
 from bot.services import build_services
 from bot.sla import reminders
 from bot.sla.reminders import ReminderSummary, run_reminders
+from bot.slack import SignatureVerifier
 from bot.summaries.posting import PostResult, run_due_summaries
 from bot.surveys import results as survey_results
 from bot.surveys.reminders import remind_unfinished
@@ -37,6 +38,8 @@ from bot.surveys.rounds import RoundResult, run_due_rounds
 from bot.updates.feeds import FetchResult, fetch_now
 
 log = logging.getLogger("jerry")
+# Slack's requests are a few kilobytes (a submitted form with its view: tens of kilobytes).
+MAX_BODY_BYTES = 1_000_000
 
 
 def outbox_handlers(surveys: SurveyContext) -> OutboxRegistry:
@@ -110,7 +113,7 @@ class JerryApp:
             logger=logging.getLogger("jerry.bolt"),
         )
         handlers.register(self.bolt, services)
-        self._slack_handler = AsyncSlackRequestHandler(self.bolt)
+        self._signature = SignatureVerifier(settings.slack_signing_secret or "")
         self.asgi = Starlette(
             routes=[
                 Route("/slack/events", self._slack_events, methods=["POST"]),
@@ -191,19 +194,41 @@ class JerryApp:
             await self.stop()
 
     async def _slack_events(self, request: Request) -> Response:
+        """Size first, signature second, parsing last: an unsigned or oversized body costs
+        nothing (Bolt would parse any body before checking its signature)."""
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return _too_large()
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                return _too_large()
         try:
-            # Bolt parses before it checks the signature, and a body that is not UTF-8, not
-            # JSON or not a JSON object makes it raise: answer 400, not a 500 traceback.
-            to_async_bolt_request(request, await request.body())
-        except (ValueError, TypeError, AttributeError):
+            signed = self._signature.is_valid_request(bytes(body), dict(request.headers))
+        except UnicodeDecodeError:  # Slack's bodies are UTF-8: this one is nobody's request
+            log.warning("refused a request to /slack/events that is not UTF-8")
+            return JSONResponse({"error": "malformed_request"}, status_code=400)
+        if not signed:
+            return JSONResponse({"error": "invalid_signature"}, status_code=401)
+        try:
+            # A body that is not UTF-8, not JSON or not a JSON object makes Bolt raise:
+            # answer 400, not a 500 traceback.
+            bolt_request = to_async_bolt_request(request, bytes(body))
+        except (ValueError, TypeError, AttributeError, RecursionError):
             log.warning("refused a malformed request to /slack/events")
             return JSONResponse({"error": "malformed_request"}, status_code=400)
-        return await self._slack_handler.handle(request)
+        return to_starlette_response(await self.bolt.async_dispatch(bolt_request))
 
     async def _healthz(self, _request: Request) -> Response:
         if await database_answers(self.engine):
             return JSONResponse({"status": "ok", "database": "ok"})
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+
+
+def _too_large() -> Response:
+    log.warning("refused a request to /slack/events over %d bytes", MAX_BODY_BYTES)
+    return JSONResponse({"error": "request_too_large"}, status_code=413)
 
 
 def create_app(settings: Settings) -> JerryApp:

@@ -20,6 +20,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
@@ -31,6 +32,7 @@ __all__ = [
     "AsyncWebClient",
     "AsyncWebhookClient",
     "FailureKind",
+    "SignatureVerifier",
     "SlackApiError",
     "SlackFailure",
     "classify",

@@ -414,6 +414,39 @@ async def test_unsigned_or_forged_requests_are_refused_and_change_nothing(
     assert fake_slack.calls == []  # not even auth.test
 
 
+async def test_an_oversized_body_is_refused_before_it_is_read_or_parsed(
+    slack: SlackDriver, fake_slack: FakeSlack, jerry: JerryApp
+) -> None:
+    text = "the invoice is wrong " * 60_000  # 1.26 MB, signed: even Slack may not send that
+    body = urlencode(
+        payloads.slash_command("/painpoint", text, user="U0REPORTER", response_url="")
+    ).encode()
+
+    response = await slack.post(body, "application/x-www-form-urlencoded")
+
+    assert response.status_code == 413
+    assert response.json() == {"error": "request_too_large"}
+    await slack.settle()
+    assert await count(jerry, Item) == 0 and fake_slack.calls == []
+
+
+async def test_an_unsigned_body_is_refused_before_it_is_parsed(
+    slack: SlackDriver, fake_slack: FakeSlack, jerry: JerryApp
+) -> None:
+    nested = ("[" * 100_000 + "]" * 100_000).encode()  # what would exhaust a JSON parser
+
+    for body, content_type in [
+        (nested, "application/json"),
+        (b"payload=" + nested, "application/x-www-form-urlencoded"),
+        (b"\xff\xfe\x00garbage", "application/octet-stream"),
+    ]:
+        response = await slack.post(body, content_type, signed=False)
+        assert response.status_code == 401, (content_type, response.status_code)
+        assert response.json() == {"error": "invalid_signature"}
+    await slack.settle()
+    assert await count(jerry, Item) == 0 and fake_slack.calls == []
+
+
 # --- replays ------------------------------------------------------------------------------
 
 
