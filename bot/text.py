@@ -9,6 +9,7 @@ Everything Jerry reposts goes through `neutralize`, which defuses `<!channel>`,
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime, timedelta
 from typing import Any, overload
 
@@ -114,3 +115,9 @@ def json_ready(value: object) -> object:
     if isinstance(value, list | tuple):
         return [json_ready(v) for v in value]
     return value
+
+
+def has_visible_text(text: str) -> bool:
+    """Whether `text` shows anything: not only spaces, control characters (NUL …) or
+    invisible format characters (zero-width spaces and joiners, the byte-order mark …)."""
+    return any(not ch.isspace() and unicodedata.category(ch) not in {"Cc", "Cf"} for ch in text)

@@ -15,7 +15,7 @@ from bot.i18n import t
 from bot.intake import service as intake
 from bot.intake.service import EmptyTextError, IntakeRequest, Kind, Source
 from bot.services import Services
-from bot.text import escape_plain, neutralize, truncate
+from bot.text import escape_plain, has_visible_text, neutralize, truncate
 from bot.views import items as item_views
 from bot.views import modals
 
@@ -42,7 +42,7 @@ async def slash(
     kind = COMMAND_KINDS.get(command.get("command", ""), "painpoint")
     user = command["user_id"]
     text = command.get("text") or ""
-    if not text.strip():
+    if not has_visible_text(text):
         await ack()
         areas = await intake.area_choices(services.sessions)
         metadata = {
@@ -104,7 +104,7 @@ async def intake_submitted(
     meta = modals.decode_metadata(view.get("private_metadata"))
     values = view.get("state", {}).get("values", {})
     text = _input_value(values, "text") or ""
-    if not text.strip():
+    if not has_visible_text(text):
         await ack(response_action="errors", errors={"text": t("intake.error_empty", lang)})
         return
     area = _selected(values, "area")

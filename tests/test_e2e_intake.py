@@ -384,7 +384,9 @@ async def test_anonymous_submission_hides_the_reporter_from_the_lead(
     assert "Your name is kept from the team lead." in texts(receipt)
 
 
-@pytest.mark.parametrize("text", ["", "   \n  ", None])
+@pytest.mark.parametrize(
+    "text", ["", "   \n  ", None, "\u200b\u200d\ufeff", "\x00\x00", "\u2060 \u200b\n"]
+)
 async def test_an_empty_form_is_refused_and_stores_nothing(
     slack: SlackDriver, fake_slack: FakeSlack, routed: JerryApp, text: str | None
 ) -> None:
@@ -400,6 +402,19 @@ async def test_an_empty_form_is_refused_and_stores_nothing(
     assert await all_items(routed) == []
     assert await deliveries(routed) == []
     assert fake_slack.responses == []
+    assert fake_slack.posts() == []
+
+
+@pytest.mark.parametrize("text", ["\u200b\u200b", "\x00", "\ufeff \u2060"])
+async def test_a_command_with_only_invisible_text_opens_the_form_and_stores_nothing(
+    slack: SlackDriver, fake_slack: FakeSlack, routed: JerryApp, text: str
+) -> None:
+    response = await slack.command("/painpoint", text)
+
+    assert response.status_code == 200 and response.text == ""
+    await slack.settle()
+    assert slack.last_view()["callback_id"] == "jerry_intake"
+    assert await all_items(routed) == []
     assert fake_slack.posts() == []
 
 
@@ -485,7 +500,9 @@ async def test_mention_inside_a_thread_answers_in_that_thread(
     assert receipt["thread_ts"] == parent["ts"]
 
 
-@pytest.mark.parametrize("text", [BOT, f"{BOT}   ", f"<@{BOT_USER_ID}|jerry>\n"])
+@pytest.mark.parametrize(
+    "text", [BOT, f"{BOT}   ", f"<@{BOT_USER_ID}|jerry>\n", f"{BOT} \u200b\u2060\x00"]
+)
 async def test_an_empty_mention_gets_a_friendly_prompt_and_no_item(
     slack: SlackDriver, fake_slack: FakeSlack, routed: JerryApp, text: str
 ) -> None:

@@ -8,6 +8,7 @@ from bot.text import (
     WORD_JOINER,
     csv_cell,
     escape_plain,
+    has_visible_text,
     json_ready,
     neutralize,
     plain,
@@ -117,3 +118,19 @@ def test_json_ready_dates_iso_and_durations_in_seconds() -> None:
         "took": [3630.0],
         "n": [1, "x"],
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "visible"),
+    [
+        ("", False),
+        (" \n\t", False),
+        ("\u200b\u200c\u200d\u2060\ufeff", False),
+        ("\x00\x01", False),
+        ("a", True),
+        ("\u200b😀", True),
+        ("é", True),
+    ],
+)
+def test_has_visible_text(text: str, visible: bool) -> None:
+    assert has_visible_text(text) is visible

@@ -23,6 +23,7 @@ from bot.items.cards import card_from, load_card
 from bot.items.domain import AreaChoice, ItemCard
 from bot.items.store import add_event, item_by_intake_key, items_by_intake_keys
 from bot.outbox.store import enqueue
+from bot.text import has_visible_text
 from models.items import Item
 
 Kind = Literal["painpoint", "question"]
@@ -128,7 +129,7 @@ async def submit(
     """
     # PostgreSQL cannot store NUL characters; they never mean anything in Slack text.
     text = request.text.replace("\x00", "").strip()
-    if not text:
+    if not has_visible_text(text):  # nothing a lead could read: no item
         raise EmptyTextError
     text = text[:MAX_TEXT]
     async with sessions() as session:
