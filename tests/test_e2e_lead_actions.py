@@ -37,10 +37,12 @@ from tests.test_e2e_relay import (
     from_modal,
     lead_dm,
     load_item,
+    open_answer,
     open_reassign,
     painpoint,
     reassign,
     reassign_options,
+    submit_answer,
     undelivered,
     updates_of,
 )
@@ -684,6 +686,24 @@ async def test_a_resolved_item_cannot_be_reassigned(
     }
     await slack.settle()
     assert not fake_slack.dms_to(MOBILE_LEAD)
+
+
+async def test_a_resolved_item_cannot_be_answered(
+    slack: SlackDriver, fake_slack: FakeSlack, jerry: JerryApp
+) -> None:
+    item = await painpoint(slack, "the invoice total is wrong")
+    view = await open_answer(slack)
+    await resolve(slack, "fixed")
+    told = len(fake_slack.dms_to(REPORTER))
+
+    assert await submit_answer(slack, view, "It is fixed in 5.1.") == {
+        "response_action": "errors",
+        "errors": {"answer": f"#{item.id} is resolved: reopen it before answering it."},
+    }
+    stored = await load_item(jerry, item.id)
+    assert stored.status == "resolved" and stored.answer_text is None
+    assert "answered" not in await event_kinds(jerry, item.id)
+    assert len(fake_slack.dms_to(REPORTER)) == told
 
 
 async def test_reassign_after_acknowledge_tells_the_reporter_who_and_where(

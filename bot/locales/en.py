@@ -173,6 +173,7 @@ MESSAGES: dict[str, str] = {
     "reopen.not_resolved": "#{id} is not resolved, so there is nothing to reopen. Nothing was changed.",
     "reopen.too_late": "#{id} was resolved more than {days} days ago and can no longer be reopened. Please file a new one with `/painpoint` (you can mention #{id}).",
     "reopen.not_allowed": "Only the reporter, the team lead, the backup or a Jerry admin can reopen #{id}. Nothing was changed.",
+    "answer.error_resolved": "#{id} is resolved: reopen it before answering it.",
     "reassign.error_resolved": "#{id} is resolved: reopen it before reassigning it.",
     "reassign.error_same": "#{id} is already with {team}. Pick another team or area.",
     "reassign.cut": "Only the first {shown} of {total} choices fit in this menu; to reach an area not listed, pick its team.",

@@ -173,6 +173,7 @@ MESSAGES: dict[str, str] = {
     "reopen.not_resolved": "Le n° {id} n’est pas résolu : il n’y a rien à rouvrir. Rien n’a été modifié.",
     "reopen.too_late": "Le n° {id} a été résolu il y a plus de {days} jours et ne peut plus être rouvert. Merci d’en créer un nouveau avec `/painpoint` (vous pouvez citer le n° {id}).",
     "reopen.not_allowed": "Seuls la personne qui l’a signalé, le responsable de l’équipe, son suppléant ou un admin de Jerry peuvent rouvrir le n° {id}. Rien n’a été modifié.",
+    "answer.error_resolved": "Le n° {id} est résolu : rouvrez-le avant d’y répondre.",
     "reassign.error_resolved": "Le n° {id} est résolu : rouvrez-le avant de le réattribuer.",
     "reassign.error_same": "Le n° {id} est déjà chez {team}. Choisissez une autre équipe ou un autre domaine.",
     "reassign.cut": "Seuls les {shown} premiers choix sur {total} tiennent dans ce menu ; pour un domaine absent, choisissez son équipe.",

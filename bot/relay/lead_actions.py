@@ -170,6 +170,8 @@ async def answer(
     text = text[:ANSWER_LIMIT]
     async with sessions() as session:
         item, team, _ = await load_for_action(session, item_id, actor, admins)
+        if item.status == "resolved":  # the reporter was told it is closed: reopen first
+            raise RefusedError("answer.error_resolved", "answer", id=item.id)
         now = utcnow()
         item.answer_text = text
         item.answered_by = actor
