@@ -22,6 +22,8 @@ USER_ID_LIMIT = 64
 EMAIL_LIMIT = 320
 
 NULL_TAG = "tag:yaml.org,2002:null"
+# Jerry's files are a few kilobytes; a larger one is a mistake that would take minutes to check.
+MAX_FILE_CHARS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,13 @@ def compose_yaml(text: str, source: str, error: type[ConfigFileError]) -> Node |
 
     Nodes, not plain values: they keep the line each value was written on.
     """
+    if len(text) > MAX_FILE_CHARS:
+        too_large = f"is too large ({len(text):,} characters; at most {MAX_FILE_CHARS:,})"
+        raise error([FileProblem(0, "", too_large)], source)
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError as exc:  # the parser recurses once per level of nesting
+        raise error([FileProblem(0, "", "is nested too deeply to be read")], source) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
@@ -70,6 +77,30 @@ def compose_yaml(text: str, source: str, error: type[ConfigFileError]) -> Node |
         raise error([FileProblem(line, "", f"not valid YAML: {problem}")], source) from exc
     except yaml.YAMLError as exc:
         raise error([FileProblem(0, "", f"not valid YAML: {exc}")], source) from exc
+    # A "\\ud800" escape gives half a character: no database or Slack message can hold it.
+    broken = [
+        FileProblem(line_of(scalar), "", "has an escape (like \\ud800) that is not a character")
+        for scalar in _scalars(node)
+        if any(0xD800 <= ord(ch) <= 0xDFFF for ch in scalar.value)
+    ]
+    if broken:
+        raise error(broken, source)
+    return node
+
+
+def _scalars(root: Node | None) -> list[ScalarNode]:
+    """Every scalar of the tree, without recursion (nesting depth is the file's choice)."""
+    found: list[ScalarNode] = []
+    pending = [root] if root is not None else []
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ScalarNode):
+            found.append(node)
+        elif isinstance(node, SequenceNode):
+            pending.extend(node.value)
+        elif isinstance(node, MappingNode):
+            pending.extend(part for pair in node.value for part in pair)
+    return found
 
 
 def line_of(node: Node) -> int:
