@@ -20,7 +20,6 @@ from starlette.routing import Route
 import handlers
 from bot.config import Settings
 from bot.db import database_answers
-from bot.intake.service import IntakeRequest, IntakeResult
 from bot.outbox.registry import OutboxContext, OutboxRegistry
 from bot.outbox.worker import DeliveryWorker
 from bot.relay import conversation_delivery
@@ -122,12 +121,6 @@ class JerryApp:
             lifespan=self._lifespan,
         )
         self._started = False
-
-    async def user_language(self, user_id: str) -> str:
-        return await self.services.language_of(user_id)
-
-    async def submit(self, request: IntakeRequest, language: str) -> IntakeResult:
-        return await self.services.submit(request, language)
 
     async def start(self) -> None:
         if not self._started:
