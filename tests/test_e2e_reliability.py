@@ -788,3 +788,28 @@ async def test_database_down_a_click_on_an_item_button_is_answered(
         "Jerry cannot reach its database right now, so nothing was changed. "
         "Please try again in a minute."
     ]
+
+
+async def test_database_down_a_reply_in_an_item_thread_is_answered_not_lost_silently(
+    no_database: SlackDriver, fake_slack: FakeSlack
+) -> None:
+    body = payloads.thread_message(
+        "Here is the screenshot you asked for",
+        user="U0REPORTER",
+        channel="C0GENERAL",
+        thread_ts="1700000000.000100",
+    )
+
+    response = await no_database.event(body)
+
+    assert response.status_code == 200
+    [told] = fake_slack.calls_to("chat.postEphemeral")
+    assert (told["channel"], told["user"], told["thread_ts"]) == (
+        "C0GENERAL",
+        "U0REPORTER",
+        "1700000000.000100",
+    )
+    assert told["text"] == (
+        "Jerry could not pass this message on right now (its database is not answering). "
+        "Please send it again in a minute."
+    )
