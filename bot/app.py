@@ -20,6 +20,7 @@ from starlette.routing import Route
 import handlers
 from bot.config import Settings
 from bot.db import database_answers
+from bot.logs import keep_people_out_of_logs
 from bot.outbox.registry import OutboxContext, OutboxRegistry
 from bot.outbox.worker import DeliveryWorker
 from bot.relay import conversation_delivery
@@ -225,4 +226,5 @@ def _too_large() -> Response:
 
 
 def create_app(settings: Settings) -> JerryApp:
+    keep_people_out_of_logs()
     return JerryApp(settings)

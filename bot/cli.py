@@ -253,9 +253,8 @@ def _serve(
     settings.require_http()
     asyncio.run(_check_schema(settings, migrate=migrate))
     jerry = create_app(settings)
+    # Debug shows Jerry's own lines; the libraries' debug output stays off (bot/logs.py).
     logging.getLogger().setLevel(log_level.upper())
-    if log_level == "debug":
-        logging.getLogger("jerry.bolt").setLevel(logging.DEBUG)
     uvicorn.run(jerry.asgi, host=host, port=port, log_level=log_level, proxy_headers=True)
     return 0
 

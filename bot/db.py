@@ -29,6 +29,8 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, OSError)
 
 def create_engine(url: str, **kwargs: object) -> AsyncEngine:
     url = async_database_url(url)
+    # A query's parameters (a reporter's id, their anonymous text) stay out of logs and errors.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         # Wait for a lock instead of failing at once when two writers meet.
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)

@@ -3,13 +3,21 @@
 Jerry keeps every text in Slack's own format (`&`, `<`, `>` escaped, mentions as
 `<@U…>`). Text typed into a modal arrives raw and goes through `escape_plain` first.
 Everything Jerry reposts goes through `neutralize`, which defuses `<!channel>`,
-`<!here>`, `<!everyone>`, `<!subteam^…>` and the like, and the bare `@channel` forms.
+`<!here>`, `<!everyone>`, `<!subteam^…>` and the like, and the bare `@channel` forms;
+turns a person's mention `<@U…>` into their name, which pings nobody (the names come from
+`known_names`, set by whoever renders; an unknown person shows as `@U…`); and shows the
+real address of a link whose label says something else (`<https://evil|https://good>`).
+
+`readable` turns Slack's markup into what people read, for a plain-text form field.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime, timedelta
 from typing import Any, overload
 
@@ -29,6 +37,29 @@ VIEW_BLOCK_LIMIT = 100
 WORD_JOINER = "\u2060"  # invisible; breaks Slack's @-keyword parsing without changing the look
 _SPECIAL = re.compile(r"<!([^>|]*)(?:\|([^>]*))?>")
 _BARE_BROADCAST = re.compile(r"(?<![\w\u2060])@(channel|here|everyone)\b", re.IGNORECASE)
+_USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
+_CHANNEL = re.compile(r"<#([CGD][A-Z0-9]+)(?:\|([^>]*))?>")
+# A link with a label: anything in <…|…> that is not a mention, a channel or a command.
+_LABELLED_LINK = re.compile(r"<([^@#!<>|\s][^<>|\s]*)\|([^<>]*)>")
+_BARE_LINK = re.compile(r"<([^@#!<>|\s][^<>|\s]*)>")
+
+# Names of the people user text mentions, for `neutralize` (see `known_names`).
+_known_names: ContextVar[Mapping[str, str] | None] = ContextVar("jerry_known_names", default=None)
+
+
+@contextmanager
+def known_names(names: Mapping[str, str]) -> Iterator[None]:
+    """While rendering: the names `neutralize` writes for `<@U…>` (user id → name)."""
+    token = _known_names.set(names)
+    try:
+        yield
+    finally:
+        _known_names.reset(token)
+
+
+def mentioned_users(texts: Iterable[str | None]) -> set[str]:
+    """The user ids mentioned (`<@U…>`) in Slack-formatted texts."""
+    return {m.group(1) for text in texts if text for m in _USER_MENTION.finditer(text)}
 
 
 def escape_plain(text: str) -> str:
@@ -49,10 +80,73 @@ def _defuse(match: re.Match[str]) -> str:
     return f"@{WORD_JOINER}{label or name}"
 
 
-def neutralize(text: str) -> str:
-    """Defuse every broadcast or group mention in Slack-formatted text."""
+def _person(match: re.Match[str]) -> str:
+    user_id, label = match.group(1), match.group(2)
+    if label:  # already in Slack's format
+        return "@" + label
+    name = (_known_names.get() or {}).get(user_id)
+    # Written as text: Slack pings only for the <@U…> markup, and a name holds no markup.
+    return "@" + (escape_plain(" ".join(name.split())) if name else user_id)
+
+
+def _same_address(url: str, label: str) -> bool:
+    def bare(value: str) -> str:
+        value = value.strip().lower()
+        for prefix in ("mailto:", "https://", "http://", "www."):
+            value = value.removeprefix(prefix)
+        return value.rstrip("/")
+
+    return bare(url) == bare(label)
+
+
+def _link(match: re.Match[str]) -> str:
+    url, label = match.group(1), match.group(2)
+    if not label.strip() or _same_address(url, label):
+        return f"<{url}>"
+    # The label may claim another address: the real one is shown next to it.
+    return f"{label} (<{url}>)"
+
+
+def neutralize(text: str, *, jerrys_mentions: bool = False) -> str:
+    """Defuse every broadcast, group or person mention in Slack-formatted text, and show
+    where each labelled link really goes.
+
+    `jerrys_mentions`: the text is a line Jerry wrote (its mentions are Jerry's, to keep)
+    around typed text that was escaped (which holds no markup)."""
     text = _SPECIAL.sub(_defuse, text)
+    if not jerrys_mentions:
+        text = _USER_MENTION.sub(_person, text)
+        text = _LABELLED_LINK.sub(_link, text)
     return _BARE_BROADCAST.sub(lambda m: f"@{WORD_JOINER}{m.group(1)}", text)
+
+
+def readable(text: str, names: Mapping[str, str] | None = None) -> str:
+    """Slack-formatted text as people read it, for a plain-text field: `@Name` for a person,
+    `#name` for a channel, a link's label with its address when they differ, no entities."""
+    names = names or {}
+
+    def person(match: re.Match[str]) -> str:
+        return "@" + (match.group(2) or names.get(match.group(1)) or match.group(1))
+
+    def channel(match: re.Match[str]) -> str:
+        return "#" + (match.group(2) or match.group(1))
+
+    def special(match: re.Match[str]) -> str:
+        command, label = match.group(1), match.group(2)
+        return label or "@" + command.split("^", 1)[0]
+
+    def link(match: re.Match[str]) -> str:
+        url, label = match.group(1), match.group(2)
+        if not label.strip() or _same_address(url, label):
+            return url
+        return f"{label} ({url})"
+
+    text = _USER_MENTION.sub(person, text)
+    text = _CHANNEL.sub(channel, text)
+    text = _SPECIAL.sub(special, text)
+    text = _LABELLED_LINK.sub(link, text)
+    text = _BARE_LINK.sub(lambda m: m.group(1), text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _safe_cut(text: str, end: int) -> int:

@@ -3,6 +3,7 @@ mentions of @Jerry and direct messages."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
@@ -15,7 +16,14 @@ from bot.i18n import t
 from bot.intake import service as intake
 from bot.intake.service import EmptyTextError, IntakeRequest, Kind, Source
 from bot.services import Services
-from bot.text import escape_plain, has_visible_text, neutralize, truncate
+from bot.text import (
+    escape_plain,
+    has_visible_text,
+    mentioned_users,
+    neutralize,
+    readable,
+    truncate,
+)
 from bot.views import items as item_views
 from bot.views import modals
 
@@ -24,6 +32,9 @@ SHORTCUT_CALLBACK = "send_to_jerry"
 COMMAND_KINDS: dict[str, Kind] = {"/painpoint": "painpoint", "/ask": "question"}
 # Messages that are not a person writing to Jerry: edits, deletions, joins, bots …
 IGNORED_SUBTYPES_ALLOWING = {None, "file_share", "thread_broadcast"}
+# Naming the people a shared message mentions: at most this many, within this time.
+MAX_NAMED = 20
+NAMES_SECONDS = 1.0
 
 
 def _strip_bot_mention(text: str, bot_user_id: str | None) -> str:
@@ -83,14 +94,19 @@ async def send_to_jerry(
     channel = (shortcut.get("channel") or {}).get("id")
     ts = shortcut.get("message_ts") or message.get("ts")
     areas = await intake.area_choices(services.sessions)
+    source_text = message.get("text") or ""
     metadata = {
         "source": "shortcut",
         "channel": channel,
         "message_ts": ts,
         "thread_ts": message.get("thread_ts") or ts,
         "response_url": shortcut.get("response_url"),
+        # Who wrote the message: sent anonymously by its own author, it must not be shown.
+        "author": message.get("user") or message.get("bot_id") or "",
+        "source_text": source_text,  # kept with the item (dropped if it cannot fit)
     }
-    prefill = message.get("text") or ""
+    # The form is plain text: people read names and link labels, not Slack's markup.
+    prefill = readable(source_text, await _names(services, source_text))
     await client.views_open(
         trigger_id=shortcut["trigger_id"],
         view=modals.intake_modal("painpoint", areas, lang, metadata=metadata, prefill=prefill),
@@ -110,6 +126,13 @@ async def intake_submitted(
     area = _selected(values, "area")
     flags = {o.get("value") for o in _checked(values, "flags")}
     source: Source = "shortcut" if meta.get("source") == "shortcut" else "modal"
+    anonymous = "anonymous" in flags
+    shared = source == "shortcut"
+    # A colleague's message is what the item is about: the lead sees it and its channel. The
+    # reporter's own message (or one whose author Slack did not say) would name them.
+    hide_origin = anonymous and (not shared or meta.get("author") in (None, "", user))
+    # Anonymous, the answer comes by DM: in the message's thread everyone would see it.
+    reply_in_thread = shared and not anonymous
     request = IntakeRequest(
         kind="question" if meta.get("kind") == "question" else "painpoint",
         text=escape_plain(text),
@@ -119,8 +142,8 @@ async def intake_submitted(
         intake_key=f"view:{view.get('id')}:{view.get('hash', '')}",
         channel_id=meta.get("channel"),
         message_ts=meta.get("message_ts"),
-        reply_channel=meta.get("channel") if source == "shortcut" else None,
-        reply_thread_ts=meta.get("thread_ts") if source == "shortcut" else None,
+        reply_channel=meta.get("channel") if reply_in_thread else None,
+        reply_thread_ts=meta.get("thread_ts") if reply_in_thread else None,
         response_url=meta.get("response_url"),
         chosen_area_id=int(area[5:])
         if area and area.startswith("area:") and area[5:].isdigit()
@@ -130,7 +153,9 @@ async def intake_submitted(
         else None,
         customer=escape_plain(_input_value(values, "customer") or "") or None,
         customer_at_risk="at_risk" in flags,
-        anonymous="anonymous" in flags,
+        anonymous=anonymous,
+        hide_origin=hide_origin,
+        source_text=meta.get("source_text") if shared else None,
     )
     try:
         await services.submit(request, lang)
@@ -190,21 +215,29 @@ async def _intake_from_message(
     thread_ts = event.get("thread_ts") or ts
     text = _strip_bot_mention(event.get("text") or "", context.get("bot_user_id"))
     text = _with_files(text, event.get("files") or [])
+    # One item per message: Slack sends an edited mention again, with a new event id.
+    key = intake.message_key(channel, ts) or f"event:{body.get('event_id')}"
     request = IntakeRequest(
         kind="question",
         text=text,
         reporter_id=user,
         source=source,
         receipt="thread",
-        intake_key=f"event:{body.get('event_id') or f'{channel}:{ts}'}",
+        intake_key=key,
         channel_id=channel,
         message_ts=ts,
         reply_channel=channel,
         reply_thread_ts=thread_ts,
     )
     try:
-        await services.submit(request, lang)
+        result = await services.submit(request, lang)
+        if result.duplicate and event.get("edited"):
+            # The edit reaches the item (and its lead, once); no second item, no receipt.
+            await intake.edit_from_message(services.sessions, key, text, user)
     except EmptyTextError:
+        if event.get("edited"):
+            return  # an edit that leaves only the mention changes nothing
+
         await say(text=t(f"intake.empty_{source}", lang), thread_ts=thread_ts)
         return
     except DATABASE_ERRORS:
@@ -226,6 +259,24 @@ def register(app: AsyncApp) -> None:
 def _with_files(text: str, files: list[dict[str, Any]]) -> str:
     links = [f"<{f['permalink']}|{_label(f)}>" for f in files if f.get("permalink")]
     return "\n".join([text, *links]).strip() if links else text
+
+
+async def _names(services: Services, text: str) -> dict[str, str]:
+    """The names of the people `text` mentions, from Jerry's directory; whoever Slack does
+    not name in time keeps their id (a form's trigger expires within 3 seconds)."""
+    ids = sorted(mentioned_users([text]))[:MAX_NAMED]
+
+    async def name(user_id: str) -> str | None:
+        user = await services.directory.user(user_id)
+        return (user.real_name or user.name) if user is not None else None
+
+    try:
+        found = await asyncio.wait_for(
+            asyncio.gather(*(name(i) for i in ids), return_exceptions=True), NAMES_SECONDS
+        )
+    except TimeoutError:
+        return {}
+    return {i: n for i, n in zip(ids, found, strict=True) if isinstance(n, str) and n}
 
 
 def _input_value(values: dict[str, Any], block: str) -> str | None:

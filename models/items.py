@@ -19,6 +19,9 @@ class Item(Base):
     status: Mapped[str] = mapped_column(String(20), default="open")
     # Slack-formatted (mrkdwn-escaped) text, exactly as the reporter wrote it, never cut.
     text: Mapped[str] = mapped_column(Text)
+    # "Send to Jerry": the shared message as Slack sent it (its markup: <@U…>, <url|label>),
+    # while `text` is what the reporter sent from the form, readable (names, labels).
+    source_text: Mapped[str | None] = mapped_column(Text)
     reporter_id: Mapped[str] = mapped_column(String(64))
     anonymous: Mapped[bool] = mapped_column(default=False)
     source: Mapped[str] = mapped_column(String(20))  # command | modal | mention | shortcut | dm
@@ -32,6 +35,9 @@ class Item(Base):
     permalink: Mapped[str | None] = mapped_column(String(1000))
     reply_channel: Mapped[str | None] = mapped_column(String(64))
     reply_thread_ts: Mapped[str | None] = mapped_column(String(32))
+    # Where it came from would point at an anonymous reporter (their own message, or the
+    # channel they wrote from): leads are not shown the channel nor the message.
+    hide_origin: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     impact: Mapped[str | None] = mapped_column(String(20))  # low | medium | high | blocking
     customer: Mapped[str | None] = mapped_column(String(500))

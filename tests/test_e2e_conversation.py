@@ -152,7 +152,8 @@ async def test_the_leads_reply_under_the_dm_reaches_the_reporter_named_with_the_
     assert blocks[0]["text"]["text"] == (
         f":speech_balloon: *Pat* (Payments) wrote about your pain point *#{item.id}*:"
     )
-    assert blocks[1]["text"]["text"] == "> Which invoice number? *bold* & <https://x.io|link>"
+    # A labelled link shows where it really goes (issue 10: labels can disguise an address).
+    assert blocks[1]["text"]["text"] == "> Which invoice number? *bold* & link (<https://x.io>)"
     assert "Reply in this thread" in shown(to_reporter.args)
     assert to_reporter["text"].startswith(":speech_balloon: *Pat* (Payments) wrote about")
     assert f"<@{LEAD}>" not in shown(to_reporter.args)  # named, not pinged

@@ -471,7 +471,8 @@ async def test_mention_stores_a_question_and_answers_in_its_thread(
     assert item.channel_id == "C0GENERAL"
     assert item.message_ts == mention_ts
     assert (item.reply_channel, item.reply_thread_ts) == ("C0GENERAL", mention_ts)
-    assert item.intake_key == f"event:{body['event_id']}"
+    # Keyed by the message (issue 10: an edit comes with a new event id, not a new item).
+    assert item.intake_key == f"message:C0GENERAL:{mention_ts}"
     assert item.route_step == "keywords"
     assert item.permalink == (
         f"https://jerry-test.slack.com/archives/C0GENERAL/p{mention_ts.replace('.', '')}"
@@ -699,7 +700,7 @@ async def test_a_retried_event_makes_one_item_and_one_receipt(
     assert late.status_code == 200
     await slack.settle()
     item = await only_item(routed)
-    assert item.intake_key == f"event:{body['event_id']}"
+    assert item.intake_key == f"message:{channel}:{message['ts']}"  # one item per message
     assert len(fake_slack.posts(channel)) == 1
     assert len(fake_slack.dms_to("U0PAYLEAD")) == 1
     assert [e.kind for e in await item_events(routed, item.id)] == ["created", "routed"]

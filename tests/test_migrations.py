@@ -119,3 +119,63 @@ async def test_an_installed_jerry_with_data_upgrades_to_the_head(blank_database:
 def _diff(sync_conn):  # type: ignore[no-untyped-def]
     context = MigrationContext.configure(sync_conn, opts={"compare_type": True})
     return compare_metadata(context, Base.metadata)
+
+
+async def test_0011_keys_mentions_by_message_and_hides_anonymous_origins(
+    blank_database: str,
+) -> None:
+    """Mentions and DMs get their message as intake key (the first of twins an edit made
+    keeps it); anonymous form items keep their origin hidden, shared messages show theirs."""
+    await upgrade(blank_database, "0008")
+    engine = create_engine(blank_database)
+    now = datetime(2026, 1, 5, 9, 0)
+    rows = [
+        (1, "mention", "event:Ev1", "C1", "1.000001", False),
+        (2, "mention", "event:Ev2", "C1", "1.000001", False),  # the edit's twin
+        (3, "dm", "event:Ev3", "D1", "2.000001", False),
+        (4, "modal", "view:V1:h", "C1", None, True),
+        (5, "shortcut", "view:V2:h", "C1", "3.000001", True),
+    ]
+    try:
+        async with engine.begin() as conn:
+            for id_, source, key, channel, ts, anonymous in rows:
+                await conn.execute(
+                    text(
+                        "INSERT INTO items (id, kind, status, text, reporter_id, anonymous, "
+                        "source, intake_key, channel_id, message_ts, language, "
+                        "customer_at_risk, route_step, route_detail, created_at, updated_at) "
+                        "VALUES (:id, 'question', 'open', 'x', 'U0REPORTER', :anonymous, "
+                        ":source, :key, :channel, :ts, 'en', false, 'unrouted', '{}', :now, :now)"
+                    ),
+                    {
+                        "id": id_,
+                        "anonymous": anonymous,
+                        "source": source,
+                        "key": key,
+                        "channel": channel,
+                        "ts": ts,
+                        "now": now,
+                    },
+                )
+    finally:
+        await engine.dispose()
+
+    await upgrade(blank_database, "head")
+
+    engine = create_engine(blank_database)
+    try:
+        async with session_factory(engine)() as session:
+            found = (
+                await session.execute(
+                    select(Item.id, Item.intake_key, Item.hide_origin).order_by(Item.id)
+                )
+            ).all()
+        assert [tuple(row) for row in found] == [
+            (1, "message:C1:1.000001", False),
+            (2, "event:Ev2", False),
+            (3, "message:D1:2.000001", False),
+            (4, "view:V1:h", True),
+            (5, "view:V2:h", False),
+        ]
+    finally:
+        await engine.dispose()

@@ -10,9 +10,11 @@ from bot.text import (
     escape_plain,
     has_visible_text,
     json_ready,
+    known_names,
     neutralize,
     plain,
     quote,
+    readable,
     truncate,
 )
 
@@ -43,8 +45,38 @@ def test_neutralize_defuses_bare_keywords(bare: str) -> None:
 
 
 def test_neutralize_keeps_ordinary_markup() -> None:
-    text = "ask <@U123> about <https://example.com|the doc> &amp; <#C123>; mail a@here.com"
+    text = "ask about <https://example.com> &amp; <#C123>; mail a@here.com, *bold* _it_"
     assert neutralize(text) == text
+
+
+def test_neutralize_names_people_without_pinging_them() -> None:
+    # Issue 10: a relayed <@U…> pinged the person; it becomes their name as plain text.
+    with known_names({"U123": "Ana <Ops>"}):
+        assert neutralize("ask <@U123> or <@U999> or <@W77|pat>") == (
+            "ask @Ana &lt;Ops&gt; or @U999 or @pat"
+        )
+    assert neutralize("ask <@U123>") == "ask @U123"  # no names known: the id, still no ping
+
+
+def test_neutralize_shows_the_real_address_of_a_disguised_link() -> None:
+    # Issue 10: <https://evil|https://good> showed "https://good" and went to evil.
+    out = neutralize("see <https://evil.example/x|https://good.example> now")
+    assert out == "see https://good.example (<https://evil.example/x>) now"
+    assert neutralize("<https://example.com|the doc>") == "the doc (<https://example.com>)"
+    # A label that is its own address stays a plain link.
+    assert neutralize("<https://example.com/|example.com>") == "<https://example.com/>"
+    assert neutralize("<mailto:a@b.co|a@b.co>") == "<mailto:a@b.co>"
+
+
+def test_readable_turns_slack_markup_into_what_people_read() -> None:
+    raw = (
+        "ping <@U1> and <@U2>, see <https://x.example/a|the spec> in <#C1|design> "
+        "or <#C2>, <https://y.example> &amp; 1 &lt; 2 <!here>"
+    )
+    assert readable(raw, {"U1": "Ana"}) == (
+        "ping @Ana and @U2, see the spec (https://x.example/a) in #design "
+        "or #C2, https://y.example & 1 < 2 @here"
+    )
 
 
 def test_neutralize_keeps_date_fallback() -> None:

@@ -105,6 +105,7 @@ def anonymous_question(**overrides: Any) -> ItemCard:
         "text": QUESTION_TEXT,
         "reporter_id": "U0SHY",
         "anonymous": True,
+        "hide_origin": True,  # from a form in a channel: the channel would point at them
         "source": "command",
         "team": "Payments",
         "assignee_id": "U0PAYLEAD",

@@ -57,6 +57,9 @@ class IntakeRequest:
     customer: str | None = None
     customer_at_risk: bool = False
     anonymous: bool = False
+    # Leads are shown neither the channel nor the message (see Item.hide_origin).
+    hide_origin: bool = False
+    source_text: str | None = None  # the shared message as Slack sent it ("Send to Jerry")
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,43 @@ class IntakeResult:
     duplicate: bool
     card: ItemCard
     language: str
+
+
+def _clean(text: str) -> str:
+    # PostgreSQL cannot store NUL characters; they never mean anything in Slack text.
+    return text.replace("\x00", "").strip()[:MAX_TEXT]
+
+
+def message_key(channel: str | None, ts: str | None) -> str | None:
+    """The intake key of an item made from a message (a mention, a DM): one item per
+    message, whatever Slack sends again for it (a retry, or an edit with a new event id)."""
+    return f"message:{channel}:{ts}" if channel and ts else None
+
+
+async def edit_from_message(
+    sessions: async_sessionmaker[AsyncSession], key: str, text: str, editor: str
+) -> bool:
+    """The reporter edited the message an item was made from: the item takes the new text,
+    and the lead is told once (their DM re-rendered, a line in its thread). False when
+    there is nothing to change (no such item, someone else's edit, the same text)."""
+    text = _clean(text)
+    if not has_visible_text(text):
+        return False  # an edit that empties the message does not empty the item
+    async with sessions() as session:
+        item = await item_by_intake_key(session, key)
+        if item is None or item.reporter_id != editor or item.text == text:
+            return False
+        previous = item.text
+        item.text = text
+        # The previous text stays in the event (what the lead may have read before).
+        add_event(session, item, editor, "edited", previous=previous)
+        # No DM out to the lead yet: when it goes, it carries the new text by itself.
+        if item.assignee_id and item.lead_dm_channel and item.lead_dm_ts:
+            dm = {"channel": item.lead_dm_channel, "ts": item.lead_dm_ts}
+            enqueue(session, "lead_dm_update", item=item, **dm)
+            enqueue(session, "lead_notice", item=item, notice="edited_by_reporter")
+        await session.commit()
+        return True
 
 
 def apply_decision(item: Item, decision: Decision) -> None:
@@ -127,11 +167,9 @@ async def submit(
     caller knows the reporter's language. With a `writer`, items arriving together share
     one transaction (see IntakeWriter).
     """
-    # PostgreSQL cannot store NUL characters; they never mean anything in Slack text.
-    text = request.text.replace("\x00", "").strip()
+    text = _clean(request.text)
     if not has_visible_text(text):  # nothing a lead could read: no item
         raise EmptyTextError
-    text = text[:MAX_TEXT]
     async with sessions() as session:
         if language is None:
             language = await user_language(session, request.reporter_id, default_language)
@@ -142,6 +180,8 @@ async def submit(
             text=text,
             reporter_id=request.reporter_id,
             anonymous=request.anonymous,
+            hide_origin=request.hide_origin,
+            source_text=_clean(request.source_text) if request.source_text else None,
             source=request.source,
             intake_key=request.intake_key,
             language=language,

@@ -48,6 +48,7 @@ def card_from(
         customer_outcome=item.customer_outcome,
         helped_deal=item.helped_deal,
         resolved_at=item.resolved_at,
+        hide_origin=bool(item.hide_origin),
     )
 
 
@@ -71,3 +72,18 @@ def may_act(
         allowed |= {team.lead, team.backup}
     allowed.discard(None)
     return user_id in allowed
+
+
+def may_see(
+    item: Item,
+    team: Team | None,
+    user_id: str,
+    admins: Iterable[str],
+    *,
+    triage_lead: str | None = None,
+) -> bool:
+    """Who may see an item's text and answer: whoever may act on it (`may_act`), and its
+    reporter. A lead of another team may not (items can be confidential to their team)."""
+    return user_id == item.reporter_id or may_act(
+        item, team, user_id, admins, triage_lead=triage_lead
+    )

@@ -54,6 +54,8 @@ class ItemCard:
     customer_outcome: str | None = None
     helped_deal: bool = False
     resolved_at: datetime | None = None
+    # Anonymous and its origin (channel, message) would point at the reporter: not shown.
+    hide_origin: bool = False
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from bot.relay.conversation import (
     REPORTER_PURPOSES,
 )
 from bot.relay.delivery import reporter_undeliverable
+from bot.relay.mention_names import with_mention_names
 from bot.text import escape_plain, neutralize
 from bot.triage import alert_gave_up, alert_triage
 from bot.views import conversation as views
@@ -48,12 +49,13 @@ from models.items import Item
 
 def register_outbox(registry: OutboxRegistry) -> None:
     # Toward the reporter, a gone thread falls back to their DM, as answers do.
+    named = with_mention_names(deliver)
     to_reporter = OutboxHandler(
-        send=deliver, undeliverable=reporter_undeliverable, gave_up=alert_gave_up
+        send=named, undeliverable=reporter_undeliverable, gave_up=alert_gave_up
     )
     for purpose in sorted(REPORTER_PURPOSES):
         registry.register(purpose, to_reporter)
-    to_lead = OutboxHandler(send=deliver, undeliverable=failed, gave_up=alert_gave_up)
+    to_lead = OutboxHandler(send=named, undeliverable=failed, gave_up=alert_gave_up)
     for purpose in (PURPOSE_TO_LEAD, PURPOSE_QUESTION_NOTE, PURPOSE_UPDATE):
         registry.register(purpose, to_lead)
 

@@ -36,6 +36,7 @@ from bot.outbox.registry import (
 )
 from bot.outbox.store import enqueue
 from bot.relay.lead_actions import lead_unreachable
+from bot.relay.mention_names import with_mention_names
 from bot.slack import AsyncWebhookClient, SlackApiError, classify
 from bot.triage import ANONYMOUS_REPORTER, alert_gave_up, alert_triage
 from bot.views import items as views
@@ -58,18 +59,28 @@ def register_outbox(registry: OutboxRegistry) -> None:
     )
     registry.register(
         "lead_dm",
-        OutboxHandler(send=_lead_dm, undeliverable=_lead_unreachable, gave_up=alert_gave_up),
+        OutboxHandler(
+            send=with_mention_names(_lead_dm),
+            undeliverable=_lead_unreachable,
+            gave_up=alert_gave_up,
+        ),
     )
     registry.register(
         "lead_dm_update",
-        OutboxHandler(send=_lead_dm_update, undeliverable=nothing_more, gave_up=alert_gave_up),
+        OutboxHandler(
+            send=with_mention_names(_lead_dm_update),
+            undeliverable=nothing_more,
+            gave_up=alert_gave_up,
+        ),
     )
     registry.register(
         "lead_notice",
         OutboxHandler(send=_lead_notice, undeliverable=nothing_more, gave_up=alert_gave_up),
     )
     to_reporter = OutboxHandler(
-        send=_to_reporter, undeliverable=reporter_undeliverable, gave_up=alert_gave_up
+        send=with_mention_names(_to_reporter),
+        undeliverable=reporter_undeliverable,
+        gave_up=alert_gave_up,
     )
     for purpose in REPORTER_PURPOSES:
         registry.register(purpose, to_reporter)
@@ -245,8 +256,8 @@ async def _to_reporter(
 
 async def _ensure_permalink(outbox: OutboxContext, item: Item) -> None:
     """Items from a message (mention, shortcut, DM) keep a link to it; fetched after the ack."""
-    if item.permalink or not item.channel_id or not item.message_ts:
-        return
+    if item.permalink or item.hide_origin or not item.channel_id or not item.message_ts:
+        return  # (a hidden origin is never shown: no link to fetch)
     try:
         response = await outbox.client.chat_getPermalink(
             channel=item.channel_id, message_ts=item.message_ts

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.items.cards import load_card, may_act
+from bot.items.cards import load_card, may_act, may_see
 from bot.items.domain import CUSTOMER_OUTCOMES, OUTCOMES, ItemCard
 from bot.items.store import add_event, get_item, team_and_area, triage_team
 from bot.outbox.store import enqueue
@@ -76,7 +76,9 @@ def _already_resolved(item: Item) -> RefusedError:
     )
 
 
-async def _validate_duplicate(session: AsyncSession, item: Item, number: int | None) -> Item:
+async def _validate_duplicate(
+    session: AsyncSession, item: Item, number: int | None, actor: str, admins: Iterable[str]
+) -> Item:
     if number is None:
         raise RefusedError("resolve.error_duplicate_missing", "duplicate")
     if number == item.id:
@@ -84,19 +86,26 @@ async def _validate_duplicate(session: AsyncSession, item: Item, number: int | N
     original = await get_item(session, number)
     if original is None:
         raise RefusedError("resolve.error_duplicate_unknown", "duplicate", id=number)
+    # Only an item the resolver may see: naming another team's item would show its text.
+    team, _ = await team_and_area(session, original)
+    if not may_see(original, team, actor, admins, triage_lead=await triage_lead(session)):
+        raise RefusedError("resolve.error_duplicate_hidden", "duplicate", id=number)
     return original
 
 
-def _duplicate_snapshot(original: Item) -> dict[str, Any]:
-    """What the reporter is shown of the item theirs duplicates, as it is now."""
+def _duplicate_snapshot(original: Item, item: Item) -> dict[str, Any]:
+    """What the reporter is shown of the item theirs duplicates, as it is now: its status
+    always; its text and answer only when they are not another team's (or are the
+    reporter's own item)."""
+    shared = original.team_id == item.team_id or original.reporter_id == item.reporter_id
     return {
         "id": original.id,
-        "text": original.text[: DUPLICATE_PREVIEW * 2],
+        "text": original.text[: DUPLICATE_PREVIEW * 2] if shared else "",
         "status": original.status,
-        "answer": (original.answer_text or "")[: DUPLICATE_PREVIEW * 2],
+        "answer": (original.answer_text or "")[: DUPLICATE_PREVIEW * 2] if shared else "",
         "outcome": original.outcome or "",
         # A link to the original message would point at an anonymous reporter.
-        "permalink": "" if original.anonymous else (original.permalink or ""),
+        "permalink": "" if original.hide_origin or not shared else (original.permalink or ""),
     }
 
 
@@ -119,8 +128,10 @@ async def resolve(
         duplicate: dict[str, Any] | None = None
         duplicate_of = None
         if resolution.outcome == "duplicate":
-            original = await _validate_duplicate(session, item, resolution.duplicate_of)
-            duplicate, duplicate_of = _duplicate_snapshot(original), original.id
+            original = await _validate_duplicate(
+                session, item, resolution.duplicate_of, actor, admins
+            )
+            duplicate, duplicate_of = _duplicate_snapshot(original, item), original.id
         flagged = customer_flagged(item)
         note = (resolution.note or "").strip()[:NOTE_LIMIT] or None
         now = utcnow()

@@ -149,7 +149,7 @@ def text_input(
 def encode_metadata(data: dict[str, Any]) -> str:
     """private_metadata is limited to 3000 characters: drop optional bulky keys to fit."""
     encoded = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    for bulky in ("prefill", "permalink", "response_url"):
+    for bulky in ("source_text", "prefill", "permalink", "response_url"):
         if len(encoded) <= PRIVATE_METADATA_LIMIT:
             break
         data = {k: v for k, v in data.items() if k != bulky}

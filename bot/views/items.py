@@ -37,7 +37,7 @@ def why(card: ItemCard, lang: str) -> str:
         )
     else:
         detail = card.route_detail
-        if card.anonymous and card.source != "shortcut":
+        if card.hide_origin:
             # Like origin_label: the channel would point back at the anonymous reporter.
             detail = {k: v for k, v in detail.items() if k != "channel"}
         reason = explain(card.route_step, detail, lang)
@@ -67,7 +67,7 @@ def reporter_label(card: ItemCard, lang: str) -> str:
 def origin_label(card: ItemCard, lang: str) -> str:
     """Where the item came from; anonymous items do not point back at the reporter's message."""
     parts: list[str] = []
-    reveals_reporter = card.anonymous and card.source != "shortcut"
+    reveals_reporter = card.hide_origin
     if card.channel_id and not reveals_reporter and not card.channel_id.startswith("D"):
         parts.append(f"<#{card.channel_id}>")
     if card.permalink and not reveals_reporter:
@@ -104,7 +104,9 @@ def lead_dm(card: ItemCard, lang: str, *, reassigned_to: str | None = None) -> M
         )
     if reassigned_to is None:
         blocks += lead_actions.resolution_blocks(card, lang)
-    notes = [why(card, lang)] + ([safe(card.note, 1000)] if card.note else [])
+    # The note is Jerry's line (its mentions are Jerry's) around escaped typed text.
+    note = truncate(neutralize(card.note, jerrys_mentions=True), 1000) if card.note else None
+    notes = [why(card, lang)] + ([note] if note else [])
     blocks.append(context(*notes))
     if reassigned_to is None and card.status == "resolved":
         blocks.append(actions(f"item_actions_{card.id}", *lead_actions.action_buttons(card, lang)))
@@ -150,7 +152,9 @@ def receipt(card: ItemCard, lang: str) -> Message:
     )
     # Where the answer will come: the thread asked in, the shared message's thread, or a DM.
     where = {"mention": "thread", "dm": "thread", "shortcut": "message_thread"}
-    follow = t(f"receipt.follow.{where.get(card.source, 'dm')}", lang)
+    # An anonymous "Send to Jerry" is answered by DM: an answer in the thread is public.
+    route = "dm" if card.anonymous and card.source == "shortcut" else where.get(card.source, "dm")
+    follow = t(f"receipt.follow.{route}", lang)
     extra = [t("receipt.anonymous", lang)] if card.anonymous else []
     blocks = [section(f":inbox_tray: {line}"), context(why(card, lang), follow, *extra)]
     return {"text": line, "blocks": blocks}

@@ -176,8 +176,10 @@ def resolve_modal(card: ItemCard, lang: str, *, customer_flagged: bool) -> dict[
 
 def _duplicate_blocks(duplicate: Mapping[str, Any], lang: str) -> list[Block]:
     number = duplicate.get("id")
-    lines = [t("resolution.duplicate_says", lang, id=number)]
-    lines.append(quote(_safe(str(duplicate.get("text") or ""), PREVIEW)))
+    lines = []
+    if duplicate.get("text"):  # not when it is another team's (bot/relay/resolution.py)
+        lines.append(t("resolution.duplicate_says", lang, id=number))
+        lines.append(quote(_safe(str(duplicate["text"]), PREVIEW)))
     status = str(duplicate.get("status") or "open")
     known = {"open", "acknowledged", "answered", "resolved"}
     state = t(f"status.{status}", lang) if status in known else status
