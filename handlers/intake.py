@@ -214,7 +214,7 @@ async def _intake_from_message(
     ts = event.get("ts")
     thread_ts = event.get("thread_ts") or ts
     text = _strip_bot_mention(event.get("text") or "", context.get("bot_user_id"))
-    text = _with_files(text, event.get("files") or [])
+    text = with_files(text, event.get("files") or [])
     # One item per message: Slack sends an edited mention again, with a new event id.
     key = intake.message_key(channel, ts) or f"event:{body.get('event_id')}"
     request = IntakeRequest(
@@ -256,7 +256,7 @@ def register(app: AsyncApp) -> None:
     app.event("message")(direct_message)
 
 
-def _with_files(text: str, files: list[dict[str, Any]]) -> str:
+def with_files(text: str, files: list[dict[str, Any]]) -> str:
     links = [f"<{f['permalink']}|{_label(f)}>" for f in files if f.get("permalink")]
     return "\n".join([text, *links]).strip() if links else text
 

@@ -16,6 +16,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.i18n import t
+from bot.intake import service as intake
 from bot.relay import conversation, lead_actions, resolution
 from bot.relay.conversation import SharedFile
 from bot.relay.lead_actions import (
@@ -30,6 +31,7 @@ from bot.text import escape_plain
 from bot.views import conversation as conversation_views
 from bot.views import lead_actions as lead_action_views
 from bot.views import modals
+from handlers.intake import with_files
 from handlers.item_buttons import card_for_form, form_item_id, item_id_of, show_form_error, tell
 
 log = logging.getLogger("jerry.conversation")
@@ -80,6 +82,14 @@ async def thread_message(
             text=message.get("text") or "",
             files=_files(message.get("files")),
         )
+        if outcome is conversation.Outcome.NOT_A_CONVERSATION and channel.startswith("D"):
+            # The direct message that made an item, edited: the item takes the new text.
+            edited = with_files(message.get("text") or "", message.get("files") or [])
+            key = intake.message_key(channel, message["ts"]) or ""
+            if await intake.edit_from_message(
+                services.sessions, key, edited, message.get("user") or ""
+            ):
+                outcome = conversation.Outcome.UPDATED
     elif subtype == DELETE:
         ts = event.get("deleted_ts") or (event.get("previous_message") or {}).get("ts")
         if not ts:

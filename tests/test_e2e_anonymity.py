@@ -278,3 +278,29 @@ async def test_relayed_text_names_people_without_pinging_and_shows_real_link_add
     assert f"<@{MOBILE_LEAD}>" not in public
     assert "@Mo knows" in public
     assert "https://status.example (<https://evil.example/y>)" in public
+
+
+async def test_an_edited_direct_message_updates_its_item(
+    slack: SlackDriver, fake_slack: FakeSlack, jerry: JerryApp
+) -> None:
+    response = await slack.dm("the refund button does nothing")
+    assert response.status_code == 200
+    await slack.settle()
+    item = await load_item(jerry)
+    channel, ts, _ = lead_dm(fake_slack)
+
+    edit = payloads.message_changed(
+        user=REPORTER,
+        channel="D0REPORTER",
+        ts=item.message_ts or "",
+        text="the refund button does nothing on Safari",
+        channel_type="im",
+    )
+    assert (await slack.event(edit)).status_code == 200
+    await slack.settle()
+
+    assert await item_count(jerry) == 1
+    assert (await load_item(jerry, item.id)).text == "the refund button does nothing on Safari"
+    assert "on Safari" in everything(fake_slack.message(channel, ts) or {})
+    notes = [m for m in fake_slack.thread(channel, ts) if m.get("ts") != ts]
+    assert len(notes) == 1
