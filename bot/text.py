@@ -62,6 +62,11 @@ def mentioned_users(texts: Iterable[str | None]) -> set[str]:
     return {m.group(1) for text in texts if text for m in _USER_MENTION.finditer(text)}
 
 
+def unnamed_channels(text: str) -> set[str]:
+    """The channels `text` links without their name (`<#C…>`, `<#C…|>`)."""
+    return {m.group(1) for m in _CHANNEL.finditer(text) if not m.group(2)}
+
+
 def escape_plain(text: str) -> str:
     """Raw typed text → Slack's format: only &, < and > are escaped (Slack's own rule)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -120,16 +125,22 @@ def neutralize(text: str, *, jerrys_mentions: bool = False) -> str:
     return _BARE_BROADCAST.sub(lambda m: f"@{WORD_JOINER}{m.group(1)}", text)
 
 
-def readable(text: str, names: Mapping[str, str] | None = None) -> str:
+def readable(
+    text: str,
+    names: Mapping[str, str] | None = None,
+    channels: Mapping[str, str] | None = None,
+) -> str:
     """Slack-formatted text as people read it, for a plain-text field: `@Name` for a person,
-    `#name` for a channel, a link's label with its address when they differ, no entities."""
+    `#name` for a channel, a link's label with its address when they differ, no entities.
+    `names` and `channels` name what the markup does not (user or channel id → name)."""
     names = names or {}
+    channels = channels or {}
 
     def person(match: re.Match[str]) -> str:
         return "@" + (match.group(2) or names.get(match.group(1)) or match.group(1))
 
     def channel(match: re.Match[str]) -> str:
-        return "#" + (match.group(2) or match.group(1))
+        return "#" + (match.group(2) or channels.get(match.group(1)) or match.group(1))
 
     def special(match: re.Match[str]) -> str:
         command, label = match.group(1), match.group(2)

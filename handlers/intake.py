@@ -23,6 +23,7 @@ from bot.text import (
     neutralize,
     readable,
     truncate,
+    unnamed_channels,
 )
 from bot.views import items as item_views
 from bot.views import modals
@@ -106,7 +107,8 @@ async def send_to_jerry(
         "source_text": source_text,  # kept with the item (dropped if it cannot fit)
     }
     # The form is plain text: people read names and link labels, not Slack's markup.
-    prefill = readable(source_text, await _names(services, source_text))
+    names, channels = await _names(services, client, source_text)
+    prefill = readable(source_text, names, channels)
     await client.views_open(
         trigger_id=shortcut["trigger_id"],
         view=modals.intake_modal("painpoint", areas, lang, metadata=metadata, prefill=prefill),
@@ -261,22 +263,39 @@ def with_files(text: str, files: list[dict[str, Any]]) -> str:
     return "\n".join([text, *links]).strip() if links else text
 
 
-async def _names(services: Services, text: str) -> dict[str, str]:
-    """The names of the people `text` mentions, from Jerry's directory; whoever Slack does
-    not name in time keeps their id (a form's trigger expires within 3 seconds)."""
-    ids = sorted(mentioned_users([text]))[:MAX_NAMED]
+async def _names(
+    services: Services, client: AsyncWebClient, text: str
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The names of the people (from Jerry's directory) and of the unnamed channels `text`
+    mentions; whatever Slack does not name in time keeps its id (a form's trigger expires
+    within 3 seconds)."""
+    people = sorted(mentioned_users([text]))[:MAX_NAMED]
+    channels = sorted(unnamed_channels(text))[:MAX_NAMED]
 
-    async def name(user_id: str) -> str | None:
+    async def person(user_id: str) -> str | None:
         user = await services.directory.user(user_id)
         return (user.real_name or user.name) if user is not None else None
 
+    async def channel(channel_id: str) -> str | None:
+        response = await client.conversations_info(channel=channel_id)
+        return (response.get("channel") or {}).get("name")
+
+    lookups = [person(i) for i in people] + [channel(c) for c in channels]
     try:
         found = await asyncio.wait_for(
-            asyncio.gather(*(name(i) for i in ids), return_exceptions=True), NAMES_SECONDS
+            asyncio.gather(*lookups, return_exceptions=True), NAMES_SECONDS
         )
     except TimeoutError:
-        return {}
-    return {i: n for i, n in zip(ids, found, strict=True) if isinstance(n, str) and n}
+        return {}, {}
+    named = {
+        key: name
+        for key, name in zip([*people, *channels], found, strict=True)
+        if isinstance(name, str) and name
+    }
+    return (
+        {i: named[i] for i in people if i in named},
+        {c: named[c] for c in channels if c in named},
+    )
 
 
 def _input_value(values: dict[str, Any], block: str) -> str | None:

@@ -237,9 +237,12 @@ async def test_the_shortcut_form_shows_readable_text_and_the_item_keeps_both(
 ) -> None:
     raw = (
         f"<@{LEAD}> the <https://docs.example/refunds|refund guide> in <#C0GENERAL|general> "
-        "says 2 &lt; 3 &amp; nothing works"
+        "(or <#C0PRODOPS|>) says 2 &lt; 3 &amp; nothing works"
     )
-    readable = "@Pat the refund guide (https://docs.example/refunds) in #general says 2 < 3 & nothing works"
+    readable = (
+        "@Pat the refund guide (https://docs.example/refunds) in #general (or #product-ops) "
+        "says 2 < 3 & nothing works"
+    )
     _, _ = await slack.shortcut(raw, user=REPORTER, author=STRANGER)
     await slack.settle()
     view = slack.last_view()

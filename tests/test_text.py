@@ -77,6 +77,7 @@ def test_readable_turns_slack_markup_into_what_people_read() -> None:
         "ping @Ana and @U2, see the spec (https://x.example/a) in #design "
         "or #C2, https://y.example & 1 < 2 @here"
     )
+    assert readable("in <#C2|> and <#C3>", channels={"C2": "ops"}) == "in #ops and #C3"
 
 
 def test_neutralize_keeps_date_fallback() -> None:
