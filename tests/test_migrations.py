@@ -125,7 +125,8 @@ async def test_0011_keys_mentions_by_message_and_hides_anonymous_origins(
     blank_database: str,
 ) -> None:
     """Mentions and DMs get their message as intake key (the first of twins an edit made
-    keeps it); anonymous form items keep their origin hidden, shared messages show theirs."""
+    keeps it); every anonymous item hides its origin (the author of a shared message was not
+    recorded) and an anonymous shared message is answered by DM, not in its thread."""
     await upgrade(blank_database, "0008")
     engine = create_engine(blank_database)
     now = datetime(2026, 1, 5, 9, 0)
@@ -142,10 +143,12 @@ async def test_0011_keys_mentions_by_message_and_hides_anonymous_origins(
                 await conn.execute(
                     text(
                         "INSERT INTO items (id, kind, status, text, reporter_id, anonymous, "
-                        "source, intake_key, channel_id, message_ts, language, "
-                        "customer_at_risk, route_step, route_detail, created_at, updated_at) "
+                        "source, intake_key, channel_id, message_ts, reply_channel, "
+                        "reply_thread_ts, language, customer_at_risk, route_step, "
+                        "route_detail, created_at, updated_at) "
                         "VALUES (:id, 'question', 'open', 'x', 'U0REPORTER', :anonymous, "
-                        ":source, :key, :channel, :ts, 'en', false, 'unrouted', '{}', :now, :now)"
+                        ":source, :key, :channel, :ts, :channel, :ts, 'en', false, "
+                        "'unrouted', '{}', :now, :now)"
                     ),
                     {
                         "id": id_,
@@ -167,15 +170,17 @@ async def test_0011_keys_mentions_by_message_and_hides_anonymous_origins(
         async with session_factory(engine)() as session:
             found = (
                 await session.execute(
-                    select(Item.id, Item.intake_key, Item.hide_origin).order_by(Item.id)
+                    select(Item.id, Item.intake_key, Item.hide_origin, Item.reply_channel).order_by(
+                        Item.id
+                    )
                 )
             ).all()
         assert [tuple(row) for row in found] == [
-            (1, "message:C1:1.000001", False),
-            (2, "event:Ev2", False),
-            (3, "message:D1:2.000001", False),
-            (4, "view:V1:h", True),
-            (5, "view:V2:h", False),
+            (1, "message:C1:1.000001", False, "C1"),
+            (2, "event:Ev2", False, "C1"),
+            (3, "message:D1:2.000001", False, "D1"),
+            (4, "view:V1:h", True, "C1"),
+            (5, "view:V2:h", True, None),
         ]
     finally:
         await engine.dispose()

@@ -22,9 +22,13 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("hide_origin", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
-    # What the views hid before: an anonymous item's origin, unless it was a shared message
-    # (whose author Jerry did not record; those keep showing it).
-    op.execute("UPDATE items SET hide_origin = anonymous WHERE source <> 'shortcut'")
+    # Every anonymous item hides its origin: for a shared message Jerry did not record who
+    # wrote it, so it may be the reporter's own. And none is answered in a public thread.
+    op.execute("UPDATE items SET hide_origin = anonymous")
+    op.execute(
+        "UPDATE items SET reply_channel = NULL, reply_thread_ts = NULL "
+        "WHERE anonymous AND source = 'shortcut'"
+    )
     # Mentions and DMs are now keyed by their message, not by Slack's event: an edit of an
     # older message finds its item. Where an edit already made a twin, the first keeps the key.
     op.execute(
