@@ -20,13 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.app import JerryApp, create_app
 from bot.config import Settings
 from bot.surveys.keys import respondent_key
 from models.deliveries import Delivery
 from models.surveys import Survey, SurveyAnswer, SurveyInvite, SurveyRound
+from models.users import SlackUser
 from tests.fakeslack import BOT_USER_ID, FakeSlack
 from tests.harness import PEOPLE, SlackDriver
 from tests.test_cli import Jerry
@@ -579,3 +580,52 @@ async def test_a_round_started_and_answered_in_slack_closes_with_its_results(
     assert "focus on discovery (ops)" in text and "focus on discovery (ack)" in text
     assert not named(set(people) | {fake_slack.dm_channel(u) for u in people}, text)
     assert fake_slack.calls_to("files.completeUploadExternal", ok=True)
+
+
+# --- scale ------------------------------------------------------------------------------------
+
+
+async def test_results_cost_the_same_queries_for_10_and_50_answerers(
+    slack: SlackDriver, fake_slack: FakeSlack, jerry: JerryApp
+) -> None:
+    """Closing a round and posting its results: a fixed number of SQL statements, however
+    many people answered (it was two per answerer: 10 007 for 5 000 people)."""
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    counts = {}
+    for week, n in enumerate((10, 50)):
+        shift = timedelta(days=7 * week)
+        survey_id = await add_survey(jerry, name=f"pulse-{n}")
+        round_id = await add_round(
+            jerry, survey_id, 1, opened=OPENED + shift, closes=CLOSES + shift, invited=n
+        )
+        async with jerry.sessions() as session:
+            for i in range(n):
+                user = f"U0P{n}X{i:03d}"
+                session.add(SlackUser(id=user, name=f"p{n}x{i}", real_name=f"Person {n}-{i}"))
+                for question, value in (("q1", 1 + i % 5), ("q2", 5 - i % 5), ("q3", f"idea {i}")):
+                    session.add(
+                        SurveyAnswer(
+                            round_id=round_id,
+                            respondent=user,
+                            question_id=question,
+                            number=value if not isinstance(value, str) else None,
+                            text=value if isinstance(value, str) else None,
+                            answered_at=OPENED + shift + timedelta(hours=1),
+                        )
+                    )
+            await session.commit()
+        statements.clear()
+        event.listen(jerry.engine.sync_engine, "before_cursor_execute", count)
+        try:
+            await jerry.run_survey_results(CLOSES + shift)
+            await slack.settle()
+        finally:
+            event.remove(jerry.engine.sync_engine, "before_cursor_execute", count)
+        counts[n] = len(statements)
+        [post] = [m for m in results_posts(fake_slack) if f"*{n} of {n}*" in text_of(m)]
+        assert f"*{n} of {n}* answered every question (100%)" in text_of(post)
+    assert counts[10] == counts[50], counts

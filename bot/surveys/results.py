@@ -66,7 +66,6 @@ from models.base import utcnow
 from models.deliveries import Delivery
 from models.items import Item
 from models.surveys import Survey, SurveyRound
-from models.users import SlackUser
 
 log = logging.getLogger("jerry.surveys")
 
@@ -328,15 +327,18 @@ async def results_of_round(
         answers = await store.counted_answers(session, round_)
         earlier = await store.previous_rounds(session, survey.id, round_.number, TREND_ROUNDS - 1)
         means = await store.scale_means(session, earlier)
-        invited = round_.invited or len(await store.invites_of(session, round_.id))
+        invited = round_.invited or await store.invite_count(session, round_.id)
         respondents = sorted({a.respondent for a in answers})
-        cached = {r: await session.get(SlackUser, r) for r in respondents}
+        # Named rounds: every respondent's cached name in one query (anonymous rounds hold
+        # keyed hashes: nobody to name).
+        cached = {} if round_.anonymous else await store.respondent_users(session, round_)
     names: dict[str, str] = {}
-    if not round_.anonymous:  # anonymous rounds hold keyed hashes: nobody to name
+    if not round_.anonymous:
         for respondent in respondents:
-            user = cached[respondent]
-            if directory is not None:
-                # Slack unavailable: the cache, else the id.
+            user = cached.get(respondent)
+            if directory is not None and user is None:
+                # Only people the cache has never seen cost a lookup (a name seen hours ago
+                # is still their name); Slack unavailable: the id.
                 with contextlib.suppress(Exception):
                     user = await directory.user(respondent) or user
             if user is not None:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import affected_rows
 from models.surveys import Survey, SurveyAnswer, SurveyInvite, SurveyRound
+from models.users import SlackUser
 
 OPEN, CLOSED = "open", "closed"
 
@@ -89,15 +90,20 @@ async def previous_rounds(
 
 
 async def counted_answers(session: AsyncSession, round_: SurveyRound) -> list[AnswerRow]:
+    # Plain columns, not ORM objects: thousands of rows are read once and never changed.
     statement = (
-        select(SurveyAnswer)
+        select(
+            SurveyAnswer.respondent,
+            SurveyAnswer.question_id,
+            SurveyAnswer.number,
+            SurveyAnswer.choice,
+            SurveyAnswer.text,
+            SurveyAnswer.answered_at,
+        )
         .where(*_counted(round_))
         .order_by(SurveyAnswer.answered_at, SurveyAnswer.id)
     )
-    return [
-        AnswerRow(a.respondent, a.question_id, a.number, a.choice, a.text, a.answered_at)
-        for a in (await session.execute(statement)).scalars()
-    ]
+    return [AnswerRow(*row) for row in (await session.execute(statement)).all()]
 
 
 async def scale_means(
@@ -124,6 +130,18 @@ async def scale_means(
     for round_id, question_id, mean, count in (await session.execute(statement)).all():
         found.setdefault(round_id, {})[question_id] = (float(mean), int(count))
     return found
+
+
+async def invite_count(session: AsyncSession, round_id: int) -> int:
+    statement = select(func.count()).where(SurveyInvite.round_id == round_id)
+    return int((await session.execute(statement)).scalar_one())
+
+
+async def respondent_users(session: AsyncSession, round_: SurveyRound) -> dict[str, SlackUser]:
+    """The cached Slack users who answered `round_` (a named round), in one query."""
+    answered = select(SurveyAnswer.respondent).where(SurveyAnswer.round_id == round_.id)
+    statement = select(SlackUser).where(SlackUser.id.in_(answered))
+    return {user.id: user for user in (await session.execute(statement)).scalars()}
 
 
 async def invites_of(session: AsyncSession, round_id: int) -> list[SurveyInvite]:
