@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 
 from bot.app import JerryApp, create_app
 from bot.config import Settings
-from bot.surveys.keys import respondent_key
+from bot.surveys.keys import respondent_key, survey_secret
 from models.deliveries import Delivery
 from models.surveys import Survey, SurveyAnswer, SurveyInvite, SurveyRound
 from models.users import SlackUser
@@ -141,6 +141,7 @@ async def answer(
     *,
     at: datetime = OPENED + timedelta(hours=1),
 ) -> None:
+    """`respondent` answers `question` (and their invite counts it, as answering does)."""
     async with jerry.sessions() as session:
         session.add(
             SurveyAnswer(
@@ -151,6 +152,11 @@ async def answer(
                 text=value if isinstance(value, str) else None,
                 answered_at=at,
             )
+        )
+        await session.execute(
+            update(SurveyInvite)
+            .where(SurveyInvite.round_id == round_id, SurveyInvite.respondent == respondent)
+            .values(answered=SurveyInvite.answered + 1)
         )
         await session.commit()
 
@@ -445,7 +451,7 @@ async def test_anonymous_round_no_identity_in_database_logs_or_messages(
         jerry, anonymous=True, audience_kind="usergroup", audience=["S0PMS", "S0REV"]
     )
     round_id = await add_round(jerry, survey_id, 1, invited=5, anonymous=True)
-    secret = settings.survey_secret
+    secret = await survey_secret(jerry.sessions)
     keys = {}
     for user in people:
         keys[user] = await invite(
@@ -458,7 +464,8 @@ async def test_anonymous_round_no_identity_in_database_logs_or_messages(
     await jerry.run_survey_results(REMIND_FROM + timedelta(minutes=30))  # 10:30 in Paris
     assert [u for u in people if reminders_to(fake_slack, u)] == ["U0PAYBACK"]
     [reminder] = reminders_to(fake_slack, "U0PAYBACK")
-    assert reminder.get("thread_ts") is not None  # under their intro
+    # a new DM: the round keeps no ts of their thread, only its keyed hash
+    assert reminder.get("thread_ts") is None
     assert "*3 questions*" in reminder["text"]
 
     await jerry.run_survey_results(CLOSES)
@@ -466,8 +473,9 @@ async def test_anonymous_round_no_identity_in_database_logs_or_messages(
     [post] = results_posts(fake_slack)
     text = text_of(post) + " ".join(text_of(m) for m in fake_slack.thread(OWNER, post["ts"]))
     assert "*4 of 5* answered every question (80%)" in text
-    assert "<#S0PMS>" not in text and "S0PMS (3 people)" in text  # the breakdown
-    assert "S0REV: fewer than 3 answers: hidden" in text
+    # No breakdown by group for an anonymous round: who answered is known, so a group's
+    # answers could name a lone respondent's (S0REV has one).
+    assert "S0PMS" not in text and "S0REV" not in text
     assert "idea number 2" in text
 
     # No identity anywhere: database rows, logs, what Jerry said.
@@ -557,6 +565,7 @@ async def test_a_round_started_and_answered_in_slack_closes_with_its_results(
     now = utcnow()
     started = await start_round(jerry.services, "pm-pulse", now=now)
     assert (started.status, started.invited) == ("started", 4)
+    await slack.settle()  # the outbox asks everyone
     for user in people[:3]:  # three answer everything; the fourth nothing
         dm = fake_slack.dm_channel(user)
         asked = [m for m in fake_slack.messages[dm] if m.get("thread_ts")]
@@ -593,7 +602,9 @@ async def test_results_cost_the_same_queries_for_10_and_50_answerers(
     statements: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
+        # The outbox's background loop looking for due rows comes when it likes: not counted.
+        if not statement.lstrip().startswith("SELECT deliveries.id"):
+            statements.append(statement)
 
     counts = {}
     for week, n in enumerate((10, 50)):

@@ -7,13 +7,17 @@ close, or arriving before a late tick closes the round) is never counted.
 
 from __future__ import annotations
 
+import random
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import affected_rows
+from bot.surveys.keys import random_answer_id
 from models.surveys import Survey, SurveyAnswer, SurveyInvite, SurveyRound
 from models.users import SlackUser
 
@@ -137,6 +141,44 @@ async def invite_count(session: AsyncSession, round_id: int) -> int:
     return int((await session.execute(statement)).scalar_one())
 
 
+async def invite_progress(session: AsyncSession, round_id: int) -> tuple[int, int]:
+    """(finished, partial): invitees who answered every question, and some but not all."""
+    finished = func.count(SurveyInvite.finished_at)
+    partial = func.sum(
+        case((SurveyInvite.finished_at.is_(None) & (SurveyInvite.answered > 0), 1), else_=0)
+    )
+    row = (
+        await session.execute(select(finished, partial).where(SurveyInvite.round_id == round_id))
+    ).one()
+    return int(row[0] or 0), int(row[1] or 0)
+
+
+async def seal_anonymous_answers(session: AsyncSession, round_id: int) -> None:
+    """An anonymous round closes: write its answers again in a random order, with new random
+    ids and a random ballot key per row, no message hash, in the closing transaction.
+
+    While the round was open, a person's rows shared a ballot key (an edit must find them);
+    now nothing groups them by person, nor orders them by arrival (the rows are new, inserted
+    shuffled: on PostgreSQL they share one transaction id, on SQLite their rowid is random).
+    """
+    table = cast(Table, SurveyAnswer.__table__)
+    rows = [
+        dict(row._mapping)
+        for row in (await session.execute(select(table).where(table.c.round_id == round_id))).all()
+    ]
+    if not rows:
+        return
+    random.SystemRandom().shuffle(rows)
+    for row in rows:
+        row.update(
+            id=random_answer_id(),
+            respondent="r:" + secrets.token_hex(16),
+            source_ts=None,
+        )
+    await session.execute(delete(table).where(table.c.round_id == round_id))
+    await session.execute(insert(table), rows)
+
+
 async def respondent_users(session: AsyncSession, round_: SurveyRound) -> dict[str, SlackUser]:
     """The cached Slack users who answered `round_` (a named round), in one query."""
     answered = select(SurveyAnswer.respondent).where(SurveyAnswer.round_id == round_.id)
@@ -228,13 +270,6 @@ async def release_invite_reminder(session: AsyncSession, invite_id: int) -> None
     await session.execute(
         update(SurveyInvite).where(SurveyInvite.id == invite_id).values(reminded_at=None)
     )
-
-
-async def answered_questions(session: AsyncSession, round_id: int, respondent: str) -> set[str]:
-    statement = select(SurveyAnswer.question_id).where(
-        SurveyAnswer.round_id == round_id, SurveyAnswer.respondent == respondent
-    )
-    return set((await session.execute(statement)).scalars())
 
 
 async def mark_round_reminded(session: AsyncSession, round_id: int, now: datetime) -> None:
