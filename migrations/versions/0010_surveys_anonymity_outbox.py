@@ -36,6 +36,12 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("survey_invites") as batch:
         batch.alter_column("answered", server_default=None)
+    # Rounds open during the upgrade: each invite's count of answered questions (reminders).
+    op.execute(
+        "UPDATE survey_invites SET answered = (SELECT count(*) FROM survey_answers a"
+        " WHERE a.round_id = survey_invites.round_id"
+        " AND a.respondent = survey_invites.respondent)"
+    )
     if op.get_bind().dialect.name != "sqlite":  # SQLite's INTEGER is 64-bit already
         op.alter_column(
             "survey_answers",
