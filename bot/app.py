@@ -32,6 +32,7 @@ from bot.sla.reminders import ReminderSummary, run_reminders
 from bot.slack import SignatureVerifier
 from bot.summaries.posting import PostResult, run_due_summaries
 from bot.surveys import results as survey_results
+from bot.surveys import rounds as survey_rounds
 from bot.surveys.reminders import remind_unfinished
 from bot.surveys.results import CloseSummary, SurveyContext, close_due_rounds, survey_context
 from bot.surveys.rounds import RoundResult, run_due_rounds
@@ -49,6 +50,7 @@ def outbox_handlers(surveys: SurveyContext) -> OutboxRegistry:
     conversation_delivery.register_outbox(registry)
     reminders.register_outbox(registry)
     survey_results.register_outbox(registry, surveys)
+    survey_rounds.register_outbox(registry)
     return registry
 
 
@@ -164,7 +166,6 @@ class JerryApp:
             self.client,
             self.directory,
             now,
-            secret=context.secret,
             audience=context.groups_of,
         )
         closed = await close_due_rounds(self.services, now)

@@ -34,7 +34,7 @@ EPILOG = """all commands:
   surveys import FILE [--dry-run]              validate FILE and replace the pulse surveys with it
   surveys export [FILE]                        write the surveys back in the import format
   surveys init [FILE] [--language en|fr]       write the two template surveys, to edit
-  surveys run NAME                             start a round of a survey now
+  surveys run NAME [--wait SECONDS]            start a round now; say who was asked, who is queued
   surveys results NAME [--round N] [--format text|csv|json]
                                                print a round's results (default: latest closed)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from functools import cached_property
 from typing import Annotated, Literal
 
@@ -44,10 +42,10 @@ class Settings(BaseSettings):
     jerry_github_token: str | None = None
     jerry_feed_minutes: float = Field(default=60.0, ge=0)
     jerry_feed_timeout_seconds: float = Field(default=10.0, gt=0)
-    # Pulse surveys: how often (seconds) Jerry looks for rounds to start (0 turns it off), and
-    # the secret keying anonymous respondents' hashes (default: derived from the signing secret).
+    # Pulse surveys: how often (seconds) Jerry looks for rounds to start (0 turns it off). The
+    # key of anonymous rounds' hashes is no setting: it is random, in the database
+    # (bot/surveys/keys.py).
     jerry_survey_check_seconds: float = Field(default=60.0, ge=0)
-    jerry_survey_secret: str | None = None
 
     @field_validator("jerry_admins", mode="before")
     @classmethod
@@ -60,21 +58,6 @@ class Settings(BaseSettings):
     @classmethod
     def _slash_terminated(cls, value: str) -> str:
         return value if value.endswith("/") else value + "/"
-
-    @property
-    def survey_secret(self) -> str:
-        """The key of anonymous respondents' hashes: JERRY_SURVEY_SECRET, else derived from
-        SLACK_SIGNING_SECRET (changing it mid-round makes Jerry forget who answered)."""
-        if self.jerry_survey_secret:
-            return self.jerry_survey_secret
-        if not self.slack_signing_secret:
-            raise MissingSettingError(
-                "JERRY_SURVEY_SECRET",
-                "anonymous surveys need it, or SLACK_SIGNING_SECRET to derive it from",
-            )
-        return hmac.new(
-            self.slack_signing_secret.encode(), b"jerry-survey-respondent", hashlib.sha256
-        ).hexdigest()
 
     @cached_property
     def async_database_url(self) -> str:

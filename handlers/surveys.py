@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from bot.i18n import t
 from bot.services import Services
 from bot.surveys import answering as core
+from bot.surveys.keys import survey_secret
 from bot.views import survey_answers as views
 
 log = logging.getLogger("jerry.surveys")
@@ -54,7 +55,7 @@ async def survey_message(
     user = message.get("user") or ""
     if _is_bot(message) or not user or user == context.get("bot_user_id"):
         return  # Jerry's own questions and notes, other apps
-    secret = services.settings.survey_secret
+    secret = await survey_secret(services.sessions)
     now = services.clock()
     if subtype == DELETE:
         await core.delete_reply(
@@ -99,12 +100,17 @@ async def survey_button(
     await ack()
     user = (body.get("user") or {}).get("id", "")
     action = (body.get("actions") or [{}])[0]
+    container = body.get("container") or {}
+    original = body.get("message") or {}
     outcome = await core.record_button(
         services.sessions,
-        secret=services.settings.survey_secret,
+        secret=await survey_secret(services.sessions),
         value=action.get("value") or "",
         user_id=user,
         now=services.clock(),
+        # Where the question was: an anonymous invite is known by its thread.
+        channel=(body.get("channel") or {}).get("id") or container.get("channel_id") or "",
+        thread_ts=container.get("thread_ts") or original.get("thread_ts"),
     )
     lang = outcome.lang
     try:
@@ -115,7 +121,6 @@ async def survey_button(
                 return
             decoded = core.parse_button_value(action.get("value") or "")
             assert decoded is not None
-            original = body.get("message") or {}
             blocks = views.button_chosen(
                 original.get("blocks") or [],
                 round_id=decoded[0],

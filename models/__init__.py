@@ -8,7 +8,7 @@ from models.items import Item, ItemEvent
 from models.reminders import ScheduledJob, SentReminder
 from models.routing import Area, RoutingRule, Team
 from models.summaries import SummaryPost, SummarySubscription
-from models.surveys import Survey, SurveyAnswer, SurveyInvite, SurveyRound
+from models.surveys import Survey, SurveyAnswer, SurveyInvite, SurveyRound, SurveySecret
 from models.updates import Feed, ProductUpdate
 from models.users import SlackUser
 
@@ -31,6 +31,7 @@ __all__ = [
     "SurveyAnswer",
     "SurveyInvite",
     "SurveyRound",
+    "SurveySecret",
     "Team",
     "utcnow",
 ]

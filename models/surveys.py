@@ -1,9 +1,12 @@
 """Pulse surveys: their definition, each round, who was asked, and the answers.
 
-Anonymous surveys never store who answered what: a respondent is then known only by a keyed
-hash (HMAC of the Slack user id with Jerry's secret and the round), enough to tell whether
-"this person" has answered (for reminders and for taking their latest answer), and useless to
-anyone reading the database alone.
+Anonymous rounds keep who was asked apart from what was answered (README, "What an operator
+can learn from an anonymous survey"): an invite names its person by a keyed hash (HMAC of the
+user id and the round, with the random key of `survey_secrets`) and its DM thread by a keyed
+hash of the thread's ts; an answer row carries neither, only a ballot key that needs the DM
+thread's ts (never stored) to compute, a random id, no message ts and no time but the round's
+opening. Closing the round rewrites its answers in a random order with the ballot keys
+replaced by random ones.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
@@ -78,11 +81,24 @@ class SurveyRound(Base):
     )
 
 
+class SurveySecret(Base):
+    """The key of anonymous rounds' hashes: random, made once by the first process that needs
+    it, and derived from nothing an operator holds (no setting, no Slack secret)."""
+
+    __tablename__ = "survey_secrets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # always 1: one key
+    secret: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class SurveyInvite(Base):
     """A person asked in a round: their thread with Jerry, and whether they finished.
 
     `respondent` is the Slack user id, or for anonymous rounds the keyed hash; for anonymous
-    rounds `channel` is left empty (a DM channel id would name the person).
+    rounds `channel` is left empty (a DM channel id would name the person), `ts` holds a keyed
+    hash of the DM thread's ts (enough to recognise a reply there, useless to find the thread)
+    and `question_ts` stays empty.
     """
 
     __tablename__ = "survey_invites"
@@ -96,6 +112,7 @@ class SurveyInvite(Base):
     question_ts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     finished_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
+    answered: Mapped[int] = mapped_column(default=0)  # questions answered so far (reminders)
 
     __table_args__ = (
         UniqueConstraint("round_id", "respondent"),
@@ -104,13 +121,20 @@ class SurveyInvite(Base):
 
 
 class SurveyAnswer(Base):
-    """The latest answer of one respondent to one question of a round."""
+    """The latest answer of one respondent to one question of a round.
+
+    Named rounds: `respondent` is the user id. Anonymous rounds: a ballot key (not the
+    invite's), a random `id`, `answered_at` the round's opening and `source_ts` a keyed hash.
+    """
 
     __tablename__ = "survey_answers"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    # 64-bit: anonymous answers get random ids (no order of arrival); SQLite's INTEGER is.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
     round_id: Mapped[int] = mapped_column(ForeignKey("survey_rounds.id"))
-    respondent: Mapped[str] = mapped_column(String(128))  # as in SurveyInvite
+    respondent: Mapped[str] = mapped_column(String(128))  # user id, or a ballot key
     question_id: Mapped[str] = mapped_column(String(40))
     number: Mapped[float | None]  # scales (1-5, 0-10)
     choice: Mapped[str | None] = mapped_column(String(300))

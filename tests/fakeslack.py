@@ -128,6 +128,8 @@ class FakeSlack:
         self.violations: list[str] = []  # things real Slack would reject or that would ping
         self.failures: dict[str, list[Failure]] = {}
         self.expired_response_urls: set[str] = set()
+        # An outage: while set, every Web API call answers this HTTP status (e.g. 503).
+        self.outage_status: int | None = None
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -354,6 +356,9 @@ class FakeSlack:
         if self.echo:  # running by hand: show what the app asked of Slack
             shown = {k: v for k, v in args.items() if k in ("channel", "user", "thread_ts", "text")}
             print(f"{method} {json.dumps(shown, ensure_ascii=False)[:300]}", flush=True)
+        if self.outage_status is not None:
+            call.status = self.outage_status
+            return web.Response(status=self.outage_status, text="slack is down")
         failure = self._failure_for(method, args)
         if failure is not None and failure.status == 429:
             call.status, call.response = 429, sample("ratelimited.429.body")

@@ -9,6 +9,7 @@ at what the fake Slack received and at the logs. Every test runs on SQLite and P
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 from datetime import UTC, datetime, timedelta
@@ -18,14 +19,14 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import JerryApp
-from bot.surveys.keys import respondent_key
+from bot.surveys.keys import respondent_key, survey_secret
 from bot.surveys.rounds import start_round
 from models.base import Base
 from models.items import Item
 from models.surveys import Survey, SurveyAnswer, SurveyInvite, SurveyRound
 from tests import payloads
 from tests.fakeslack import BOT_USER_ID, FakeSlack
-from tests.harness import SlackDriver
+from tests.harness import SIGNING_SECRET, SlackDriver
 
 PM1, PM2, STRANGER = "U0PMONE", "U0PMTWO", "U0STRANGER"
 PM_CHANNEL = "C0PMS"
@@ -87,6 +88,7 @@ async def start(
         await session.commit()
     result = await start_round(jerry.services, name, now=NOW)
     assert result.status == "started" and result.invited == 2, result
+    await jerry.drain()  # the outbox asks everyone
     async with jerry.sessions() as session:
         round_ = await session.get(SurveyRound, result.round_id)
     assert round_ is not None
@@ -162,6 +164,18 @@ async def answers(jerry: JerryApp, respondent: str | None = None) -> dict[str, A
     for row in rows:
         value = row.number if row.number is not None else row.choice or row.text
         found[row.question_id] = int(value) if isinstance(value, float) else value
+    return found
+
+
+async def answers_by_respondent(jerry: JerryApp) -> dict[str, dict[str, Any]]:
+    """What each answer row's respondent value answered (question id → value)."""
+    async with jerry.sessions() as session:
+        rows = (await session.scalars(select(SurveyAnswer))).all()
+    found: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        value = row.number if row.number is not None else row.choice or row.text
+        value = int(value) if isinstance(value, float) else value
+        found.setdefault(row.respondent, {})[row.question_id] = value
     return found
 
 
@@ -497,7 +511,7 @@ async def test_anonymous_rounds_store_log_and_say_no_identity(
 ) -> None:
     caplog.set_level(logging.INFO)
     round_ = await start(jerry, anonymous=True)
-    secret = jerry.settings.survey_secret
+    secret = await survey_secret(jerry.sessions)
     key1 = respondent_key(PM1, round_.id, anonymous=True, secret=secret)
     key2 = respondent_key(PM2, round_.id, anonymous=True, secret=secret)
     thread = intro_ts(slack.fake, dm(PM1))
@@ -510,14 +524,20 @@ async def test_anonymous_rounds_store_log_and_say_no_identity(
     clock[0] = NOW + timedelta(days=4)
     await reply(slack, "1) 1", user=PM2)  # too late
 
-    assert await answers(jerry, key1) == {
-        "priorities": 3,
-        "nps": 7,
-        "focus": "Delivery",
-        "tasks": "<@U0PMTWO> and I spend days on support",
-    }
-    assert await answers(jerry, key2) == {"priorities": 2}
+    # Answer rows carry no invite's key (anonymity: they cannot be joined to invites), so
+    # they are grouped by what they carry instead.
+    assert sorted((await answers_by_respondent(jerry)).values(), key=len) == [
+        {"priorities": 2},
+        {
+            "priorities": 3,
+            "nps": 7,
+            "focus": "Delivery",
+            "tasks": "<@U0PMTWO> and I spend days on support",
+        },
+    ]
+    assert await answers(jerry, key1) == {} and await answers(jerry, key2) == {}
     assert (await invite(jerry, key1)).finished_at is not None
+    assert (await invite(jerry, key2)).finished_at is None
 
     identities = [PM1, PM2, dm(PM1), dm(PM2), "pmone", "pmtwo", "Paula", "Pierre", STRANGER]
     # the database: no user id, DM channel or name in any survey row (the free text is the
@@ -574,3 +594,69 @@ async def test_replies_at_once_are_all_counted(
     }
     assert (await invite(jerry, PM1)).finished_at is not None
     assert len(notes(slack.fake, dm(PM1), thread)) == 4
+
+
+@pytest.mark.usefixtures("people")
+async def test_anonymous_answers_cannot_be_tied_to_who_gave_them_from_the_database(
+    slack: SlackDriver, jerry: JerryApp, clock: list, fake_slack: FakeSlack
+) -> None:
+    """Whoever reads the database learns who was asked and who finished, not which answers
+    are whose: no Slack ts of a DM (the intro, the questions, the person's messages), no user
+    id or DM channel in the survey tables or the outbox once asked, answer rows keyed by
+    nothing an invite holds, ids random, no time of answering; the key is random, not derived
+    from the signing secret operators hold. Closing shuffles the answers and drops their keys."""
+    round_ = await start(jerry, anonymous=True)
+    first = await reply(slack, "1) 4 2) 7", user=PM1)
+    await edit(slack, first, "1) 5 2) 7")  # an edit still replaces its answers
+    await reply(slack, "delivery\nfewer meetings", user=PM1)
+    await click(slack, dm(PM2), "priorities", 2, user=PM2)  # a button still counts
+    answered = sorted((await answers_by_respondent(jerry)).values(), key=len)
+    assert answered == [
+        {"priorities": 2},
+        {"priorities": 5, "nps": 7, "focus": "Delivery", "tasks": "fewer meetings"},
+    ]
+
+    secret = await survey_secret(jerry.sessions)
+    derived = hmac.new(SIGNING_SECRET.encode(), b"jerry-survey-respondent", "sha256").hexdigest()
+    assert secret != derived and len(secret) == 64  # random, in the database
+    dm_ts = {m["ts"] for user in (PM1, PM2) for m in fake_slack.messages[dm(user)]}
+    assert len(dm_ts) >= 12  # 2 intros, 8 questions, the people's messages
+    identities = {PM1, PM2, dm(PM1), dm(PM2), "pmone", "pmtwo", "Paula", "Pierre"}
+
+    async def stored() -> str:
+        async with jerry.engine.connect() as conn:
+            rows = []
+            for table in ("survey_rounds", "survey_invites", "survey_answers", "deliveries"):
+                result = await conn.execute(select(Base.metadata.tables[table]))
+                rows += [list(map(str, row)) for row in result.all()]
+        return json.dumps(rows)
+
+    dump = await stored()
+    assert not [ts for ts in dm_ts if ts in dump]
+    assert not [who for who in identities if who in dump]
+    async with jerry.sessions() as session:
+        invites = (await session.scalars(select(SurveyInvite))).all()
+        rows = (await session.scalars(select(SurveyAnswer))).all()
+    # who was asked and who finished: known (reminders need it), by the key in the database
+    keys = {respondent_key(u, round_.id, anonymous=True, secret=secret) for u in (PM1, PM2)}
+    assert {i.respondent for i in invites} == keys
+    assert {i.respondent for i in invites if i.finished_at} == {
+        respondent_key(PM1, round_.id, anonymous=True, secret=secret)
+    }
+    # which answers are whose: nothing in an answer row an invite also holds
+    invite_values = {str(v) for i in invites for v in (i.id, i.respondent, i.ts, i.channel)}
+    for row in rows:
+        assert row.respondent not in invite_values and row.source_ts not in invite_values
+        assert row.answered_at == round_.opened_at  # no time of answering
+        assert row.id >= 2**40  # random, not in order of arrival
+
+    clock[0] = NOW + timedelta(days=3, minutes=1)
+    await jerry.run_survey_results(clock[0])
+    await slack.settle()
+    async with jerry.sessions() as session:
+        sealed = (await session.scalars(select(SurveyAnswer))).all()
+    assert len(sealed) == 5 and {r.id for r in sealed}.isdisjoint({r.id for r in rows})
+    assert len({r.respondent for r in sealed}) == 5  # nothing groups them by person any more
+    assert {r.source_ts for r in sealed} == {None}
+    [post] = [m for m in fake_slack.messages["C0PRODOPS"] if not m.get("thread_ts")]
+    assert "*1 of 2* answered every question" in json.dumps(post["blocks"], ensure_ascii=False)

@@ -23,7 +23,7 @@ from bot.app import JerryApp, create_app
 from bot.config import Settings
 from bot.surveys import rounds as surveys_core
 from bot.surveys.cli import import_file
-from bot.surveys.keys import respondent_key
+from bot.surveys.keys import respondent_key, survey_secret, thread_tag
 from bot.surveys.rounds import SurveyError, start_round
 from bot.surveys.store import invite_for_thread
 from models.surveys import Survey, SurveyInvite, SurveyRound
@@ -67,7 +67,7 @@ surveys:
     schedule: {every: week, day: friday, time: "16:00"}
     timezone: Europe/Paris
     open_for: 2d
-    anonymous: true
+    anonymous: false  # answers in a channel thread are public: never anonymous
     questions:
       - {id: q1, kind: scale5, text: "Roadmap clear?"}
       - {id: q2, kind: text, text: "Anything else?"}
@@ -152,6 +152,7 @@ async def test_anonymous_dm_round_reaches_the_group_and_stores_nobody(
     await import_surveys(settings, tmp_path, PM_ONLY)
     assert await jerry.run_surveys(SLOT - timedelta(minutes=1)) == []
     results = await jerry.run_surveys(SLOT)
+    await slack.settle()  # the outbox asks each person
     [result] = [r for r in results if r.survey == "pm-pulse"]
     assert (result.status, result.number, result.invited, result.failed) == ("started", 1, 3, 0)
     [round_] = await rounds(jerry, "pm-pulse")
@@ -160,7 +161,7 @@ async def test_anonymous_dm_round_reaches_the_group_and_stores_nobody(
     assert fake_slack.calls_to("usergroups.users.list")[0]["usergroup"] == "S0PMS"
 
     stored = await invites(jerry, round_.id)
-    secret = settings.survey_secret
+    secret = await survey_secret(jerry.sessions)
     assert sorted(i.respondent for i in stored) == sorted(
         respondent_key(user, round_.id, anonymous=True, secret=secret) for user in PMS
     )
@@ -184,14 +185,11 @@ async def test_anonymous_dm_round_reaches_the_group_and_stores_nobody(
             for i in stored
             if i.respondent == respondent_key(user, round_.id, anonymous=True, secret=secret)
         )
-        assert (invite.channel, invite.ts) == (None, intro["ts"])
-        assert invite.question_ts == {
-            "priorities": thread[0]["ts"],
-            "nps": thread[1]["ts"],
-            "focus": thread[2]["ts"],
-            "time": thread[3]["ts"],
-        }
-        # the thread lookup finds the person's invite by ts then by the keyed hash
+        # the invite knows the thread only by its keyed hash (anonymity: no DM ts stored)
+        dm = fake_slack.dm_channel(user)
+        assert (invite.channel, invite.ts) == (None, thread_tag(secret, dm, intro["ts"]))
+        assert invite.question_ts == {}
+        # the thread lookup finds the person's invite by the thread's hash then the person's
         async with jerry.sessions() as session:
             found = await invite_for_thread(
                 session, fake_slack.dm_channel(user), intro["ts"], user, secret
@@ -220,6 +218,11 @@ async def test_anonymous_dm_round_reaches_the_group_and_stores_nobody(
             ]
         )
     assert "pm-pulse" in logs and sent
+    # each person was DMed at their user id: no conversations.open (Tier 3) per person
+    assert fake_slack.calls_to("conversations.open") == []
+    assert {
+        c["channel"] for c in fake_slack.calls_to("chat.postMessage") if "thread_ts" not in c.args
+    } == set(PMS)
 
 
 # --- users list: deactivated, bots and a DM error ---------------------------------------------
@@ -231,12 +234,16 @@ async def test_users_audience_skips_bots_deactivated_and_a_dm_error(
     await import_surveys(settings, tmp_path)
     # U0NOBODY is unknown to Slack; U0PMBOB's DM fails once (a Slack refusal for one person)
     fake_slack.fail_next(
-        "conversations.open", "user_disabled", when=lambda a: a.get("users") == "U0PMBOB"
+        "chat.postMessage", "user_disabled", when=lambda a: a.get("channel") == "U0PMBOB"
     )
     result = await start_round(jerry.services, "named", now=IMPORTED + timedelta(hours=1))
     # bots, deactivated accounts and people Slack does not know (users.info) are left out
-    assert (result.status, result.invited, result.skipped) == ("started", 1, 3)
-    assert result.failed == 1 and result.errors == {"user_disabled": 1}
+    assert (result.status, result.invited, result.skipped) == ("started", 2, 3)
+    await slack.settle()
+    assert result.round_id is not None
+    progress = await surveys_core.ask_progress(jerry.sessions, result.round_id)
+    assert (progress.asked, progress.failed, progress.queued) == (1, 1, 0)
+    assert progress.errors == {"user_disabled": 1}
     [round_] = await rounds(jerry, "named")
     assert round_.invited == 1 and not round_.anonymous  # the refused DM is not counted
     [invite] = await invites(jerry, round_.id)
@@ -264,6 +271,7 @@ async def test_channel_round_one_thread_paginated_members(
     await import_surveys(settings, tmp_path, TEAM_ONLY)
     friday = datetime(2026, 1, 9, 15, 0, tzinfo=UTC)  # 16:00 in Paris
     results = await jerry.run_surveys(friday)
+    await slack.settle()
     [result] = [r for r in results if r.survey == "team-thread"]
     assert (result.status, result.invited, result.skipped, result.channel) == (
         "started",
@@ -280,19 +288,14 @@ async def test_channel_round_one_thread_paginated_members(
     assert (round_.channel, round_.ts) == ("C0PMTEAM", intro["ts"])
     stored = await invites(jerry, round_.id)
     assert len(stored) == 3
-    assert {(i.channel, i.ts) for i in stored} == {(None, intro["ts"])}
+    assert {(i.channel, i.ts) for i in stored} == {("C0PMTEAM", intro["ts"])}
+    assert sorted(i.respondent for i in stored) == sorted(PMS)  # a named survey
     assert all(i.question_ts == {"q1": thread[0]["ts"], "q2": thread[1]["ts"]} for i in stored)
     assert fake_slack.calls_to("conversations.open") == []  # nobody got a DM
-    values = " ".join(await row_values(jerry))
-    assert not any(user in values for user in PMS)
     async with jerry.sessions() as session:
-        mine = await invite_for_thread(
-            session, "C0PMTEAM", intro["ts"], "U0PMCLE", settings.survey_secret
-        )
+        mine = await invite_for_thread(session, "C0PMTEAM", intro["ts"], "U0PMCLE", "")
         assert mine is not None and mine[1] is not None
-        stranger = await invite_for_thread(
-            session, "C0PMTEAM", intro["ts"], "U0STRANGER", settings.survey_secret
-        )
+        stranger = await invite_for_thread(session, "C0PMTEAM", intro["ts"], "U0STRANGER", "")
         assert stranger is not None and stranger[0].id == round_.id and stranger[1] is None
 
 
@@ -302,10 +305,12 @@ async def test_a_channel_jerry_cannot_post_in_tells_triage(
     await import_surveys(settings, tmp_path)
     fake_slack.channels["C0PMTEAM"].is_member = False
     result = await start_round(routed.services, "team-thread", now=IMPORTED)
-    assert (result.status, result.error) == ("unpostable", "not_in_channel")
+    assert result.status == "started"  # owed: the outbox finds Slack refusing it for good
     await slack.settle()
     [alert] = fake_slack.posts("C0PRODOPS")
     assert "team-thread" in alert["text"] and "not_in_channel" in alert["text"]
+    [round_] = await rounds(routed, "team-thread")
+    assert round_.invited == 0 and await invites(routed, round_.id) == []
 
 
 # --- exactly once per slot ----------------------------------------------------------------------
@@ -319,9 +324,13 @@ async def test_one_round_per_slot_across_a_restart_and_two_processes(
     try:
         await asyncio.gather(first.start(), second.start())
         together = await asyncio.gather(first.run_surveys(SLOT), second.run_surveys(SLOT))
+        # Three workers share the outbox (the test's Jerry too): each drain waits for its own
+        # worker's pass in progress.
+        for _ in range(2):
+            await asyncio.gather(first.drain(), second.drain(), jerry.drain())
         started = [r for results in together for r in results if r.survey == "pm-pulse"]
         assert [r.status for r in started] == ["started"]
-        assert len(fake_slack.calls_to("conversations.open")) == 3
+        assert [len(fake_slack.dms_to(user)) for user in PMS] == [5, 5, 5]
         # a restart (a new process on the same database) at the same slot starts nothing
         again = create_app(settings)
         try:
@@ -334,7 +343,7 @@ async def test_one_round_per_slot_across_a_restart_and_two_processes(
         finally:
             await again.stop()
         assert [r.number for r in await rounds(jerry, "pm-pulse")] == [1]
-        assert len(fake_slack.calls_to("conversations.open")) == 3
+        assert [len(fake_slack.dms_to(user)) for user in PMS] == [5, 5, 5]
     finally:
         await first.stop()
         await second.stop()
@@ -395,13 +404,11 @@ async def test_jerry_surveys_run_starts_a_round_now(
     assert "pm-pulse round 1 started by DM: 3 people asked" in run.stdout
     for user in PMS:
         assert len(fake_slack.dms_to(user)) == 5
-    # its hashes are the running bot's: the same secret, derived from the signing secret
+    # its hashes are the running bot's: the same key, the one in the database
     [round_] = await rounds(jerry, "pm-pulse")
     keys = {i.respondent for i in await invites(jerry, round_.id)}
-    assert keys == {
-        respondent_key(u, round_.id, anonymous=True, secret=jerry.settings.survey_secret)
-        for u in PMS
-    }
+    secret = await survey_secret(jerry.sessions)
+    assert keys == {respondent_key(u, round_.id, anonymous=True, secret=secret) for u in PMS}
     unknown = await cli("surveys", "run", "nope")
     assert unknown.returncode == 1 and "No survey is named “nope”" in unknown.stderr
 

@@ -26,11 +26,12 @@ STORED_PURPOSES = {
     "reminder",
     "escalation",
     "survey_results",
+    "survey_ask",
 }
 
 
 def test_every_stored_purpose_has_a_handler() -> None:
-    assert outbox_handlers(SurveyContext(None, None)).purposes == STORED_PURPOSES
+    assert outbox_handlers(SurveyContext(None)).purposes == STORED_PURPOSES
 
 
 def test_a_purpose_is_registered_once() -> None:

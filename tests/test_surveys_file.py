@@ -219,3 +219,24 @@ async def test_init_import_export_through_the_cli_bodies(settings, tmp_path: Pat
     assert "bad.yml:2: surveys[0].title: is required" in err
     assert await export_file(settings, out) == 0
     assert [s.name for s in parse(out.read_text())] == ["pm-pulse"]
+
+
+def test_an_anonymous_survey_answered_in_a_channel_is_refused_with_its_name_and_line() -> None:
+    # Answers in a channel thread are public: anonymity would be a promise Jerry cannot keep.
+    text = GOOD.replace("    deliver: dm\n", "    deliver: C0PMTEAM\n", 1)
+    assert problems(text) == [
+        (
+            11,
+            "surveys[0].anonymous",
+            "the survey “pm-pulse” is anonymous but delivered in C0PMTEAM, where everyone sees "
+            "who answered what: use `deliver: dm`, or `anonymous: false`",
+        )
+    ]
+    with pytest.raises(SurveysFileError) as info:
+        parse(text, source="surveys.yml")
+    assert "surveys.yml:11: surveys[0].anonymous: the survey “pm-pulse” is anonymous" in str(
+        info.value
+    )
+    # the same survey by DM, or not anonymous in the channel, is fine
+    parse(GOOD)
+    parse(text.replace("anonymous: true", "anonymous: false", 1))

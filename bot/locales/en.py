@@ -489,6 +489,8 @@ MESSAGES: dict[str, str] = {
     "alert.survey_unpostable": "The survey “{name}” cannot be posted in <#{channel}> ({error}): its round started but nobody was asked. Invite Jerry to the channel (or change `deliver` in the surveys file), then `jerry surveys run {name}`.",
     "surveys.error.unknown": "No survey is named “{name}”. There are: {names}.",
     "surveys.error.archived": "The survey “{name}” is archived: it is no longer in the surveys file.",
+    "surveys.error.anonymous_channel": "The survey “{name}” is anonymous but delivered in a channel, where everyone sees who answered what: deliver it by DM (`deliver: dm`) or make it not anonymous, and import the surveys file again.",
+    "alert.survey_ask_failed": "Survey “{name}” round {number}: {who} could not be asked after Slack kept failing ({error}). Their answers are missing from this round.",
     # --- survey results (closing, reminders, results, chart; jerry surveys results) ---
     "alert.survey_results_failed": "The results of the survey “{name}” (round {number}) could not be posted in <#{channel}> ({error}). Invite Jerry to the channel, then run `jerry surveys results {name} --round {number}` to read them.",
     "survey_results.error.unknown": "No survey is named “{name}”. There are: {names}.",

@@ -493,6 +493,8 @@ MESSAGES: dict[str, str] = {
     "alert.survey_unpostable": "Le sondage « {name} » ne peut pas être publié dans <#{channel}> ({error}) : sa session a commencé mais personne n'a été interrogé. Invitez Jerry dans le canal (ou changez `deliver` dans le fichier des sondages), puis `jerry surveys run {name}`.",
     "surveys.error.unknown": "Aucun sondage ne s'appelle « {name} ». Il y a : {names}.",
     "surveys.error.archived": "Le sondage « {name} » est archivé : il n'est plus dans le fichier des sondages.",
+    "surveys.error.anonymous_channel": "Le sondage « {name} » est anonyme mais diffusé dans un canal, où chacun voit qui a répondu quoi : diffusez-le en message privé (`deliver: dm`) ou rendez-le non anonyme, puis importez de nouveau le fichier des sondages.",
+    "alert.survey_ask_failed": "Sondage « {name} », session {number} : {who} n'a pas pu être interrogé, Slack échouant sans cesse ({error}). Ses réponses manqueront à cette session.",
     # --- survey results (closing, reminders, results, chart; jerry surveys results) ---
     "alert.survey_results_failed": "Les résultats du sondage « {name} » (tour {number}) n'ont pas pu être publiés dans <#{channel}> ({error}). Invitez Jerry dans le canal, puis lancez `jerry surveys results {name} --round {number}` pour les lire.",
     "survey_results.error.unknown": "Aucun sondage ne s'appelle « {name} ». Il y a : {names}.",

@@ -12,25 +12,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.surveys import Survey, SurveyAnswer, SurveyInvite, SurveyRound
 
 
-def _invite_in_thread(channel: str, thread_ts: str) -> Any:
-    """An invite whose own thread this is (a DM: its channel is the DM, or not stored)."""
-    return (SurveyInvite.ts == thread_ts) & or_(
-        SurveyInvite.channel.is_(None), SurveyInvite.channel == channel
+def _invite_in_thread(channel: str, thread_ts: str, tag: str) -> Any:
+    """An invite whose own thread this is: a named one by its DM channel and ts, an anonymous
+    one by the keyed hash of the thread (`tag`, bot/surveys/keys.thread_tag)."""
+    return ((SurveyInvite.ts == thread_ts) & (SurveyInvite.channel == channel)) | (
+        SurveyInvite.ts == tag
     )
 
 
-async def is_survey_thread(session: AsyncSession, channel: str, thread_ts: str) -> bool:
+async def is_survey_thread(session: AsyncSession, channel: str, thread_ts: str, tag: str) -> bool:
     """Whether (channel, thread_ts) is the thread of a survey round (DM or channel)."""
     in_channel = exists().where(SurveyRound.channel == channel, SurveyRound.ts == thread_ts)
-    in_dm = exists().where(_invite_in_thread(channel, thread_ts))
+    in_dm = exists().where(_invite_in_thread(channel, thread_ts, tag))
     return bool(await session.scalar(select(or_(in_channel, in_dm))))
 
 
 async def rounds_for_thread(
-    session: AsyncSession, channel: str, thread_ts: str
+    session: AsyncSession, channel: str, thread_ts: str, tag: str
 ) -> list[tuple[SurveyRound, Survey]]:
     """The rounds whose thread this may be: a channel round's intro, or invites' DM intros."""
-    invited = select(SurveyInvite.round_id).where(_invite_in_thread(channel, thread_ts))
+    invited = select(SurveyInvite.round_id).where(_invite_in_thread(channel, thread_ts, tag))
     rows = await session.execute(
         select(SurveyRound, Survey)
         .join(Survey, Survey.id == SurveyRound.survey_id)
@@ -102,11 +103,15 @@ def put_answer(
     text: str | None,
     source_ts: str | None,
     now: datetime,
+    answer_id: int | None = None,
 ) -> bool:
-    """Insert or replace one answer (the caller holds the invite's lock); whether it changed."""
+    """Insert or replace one answer (the caller holds the invite's lock); whether it changed.
+    `answer_id`: the new row's id (anonymous rounds: random), else the next in sequence."""
     row = existing.get(question_id)
     if row is None:
         row = SurveyAnswer(round_id=round_id, respondent=respondent, question_id=question_id)
+        if answer_id is not None:
+            row.id = answer_id
         session.add(row)
         existing[question_id] = row
     elif (row.number, row.choice, row.text, row.source_ts) == (number, choice, text, source_ts):

@@ -2,9 +2,13 @@
 
 A reply in a round's thread (the DM thread under the intro, or the channel thread of a
 channel round) is read against the round's questions (bot/surveys/answers.py) and stored as
-SurveyAnswer rows, one per question and respondent, the latest winning. The respondent is
-the invitee's user id, or for anonymous rounds their keyed hash (bot/surveys/keys.respondent_key):
-nothing here stores or logs a user id or DM channel of an anonymous round.
+SurveyAnswer rows, one per question and respondent, the latest winning. The invite is found
+by the user id, or for anonymous rounds by its keyed hash (bot/surveys/keys.respondent_key)
+and the keyed hash of the DM thread. An anonymous round's answer rows carry a ballot key
+computed from the user id and the thread's ts (which is stored nowhere), a random id, the
+round's opening as their time and a keyed hash of the message: nothing links them to the
+invite in the database. Nothing here stores or logs a user id or DM channel of an anonymous
+round.
 
 * Only the invitee counts: anyone else writing in the thread (a channel thread: anyone not
   invited) is ignored silently.
@@ -49,7 +53,14 @@ from bot.surveys.answers import (
     parse_reply,
     questions_of,
 )
-from bot.surveys.keys import respondent_key
+from bot.surveys.keys import (
+    ballot_key,
+    message_tag,
+    random_answer_id,
+    respondent_key,
+    survey_secret,
+    thread_tag,
+)
 from bot.views import survey_answers as views
 from models.surveys import Survey, SurveyAnswer, SurveyInvite, SurveyRound
 
@@ -112,7 +123,25 @@ class _Found:
     round: SurveyRound
     survey: Survey
     invite: SurveyInvite
-    respondent: str
+    respondent: str  # what the person's answer rows carry: user id, or their ballot key
+    secret: str
+
+    @property
+    def anonymous(self) -> bool:
+        return self.round.anonymous
+
+    def source(self, ts: str) -> str:
+        """What an answer row keeps of the message it came from."""
+        if not self.anonymous or ts == BUTTON_SOURCE:
+            return ts
+        return message_tag(self.secret, ts)
+
+    def answered_at(self, now: datetime) -> datetime:
+        """An anonymous answer's time is the round's opening: no order of arrival."""
+        return self.round.opened_at if self.anonymous else now
+
+    def new_id(self) -> int | None:
+        return random_answer_id() if self.anonymous else None
 
 
 def is_closed(round_: SurveyRound, now: datetime) -> bool:
@@ -131,25 +160,30 @@ async def survey_thread(
     """Whether a thread is a survey round's (the message listener's matcher asks this)."""
     if not channel or not thread_ts:
         return False
+    tag = thread_tag(await survey_secret(sessions), channel, thread_ts)
     async with sessions() as session:
-        return await is_survey_thread(session, channel, thread_ts)
+        return await is_survey_thread(session, channel, thread_ts, tag)
 
 
 async def _find(
     session: AsyncSession, secret: str, channel: str, thread_ts: str, user_id: str
 ) -> tuple[_Found | None, SurveyRound | None, Survey | None]:
     """The respondent's invite for this thread, locked; else the thread's round (a stranger)."""
-    candidates = await rounds_for_thread(session, channel, thread_ts)
+    tag = thread_tag(secret, channel, thread_ts)
+    candidates = await rounds_for_thread(session, channel, thread_ts, tag)
     for round_, survey in candidates:
         await lock_round(session, round_)
-        respondent = respondent_key(user_id, round_.id, anonymous=round_.anonymous, secret=secret)
-        invite = await invite_of(session, round_.id, respondent, for_update=True)
+        invited = respondent_key(user_id, round_.id, anonymous=round_.anonymous, secret=secret)
+        invite = await invite_of(session, round_.id, invited, for_update=True)
         if invite is None:
             continue
         in_channel = round_.channel == channel and round_.ts == thread_ts
-        own_dm = invite.ts == thread_ts and invite.channel in (None, channel)
+        own_dm = (invite.ts == thread_ts and invite.channel == channel) or invite.ts == tag
         if in_channel or own_dm:
-            return _Found(round_, survey, invite, respondent), round_, survey
+            respondent = (
+                ballot_key(secret, round_.id, user_id, thread_ts) if round_.anonymous else user_id
+            )
+            return _Found(round_, survey, invite, respondent, secret), round_, survey
     if candidates:
         return None, candidates[0][0], candidates[0][1]
     return None, None, None
@@ -223,7 +257,8 @@ async def _record_reply(
         answers = await answers_of(session, round_.id, found.respondent)
         # An edit, or Slack sending the same message again, is read as the message was: about
         # the questions it answered, not the next ones.
-        from_this = {q for q, row in answers.items() if row.source_ts == ts}
+        source = found.source(ts)
+        from_this = {q for q, row in answers.items() if row.source_ts == source}
         parsed = parse_reply(
             text,
             questions,
@@ -244,12 +279,13 @@ async def _record_reply(
                 round_id=round_.id,
                 respondent=found.respondent,
                 question_id=answer.question_id,
-                source_ts=ts,
-                now=now,
+                source_ts=source,
+                now=found.answered_at(now),
+                answer_id=found.new_id(),
                 **_values(answer),
             )
         remaining = _remaining(questions, answers)
-        _mark_finished(found.invite, remaining, now)
+        _mark_finished(found.invite, remaining, len(answers), now)
         if edited and not changed:
             status = ReplyStatus.UNCHANGED
         elif parsed.answers:
@@ -267,7 +303,10 @@ async def _record_reply(
     return ReplyOutcome(status, parsed=parsed, remaining=remaining, changed=changed, **base)
 
 
-def _mark_finished(invite: SurveyInvite, remaining: tuple[int, ...], now: datetime) -> None:
+def _mark_finished(
+    invite: SurveyInvite, remaining: tuple[int, ...], answered: int, now: datetime
+) -> None:
+    invite.answered = answered
     if remaining:
         invite.finished_at = None
     elif invite.finished_at is None:
@@ -296,10 +335,10 @@ async def delete_reply(
         if is_closed(round_, now):
             return ReplyOutcome(ReplyStatus.CLOSED, lang=survey.language, round_id=round_.id)
         answers = await answers_of(session, round_.id, found.respondent)
-        gone = {q for q, row in answers.items() if row.source_ts == ts}
+        gone = {q for q, row in answers.items() if row.source_ts == found.source(ts)}
         await remove_answers(session, answers, gone)
         remaining = _remaining(questions_of(round_.questions), answers)
-        _mark_finished(found.invite, remaining, now)
+        _mark_finished(found.invite, remaining, len(answers), now)
     log.info("survey round %s: a deleted reply took %d answer(s) back", round_.id, len(gone))
     status = ReplyStatus.DELETED if gone else ReplyStatus.UNCHANGED
     return ReplyOutcome(
@@ -324,8 +363,13 @@ async def record_button(
     value: str,
     user_id: str,
     now: datetime,
+    channel: str = "",
+    thread_ts: str | None = None,
 ) -> ButtonOutcome:
-    """A one-click answer (`survey_answer` button): only the invitee's counts, while open."""
+    """A one-click answer (`survey_answer` button): only the invitee's counts, while open.
+
+    `channel` and `thread_ts` say where the button was (an anonymous round's invite is known
+    by its thread, and the person's ballot key needs the thread's ts)."""
     decoded = parse_button_value(value)
     if decoded is None:
         return ButtonOutcome("invalid")
@@ -337,11 +381,25 @@ async def record_button(
         round_, survey = pair
         await lock_round(session, round_)
         lang, in_channel = survey.language, bool(round_.channel and round_.ts)
-        respondent = respondent_key(user_id, round_.id, anonymous=round_.anonymous, secret=secret)
-        invite = await invite_of(session, round_.id, respondent, for_update=True)
-        if invite is None:
+        invited = respondent_key(user_id, round_.id, anonymous=round_.anonymous, secret=secret)
+        invite = await invite_of(session, round_.id, invited, for_update=True)
+        own_thread = not round_.anonymous or (
+            bool(thread_ts)
+            and invite is not None
+            and invite.ts == thread_tag(secret, channel, thread_ts or "")
+        )
+        if invite is None or not own_thread:
             log.info("survey round %s: a button from someone not invited, refused", round_.id)
             return ButtonOutcome("not_yours", lang, in_channel=in_channel)
+        found = _Found(
+            round_,
+            survey,
+            invite,
+            ballot_key(secret, round_.id, user_id, thread_ts or "")
+            if round_.anonymous
+            else user_id,
+            secret,
+        )
         if is_closed(round_, now):
             return ButtonOutcome("closed", lang, in_channel=in_channel)
         questions = questions_of(round_.questions)
@@ -351,19 +409,20 @@ async def record_button(
         result = parse_answer(questions[position - 1], position, str(number), lang=lang)
         if not isinstance(result, ParsedAnswer):
             return ButtonOutcome("invalid", lang, in_channel=in_channel, problems=[result.message])
-        answers = await answers_of(session, round_.id, respondent)
+        answers = await answers_of(session, round_.id, found.respondent)
         put_answer(
             session,
             answers,
             round_id=round_.id,
-            respondent=respondent,
+            respondent=found.respondent,
             question_id=question_id,
             source_ts=BUTTON_SOURCE,
-            now=now,
+            now=found.answered_at(now),
+            answer_id=found.new_id(),
             **_values(result),
         )
         remaining = _remaining(questions, answers)
-        _mark_finished(invite, remaining, now)
+        _mark_finished(invite, remaining, len(answers), now)
     log.info("survey round %s: one-click answer to question %s", round_id, position)
     return ButtonOutcome("recorded", lang, result, remaining, in_channel)
 

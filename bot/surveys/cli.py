@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -57,8 +58,18 @@ def add_actions(actions: Any) -> None:
     init.add_argument(
         "--language", choices=["en", "fr"], default="en", help="the surveys' language (default en)"
     )
-    run_ = actions.add_parser("run", help="start a round of a survey now")
+    run_ = actions.add_parser(
+        "run",
+        help="start a round of a survey now; the running bot asks everyone (its outbox)",
+    )
     run_.add_argument("name", help="the survey's name")
+    run_.add_argument(
+        "--wait",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="how long to wait for everyone to be asked before saying who is not yet (default 60)",
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int | None:
@@ -71,7 +82,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int | None:
     if action == "init":
         return asyncio.run(init_file(args.file, language=args.language))
     if action == "run":
-        return asyncio.run(run_now(settings, args.name))
+        return asyncio.run(run_now(settings, args.name, wait=args.wait))
     return None
 
 
@@ -103,16 +114,29 @@ async def init_file(path: Path | None, *, language: str = "en") -> int:
     return await write_file(template_file(language), path, "the template surveys")
 
 
-async def run_now(settings: Settings, name: str, *, now: datetime | None = None) -> int:
-    """`jerry surveys run NAME`: start a round now and say whom it reached."""
+async def run_now(
+    settings: Settings, name: str, *, now: datetime | None = None, wait: float = 60.0
+) -> int:
+    """`jerry surveys run NAME`: start a round now, wait (up to `wait` seconds) while the
+    running bot's outbox asks everyone, and say honestly who was asked, who is still queued
+    (Slack down or rate limiting: the bot keeps trying) and who could not be asked. Exits 1
+    unless everyone was asked."""
     from bot.services import build_services
-    from bot.surveys.rounds import SurveyError, start_round
+    from bot.surveys.rounds import AskProgress, SurveyError, ask_progress, start_round
 
     if not settings.slack_bot_token:
         raise MissingSettingError("SLACK_BOT_TOKEN", "Jerry asks the survey in Slack")
     services = build_services(settings)
+    progress = AskProgress()
     try:
         result = await start_round(services, name, now=now or utcnow())
+        if result.status == "started" and result.round_id is not None:
+            deadline = time.monotonic() + max(wait, 0.0)
+            while True:
+                progress = await ask_progress(services.sessions, result.round_id)
+                if progress.done or time.monotonic() >= deadline:
+                    break
+                await asyncio.sleep(0.2)
     except SurveyError as exc:
         raise CommandError(str(exc)) from exc
     finally:
@@ -123,18 +147,37 @@ async def run_now(settings: Settings, name: str, *, now: datetime | None = None)
         raise CommandError(
             f"{result.survey}: Slack did not give its audience ({result.error}); no round started"
         )
-    if result.status == "unpostable":
-        raise CommandError(
-            f"{result.survey} round {result.number}: Jerry cannot post in {result.channel} "
-            f"({result.error}); product ops' triage channel was told"
+    left_out = f", {result.skipped} bots or deactivated left out" if result.skipped else ""
+    if result.channel:
+        state = "posted" if progress.asked else "not posted yet"
+        print(
+            f"jerry: {result.survey} round {result.number} started in {result.channel} "
+            f"({result.invited} members): {state}{left_out}"
         )
-    where = f" in {result.channel}" if result.channel else " by DM"
-    print(
-        f"jerry: {result.survey} round {result.number} started{where}: "
-        f"{result.invited} people asked"
-        + (f", {result.skipped} bots or deactivated left out" if result.skipped else "")
-    )
-    if result.failed:
-        reasons = ", ".join(f"{error} ×{n}" for error, n in sorted(result.errors.items()))
-        print(f"jerry: {result.failed} could not be asked: {reasons}", file=sys.stderr)
-    return 0
+    elif progress.asked == result.invited and progress.done and not progress.failed:
+        print(
+            f"jerry: {result.survey} round {result.number} started by DM: "
+            f"{result.invited} people asked{left_out}"
+        )
+    else:
+        print(
+            f"jerry: {result.survey} round {result.number} started by DM: "
+            f"{progress.asked} of {result.invited} people asked so far{left_out}"
+        )
+    reasons = ", ".join(f"{error} ×{n}" for error, n in sorted(progress.errors.items()))
+    if progress.queued:
+        print(
+            f"jerry: {progress.queued} not asked yet"
+            + (f" ({reasons})" if reasons else "")
+            + ": they are queued, and Jerry's running bot (`jerry serve`) keeps trying until "
+            "Slack takes them",
+            file=sys.stderr,
+        )
+    if progress.failed:
+        print(
+            f"jerry: {progress.failed} could not be asked"
+            + (f" ({reasons})" if reasons else "")
+            + "; product ops' triage channel is told when Slack refuses a channel",
+            file=sys.stderr,
+        )
+    return 0 if progress.done and not progress.failed else 1

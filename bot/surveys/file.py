@@ -291,6 +291,15 @@ class _SurveysChecker(Checker):
             flag = self.flag(values["anonymous"], f"{field}.anonymous")
             ok = ok and flag is not None
             anonymous = bool(flag)
+        if anonymous and deliver not in ("", "dm"):
+            # Everyone in the channel reads its thread: an answer there is signed by its author.
+            self.problem(
+                values["anonymous"],
+                f"{field}.anonymous",
+                f"the survey “{name or '?'}” is anonymous but delivered in {deliver}, where "
+                "everyone sees who answered what: use `deliver: dm`, or `anonymous: false`",
+            )
+            ok = False
         language = "en"
         if "language" in values:
             text = self.text(values["language"], f"{field}.language", limit=16)

@@ -12,8 +12,9 @@ Slack or the network fails, so the next tick tries again).
 
 Anonymous rounds keep only a keyed hash on each invite. Jerry reads the survey's audience
 again, computes each member's key, and reminds the members whose key belongs to an
-unfinished invite; the user id ↔ key mapping lives only in memory for that tick. Nothing
-here logs a user id.
+unfinished invite; the user id ↔ key mapping lives only in memory for that tick. Their
+reminder is a new DM, not a thread reply (the thread's ts is not stored). Nothing here logs a
+user id.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.sla import business_time as sla
 from bot.slack import SLACK_FAILURES, AsyncWebClient, classify
 from bot.surveys import results_store as store
-from bot.surveys.keys import respondent_key
+from bot.surveys.keys import respondent_key, survey_secret
 from bot.surveys.rounds import audience_groups
 from bot.views.survey_round import reminder_message
 from models.surveys import Survey, SurveyInvite, SurveyRound
@@ -75,7 +76,6 @@ async def remind_unfinished(
     directory: Any,
     now: datetime,
     *,
-    secret: str | None,
     audience: AudienceResolver | None = None,
 ) -> RemindSummary:
     """Send the reminders due at `now` (once per person per round, in business hours)."""
@@ -87,9 +87,7 @@ async def remind_unfinished(
         if when is None or now < when:
             continue
         try:
-            await _remind_round(
-                sessions, client, directory, round_, survey, now, summary, secret, audience
-            )
+            await _remind_round(sessions, client, directory, round_, survey, now, summary, audience)
         except Exception:  # one round's trouble must not stop the others
             log.exception("reminders of survey %s round %s failed", survey.name, round_.number)
     if summary.sent or summary.failed:
@@ -110,7 +108,6 @@ async def _remind_round(
     survey: Survey,
     now: datetime,
     summary: RemindSummary,
-    secret: str | None,
     audience: AudienceResolver | None,
 ) -> None:
     async with sessions() as session:
@@ -119,9 +116,7 @@ async def _remind_round(
         return
     targets: list[tuple[str, SurveyInvite]] = []
     if round_.anonymous:
-        if not secret:
-            log.warning("survey %s: no survey secret, no reminders", survey.name)
-            return
+        secret = await survey_secret(sessions)
         resolve = audience or (lambda s: audience_groups(client, s))
         by_key = {invite.respondent: invite for invite in invites}
         seen: set[str] = set()
@@ -150,21 +145,21 @@ async def _remind_round(
                 await session.rollback()
                 continue  # finished meanwhile, or another process reminded them
             await store.mark_round_reminded(session, round_.id, now)
-            answered = await store.answered_questions(session, round_.id, invite.respondent)
             await session.commit()
         in_channel = round_.channel if survey.deliver_in != "dm" and round_.channel else None
         message = reminder_message(
             lang,
-            left=max(questions - len(answered), 1),
+            left=max(questions - invite.answered, 1),
             closes_at=round_.closes_at,
             tz=tz,
             title=survey.title,
             channel=in_channel,
         )
-        thread_ts = None if in_channel else invite.ts
+        # Under the intro in a named round's DM; an anonymous round keeps no ts of the thread
+        # (only its keyed hash): the reminder goes to the DM itself.
+        thread_ts = None if in_channel or round_.anonymous else invite.ts
         try:
             await client.chat_postMessage(
-                # The DM of the intro (named rounds keep it); else the user id opens that DM.
                 channel=(invite.channel if not in_channel else None) or user_id,
                 text=message["text"],
                 blocks=message["blocks"],

@@ -19,9 +19,13 @@ text, so not even the order says who answered first); for a named survey each an
 the person's Slack name (plain text, not a mention: nobody is pinged by the results).
 
 Breakdowns: when the audience lists several user groups or channels, each scale question's
-mean per group. Group membership is looked up again when results are built (for anonymous
-rounds each member's keyed hash is computed on the fly; the mapping is never stored). A
-group with fewer than MIN_GROUP respondents is shown only as hidden.
+mean per group (named rounds only: in an anonymous round, who has answered is known, so a
+group's answers could name a lone respondent's). Group membership is looked up again when
+results are built. A group with fewer than MIN_GROUP respondents is shown only as hidden.
+
+Anonymous rounds: closing rewrites the round's answers in a random order, with new random ids
+and random ballot keys, one per row (bot/surveys/results_store.seal_anonymous_answers), so
+nothing groups them by person any more; who finished comes from the invites.
 """
 
 from __future__ import annotations
@@ -48,7 +52,6 @@ from bot.outbox.store import enqueue
 from bot.services import Services
 from bot.slack import SLACK_FAILURES, AsyncWebClient, classify
 from bot.surveys import results_store as store
-from bot.surveys.keys import respondent_key
 from bot.surveys.results_domain import (
     SCALE_RANGES,
     ChoiceResult,
@@ -66,7 +69,6 @@ from models.base import utcnow
 from models.deliveries import Delivery
 from models.items import Item
 from models.surveys import Survey, SurveyRound
-from models.users import SlackUser
 
 log = logging.getLogger("jerry.surveys")
 
@@ -155,11 +157,12 @@ def summarize(
     owner_channel: str = "",
     round_id: int = 0,
     timezone: str = "UTC",
+    progress: tuple[int, int] | None = None,
 ) -> RoundResults:
     """A round's results from its counted answers (latest per respondent and question).
 
     `history`: earlier rounds' (number, {question id: (mean, count)}), oldest first.
-    `groups`: group name → the respondent keys of its members. `names`: respondent → name
+    `groups`: group name → the user ids of its members (named rounds). `names`: respondent → name
     (named surveys only; ignored when anonymous).
     """
     ids = {q.id for q in questions}
@@ -173,6 +176,8 @@ def summarize(
             answered.setdefault(respondent, set()).add(qid)
     finished = sum(1 for qids in answered.values() if qids >= ids) if ids else 0
     partial = len(answered) - finished
+    if progress is not None:  # (finished, partial) as the invites know it (anonymous rounds)
+        finished, partial = progress
 
     results: list[QuestionResult] = []
     for question in questions:
@@ -296,7 +301,6 @@ async def load_results(
     name: str,
     number: int | None = None,
     *,
-    secret: str | None = None,
     groups_of: GroupResolver | None = None,
     directory: Any | None = None,
 ) -> RoundResults:
@@ -304,16 +308,13 @@ async def load_results(
     open one, whose figures are "so far")."""
     async with sessions() as session:
         _survey, round_ = await _round_of(session, name, number)
-    return await results_of_round(
-        sessions, round_.id, secret=secret, groups_of=groups_of, directory=directory
-    )
+    return await results_of_round(sessions, round_.id, groups_of=groups_of, directory=directory)
 
 
 async def results_of_round(
     sessions: async_sessionmaker[AsyncSession],
     round_id: int,
     *,
-    secret: str | None = None,
     groups_of: GroupResolver | None = None,
     directory: Any | None = None,
 ) -> RoundResults:
@@ -328,20 +329,26 @@ async def results_of_round(
         answers = await store.counted_answers(session, round_)
         earlier = await store.previous_rounds(session, survey.id, round_.number, TREND_ROUNDS - 1)
         means = await store.scale_means(session, earlier)
-        invited = round_.invited or len(await store.invites_of(session, round_.id))
+        invited = round_.invited or await store.invite_count(session, round_.id)
+        # An anonymous round's answer rows are not grouped by person once closed: who finished
+        # is the invites' to say.
+        progress = await store.invite_progress(session, round_.id) if round_.anonymous else None
         respondents = sorted({a.respondent for a in answers})
-        cached = {r: await session.get(SlackUser, r) for r in respondents}
+        # Named rounds: every respondent's cached name in one query (anonymous rounds hold
+        # keyed hashes: nobody to name).
+        cached = {} if round_.anonymous else await store.respondent_users(session, round_)
     names: dict[str, str] = {}
-    if not round_.anonymous:  # anonymous rounds hold keyed hashes: nobody to name
+    if not round_.anonymous:
         for respondent in respondents:
-            user = cached[respondent]
-            if directory is not None:
-                # Slack unavailable: the cache, else the id.
+            user = cached.get(respondent)
+            if directory is not None and user is None:
+                # Only people the cache has never seen cost a lookup (a name seen hours ago
+                # is still their name); Slack unavailable: the id.
                 with contextlib.suppress(Exception):
                     user = await directory.user(respondent) or user
             if user is not None:
                 names[respondent] = user.real_name or user.name or respondent
-    groups = await _groups(survey, round_, secret, groups_of)
+    groups = await _groups(survey, round_, groups_of)
     return summarize(
         survey=survey.name,
         title=survey.title,
@@ -361,28 +368,25 @@ async def results_of_round(
         owner_channel=survey.owner_channel,
         round_id=round_.id,
         timezone=survey.timezone,
+        progress=progress,
     )
 
 
 async def _groups(
-    survey: Survey, round_: SurveyRound, secret: str | None, groups_of: GroupResolver | None
+    survey: Survey, round_: SurveyRound, groups_of: GroupResolver | None
 ) -> dict[str, frozenset[str]]:
     if groups_of is None or survey.audience_kind == "users" or len(survey.audience or []) < 2:
         return {}
-    if round_.anonymous and not secret:
+    if round_.anonymous:
+        # A group's answers would be a subset of answers whose members' having answered is
+        # known (reminders need it): a group with one respondent would name their answers.
         return {}
     try:
         members = await groups_of(survey)
     except Exception:  # a breakdown is a bonus: the results go out without it
         log.warning("survey %s: no breakdown (the audience could not be read)", survey.name)
         return {}
-    return {
-        label: frozenset(
-            respondent_key(user, round_.id, anonymous=round_.anonymous, secret=secret or "")
-            for user in users
-        )
-        for label, users in members.items()
-    }
+    return {label: frozenset(users) for label, users in members.items()}
 
 
 # --- closing and posting ----------------------------------------------------------------------
@@ -392,22 +396,16 @@ async def _groups(
 class SurveyContext:
     """What results and reminders need beyond the database and Slack client."""
 
-    secret: str | None  # keys anonymous respondents' hashes; None: no breakdown, no reminders
     groups_of: GroupResolver | None  # reads the audience's members, group by group
 
 
 def survey_context(settings: Any, client: AsyncWebClient) -> SurveyContext:
     from bot.surveys.rounds import audience_groups
 
-    try:
-        secret: str | None = settings.survey_secret
-    except Exception:  # no secret configured: anonymous rounds get no breakdown or reminder
-        secret = None
-
     async def groups_of(survey: Survey) -> dict[str, list[str]]:
         return await audience_groups(client, survey)
 
-    return SurveyContext(secret, groups_of)
+    return SurveyContext(groups_of)
 
 
 @dataclass
@@ -431,6 +429,9 @@ async def close_due_rounds(services: Services, now: datetime) -> CloseSummary:
                 continue  # another process closed it
             survey = await session.get(Survey, survey_id)
             assert survey is not None
+            round_ = await session.get(SurveyRound, round_id)
+            if round_ is not None and round_.anonymous:
+                await store.seal_anonymous_answers(session, round_id)
             enqueue(session, PURPOSE, recipient=survey.owner_channel, round_id=round_id)
             await session.commit()
             summary.closed.append((survey.name, number))
@@ -563,7 +564,6 @@ async def deliver(
     results = await results_of_round(
         outbox.sessions,
         round_id,
-        secret=context.secret,
         groups_of=context.groups_of,
         directory=outbox.directory,
     )

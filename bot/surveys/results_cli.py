@@ -54,7 +54,7 @@ async def results_command(
 
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
-    context, directory = SurveyContext(None, None), None
+    context, directory = SurveyContext(None), None
     if settings.slack_bot_token:  # Slack names people and reads the groups of the breakdown
         from bot.directory import Directory
         from bot.slack import slack_client
@@ -66,7 +66,6 @@ async def results_command(
             sessions,
             name,
             number,
-            secret=context.secret,
             groups_of=context.groups_of,
             directory=directory,
         )

@@ -7,14 +7,19 @@ close, or arriving before a late tick closes the round) is never counted.
 
 from __future__ import annotations
 
+import random
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import affected_rows
+from bot.surveys.keys import random_answer_id
 from models.surveys import Survey, SurveyAnswer, SurveyInvite, SurveyRound
+from models.users import SlackUser
 
 OPEN, CLOSED = "open", "closed"
 
@@ -89,15 +94,20 @@ async def previous_rounds(
 
 
 async def counted_answers(session: AsyncSession, round_: SurveyRound) -> list[AnswerRow]:
+    # Plain columns, not ORM objects: thousands of rows are read once and never changed.
     statement = (
-        select(SurveyAnswer)
+        select(
+            SurveyAnswer.respondent,
+            SurveyAnswer.question_id,
+            SurveyAnswer.number,
+            SurveyAnswer.choice,
+            SurveyAnswer.text,
+            SurveyAnswer.answered_at,
+        )
         .where(*_counted(round_))
         .order_by(SurveyAnswer.answered_at, SurveyAnswer.id)
     )
-    return [
-        AnswerRow(a.respondent, a.question_id, a.number, a.choice, a.text, a.answered_at)
-        for a in (await session.execute(statement)).scalars()
-    ]
+    return [AnswerRow(*row) for row in (await session.execute(statement)).all()]
 
 
 async def scale_means(
@@ -124,6 +134,56 @@ async def scale_means(
     for round_id, question_id, mean, count in (await session.execute(statement)).all():
         found.setdefault(round_id, {})[question_id] = (float(mean), int(count))
     return found
+
+
+async def invite_count(session: AsyncSession, round_id: int) -> int:
+    statement = select(func.count()).where(SurveyInvite.round_id == round_id)
+    return int((await session.execute(statement)).scalar_one())
+
+
+async def invite_progress(session: AsyncSession, round_id: int) -> tuple[int, int]:
+    """(finished, partial): invitees who answered every question, and some but not all."""
+    finished = func.count(SurveyInvite.finished_at)
+    partial = func.sum(
+        case((SurveyInvite.finished_at.is_(None) & (SurveyInvite.answered > 0), 1), else_=0)
+    )
+    row = (
+        await session.execute(select(finished, partial).where(SurveyInvite.round_id == round_id))
+    ).one()
+    return int(row[0] or 0), int(row[1] or 0)
+
+
+async def seal_anonymous_answers(session: AsyncSession, round_id: int) -> None:
+    """An anonymous round closes: write its answers again in a random order, with new random
+    ids and a random ballot key per row, no message hash, in the closing transaction.
+
+    While the round was open, a person's rows shared a ballot key (an edit must find them);
+    now nothing groups them by person, nor orders them by arrival (the rows are new, inserted
+    shuffled: on PostgreSQL they share one transaction id, on SQLite their rowid is random).
+    """
+    table = cast(Table, SurveyAnswer.__table__)
+    rows = [
+        dict(row._mapping)
+        for row in (await session.execute(select(table).where(table.c.round_id == round_id))).all()
+    ]
+    if not rows:
+        return
+    random.SystemRandom().shuffle(rows)
+    for row in rows:
+        row.update(
+            id=random_answer_id(),
+            respondent="r:" + secrets.token_hex(16),
+            source_ts=None,
+        )
+    await session.execute(delete(table).where(table.c.round_id == round_id))
+    await session.execute(insert(table), rows)
+
+
+async def respondent_users(session: AsyncSession, round_: SurveyRound) -> dict[str, SlackUser]:
+    """The cached Slack users who answered `round_` (a named round), in one query."""
+    answered = select(SurveyAnswer.respondent).where(SurveyAnswer.round_id == round_.id)
+    statement = select(SlackUser).where(SlackUser.id.in_(answered))
+    return {user.id: user for user in (await session.execute(statement)).scalars()}
 
 
 async def invites_of(session: AsyncSession, round_id: int) -> list[SurveyInvite]:
@@ -210,13 +270,6 @@ async def release_invite_reminder(session: AsyncSession, invite_id: int) -> None
     await session.execute(
         update(SurveyInvite).where(SurveyInvite.id == invite_id).values(reminded_at=None)
     )
-
-
-async def answered_questions(session: AsyncSession, round_id: int, respondent: str) -> set[str]:
-    statement = select(SurveyAnswer.question_id).where(
-        SurveyAnswer.round_id == round_id, SurveyAnswer.respondent == respondent
-    )
-    return set((await session.execute(statement)).scalars())
 
 
 async def mark_round_reminded(session: AsyncSession, round_id: int, now: datetime) -> None:

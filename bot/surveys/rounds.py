@@ -1,32 +1,49 @@
-"""Pulse surveys: who is asked (respondent keys), and starting rounds.
+"""Pulse surveys: who is asked, starting rounds, and asking people (through the outbox).
 
 A respondent of an anonymous round is known only by `respondent_key`: an HMAC-SHA256 of
-their Slack user id and the round, keyed with Jerry's survey secret
-(`Settings.survey_secret`). The same person gets a different key in every round, so rounds
-cannot be joined together either.
+their Slack user id and the round, keyed with the random key in `survey_secrets`
+(bot/surveys/keys.py). The same person gets a different key in every round.
+
+Asking goes through the outbox like every message Jerry owes: a round started while Slack is
+down is asked when it is back, a crash mid-round resumes, a rate limit delays a person and
+never drops them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.directory import Directory
 from bot.errors import KeyedRefusal
+from bot.outbox.registry import (
+    OutboxContext,
+    OutboxHandler,
+    OutboxRegistry,
+    PermanentDeliveryError,
+    Posted,
+)
+from bot.outbox.store import enqueue
 from bot.scheduler import latest_slot
 from bot.services import Services
 from bot.sla.reminder_store import claim_reminder
-from bot.slack import SLACK_FAILURES, TRANSPORT_ERRORS, AsyncWebClient, SlackApiError, classify
+from bot.slack import TRANSPORT_ERRORS, AsyncWebClient, SlackApiError, classify
 from bot.surveys import store
+from bot.surveys.answer_store import round_with_survey
 from bot.surveys.file import parse_duration, trigger_of
-from bot.surveys.keys import respondent_key
+from bot.surveys.keys import respondent_key, survey_secret, survey_secret_of, thread_tag
 from bot.triage import alert_triage
 from bot.views.survey_round import intro_message, question_message
+from models.deliveries import Delivery
+from models.items import Item
 from models.surveys import Survey, SurveyInvite, SurveyRound
 
 # --- starting rounds --------------------------------------------------------------------------
@@ -37,9 +54,8 @@ JOB_NAME = "surveys"
 # How far back the scheduler looks for a survey's latest slot (one round after any downtime).
 LOOKBACK = timedelta(days=400)
 MEMBERS_PAGE = 200
-# People asked at once (each gets a DM and its thread replies); the client retries rate limits.
-POSTING_CONCURRENCY = 4
 LOOKUP_CONCURRENCY = 8
+ASK = "survey_ask"  # the outbox row asking one person (or one channel) a round
 
 
 class SurveyError(KeyedRefusal):
@@ -116,11 +132,12 @@ async def start_round(
 ) -> RoundResult:
     """Start `survey_name`'s round for `slot` (default: now, as `jerry surveys run` does).
 
-    The round and an invite per person are committed before anything is posted: (survey,
-    slot) is unique, so a restart or a second process finds the slot taken and posts
-    nothing. Then each person gets the intro DM and one thread reply per question (or, for
-    channel delivery, one intro in the channel with the questions in its thread). Someone
-    Jerry cannot DM is skipped, counted, and left out of the round.
+    The round, an invite per person and what Jerry owes them (one outbox row per person, or
+    one for the channel) are committed together: (survey, slot) is unique, so a restart or a
+    second process finds the slot taken and owes nothing twice. The outbox then asks each
+    person (the intro DM and one thread reply per question), retrying Slack's outages and
+    rate limits until it can, and resuming a thread half posted. Someone Slack will never let
+    Jerry DM is left out of the round (their invite dropped, the round's count lowered).
     """
     slot = slot or now
     async with services.sessions() as session:
@@ -132,6 +149,9 @@ async def start_round(
             raise SurveyError(
                 "surveys.error.unknown", name=survey_name, names=", ".join(names) or "—"
             )
+        if survey.anonymous and survey.deliver_in != "dm":
+            # Refused at import since; a survey imported before cannot promise anonymity.
+            raise SurveyError("surveys.error.anonymous_channel", name=survey.name)
         if await store.round_for_slot(session, survey.id, slot) is not None:
             return RoundResult(survey.name, "exists", slot)
     try:
@@ -149,41 +169,60 @@ async def start_round(
         return RoundResult(survey.name, "audience_failed", slot, error=error)
     people = await _reachable(services.directory, members)
     skipped = len(members) - len(people)
-    secret = services.settings.survey_secret if survey.anonymous else ""
+    secret = await survey_secret(services.sessions) if survey.anonymous else ""
+    if survey.anonymous:
+        # Invites and asks in no particular order: their ids say nothing of the audience's.
+        people = list(people)
+        random.SystemRandom().shuffle(people)
     closes_at = now + parse_duration(survey.open_for)
+    in_channel = survey.deliver_in != "dm"
     async with services.sessions() as session:
         row = await session.get(Survey, survey.id)
         assert row is not None
         round_ = await store.insert_round(session, row, slot=slot, now=now, closes_at=closes_at)
         if round_ is None:
             return RoundResult(survey.name, "exists", slot)
-        keys = {
-            user: respondent_key(user, round_.id, anonymous=round_.anonymous, secret=secret)
+        session.add_all(
+            SurveyInvite(
+                round_id=round_.id,
+                respondent=respondent_key(
+                    user, round_.id, anonymous=round_.anonymous, secret=secret
+                ),
+            )
             for user in people
-        }
-        invites = {user: SurveyInvite(round_id=round_.id, respondent=keys[user]) for user in people}
-        session.add_all(invites.values())
-        round_.invited = len(invites)
+        )
+        round_.invited = len(people)
+        if in_channel:
+            enqueue(session, ASK, recipient=survey.deliver_in, round_id=round_.id)
+        else:
+            for user in people:
+                enqueue(session, ASK, recipient=user, round_id=round_.id)
         try:
             await session.commit()
         except IntegrityError:  # another process took the slot between our check and commit
             await session.rollback()
             return RoundResult(survey.name, "exists", slot)
         round_id, number = round_.id, round_.number
-        invite_ids = {user: invite.id for user, invite in invites.items()}
-        questions = list(round_.questions or [])
+    services.kick()
     log.info(
-        "survey %s: round %d started for %s, %d people asked%s",
+        "survey %s: round %d started for %s, %d people to ask%s%s",
         survey.name,
         number,
         slot.isoformat(),
-        len(invite_ids),
+        len(people),
+        f" in {survey.deliver_in}" if in_channel else " by DM",
         f" ({skipped} bots or deactivated left out)" if skipped else "",
     )
-    posting = _Posting(services, survey, round_id, number, questions, closes_at)
-    if survey.deliver_in != "dm":
-        return await posting.in_channel(slot, invite_ids, skipped)
-    return await posting.by_dm(slot, invite_ids, skipped)
+    return RoundResult(
+        survey.name,
+        "started",
+        slot,
+        round_id,
+        number,
+        invited=len(people),
+        skipped=skipped,
+        channel=survey.deliver_in if in_channel else None,
+    )
 
 
 async def audience_of(client: AsyncWebClient, kind: str, ids: list[str]) -> list[str]:
@@ -238,193 +277,214 @@ async def _reachable(directory: Directory, members: list[str]) -> list[str]:
     return [user for user, ok in zip(members, flags, strict=True) if ok]
 
 
-class _Posting:
-    def __init__(
-        self,
-        services: Services,
-        survey: Survey,
-        round_id: int,
-        number: int,
-        questions: list[dict[str, Any]],
-        closes_at: datetime,
+# --- asking (the outbox sends each "survey_ask" row) --------------------------------------------
+
+
+def register_outbox(registry: OutboxRegistry) -> None:
+    """The "survey_ask" rows: one person's intro DM and questions, or a channel's thread."""
+
+    async def send(
+        outbox: OutboxContext, session: AsyncSession, delivery: Delivery, item: Item | None
+    ) -> Posted:
+        return await ask(outbox, delivery)
+
+    async def undeliverable(
+        session: AsyncSession, delivery: Delivery, item: Item | None, error: str
     ) -> None:
-        self.services = services
-        self.survey = survey
-        self.round_id = round_id
-        self.number = number
-        self.questions = questions
-        self.closes_at = closes_at
-        self.lang = survey.language
+        await _not_asked(session, delivery, error, alert=False)
 
-    def _intro(self, *, in_channel: bool) -> dict[str, Any]:
-        return intro_message(
-            title=self.survey.title,
-            count=len(self.questions),
-            closes_at=self.closes_at,
-            timezone=self.survey.timezone,
-            anonymous=self.survey.anonymous,
+    async def gave_up(
+        session: AsyncSession, delivery: Delivery, item: Item | None, error: str
+    ) -> None:
+        await _not_asked(session, delivery, error, alert=True)
+
+    registry.register(ASK, OutboxHandler(send=send, undeliverable=undeliverable, gave_up=gave_up))
+
+
+async def ask(outbox: OutboxContext, delivery: Delivery) -> Posted:
+    """Post the round's intro to the delivery's recipient (a user id: their DM, no
+    `conversations.open`; or the channel) and each question in its thread.
+
+    What is posted is recorded as it goes (in the delivery's params, and on the invites as
+    soon as the intro is there, so replies count at once): a retry after a rate limit, an
+    outage or a crash posts only what is missing. For an anonymous round, what stays once
+    asked names neither the person nor their thread (the delivery's recipient and progress
+    are cleared; the invite keeps a keyed hash of the thread).
+    """
+    params = dict(delivery.params or {})
+    round_id = int(params.get("round_id") or 0)
+    recipient = delivery.recipient or ""
+    async with outbox.sessions() as session:
+        pair = await round_with_survey(session, round_id)
+    if pair is None:
+        raise PermanentDeliveryError("round_missing")
+    round_, survey = pair
+    if round_.status != "open":  # closed by the results tick while this waited
+        raise PermanentDeliveryError("round_closed")
+    in_channel = not recipient.startswith(("U", "W"))
+    anonymous = round_.anonymous
+    secret = await survey_secret(outbox.sessions) if anonymous else ""
+    respondent = respondent_key(recipient, round_id, anonymous=anonymous, secret=secret)
+    progress: dict[str, Any] = dict(params.get("_progress") or {})
+    questions = list(round_.questions or [])
+    lang = survey.language
+    if not progress.get("ts"):
+        intro = intro_message(
+            title=survey.title,
+            count=len(questions),
+            closes_at=round_.closes_at,
+            timezone=survey.timezone,
+            anonymous=anonymous,
             in_channel=in_channel,
-            lang=self.lang,
+            lang=lang,
         )
-
-    async def _thread(self, channel: str) -> tuple[str, dict[str, str]]:
-        """Post the intro in `channel` and each question in its thread: (ts, {question: ts})."""
-        client = self.services.client
-        intro = self._intro(in_channel=not channel.startswith("D"))
-        response = await client.chat_postMessage(
-            channel=channel, text=intro["text"], blocks=intro["blocks"], unfurl_links=False
-        )
-        ts = response["ts"]
-        question_ts: dict[str, str] = {}
-        for n, question in enumerate(self.questions, start=1):
-            message = question_message(
-                question, n=n, count=len(self.questions), round_id=self.round_id, lang=self.lang
-            )
-            reply = await client.chat_postMessage(
-                channel=response.get("channel") or channel,
-                thread_ts=ts,
-                text=message["text"],
-                blocks=message["blocks"],
-                unfurl_links=False,
-            )
-            question_ts[question["id"]] = reply["ts"]
-        return ts, question_ts
-
-    async def in_channel(
-        self, slot: datetime, invite_ids: dict[str, int], skipped: int
-    ) -> RoundResult:
-        channel = self.survey.deliver_in
-        try:
-            ts, question_ts = await self._thread(channel)
-        except SLACK_FAILURES as exc:
-            error = classify(exc).code
-            log.warning(
-                "survey %s round %d: cannot post in %s: %s",
-                self.survey.name,
-                self.number,
-                channel,
-                error,
-            )
-            async with self.services.sessions() as session:
-                await alert_triage(
-                    session,
-                    "survey_unpostable",
-                    name=self.survey.name,
-                    channel=channel,
-                    error=error,
-                )
-                await session.commit()
-            self.services.kick()
-            return RoundResult(
-                self.survey.name,
-                "unpostable",
-                slot,
-                self.round_id,
-                self.number,
-                invited=0,
-                failed=len(invite_ids),
-                errors={error: len(invite_ids)},
-                skipped=skipped,
-                channel=channel,
-                error=error,
-            )
-        async with self.services.sessions() as session:
-            round_ = await session.get(SurveyRound, self.round_id)
-            assert round_ is not None
-            round_.channel, round_.ts = channel, ts
-            for invite in await store.invites_of(session, self.round_id):
-                invite.ts, invite.question_ts = ts, dict(question_ts)
-                invite.channel = None if self.survey.anonymous else channel
+        channel, ts = await outbox.post(recipient, intro)
+        if not channel or not ts:
+            raise PermanentDeliveryError("no_ts")
+        progress = {"channel": channel, "ts": ts, "questions": {}}
+        async with outbox.sessions() as session:
+            await _link_thread(session, round_, respondent, channel, ts, in_channel, secret)
+            await _save_progress(session, delivery.id, params, progress)
             await session.commit()
-        log.info(
-            "survey %s round %d posted in %s (%d questions)",
-            self.survey.name,
-            self.number,
-            channel,
-            len(question_ts),
+    channel, ts = str(progress["channel"]), str(progress["ts"])
+    posted: dict[str, str] = dict(progress.get("questions") or {})
+    for n, question in enumerate(questions, start=1):
+        if question["id"] in posted:
+            continue
+        message = question_message(
+            question, n=n, count=len(questions), round_id=round_id, lang=lang
         )
-        return RoundResult(
-            self.survey.name,
-            "started",
-            slot,
-            self.round_id,
-            self.number,
-            invited=len(invite_ids),
-            skipped=skipped,
-            channel=channel,
-            ts=ts,
+        _where, reply_ts = await outbox.post(channel, message, thread_ts=ts)
+        posted[question["id"]] = reply_ts or ""
+        progress["questions"] = posted
+        async with outbox.sessions() as session:
+            await _save_progress(session, delivery.id, params, progress)
+            await session.commit()
+    if not anonymous:
+        async with outbox.sessions() as session:
+            await store.set_question_ts(
+                session, round_id, None if in_channel else respondent, posted
+            )
+            await session.commit()
+        delivery.params = {"round_id": round_id, "_progress": progress}
+        return channel, ts
+    # Asked: nothing here may say whom, nor where their thread is (written here too: the
+    # worker writes only what changed since it loaded the row, and the progress was written
+    # behind its back).
+    async with outbox.sessions() as session:
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery.id)
+            .values(params={"round_id": round_id}, recipient=None)
+        )
+        await session.commit()
+    delivery.params = {"round_id": round_id}
+    delivery.recipient = None
+    return None, None
+
+
+async def _link_thread(
+    session: AsyncSession,
+    round_: SurveyRound,
+    respondent: str,
+    channel: str,
+    ts: str,
+    in_channel: bool,
+    secret: str,
+) -> None:
+    """The intro is posted: replies in its thread count from now on."""
+    if in_channel:
+        await store.link_channel_thread(session, round_.id, channel, ts)
+    elif round_.anonymous:
+        await store.link_dm_thread(
+            session, round_.id, respondent, channel=None, ts=thread_tag(secret, channel, ts)
+        )
+    else:
+        await store.link_dm_thread(session, round_.id, respondent, channel=channel, ts=ts)
+
+
+async def _save_progress(
+    session: AsyncSession, delivery_id: int, params: dict[str, Any], progress: dict[str, Any]
+) -> None:
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(params={**params, "_progress": progress})
+    )
+
+
+async def _not_asked(session: AsyncSession, delivery: Delivery, error: str, *, alert: bool) -> None:
+    """Slack will never take this round's ask (the person is gone or refuses DMs, Jerry is not
+    in the channel), or the outbox gave up: the person is left out of the round if nothing was
+    posted to them, and triage hears of a channel it cannot post in, or of giving up."""
+    params = delivery.params or {}
+    round_id = int(params.get("round_id") or 0)
+    pair = await round_with_survey(session, round_id)
+    if pair is None:
+        return
+    round_, survey = pair
+    recipient = delivery.recipient or ""
+    in_channel = not recipient.startswith(("U", "W"))
+    asked = bool((params.get("_progress") or {}).get("ts"))
+    who = "someone" if round_.anonymous else recipient
+    log.warning(
+        "survey %s round %d: %s could not be asked (%s)%s",
+        survey.name,
+        round_.number,
+        f"the channel {recipient}" if in_channel else who,
+        error,
+        "" if asked else "; left out of the round",
+    )
+    if in_channel:
+        await alert_triage(
+            session, "survey_unpostable", name=survey.name, channel=recipient, error=error
+        )
+        if not asked:
+            await store.drop_invites(session, round_id, None)
+        return
+    if not asked:
+        secret = await survey_secret_of(session) if round_.anonymous else ""
+        respondent = respondent_key(recipient, round_id, anonymous=round_.anonymous, secret=secret)
+        await store.drop_invites(session, round_id, respondent)
+    if alert:
+        await alert_triage(
+            session,
+            "survey_ask_failed",
+            name=survey.name,
+            number=round_.number,
+            who="—" if round_.anonymous else f"<@{recipient}>",
+            error=error,
         )
 
-    async def by_dm(self, slot: datetime, invite_ids: dict[str, int], skipped: int) -> RoundResult:
-        gate = asyncio.Semaphore(POSTING_CONCURRENCY)
-        errors: dict[str, int] = {}
 
-        async def ask(user_id: str, invite_id: int) -> bool:
-            async with gate:
-                error = await self._ask(user_id, invite_id)
-            if error is not None:
-                errors[error] = errors.get(error, 0) + 1
-            return error is None
+# --- what a round's asks became (for `jerry surveys run`) ------------------------------------
 
-        asked = await asyncio.gather(*(ask(u, i) for u, i in invite_ids.items()))
-        reached = sum(asked)
-        failed = len(asked) - reached
-        if failed:
-            async with self.services.sessions() as session:
-                round_ = await session.get(SurveyRound, self.round_id)
-                assert round_ is not None
-                round_.invited = reached
-                await session.commit()
-        log.info(
-            "survey %s round %d: %d people asked by DM, %d could not be reached %s",
-            self.survey.name,
-            self.number,
-            reached,
-            failed,
-            errors or "",
-        )
-        return RoundResult(
-            self.survey.name,
-            "started",
-            slot,
-            self.round_id,
-            self.number,
-            invited=reached,
-            failed=failed,
-            errors=errors,
-            skipped=skipped,
-        )
 
-    async def _ask(self, user_id: str, invite_id: int) -> str | None:
-        """DM one person the round; None when done, else why not (their invite is dropped)."""
-        client = self.services.client
-        try:
-            opened = await client.conversations_open(users=user_id)
-            channel = (opened.get("channel") or {}).get("id") or user_id
-            ts, question_ts = await self._thread(channel)
-        except SlackApiError as exc:
-            error = classify(exc).code
-        except TRANSPORT_ERRORS as exc:
-            error = f"connection: {exc.__class__.__name__}"
+@dataclass(frozen=True)
+class AskProgress:
+    asked: int = 0  # sent: the person (or the channel) has every question
+    queued: int = 0  # still owed: the outbox retries (Slack down, rate limited)
+    failed: int = 0  # Slack refused for good, or the outbox gave up
+    errors: dict[str, int] = field(default_factory=dict)  # last error → how many rows
+
+    @property
+    def done(self) -> bool:
+        return self.queued == 0
+
+
+async def ask_progress(sessions: async_sessionmaker[AsyncSession], round_id: int) -> AskProgress:
+    async with sessions() as session:
+        rows = await store.asks_of(session, round_id, ASK)
+    asked = queued = failed = 0
+    errors: dict[str, int] = {}
+    for status, error in rows:
+        if status == "sent":
+            asked += 1
+            continue
+        if status == "failed":
+            failed += 1
         else:
-            async with self.services.sessions() as session:
-                invite = await session.get(SurveyInvite, invite_id)
-                assert invite is not None
-                invite.ts, invite.question_ts = ts, question_ts
-                invite.channel = None if self.survey.anonymous else channel
-                await session.commit()
-            return None
-        who = "someone" if self.survey.anonymous else user_id
-        log.warning(
-            "survey %s round %d: %s could not be asked (%s); skipped",
-            self.survey.name,
-            self.number,
-            who,
-            error,
-        )
-        async with self.services.sessions() as session:
-            invite = await session.get(SurveyInvite, invite_id)
-            if invite is not None and invite.ts is None:
-                await session.delete(invite)
-                await session.commit()
-        return error
+            queued += 1
+        if error:
+            errors[error] = errors.get(error, 0) + 1
+    return AskProgress(asked, queued, failed, errors)

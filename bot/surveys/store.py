@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.surveys.file import QuestionSpec, SurveySpec
-from bot.surveys.keys import respondent_key
+from bot.surveys.keys import respondent_key, thread_tag
+from models.deliveries import Delivery
 from models.surveys import Survey, SurveyInvite, SurveyRound
 
 OPEN = "open"
@@ -213,6 +215,64 @@ async def invites_of(session: AsyncSession, round_id: int) -> list[SurveyInvite]
     return list((await session.execute(statement)).scalars())
 
 
+async def link_dm_thread(
+    session: AsyncSession, round_id: int, respondent: str, *, channel: str | None, ts: str
+) -> None:
+    """The person's intro DM is posted: their invite points at its thread (for an anonymous
+    round, `ts` is the thread's keyed hash and `channel` None)."""
+    await session.execute(
+        update(SurveyInvite)
+        .where(SurveyInvite.round_id == round_id, SurveyInvite.respondent == respondent)
+        .values(channel=channel, ts=ts)
+    )
+
+
+async def link_channel_thread(session: AsyncSession, round_id: int, channel: str, ts: str) -> None:
+    """The round's intro is posted in `channel` (a named round): everyone answers in its thread."""
+    await session.execute(
+        update(SurveyRound).where(SurveyRound.id == round_id).values(channel=channel, ts=ts)
+    )
+    await session.execute(
+        update(SurveyInvite).where(SurveyInvite.round_id == round_id).values(channel=channel, ts=ts)
+    )
+
+
+async def set_question_ts(
+    session: AsyncSession, round_id: int, respondent: str | None, question_ts: dict[str, str]
+) -> None:
+    """Each question's message in the thread (named rounds; `respondent` None: every invite)."""
+    statement = update(SurveyInvite).where(SurveyInvite.round_id == round_id)
+    if respondent is not None:
+        statement = statement.where(SurveyInvite.respondent == respondent)
+    await session.execute(statement.values(question_ts=dict(question_ts)))
+
+
+async def drop_invites(session: AsyncSession, round_id: int, respondent: str | None) -> None:
+    """Leave people Jerry could not ask out of the round (`respondent` None: everyone not yet
+    asked), and count only those left."""
+    statement = delete(SurveyInvite).where(
+        SurveyInvite.round_id == round_id, SurveyInvite.ts.is_(None)
+    )
+    if respondent is not None:
+        statement = statement.where(SurveyInvite.respondent == respondent)
+    await session.execute(statement)
+    left = select(func.count()).where(SurveyInvite.round_id == round_id).scalar_subquery()
+    await session.execute(
+        update(SurveyRound).where(SurveyRound.id == round_id).values(invited=left)
+    )
+
+
+async def asks_of(
+    session: AsyncSession, round_id: int, purpose: str
+) -> list[tuple[str, str | None]]:
+    """(status, last error) of each outbox row asking this round."""
+    round_param: Any = Delivery.params["round_id"].as_integer()
+    statement = select(Delivery.status, Delivery.last_error).where(
+        Delivery.purpose == purpose, round_param == round_id
+    )
+    return [(status, error) for status, error in (await session.execute(statement)).all()]
+
+
 async def invite_for_thread(
     session: AsyncSession, channel: str, thread_ts: str, user_id: str, secret: str
 ) -> tuple[SurveyRound, SurveyInvite | None] | None:
@@ -220,8 +280,9 @@ async def invite_for_thread(
 
     None when the thread is no survey's. (round, None) when it is, but `user_id` was not
     asked in that round (a stranger in a channel thread, or someone else in a DM thread).
-    Anonymous invites store no channel: they are found by the ts (a DM's intro message) and
-    then by the keyed hash of `user_id`; a channel round is found by its channel and ts.
+    Anonymous invites store no channel and no ts: they are found by the keyed hash of the DM
+    thread (`thread_tag`) and then by the keyed hash of `user_id`; a channel round is found
+    by its channel and ts.
     """
     by_channel = (
         (
@@ -235,10 +296,13 @@ async def invite_for_thread(
         .first()
     )
     candidates: list[SurveyRound] = [by_channel] if by_channel is not None else []
+    tag = thread_tag(secret, channel, thread_ts) if secret else None
     if not candidates:
         matching = select(SurveyInvite.round_id).where(
-            SurveyInvite.ts == thread_ts,
-            or_(SurveyInvite.channel == channel, SurveyInvite.channel.is_(None)),
+            or_(
+                (SurveyInvite.ts == thread_ts) & (SurveyInvite.channel == channel),
+                SurveyInvite.ts == tag if tag else false(),
+            )
         )
         rows = await session.execute(
             select(SurveyRound).where(SurveyRound.id.in_(matching)).order_by(SurveyRound.id.desc())
@@ -259,10 +323,9 @@ async def invite_for_thread(
         )
         if invite is None:
             continue
-        if round_.channel is None and invite.ts != thread_ts:
+        own = (invite.ts == thread_ts and invite.channel == channel) or invite.ts == tag
+        if round_.channel is None and not own:
             continue  # a DM round: the person's own thread only
-        if round_.channel is None and invite.channel not in (None, channel):
-            continue
         return round_, invite
     if candidates:
         return candidates[0], None
