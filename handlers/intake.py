@@ -14,6 +14,7 @@ from bot.db import DATABASE_ERRORS
 from bot.i18n import t
 from bot.intake import service as intake
 from bot.intake.service import EmptyTextError, IntakeRequest, Kind, Source
+from bot.items.domain import row_id
 from bot.services import Services
 from bot.text import escape_plain, has_visible_text, neutralize, truncate
 from bot.views import items as item_views
@@ -122,9 +123,7 @@ async def intake_submitted(
         reply_channel=meta.get("channel") if source == "shortcut" else None,
         reply_thread_ts=meta.get("thread_ts") if source == "shortcut" else None,
         response_url=meta.get("response_url"),
-        chosen_area_id=int(area[5:])
-        if area and area.startswith("area:") and area[5:].isdigit()
-        else None,
+        chosen_area_id=row_id(area[5:]) if area and area.startswith("area:") else None,
         impact=_selected(values, "impact")
         if _selected(values, "impact") in modals.IMPACTS
         else None,

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.errors import Refusal
 from bot.i18n import t
 from bot.items.cards import load_card, may_act
-from bot.items.domain import TRIAGE_TEAM_NAME, ItemCard, ReassignTarget
+from bot.items.domain import TRIAGE_TEAM_NAME, ItemCard, ReassignTarget, row_id
 from bot.items.store import add_event, claim_state, get_item, team_and_area, triage_team
 from bot.outbox.store import enqueue
 from bot.triage import alert_triage
@@ -261,12 +261,12 @@ async def _resolve_target(session: AsyncSession, target: str) -> tuple[Team, Are
         if team is None:
             raise InvalidActionError("no triage")
         return team, None
-    if kind == "team" and raw_id.isdigit():
-        team = await session.get(Team, int(raw_id))
+    if kind == "team" and (number := row_id(raw_id)) is not None:
+        team = await session.get(Team, number)
         if team is not None and not team.archived:
             return team, None
-    if kind == "area" and raw_id.isdigit():
-        area = await session.get(Area, int(raw_id))
+    if kind == "area" and (number := row_id(raw_id)) is not None:
+        area = await session.get(Area, number)
         if area is not None and not area.archived:
             return await session.get_one(Team, area.team_id), area
     raise InvalidActionError(f"unknown target {target!r}")
