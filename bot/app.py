@@ -38,10 +38,14 @@ from bot.surveys.reminders import remind_unfinished
 from bot.surveys.results import CloseSummary, SurveyContext, close_due_rounds, survey_context
 from bot.surveys.rounds import RoundResult, run_due_rounds
 from bot.updates.feeds import FetchResult, fetch_now
+from handlers import shape
 
 log = logging.getLogger("jerry")
 # Slack's requests are a few kilobytes (a submitted form with its view: tens of kilobytes).
 MAX_BODY_BYTES = 1_000_000
+# How long a request's body may take to arrive once its headers have (bot/http_server.py
+# bounds the headers).
+BODY_SECONDS = 10.0
 # How long Jerry waits at most between two attempts to learn who it is (auth.test).
 IDENTITY_RETRY_CAP_SECONDS = 300.0
 
@@ -217,10 +221,16 @@ class JerryApp:
         if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
             return _too_large()
         body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY_BYTES:
-                return _too_large()
+        try:
+            # A client dribbling its body holds a connection: Slack sends it at once.
+            async with asyncio.timeout(BODY_SECONDS):
+                async for chunk in request.stream():
+                    body += chunk
+                    if len(body) > MAX_BODY_BYTES:
+                        return _too_large()
+        except TimeoutError:
+            log.warning("refused a request to /slack/events whose body took over %ss", BODY_SECONDS)
+            return JSONResponse({"error": "request_timeout"}, status_code=408)
         try:
             signed = self._signature.is_valid_request(bytes(body), dict(request.headers))
         except UnicodeDecodeError:  # Slack's bodies are UTF-8: this one is nobody's request
@@ -235,6 +245,10 @@ class JerryApp:
         except (ValueError, TypeError, AttributeError, RecursionError):
             log.warning("refused a malformed request to /slack/events")
             return JSONResponse({"error": "malformed_request"}, status_code=400)
+        wrong = shape.problem(bolt_request.body)
+        if wrong is not None:  # signed, but not of Slack's shape: no listener should see it
+            log.warning("refused a request to /slack/events whose payload is malformed: %s", wrong)
+            return JSONResponse({"error": "malformed_request", "detail": wrong}, status_code=400)
         return to_starlette_response(await self.bolt.async_dispatch(bolt_request))
 
     async def _healthz(self, _request: Request) -> Response:
