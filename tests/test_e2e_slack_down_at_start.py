@@ -8,6 +8,7 @@ intake works with Slack down, what is owed goes out when Slack is back.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -107,3 +108,39 @@ async def test_started_while_slack_is_down_it_stores_and_answers_then_learns_who
         lambda: any(c.get("thread_ts") for c in fake_slack.posts("C0GENERAL")),
         message="the mention's receipt in its thread",
     )
+
+
+@pytest.mark.slow
+async def test_socket_mode_started_while_slack_is_down_keeps_trying(
+    tmp_path: Path, database_url: str
+) -> None:
+    """`jerry socket` (no signing secret: Socket Mode has none) with Slack's API refusing
+    connections: it does not exit, it retries connecting and asking who it is."""
+    from tests.test_cli import Jerry, free_port
+
+    jerry = Jerry(
+        tmp_path,
+        {
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_APP_TOKEN": "xapp-test",
+            "SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/",
+            "DATABASE_URL": database_url,
+        },
+    )
+    proc = await jerry.start(
+        "socket", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    assert proc.stdout is not None
+    seen: list[str] = []
+    try:
+        async with asyncio.timeout(60):
+            while not any("asking again later" in line for line in seen) or not any(
+                "Failed to connect" in line for line in seen
+            ):
+                line = (await proc.stdout.readline()).decode()
+                assert line, "jerry socket exited:\n" + "".join(seen)
+                seen.append(line)
+        assert proc.returncode is None, "".join(seen)
+    finally:
+        proc.terminate()
+        await proc.wait()
