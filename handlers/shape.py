@@ -13,8 +13,8 @@ from typing import Any
 
 # A lone UTF-16 surrogate (JSON's `\ud800` escape): no text can hold it, no database store it.
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# The fields of an event (and of the message inside message_changed) that Slack sends as
-# strings; a listener reads them as such.
+# The fields of a person's event (and of the message inside message_changed) that Slack
+# sends as strings.
 EVENT_STRINGS = (
     "type",
     "subtype",
@@ -29,6 +29,8 @@ EVENT_STRINGS = (
     "deleted_ts",
     "tab",
 )
+# The events whose fields above are strings, that Jerry's listeners read as such.
+PERSON_EVENTS = {"app_mention", "message", "app_home_opened"}
 INTERACTIVE_TYPES = {
     "block_actions",
     "view_submission",
@@ -87,8 +89,13 @@ def _files_problem(files: Any, where: str) -> str | None:
 
 
 def _event_problem(event: Any) -> str | None:
+    found = _strings_problem(event, "event", ("type",))
+    if found:
+        return found
+    if event.get("type") not in PERSON_EVENTS:
+        return None  # others have shapes of their own (user_change: `user` is an object)
     found = _strings_problem(event, "event", EVENT_STRINGS) or _files_problem(
-        event.get("files") if isinstance(event, dict) else None, "event"
+        event.get("files"), "event"
     )
     if found:
         return found
