@@ -38,7 +38,6 @@ from bot.surveys.reminders import remind_unfinished
 from bot.surveys.results import CloseSummary, SurveyContext, close_due_rounds, survey_context
 from bot.surveys.rounds import RoundResult, run_due_rounds
 from bot.updates.feeds import FetchResult, fetch_now
-from handlers import shape
 
 log = logging.getLogger("jerry")
 # Slack's requests are a few kilobytes (a submitted form with its view: tens of kilobytes).
@@ -255,7 +254,7 @@ class JerryApp:
         except (ValueError, TypeError, AttributeError, RecursionError):
             log.warning("refused a malformed request to /slack/events")
             return JSONResponse({"error": "malformed_request"}, status_code=400)
-        wrong = shape.problem(bolt_request.body)
+        wrong = handlers.payload_problem(bolt_request.body)
         if wrong is not None:  # signed, but not of Slack's shape: no listener should see it
             log.warning("refused a request to /slack/events whose payload is malformed: %s", wrong)
             return JSONResponse({"error": "malformed_request", "detail": wrong}, status_code=400)
