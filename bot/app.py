@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime
+from typing import Any
 
 from slack_bolt.adapter.starlette.async_handler import (
     to_async_bolt_request,
     to_starlette_response,
 )
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.authorization import AuthorizeResult
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -29,7 +32,7 @@ from bot.scheduler import Scheduler, interval
 from bot.services import build_services
 from bot.sla import reminders
 from bot.sla.reminders import ReminderSummary, run_reminders
-from bot.slack import SignatureVerifier
+from bot.slack import BotIdentity, SignatureVerifier
 from bot.summaries.posting import PostResult, run_due_summaries
 from bot.surveys import results as survey_results
 from bot.surveys import rounds as survey_rounds
@@ -41,6 +44,11 @@ from bot.updates.feeds import FetchResult, fetch_now
 log = logging.getLogger("jerry")
 # Slack's requests are a few kilobytes (a submitted form with its view: tens of kilobytes).
 MAX_BODY_BYTES = 1_000_000
+# How long a request's body may take to arrive once its headers have (bot/http_server.py
+# bounds the headers).
+BODY_SECONDS = 10.0
+# How long Jerry waits at most between two attempts to learn who it is (auth.test).
+IDENTITY_RETRY_CAP_SECONDS = 300.0
 
 
 def outbox_handlers(surveys: SurveyContext) -> OutboxRegistry:
@@ -104,18 +112,33 @@ class JerryApp:
             self.scheduler.add_job(
                 "surveys", interval(settings.jerry_survey_check_seconds), self.run_surveys
             )
-        self.bolt = AsyncApp(
-            # The token is the client's (passing it too only makes Bolt warn that it is unused).
-            signing_secret=settings.slack_signing_secret,
-            client=services.client,
-            raise_error_for_unhandled_request=False,
-            # Listeners finish before Slack gets its ack, so an item from a mention or a DM is
-            # committed before Slack hears "ok" (Bolt would otherwise ack events first).
-            process_before_response=True,
-            logger=logging.getLogger("jerry.bolt"),
-        )
+        # Who Jerry is, learned in the background (see BotIdentity): with its own `authorize`,
+        # Bolt never calls auth.test on a request's path, so Slack being down when this
+        # process starts does not make it refuse every request.
+        self.identity = BotIdentity(settings.slack_bot_token)
+        self._identity_task: asyncio.Task[None] | None = None
+        with _quiet(logging.getLogger("jerry.bolt")):  # "token is ignored": it is authorize's
+            self.bolt = AsyncApp(
+                signing_secret=settings.slack_signing_secret,
+                # Socket Mode has no signing secret (Bolt would refuse to start without one);
+                # over HTTP, _slack_events checks the signature before Bolt sees the request.
+                request_verification_enabled=bool(settings.slack_signing_secret),
+                client=services.client,
+                before_authorize=_note_bot_user,
+                authorize=_authorize_with(self.identity),
+                raise_error_for_unhandled_request=False,
+                # Listeners finish before Slack gets its ack, so an item from a mention or a DM
+                # is committed before Slack hears "ok" (Bolt would otherwise ack events first).
+                process_before_response=True,
+                logger=logging.getLogger("jerry.bolt"),
+            )
         handlers.register(self.bolt, services)
-        self._signature = SignatureVerifier(settings.slack_signing_secret or "")
+        # None in Socket Mode (no signing secret): then no HTTP request is believed.
+        self._signature = (
+            SignatureVerifier(settings.slack_signing_secret)
+            if settings.slack_signing_secret
+            else None
+        )
         self.asgi = Starlette(
             routes=[
                 Route("/slack/events", self._slack_events, methods=["POST"]),
@@ -128,16 +151,28 @@ class JerryApp:
     async def start(self) -> None:
         if not self._started:
             self._started = True
+            self._identity_task = asyncio.create_task(self._learn_identity())
             await self.worker.start()
             await self.scheduler.start()
 
     async def stop(self) -> None:
         if self._started:
             self._started = False
+            if self._identity_task is not None:
+                self._identity_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._identity_task
             await self.scheduler.stop()
             await self.worker.stop()
         await self.home.stop()
         await self.engine.dispose()
+
+    async def _learn_identity(self) -> None:
+        """auth.test now, then again with a growing wait until Slack answers."""
+        wait = max(self.settings.jerry_delivery_retry_seconds, 0.01)
+        while not await self.identity.learn(self.client):
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, IDENTITY_RETRY_CAP_SECONDS)
 
     async def run_reminders(self, now: datetime) -> ReminderSummary:
         """The reminders tick at `now` (the scheduler's job; tests call it with their clock)."""
@@ -195,12 +230,20 @@ class JerryApp:
         if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
             return _too_large()
         body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY_BYTES:
-                return _too_large()
         try:
-            signed = self._signature.is_valid_request(bytes(body), dict(request.headers))
+            # A client dribbling its body holds a connection: Slack sends it at once.
+            async with asyncio.timeout(BODY_SECONDS):
+                async for chunk in request.stream():
+                    body += chunk
+                    if len(body) > MAX_BODY_BYTES:
+                        return _too_large()
+        except TimeoutError:
+            log.warning("refused a request to /slack/events whose body took over %ss", BODY_SECONDS)
+            return JSONResponse({"error": "request_timeout"}, status_code=408)
+        try:
+            signed = self._signature is not None and self._signature.is_valid_request(
+                bytes(body), dict(request.headers)
+            )
         except UnicodeDecodeError:  # Slack's bodies are UTF-8: this one is nobody's request
             log.warning("refused a request to /slack/events that is not UTF-8")
             return JSONResponse({"error": "malformed_request"}, status_code=400)
@@ -213,12 +256,63 @@ class JerryApp:
         except (ValueError, TypeError, AttributeError, RecursionError):
             log.warning("refused a malformed request to /slack/events")
             return JSONResponse({"error": "malformed_request"}, status_code=400)
+        wrong = handlers.payload_problem(bolt_request.body)
+        if wrong is not None:  # signed, but not of Slack's shape: no listener should see it
+            log.warning("refused a request to /slack/events whose payload is malformed: %s", wrong)
+            return JSONResponse({"error": "malformed_request", "detail": wrong}, status_code=400)
         return to_starlette_response(await self.bolt.async_dispatch(bolt_request))
 
     async def _healthz(self, _request: Request) -> Response:
         if await database_answers(self.engine):
             return JSONResponse({"status": "ok", "database": "ok"})
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+
+
+BOT_USER_HINT = "jerry_bot_user_hint"
+
+
+async def _note_bot_user(
+    body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[Any]]
+) -> Any:
+    """Before authorize: an event names the bot user it is for (its `authorizations`), which
+    stands for Jerry's user id while auth.test has not answered."""
+    authorizations = body.get("authorizations")
+    for authorization in authorizations if isinstance(authorizations, list) else []:
+        if isinstance(authorization, dict) and authorization.get("is_bot"):
+            user = authorization.get("user_id")
+            if isinstance(user, str):
+                context[BOT_USER_HINT] = user
+                break
+    return await next()
+
+
+def _authorize_with(
+    identity: BotIdentity,
+) -> Callable[[str | None, str | None, AsyncBoltContext], Awaitable[AuthorizeResult]]:
+    """Bolt's authorize: the one token, and Jerry's identity as known so far (a plain
+    function: Bolt passes arguments by their names)."""
+
+    async def authorize(
+        enterprise_id: str | None, team_id: str | None, context: AsyncBoltContext
+    ) -> AuthorizeResult:
+        return AuthorizeResult(
+            enterprise_id=identity.enterprise_id or enterprise_id,
+            team_id=identity.team_id or team_id,
+            bot_token=identity.token,
+            bot_user_id=identity.user_id or context.get(BOT_USER_HINT),
+            bot_id=identity.bot_id,
+        )
+
+    return authorize
+
+
+@contextlib.contextmanager
+def _quiet(logger: logging.Logger) -> Iterator[None]:
+    disabled, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = disabled
 
 
 def _too_large() -> Response:

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from bot.admin_files import CommandError
 from bot.config import README_SETTINGS, MissingSettingError, Settings
+from bot.http_server import ServerLimits
 
 DESCRIPTION = """Jerry, the product-ops facilitator for Slack.
 
@@ -59,6 +60,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-migrate",
         action="store_true",
         help="do not migrate the schema first; refuse to start if it is behind",
+    )
+    serve.add_argument(
+        "--header-timeout",
+        type=float,
+        default=ServerLimits.header_seconds,
+        metavar="SECONDS",
+        help="close a connection whose request headers take longer than this "
+        f"(default {ServerLimits.header_seconds:g})",
+    )
+    serve.add_argument(
+        "--keep-alive",
+        type=int,
+        default=ServerLimits.keep_alive_seconds,
+        metavar="SECONDS",
+        help=f"close an idle connection after this (default {ServerLimits.keep_alive_seconds})",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        default=ServerLimits.max_connections,
+        metavar="N",
+        help="answer 503 beyond this many connections or requests in flight "
+        f"(default {ServerLimits.max_connections})",
     )
     serve.add_argument(
         "--log-level",
@@ -166,8 +190,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int | None:
     if args.command == "serve":
+        limits = ServerLimits(
+            header_seconds=args.header_timeout,
+            keep_alive_seconds=args.keep_alive,
+            max_connections=args.max_connections,
+        )
         return _serve(
-            settings, args.host, args.port, migrate=not args.no_migrate, log_level=args.log_level
+            settings,
+            args.host,
+            args.port,
+            migrate=not args.no_migrate,
+            log_level=args.log_level,
+            limits=limits,
         )
     if args.command == "socket":
         return asyncio.run(_socket(settings, migrate=not args.no_migrate))
@@ -244,18 +278,26 @@ async def _check_schema(settings: Settings, *, migrate: bool) -> None:
 
 
 def _serve(
-    settings: Settings, host: str, port: int, *, migrate: bool, log_level: str = "info"
+    settings: Settings,
+    host: str,
+    port: int,
+    *,
+    migrate: bool,
+    log_level: str = "info",
+    limits: ServerLimits | None = None,
 ) -> int:
     import uvicorn
 
     from bot.app import create_app
+    from bot.http_server import uvicorn_options
 
     settings.require_http()
     asyncio.run(_check_schema(settings, migrate=migrate))
     jerry = create_app(settings)
     # Debug shows Jerry's own lines; the libraries' debug output stays off (bot/logs.py).
     logging.getLogger().setLevel(log_level.upper())
-    uvicorn.run(jerry.asgi, host=host, port=port, log_level=log_level, proxy_headers=True)
+    options = uvicorn_options(limits or ServerLimits())
+    uvicorn.run(jerry.asgi, host=host, port=port, log_level=log_level, **options)
     return 0
 
 

@@ -11,6 +11,7 @@ refused).
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass
 
 import aiohttp
@@ -31,6 +32,7 @@ __all__ = [
     "TRANSPORT_ERRORS",
     "AsyncWebClient",
     "AsyncWebhookClient",
+    "BotIdentity",
     "FailureKind",
     "SignatureVerifier",
     "SlackApiError",
@@ -152,6 +154,54 @@ def classify(exc: Exception) -> SlackFailure:
         code = str(error or f"http_{status}")
         return SlackFailure(kind_of(code, status), code)
     return SlackFailure(FailureKind.RETRY_LATER, exc.__class__.__name__, transport=True)
+
+
+log = logging.getLogger("jerry.slack")
+
+
+@dataclass
+class BotIdentity:
+    """Who Jerry is in the workspace (auth.test): its user id, bot id and team.
+
+    Learned in the background, never on a request's path: a process that starts while
+    Slack's API is down still takes requests (Bolt would otherwise call auth.test on the
+    first request and refuse every request while it fails). Until it is known, requests
+    carry what Slack tells anyway: an event's `authorizations` name the bot user."""
+
+    token: str | None
+    user_id: str | None = None
+    bot_id: str | None = None
+    team_id: str | None = None
+    enterprise_id: str | None = None
+    known: bool = False
+
+    async def learn(self, client: AsyncWebClient) -> bool:
+        """Ask auth.test once; True when the identity is known (now or before)."""
+        if self.known:
+            return True
+        try:
+            response = await client.auth_test()
+        except SLACK_FAILURES as exc:
+            failure = classify(exc)
+            if failure.retry:
+                log.warning(
+                    "Slack did not say who Jerry is (auth.test: %s); asking again later",
+                    failure.code,
+                )
+            else:
+                log.error(
+                    "Slack refuses Jerry's token (auth.test: %s): requests are stored, nothing "
+                    "can be sent until SLACK_BOT_TOKEN is fixed",
+                    failure.code,
+                )
+            return False
+        self.user_id = response.get("user_id")
+        self.bot_id = response.get("bot_id")
+        self.team_id = response.get("team_id")
+        self.enterprise_id = response.get("enterprise_id")
+        self.known = True
+        log.info("Slack says Jerry is %s (bot %s) in %s", self.user_id, self.bot_id, self.team_id)
+        return True
 
 
 async def user_id_by_email(client: AsyncWebClient, email: str) -> str | None:

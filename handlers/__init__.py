@@ -12,6 +12,9 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.services import Services
 from handlers import context, errors, home, intake, relay, sla, summaries, surveys, updates
+from handlers.shape import problem as payload_problem
+
+__all__ = ["payload_problem", "register"]
 
 
 def register(app: AsyncApp, services: Services) -> None:

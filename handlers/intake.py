@@ -15,6 +15,7 @@ from bot.db import DATABASE_ERRORS
 from bot.i18n import t
 from bot.intake import service as intake
 from bot.intake.service import EmptyTextError, IntakeRequest, Kind, Source
+from bot.items.domain import row_id
 from bot.services import Services
 from bot.text import (
     escape_plain,
@@ -147,9 +148,7 @@ async def intake_submitted(
         reply_channel=meta.get("channel") if reply_in_thread else None,
         reply_thread_ts=meta.get("thread_ts") if reply_in_thread else None,
         response_url=meta.get("response_url"),
-        chosen_area_id=int(area[5:])
-        if area and area.startswith("area:") and area[5:].isdigit()
-        else None,
+        chosen_area_id=row_id(area[5:]) if area and area.startswith("area:") else None,
         impact=_selected(values, "impact")
         if _selected(values, "impact") in modals.IMPACTS
         else None,

@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.items.domain import ItemCard
+from bot.items.domain import ItemCard, row_id
 from bot.services import Services
 from bot.views.blocks import decode_metadata
 
@@ -21,15 +21,18 @@ log = logging.getLogger("jerry.item_buttons")
 def item_id_of(body: dict[str, Any]) -> int | None:
     """The item number a clicked button carries, or None."""
     try:
-        return int(body["actions"][0]["value"])
-    except (KeyError, IndexError, TypeError, ValueError):
+        value = body["actions"][0]["value"]
+    except (KeyError, IndexError, TypeError):
         return None
+    item_id = row_id(value)
+    if item_id is None:
+        log.warning("ignored a click whose value is no item number: %.40r", value)
+    return item_id
 
 
 def form_item_id(view: dict[str, Any]) -> int | None:
     """The item number a submitted form was opened for, or None."""
-    item_id = decode_metadata(view.get("private_metadata")).get("item")
-    return item_id if isinstance(item_id, int) else None
+    return row_id(decode_metadata(view.get("private_metadata")).get("item"))
 
 
 async def show_form_error(ack: AsyncAck, block: str, text: str) -> None:

@@ -15,6 +15,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.db import DATABASE_ERRORS
 from bot.intake import service as intake
+from bot.items.domain import row_id
 from bot.services import Services
 from bot.text import escape_plain
 from bot.updates import service as updates
@@ -82,7 +83,7 @@ def draft_from(
         kind=kind,
         title=escape_plain(_value(values, "title").get("value") or ""),
         customer_impact=escape_plain(_value(values, "impact").get("value") or "") or None,
-        area_id=int(area[5:]) if area and area.startswith("area:") and area[5:].isdigit() else None,
+        area_id=row_id(area[5:]) if area and area.startswith("area:") else None,
         link=_value(values, "link").get("value") or None,
         shipped_on=when_date if kind == "shipped" else None,
         target_date=when_date if kind == "upcoming" else None,
@@ -239,8 +240,8 @@ def register(app: AsyncApp) -> None:
 
 def _update_id(body: dict[str, Any]) -> int | None:
     try:
-        return int(body["actions"][0]["value"])
-    except (KeyError, IndexError, TypeError, ValueError):
+        return row_id(body["actions"][0]["value"])
+    except (KeyError, IndexError, TypeError):
         return None
 
 

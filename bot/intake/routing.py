@@ -6,7 +6,9 @@ or from the database (`bot.intake.routing_store`); `decide` picks the team in th
 1. the area the reporter chose in the intake form;
 2. the rules, in file order (first match wins): every condition of a rule must hold
    (`channel` equals the item's channel; `pattern` is a case- and accent-insensitive
-   regular expression searched in the text);
+   regular expression searched in the text, in RE2's syntax: matching takes time linear in
+   the text whatever the pattern, so no rule can freeze Jerry; backreferences and
+   lookarounds do not exist there, and `\\w`, `\\b` and `\\d` are ASCII-only);
 3. the keywords: whole words, case- and accent-insensitive ("Facturé" matches "facture"),
    multi-word keywords match as phrases; the area with the most *distinct* keywords found
    wins, ties go to the area that comes first in the file;
@@ -31,6 +33,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal
+
+import re2
 
 from bot.i18n import t
 from bot.items.domain import TRIAGE_TEAM_NAME
@@ -182,7 +186,7 @@ class _Matcher:
                     continue
                 seen.add(phrase)
                 self.index.setdefault(phrase[0], []).append((phrase, number, keyword))
-        self.patterns: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {}
+        self.patterns: dict[str, tuple[re2._Regexp, re2._Regexp | None]] = {}
         for rule in model.rules:
             if rule.pattern and rule.pattern not in self.patterns:
                 self.patterns[rule.pattern] = _compile_pattern(rule.pattern)
@@ -210,11 +214,35 @@ class _Matcher:
         return accentless is not None and accentless.search(folded) is not None
 
 
-def _compile_pattern(pattern: str) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
-    plain = re.compile(pattern, re.IGNORECASE)
+def _pattern_options() -> re2.Options:
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False  # a refused pattern is reported to the admin, not to stderr
+    return options
+
+
+_PATTERN_OPTIONS = _pattern_options()
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why a rule pattern cannot be used (RE2 refuses it), or None when it can."""
     try:
-        accentless = re.compile(strip_accents(pattern), re.IGNORECASE)
-    except re.error:
+        re2.compile(pattern, _PATTERN_OPTIONS)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else exc
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        return str(reason)
+    return None
+
+
+def _compile_pattern(pattern: str) -> tuple[re2._Regexp, re2._Regexp | None]:
+    """RE2, not `re`: a backtracking engine takes exponential time on patterns like
+    `(\\w+\\s?)+$`, and a rule runs on every item, on the event loop."""
+    plain = re2.compile(pattern, _PATTERN_OPTIONS)
+    try:
+        accentless = re2.compile(strip_accents(pattern), _PATTERN_OPTIONS)
+    except re2.error:
         accentless = None
     return plain, accentless
 

@@ -26,7 +26,6 @@ rules:                # optional, checked in order before keywords; first match 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
@@ -46,7 +45,14 @@ from bot.config_file import (
     is_null,
     line_of,
 )
-from bot.intake.routing import AreaSpec, RoutingModel, RuleSpec, TeamSpec, words
+from bot.intake.routing import (
+    AreaSpec,
+    RoutingModel,
+    RuleSpec,
+    TeamSpec,
+    pattern_problem,
+    words,
+)
 from bot.items.domain import TRIAGE_TEAM_NAME
 from bot.sla.business_time import SlaError, business_hours, format_days, parse_days, parse_target
 
@@ -320,16 +326,14 @@ class _RoutingChecker(Checker):
                 pattern = self.text(
                     when.get("pattern"), f"{field}.when.pattern", limit=PATTERN_LIMIT
                 )
-                if pattern is not None:
-                    try:
-                        re.compile(pattern, re.IGNORECASE)
-                    except re.error as exc:
-                        self.problem(
-                            when["pattern"],
-                            f"{field}.when.pattern",
-                            f"is not a valid regular expression: {exc}",
-                        )
-                        ok = False
+                if pattern is not None and (reason := pattern_problem(pattern)) is not None:
+                    # RE2's syntax (no backreferences, no lookarounds): see bot/intake/routing.py.
+                    self.problem(
+                        when["pattern"],
+                        f"{field}.when.pattern",
+                        f"is not a valid regular expression: {reason}",
+                    )
+                    ok = False
                 if ("channel" in when and channel is None) or ("pattern" in when and not pattern):
                     ok = False
         team = self.text(values.get("team"), f"{field}.team")

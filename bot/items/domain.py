@@ -74,3 +74,22 @@ class ReassignTarget:
     value: str  # "team:3", "area:7" or "triage"
     label: str
     group: str  # "teams" | "areas" | "triage"
+
+
+# Row ids are 32-bit integers on PostgreSQL: a larger number (only a forged request has one)
+# names no row, and would make the query fail as if the database were down.
+MAX_ROW_ID = 2**31 - 1
+
+
+def row_id(value: object) -> int | None:
+    """A row id from a button's value, a form's option or metadata (an int or its digits),
+    or None when `value` cannot be one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
+        number = int(value)
+    else:
+        return None
+    return number if 0 < number <= MAX_ROW_ID else None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import affected_rows
 from models.base import utcnow
 from models.items import Item, ItemEvent
 from models.routing import Area, Team
@@ -47,6 +48,26 @@ async def triage_team(session: AsyncSession) -> Team | None:
 async def unrouted_items(session: AsyncSession) -> list[Item]:
     statement = select(Item).where(Item.team_id.is_(None)).order_by(Item.id)
     return list((await session.execute(statement)).scalars())
+
+
+async def claim_state(session: AsyncSession, item: Item) -> bool:
+    """Whether `item` is still in the state it was read in (status, team, lead), taking the
+    row for this transaction: a conditional UPDATE that matches no row means another action
+    changed the item since. PostgreSQL's FOR UPDATE already serialises actions; SQLite
+    ignores it (it reads without a lock), so without this two simultaneous clicks both apply.
+    On SQLite the UPDATE also takes the database's write lock until the commit."""
+    statement = (
+        update(Item)
+        .where(
+            Item.id == item.id,
+            Item.status == item.status,
+            Item.team_id.is_not_distinct_from(item.team_id),
+            Item.assignee_id.is_not_distinct_from(item.assignee_id),
+        )
+        .values(status=item.status)
+        .execution_options(synchronize_session=False)
+    )
+    return affected_rows(await session.execute(statement)) == 1
 
 
 def add_event(session: AsyncSession, item: Item, actor: str, kind: str, **detail: Any) -> ItemEvent:

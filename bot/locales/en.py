@@ -56,6 +56,7 @@ MESSAGES: dict[str, str] = {
     "notice.routed_late": "Your {kind} *#{id}* is now with *{team}*.",
     "notice.updated": "Your {kind} *#{id}* was updated.",
     "notice.fallback_dm": "Jerry could not reply in {channel}, so it wrote here.",
+    "refusal.changed_meanwhile": "#{id} was changed by someone else at the same moment, so nothing was done: look at it again and retry if it is still needed.",
     "refusal.not_allowed": "Only the team lead, the backup or a Jerry admin can act on #{id}. Nothing was changed.",
     # alerts for product ops
     "alert.undeliverable": "Jerry could not deliver a message about #{item} to {who}: {error}.",

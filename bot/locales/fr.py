@@ -56,6 +56,7 @@ MESSAGES: dict[str, str] = {
     "notice.routed_late": "Votre demande *n° {id}* est maintenant chez *{team}*.",
     "notice.updated": "Votre demande *n° {id}* a été mise à jour.",
     "notice.fallback_dm": "Jerry n’a pas pu répondre dans {channel} ; il vous écrit ici.",
+    "refusal.changed_meanwhile": "Le n° {id} a été modifié par quelqu’un d’autre au même moment, donc rien n’a été fait : regardez-le à nouveau et recommencez si c’est encore utile.",
     "refusal.not_allowed": "Seuls le responsable de l’équipe, son suppléant ou un administrateur de Jerry peuvent agir sur le n° {id}. Rien n’a été modifié.",
     # alerts for product ops
     "alert.undeliverable": "Jerry n’a pas pu remettre un message sur le n° {item} à {who} : {error}.",

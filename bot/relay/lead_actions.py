@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.errors import Refusal
 from bot.i18n import t
 from bot.items.cards import load_card, may_act
-from bot.items.domain import TRIAGE_TEAM_NAME, ItemCard, ReassignTarget
-from bot.items.store import add_event, get_item, team_and_area, triage_team
+from bot.items.domain import TRIAGE_TEAM_NAME, ItemCard, ReassignTarget, row_id
+from bot.items.store import add_event, claim_state, get_item, team_and_area, triage_team
 from bot.outbox.store import enqueue
 from bot.triage import alert_triage
 from models.base import utcnow
@@ -44,6 +44,18 @@ class NotAllowedError(Refusal):
 
     def message(self, lang: str) -> str:
         return t("refusal.not_allowed", lang, id=self.item_id)
+
+
+class ChangedMeanwhileError(Refusal):
+    """Another action changed the item between reading it and changing it (two clicks at
+    the same moment): this one is not applied, and says so."""
+
+    def __init__(self, item_id: int) -> None:
+        super().__init__(item_id)
+        self.item_id = item_id
+
+    def message(self, lang: str) -> str:
+        return t("refusal.changed_meanwhile", lang, id=self.item_id)
 
 
 class InvalidActionError(ValueError):
@@ -75,13 +87,18 @@ async def load_for_action(
     *,
     for_update: bool = True,
 ) -> tuple[Item, Team | None, Area | None]:
-    """The item, its team and area, if `actor` may act on it (else ItemNotFound/NotAllowed)."""
+    """The item, its team and area, if `actor` may act on it (else ItemNotFound/NotAllowed).
+
+    `for_update`: the caller is about to change it, so the item is also claimed in the state
+    just read (ChangedMeanwhileError if another action changed it since)."""
     item = await get_item(session, item_id, for_update=for_update)
     if item is None:
         raise ItemNotFoundError(item_id)
     team, area = await team_and_area(session, item)
     if not may_act(item, team, actor, admins, triage_lead=await triage_lead(session)):
         raise NotAllowedError(item_id)
+    if for_update and not await claim_state(session, item):
+        raise ChangedMeanwhileError(item_id)
     return item, team, area
 
 
@@ -95,7 +112,7 @@ async def check_can_act(
 ) -> ItemCard:
     """For opening a modal: the item's card if `actor` may act on it."""
     async with sessions() as session:
-        item, _, _ = await load_for_action(session, item_id, actor, admins)
+        item, _, _ = await load_for_action(session, item_id, actor, admins, for_update=False)
         return await load_card(session, item)
 
 
@@ -129,6 +146,21 @@ def retire_lead_dm(
 
 
 async def acknowledge(
+    sessions: async_sessionmaker[AsyncSession], item_id: int, actor: str, admins: Iterable[str]
+) -> ItemCard:
+    try:
+        return await _acknowledge(sessions, item_id, actor, admins)
+    except ChangedMeanwhileError:
+        # Clicked twice, or by two people at once: acknowledged by the other click, this one
+        # answers like a click on an item acknowledged already.
+        async with sessions() as session:
+            item, _, _ = await load_for_action(session, item_id, actor, admins, for_update=False)
+            if item.status == "open":
+                raise
+            return await load_card(session, item)
+
+
+async def _acknowledge(
     sessions: async_sessionmaker[AsyncSession], item_id: int, actor: str, admins: Iterable[str]
 ) -> ItemCard:
     async with sessions() as session:
@@ -229,12 +261,12 @@ async def _resolve_target(session: AsyncSession, target: str) -> tuple[Team, Are
         if team is None:
             raise InvalidActionError("no triage")
         return team, None
-    if kind == "team" and raw_id.isdigit():
-        team = await session.get(Team, int(raw_id))
+    if kind == "team" and (number := row_id(raw_id)) is not None:
+        team = await session.get(Team, number)
         if team is not None and not team.archived:
             return team, None
-    if kind == "area" and raw_id.isdigit():
-        area = await session.get(Area, int(raw_id))
+    if kind == "area" and (number := row_id(raw_id)) is not None:
+        area = await session.get(Area, number)
         if area is not None and not area.archived:
             return await session.get_one(Team, area.team_id), area
     raise InvalidActionError(f"unknown target {target!r}")

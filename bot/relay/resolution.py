@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.items.cards import load_card, may_act, may_see
 from bot.items.domain import CUSTOMER_OUTCOMES, OUTCOMES, ItemCard
-from bot.items.store import add_event, get_item, team_and_area, triage_team
+from bot.items.store import add_event, claim_state, get_item, team_and_area, triage_team
 from bot.outbox.store import enqueue
 from bot.relay.lead_actions import (
+    ChangedMeanwhileError,
     ItemNotFoundError,
     NotAllowedError,
     RefusedError,
@@ -203,6 +204,8 @@ async def reopen(
         as_lead = may_act(item, team, actor, admins, triage_lead=await triage_lead(session))
         if not as_lead and actor != item.reporter_id:
             raise NotAllowedError(item_id)
+        if not await claim_state(session, item):  # see load_for_action
+            raise ChangedMeanwhileError(item_id)
         if item.status != "resolved":
             raise RefusedError("reopen.not_resolved", id=item.id)
         if item.resolved_at is not None and now - item.resolved_at > REOPEN_WINDOW:
