@@ -14,8 +14,8 @@ import itertools
 import json
 import re
 import time
-from datetime import timedelta
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 

@@ -4,7 +4,8 @@ state of the alert about an old backlog.
 Several bot processes share the outbox: each delivery is claimed with a conditional UPDATE
 (which also returns the row) before it is sent. Deliveries of one lane (one recipient) go out
 in the order they were owed: a row is not due while an earlier row of its lane is being sent
-or waits on a retry (which is also how a rate limit on one recipient holds back only them)."""
+or waits on a retry (its last attempt failed), which is also how a rate limit on one
+recipient holds back only them."""
 
 from __future__ import annotations
 
@@ -45,23 +46,28 @@ def enqueue(
     return delivery
 
 
-def _due(now: datetime) -> Any:
+def _lane_waits() -> Any:
+    """An earlier delivery of the same lane is being sent or waits on a retry."""
     earlier = aliased(Delivery)
-    waiting_before = exists().where(
+    return exists().where(
         earlier.lane == Delivery.lane,
         earlier.id < Delivery.id,
         or_(
             earlier.status == "sending",
-            (earlier.status == "pending") & (earlier.attempts > 0),
+            # Its last attempt failed: it waits on a retry (a Deferred row does not block).
+            (earlier.status == "pending") & earlier.last_error.is_not(None),
         ),
     )
+
+
+def _due(now: datetime) -> Any:
     return and_(
         or_(
             (Delivery.status == "pending") & (Delivery.next_attempt_at <= now),
             # A process that died mid-send left its lease behind: take the delivery over.
             (Delivery.status == "sending") & (Delivery.lease_until < now),
         ),
-        ~waiting_before,
+        ~_lane_waits(),
     )
 
 
@@ -106,11 +112,9 @@ async def claim_delivery(
 
 
 async def next_delivery_due(session: AsyncSession) -> datetime | None:
-    statement = (
-        select(Delivery.next_attempt_at)
-        .where(Delivery.status == "pending")
-        .order_by(Delivery.next_attempt_at)
-        .limit(1)
+    """When the next delivery that is not waiting behind its lane is due."""
+    statement = select(func.min(Delivery.next_attempt_at)).where(
+        Delivery.status == "pending", ~_lane_waits()
     )
     return (await session.execute(statement)).scalar_one_or_none()
 

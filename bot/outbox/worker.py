@@ -147,7 +147,7 @@ class DeliveryWorker:
             return self.retry_seconds
         if due is None:
             return self.retry_seconds
-        return max(0.01, min(self.retry_seconds, (due - utcnow()).total_seconds()))
+        return max(0.05, min(self.retry_seconds, (due - utcnow()).total_seconds()))
 
     async def _pass(self) -> int:
         async with self.sessions() as session:
@@ -188,6 +188,7 @@ class DeliveryWorker:
                 defers = int((delivery.params or {}).get("_defers", 0)) + 1
                 delivery.params = {**(delivery.params or {}), "_defers": defers}
                 delivery.attempts -= 1
+                delivery.last_error = None  # waiting, not failing: its lane goes on
                 if defers > MAX_DEFERS:
                     self._fail(delivery, "nothing_to_update")
                 else:
