@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -38,6 +40,7 @@ __all__ = [
     "SlackFailure",
     "SlackHTTPSession",
     "classify",
+    "find_posted",
     "kind_of",
     "outbox_client",
     "slack_client",
@@ -219,6 +222,48 @@ def _retry_after(exc: SlackApiError) -> float | None:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
         return None
+
+
+async def find_posted(
+    client: AsyncWebClient,
+    channel: str,
+    *,
+    oldest: datetime,
+    event_type: str,
+    payload: dict[str, Any],
+    thread_ts: str | None = None,
+    pages: int = 5,
+) -> dict[str, Any] | None:
+    """The message in `channel` (a thread's replies with `thread_ts`) posted since `oldest`
+    whose metadata (https://api.slack.com/metadata) has `event_type` and contains `payload`;
+    None if there is none in the first `pages` pages (200 messages each).
+
+    How a post whose answer was lost (a timeout, a process gone mid-send) is recognised in
+    Slack instead of being posted a second time. Needs the channels:history scopes."""
+    cursor = None
+    for _page in range(pages):
+        arguments: dict[str, Any] = {
+            "channel": channel,
+            "oldest": f"{oldest.timestamp():.6f}",
+            "include_all_metadata": True,
+            "limit": 200,
+            "cursor": cursor,
+        }
+        if thread_ts:
+            response = await client.conversations_replies(ts=thread_ts, **arguments)
+        else:
+            response = await client.conversations_history(**arguments)
+        for message in response.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            found = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == event_type and all(
+                found.get(key) == value for key, value in payload.items()
+            ):
+                return dict(message)
+        cursor = (response.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return None
+    return None
 
 
 async def user_id_by_email(client: AsyncWebClient, email: str) -> str | None:

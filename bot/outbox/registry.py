@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.directory import Directory
-from bot.slack import AsyncWebClient, SlackApiError, classify
+from bot.slack import AsyncWebClient, SlackApiError, classify, find_posted
 from models.deliveries import Delivery
 from models.items import Item
 
@@ -135,32 +135,17 @@ class OutboxContext:
         assert attempt.unsure_since is not None
         try:
             channel_id = await self._channel_id(channel)
-            oldest = f"{(attempt.unsure_since - CLOCK_SKEW).timestamp():.6f}"
-            cursor = None
-            for _page in range(HISTORY_PAGES):
-                if thread_ts:
-                    response = await self.client.conversations_replies(
-                        channel=channel_id,
-                        ts=thread_ts,
-                        oldest=oldest,
-                        include_all_metadata=True,
-                        limit=200,
-                        cursor=cursor,
-                    )
-                else:
-                    response = await self.client.conversations_history(
-                        channel=channel_id,
-                        oldest=oldest,
-                        include_all_metadata=True,
-                        limit=200,
-                        cursor=cursor,
-                    )
-                for message in response.get("messages") or []:
-                    if _is_part(message, attempt):
-                        return channel_id, message.get("ts")
-                cursor = (response.get("response_metadata") or {}).get("next_cursor")
-                if not cursor:
-                    break
+            message = await find_posted(
+                self.client,
+                channel_id,
+                oldest=attempt.unsure_since - CLOCK_SKEW,
+                event_type=METADATA_EVENT,
+                payload={"delivery": attempt.delivery_id, "part": attempt.posts},
+                thread_ts=thread_ts,
+                pages=HISTORY_PAGES,
+            )
+            if message is not None:
+                return channel_id, message.get("ts")
         except SlackApiError as exc:
             if classify(exc).retry:
                 raise  # look again at the next attempt rather than risk a second message
@@ -192,16 +177,6 @@ class OutboxContext:
         if not item.reporter_dm_ts:
             item.reporter_dm_channel, item.reporter_dm_ts = channel, ts
         return channel, ts
-
-
-def _is_part(message: dict[str, Any], attempt: Attempt) -> bool:
-    metadata = message.get("metadata") or {}
-    payload = metadata.get("event_payload") or {}
-    return (
-        metadata.get("event_type") == METADATA_EVENT
-        and payload.get("delivery") == attempt.delivery_id
-        and payload.get("part", 1) == attempt.posts
-    )
 
 
 # send(outbox, session, delivery, item): deliver it, or raise (Deferred,
