@@ -307,25 +307,26 @@ class DeliveryWorker:
             count, oldest, error = await store.backlog(session)
             age = now - oldest if oldest is not None else timedelta(0)
             raised = await store.alert_raised(session, BACKLOG_ALERT)
-            if not raised and age > self.alert_after:
-                store.raise_alert(session, BACKLOG_ALERT, now)
-                await self.alert(
-                    session,
-                    "outbox_backlog",
-                    count=count,
-                    minutes=int(age.total_seconds() // 60),
-                    error=error or "-",
-                )
-            # Over when nothing owed is older than half the threshold (no flapping at the edge).
-            elif raised and age <= self.alert_after / 2:
-                if not await store.clear_alert(session, BACKLOG_ALERT):
-                    return
-                await self.alert(session, "outbox_drained", count=count)
-            else:
-                return
             try:
+                if not raised and age > self.alert_after:
+                    store.raise_alert(session, BACKLOG_ALERT, now)
+                    await session.flush()  # another process told product ops first: stop here
+                    await self.alert(
+                        session,
+                        "outbox_backlog",
+                        count=count,
+                        minutes=int(age.total_seconds() // 60),
+                        error=error or "-",
+                    )
+                # Over when nothing owed is older than half the threshold (no flapping).
+                elif raised and age <= self.alert_after / 2:
+                    if not await store.clear_alert(session, BACKLOG_ALERT):
+                        return
+                    await self.alert(session, "outbox_drained", count=count)
+                else:
+                    return
                 await session.commit()
-            except IntegrityError:  # another process told product ops first
+            except IntegrityError:
                 await session.rollback()
                 return
         self.kick()
