@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, exists, func, literal, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -46,9 +46,12 @@ def enqueue(
     return delivery
 
 
+_EARLIER = aliased(Delivery, name="earlier")  # built once: statements here are cached
+
+
 def _lane_waits() -> Any:
     """An earlier delivery of the same lane is being sent or waits on a retry."""
-    earlier = aliased(Delivery)
+    earlier = _EARLIER
     return exists().where(
         earlier.lane == Delivery.lane,
         earlier.id < Delivery.id,
@@ -60,7 +63,7 @@ def _lane_waits() -> Any:
     )
 
 
-def _due(now: datetime) -> Any:
+def _due(now: Any) -> Any:
     return and_(
         or_(
             (Delivery.status == "pending") & (Delivery.next_attempt_at <= now),
@@ -77,6 +80,29 @@ async def due_delivery_ids(session: AsyncSession, now: datetime, limit: int = 10
     return list((await session.execute(statement)).scalars())
 
 
+_NOW = bindparam("now", type_=UTCDateTime())
+# Built once (a statement rebuilt per delivery cost more CPU than running it).
+_CLAIM = (
+    update(Delivery)
+    .where(Delivery.id == bindparam("delivery_id"), _due(_NOW))
+    .values(
+        status="sending",
+        lease_until=bindparam("lease_until", type_=UTCDateTime()),
+        attempts=Delivery.attempts + 1,
+        attempt_started_at=_NOW,
+        unsure_since=case(
+            (
+                Delivery.status == "sending",
+                func.coalesce(Delivery.unsure_since, Delivery.attempt_started_at, _NOW),
+            ),
+            else_=Delivery.unsure_since,
+        ),
+    )
+    .returning(Delivery)
+    .execution_options(synchronize_session=False, populate_existing=True)
+)
+
+
 async def claim_delivery(
     session: AsyncSession, delivery_id: int, now: datetime, lease_until: datetime
 ) -> Delivery | None:
@@ -85,30 +111,8 @@ async def claim_delivery(
 
     Taking over a delivery left `sending` by a process gone mid-send makes it unsure: that
     attempt may have reached Slack."""
-    statement = (
-        update(Delivery)
-        .where(Delivery.id == delivery_id, _due(now))
-        .values(
-            status="sending",
-            lease_until=lease_until,
-            attempts=Delivery.attempts + 1,
-            attempt_started_at=now,
-            unsure_since=case(
-                (
-                    Delivery.status == "sending",
-                    func.coalesce(
-                        Delivery.unsure_since,
-                        Delivery.attempt_started_at,
-                        literal(now, UTCDateTime()),
-                    ),
-                ),
-                else_=Delivery.unsure_since,
-            ),
-        )
-        .returning(Delivery)
-        .execution_options(synchronize_session=False, populate_existing=True)
-    )
-    return (await session.execute(statement)).scalars().first()
+    parameters = {"delivery_id": delivery_id, "now": now, "lease_until": lease_until}
+    return (await session.execute(_CLAIM, parameters)).scalars().first()
 
 
 async def next_delivery_due(session: AsyncSession) -> datetime | None:
