@@ -198,7 +198,8 @@ class OutboxHandler:
     # Slack will never take it (channel or person gone, message refused): the fallback,
     # e.g. the item to the backup or triage, the reporter by DM, an alert to triage.
     undeliverable: Failed
-    # Slack or the network kept failing until the worker's last attempt.
+    # Sending kept raising something unexpected (a bug) until the worker gave up. (Slack or
+    # network trouble is retried until it passes: the worker tells triage of an old backlog.)
     gave_up: Failed
 
 
