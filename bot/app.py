@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_bolt.adapter.starlette.async_handler import (
@@ -23,6 +23,7 @@ from starlette.routing import Route
 import handlers
 from bot.config import Settings
 from bot.db import database_answers
+from bot.directory import Directory
 from bot.logs import keep_people_out_of_logs
 from bot.outbox.registry import OutboxContext, OutboxRegistry
 from bot.outbox.worker import DeliveryWorker
@@ -32,13 +33,20 @@ from bot.scheduler import Scheduler, interval
 from bot.services import build_services
 from bot.sla import reminders
 from bot.sla.reminders import ReminderSummary, run_reminders
-from bot.slack import BotIdentity, SignatureVerifier
+from bot.slack import (
+    BotIdentity,
+    SignatureVerifier,
+    SlackHTTPSession,
+    outbox_client,
+    slack_http_session,
+)
 from bot.summaries.posting import PostResult, run_due_summaries
 from bot.surveys import results as survey_results
 from bot.surveys import rounds as survey_rounds
 from bot.surveys.reminders import remind_unfinished
 from bot.surveys.results import CloseSummary, SurveyContext, close_due_rounds, survey_context
 from bot.surveys.rounds import RoundResult, run_due_rounds
+from bot.triage import alert_triage
 from bot.updates.feeds import FetchResult, fetch_now
 
 log = logging.getLogger("jerry")
@@ -73,13 +81,27 @@ class JerryApp:
         self.scheduler = Scheduler(services.sessions)
         # What survey results and survey reminders need besides sessions and client.
         self.survey_context = survey_context(settings, services.client)
+        # The outbox sends with its own client: no retry sleeping inside a call (rate limits
+        # are rescheduled per recipient), and, once started, one pool of connections.
+        self._slack_http: SlackHTTPSession | None = None
+        self.outbox_client = outbox_client(settings)
         self.worker = DeliveryWorker(
             OutboxContext(
-                services.sessions, services.client, services.directory, settings.jerry_language
+                services.sessions,
+                self.outbox_client,
+                Directory(services.sessions, self.outbox_client),
+                settings.jerry_language,
             ),
             outbox_handlers(self.survey_context),
             retry_seconds=settings.jerry_delivery_retry_seconds,
             doorbell=services.outbox,
+            max_backoff=timedelta(minutes=settings.jerry_outbox_max_backoff_minutes),
+            alert_after=(
+                timedelta(minutes=settings.jerry_outbox_alert_minutes)
+                if settings.jerry_outbox_alert_minutes > 0
+                else None
+            ),
+            alert=alert_triage,
         )
         # The services' parts the tests and the lifespan reach directly.
         self.engine, self.sessions, self.client = (
@@ -152,6 +174,8 @@ class JerryApp:
         if not self._started:
             self._started = True
             self._identity_task = asyncio.create_task(self._learn_identity())
+            self._slack_http = slack_http_session()
+            self.outbox_client.session = self._slack_http
             await self.worker.start()
             await self.scheduler.start()
 
@@ -164,6 +188,10 @@ class JerryApp:
                     await self._identity_task
             await self.scheduler.stop()
             await self.worker.stop()
+            if self._slack_http is not None:
+                self.outbox_client.session = None
+                await self._slack_http.close()
+                self._slack_http = None
         await self.home.stop()
         await self.engine.dispose()
 

@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     jerry_language: Literal["en", "fr"] = "en"
     # How many seconds Jerry waits between two passes over undelivered messages.
     jerry_delivery_retry_seconds: float = 30.0
+    # Owed messages are retried until Slack takes them, waiting at most this long between two
+    # attempts; product ops is told once when the oldest has waited this many minutes
+    # (0: never), and once more when that is over.
+    jerry_outbox_max_backoff_minutes: float = Field(default=15.0, gt=0)
+    jerry_outbox_alert_minutes: float = Field(default=30.0, ge=0)
     # How often (seconds) Jerry looks for late items to remind people of; 0 turns it off.
     jerry_reminder_seconds: float = Field(default=60.0, ge=0)
     # How often (seconds) Jerry looks for weekly summaries due; 0 turns it off.

@@ -13,6 +13,8 @@ from __future__ import annotations
 import enum
 import logging
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -21,6 +23,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -37,11 +40,17 @@ __all__ = [
     "SignatureVerifier",
     "SlackApiError",
     "SlackFailure",
+    "SlackHTTPSession",
     "classify",
+    "find_posted",
     "kind_of",
+    "outbox_client",
     "slack_client",
+    "slack_http_session",
     "user_id_by_email",
 ]
+
+SlackHTTPSession = aiohttp.ClientSession
 
 # Slack could not be reached or did not answer in time.
 TRANSPORT_ERRORS: tuple[type[Exception], ...] = (aiohttp.ClientError, OSError, TimeoutError)
@@ -59,6 +68,47 @@ def slack_client(settings: Settings) -> AsyncWebClient:
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),
             AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+# The outbox's client: a call may take at most OUTBOX_TIMEOUT_SECONDS, tried at most
+# 1 + OUTBOX_CONNECTION_RETRIES times (a refused connection only, retried at once), so one
+# call ends well within the outbox's lease (bot/outbox/worker.py checks it). Rate limits and
+# 5xx are the outbox's to retry: it reschedules the row (honouring Retry-After, per
+# recipient) instead of sleeping inside a call while its lease runs out.
+OUTBOX_TIMEOUT_SECONDS = 10
+OUTBOX_CONNECTION_RETRIES = 1
+
+
+def longest_outbox_call_seconds() -> float:
+    """The longest one outbox call to Slack can take, retries included."""
+    return float(OUTBOX_TIMEOUT_SECONDS * (1 + OUTBOX_CONNECTION_RETRIES) + 1)
+
+
+def slack_http_session() -> aiohttp.ClientSession:
+    """One pool of HTTP connections to Slack, kept for the process's life (created in a
+    running loop, closed when the app stops): without it, slack_sdk opens a new session, so
+    a new TCP/TLS connection, for every call."""
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=OUTBOX_TIMEOUT_SECONDS))
+
+
+def outbox_client(
+    settings: Settings, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
+    """The client the outbox sends with: no rate-limit or 5xx retries inside a call."""
+    return AsyncWebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=OUTBOX_TIMEOUT_SECONDS,
+        session=session,
+        retry_handlers=[
+            # Only a connection that was never made: nothing reached Slack, so no duplicate.
+            AsyncConnectionErrorRetryHandler(
+                max_retry_count=OUTBOX_CONNECTION_RETRIES,
+                interval_calculator=FixedValueRetryIntervalCalculator(0.5),
+                error_types=[aiohttp.ClientConnectorError],
+            )
         ],
     )
 
@@ -124,6 +174,11 @@ class SlackFailure:
     # or the exception's class name when Slack was not reached (`transport`).
     code: str
     transport: bool = False
+    # Seconds Slack asked to wait (its Retry-After header on a 429).
+    retry_after: float | None = None
+    # Whether the request may have reached Slack (the answer was lost or late): a message
+    # sent again could be a duplicate.
+    unsure: bool = False
 
     @property
     def retry(self) -> bool:
@@ -152,8 +207,65 @@ def classify(exc: Exception) -> SlackFailure:
         error = data.get("error") if isinstance(data, dict) else None
         status = exc.response.status_code
         code = str(error or f"http_{status}")
-        return SlackFailure(kind_of(code, status), code)
-    return SlackFailure(FailureKind.RETRY_LATER, exc.__class__.__name__, transport=True)
+        return SlackFailure(kind_of(code, status), code, retry_after=_retry_after(exc))
+    # A refused connection never reached Slack; a timeout or a dropped answer may have.
+    unsure = not isinstance(exc, aiohttp.ClientConnectorError | ConnectionRefusedError)
+    return SlackFailure(
+        FailureKind.RETRY_LATER, exc.__class__.__name__, transport=True, unsure=unsure
+    )
+
+
+def _retry_after(exc: SlackApiError) -> float | None:
+    headers = exc.response.headers or {}
+    value = headers.get("Retry-After") or headers.get("retry-after")
+    if isinstance(value, list):
+        value = value[0] if value else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+async def find_posted(
+    client: AsyncWebClient,
+    channel: str,
+    *,
+    oldest: datetime,
+    event_type: str,
+    payload: dict[str, Any],
+    thread_ts: str | None = None,
+    pages: int = 5,
+) -> dict[str, Any] | None:
+    """The message in `channel` (a thread's replies with `thread_ts`) posted since `oldest`
+    whose metadata (https://api.slack.com/metadata) has `event_type` and contains `payload`;
+    None if there is none in the first `pages` pages (200 messages each).
+
+    How a post whose answer was lost (a timeout, a process gone mid-send) is recognised in
+    Slack instead of being posted a second time. Needs the channels:history scopes."""
+    cursor = None
+    for _page in range(pages):
+        arguments: dict[str, Any] = {
+            "channel": channel,
+            "oldest": f"{oldest.timestamp():.6f}",
+            "include_all_metadata": True,
+            "limit": 200,
+            "cursor": cursor,
+        }
+        if thread_ts:
+            response = await client.conversations_replies(ts=thread_ts, **arguments)
+        else:
+            response = await client.conversations_history(**arguments)
+        for message in response.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            found = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == event_type and all(
+                found.get(key) == value for key, value in payload.items()
+            ):
+                return dict(message)
+        cursor = (response.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return None
+    return None
 
 
 log = logging.getLogger("jerry.slack")

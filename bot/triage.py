@@ -43,7 +43,8 @@ def alert_recipient_label(delivery: Delivery, item: Item | None) -> str:
 async def alert_gave_up(
     session: AsyncSession, delivery: Delivery, item: Item | None, error: str
 ) -> None:
-    """Slack or the network kept failing until the last attempt: product ops hears of it."""
+    """The outbox gave a delivery up (its sending kept raising something unexpected):
+    product ops hears of it."""
     await alert_triage(
         session,
         "undeliverable",

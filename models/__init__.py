@@ -3,7 +3,7 @@
 
 from models.base import Base, utcnow
 from models.conversation import RelayedMessage
-from models.deliveries import Delivery
+from models.deliveries import Delivery, OutboxAlert
 from models.items import Item, ItemEvent
 from models.reminders import ScheduledJob, SentReminder
 from models.routing import Area, RoutingRule, Team
@@ -19,6 +19,7 @@ __all__ = [
     "Feed",
     "Item",
     "ItemEvent",
+    "OutboxAlert",
     "ProductUpdate",
     "RelayedMessage",
     "RoutingRule",

@@ -24,6 +24,9 @@ class Delivery(Base):
     purpose: Mapped[str] = mapped_column(String(40))
     # Where to say it: a user id (sent as a DM) or a channel id; None means "the item's reporter".
     recipient: Mapped[str | None] = mapped_column(String(64))
+    # Whom it reaches (the recipient, else the item's reporter): deliveries of one lane go out
+    # in the order they were owed, and a rate limit on one lane holds back only that lane.
+    lane: Mapped[str | None] = mapped_column(String(64))
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(
         String(20), default="pending"
@@ -31,10 +34,29 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     lease_until: Mapped[datetime | None]
+    # When the current (or last) attempt started; `unsure_since`: an earlier attempt may have
+    # reached Slack (a lost answer, a process gone mid-send), so Slack is searched from then
+    # for the message before it is posted again.
+    attempt_started_at: Mapped[datetime | None]
+    unsure_since: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     result_channel: Mapped[str | None] = mapped_column(String(64))
     result_ts: Mapped[str | None] = mapped_column(String(32))
 
-    __table_args__ = (Index("ix_deliveries_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_deliveries_status_next", "status", "next_attempt_at"),
+        Index("ix_deliveries_lane_status", "lane", "status"),
+    )
+
+
+class OutboxAlert(Base):
+    """An alert about the outbox itself that product ops was told of and is still true (the
+    backlog is old): one row per kind, so two processes tell it once, and once more (the row
+    deleted) when it is over."""
+
+    __tablename__ = "outbox_alerts"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -17,6 +17,7 @@ import asyncio
 import copy
 import itertools
 import json
+import math
 import re
 import time
 from collections.abc import Callable
@@ -53,6 +54,7 @@ class Call:
     response: dict[str, Any] = field(default_factory=dict)
     status: int = 200
     at: float = field(default_factory=time.monotonic)  # when it arrived (for backoff checks)
+    peer: Any = None  # the client's address and port: one per TCP connection
 
     @property
     def ok(self) -> bool:
@@ -70,6 +72,15 @@ class Failure:
     error: str | None = None  # ok: false with this error
     status: int = 200  # 429 or 5xx
     retry_after: int = 0
+    times: int = 1
+    when: Callable[[dict[str, Any]], bool] | None = None
+
+
+@dataclass
+class Slowness:
+    """An answer Slack is slow to give: the call is done, its answer comes `seconds` later."""
+
+    seconds: float
     times: int = 1
     when: Callable[[dict[str, Any]], bool] | None = None
 
@@ -130,6 +141,11 @@ class FakeSlack:
         self.expired_response_urls: set[str] = set()
         # An outage: while set, every Web API call answers this HTTP status (e.g. 503).
         self.outage_status: int | None = None
+        self.slow: dict[str, list[Slowness]] = {}
+        # Slack's pace for chat.postMessage: about one message per second per channel; when
+        # set, a faster post to a channel is answered 429 with Retry-After.
+        self.channel_post_interval: float | None = None
+        self._last_post_at: dict[str, float] = {}
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -209,6 +225,38 @@ class FakeSlack:
         self, method: str, *, status: int = 503, times: int = 1, when: Callable | None = None
     ) -> None:
         self.failures.setdefault(method, []).append(Failure(status=status, times=times, when=when))
+
+    def slow_next(
+        self,
+        method: str,
+        seconds: float,
+        *,
+        times: int = 1,
+        when: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
+        """The next `times` calls of `method` (matching `when`) are done at once (a message
+        is posted) but answered only `seconds` later: a slow Slack."""
+        self.slow.setdefault(method, []).append(Slowness(seconds, times, when))
+
+    def _slowness_for(self, method: str, args: dict[str, Any]) -> float:
+        for slowness in self.slow.get(method, []):
+            if slowness.times > 0 and (slowness.when is None or slowness.when(args)):
+                slowness.times -= 1
+                return slowness.seconds
+        return 0.0
+
+    def _paced(self, method: str, args: dict[str, Any]) -> float | None:
+        """Seconds to wait (Retry-After) when this post comes too soon after the last one to
+        the same channel; None when it may go (and it counts as that channel's last post)."""
+        if method != "chat.postMessage" or not self.channel_post_interval:
+            return None
+        channel = self._resolve_channel_id(str(args.get("channel") or ""))
+        now = time.monotonic()
+        last = self._last_post_at.get(channel)
+        if last is not None and now - last < self.channel_post_interval:
+            return self.channel_post_interval - (now - last)
+        self._last_post_at[channel] = now
+        return None
 
     def _failure_for(self, method: str, args: dict[str, Any]) -> Failure | None:
         for failure in self.failures.get(method, []):
@@ -346,12 +394,13 @@ class FakeSlack:
                 args.update(json.loads(raw))
             else:
                 args.update(parse_qsl(raw.decode(), keep_blank_values=True))
-        for key in ("blocks", "view", "attachments", "files"):
+        for key in ("blocks", "view", "attachments", "files", "metadata"):
             if isinstance(args.get(key), str) and args[key][:1] in "[{":
                 args[key] = json.loads(args[key])
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") if auth else args.pop("token", None)
         call = Call(method, args, token)
+        call.peer = request.transport.get_extra_info("peername") if request.transport else None
         self.calls.append(call)
         if self.echo:  # running by hand: show what the app asked of Slack
             shown = {k: v for k, v in args.items() if k in ("channel", "user", "thread_ts", "text")}
@@ -360,6 +409,12 @@ class FakeSlack:
             call.status = self.outage_status
             return web.Response(status=self.outage_status, text="slack is down")
         failure = self._failure_for(method, args)
+        wait = self._paced(method, args) if failure is None else None
+        if wait is not None:
+            call.status, call.response = 429, sample("ratelimited.429.body")
+            return web.json_response(
+                call.response, status=429, headers={"Retry-After": str(max(1, math.ceil(wait)))}
+            )
         if failure is not None and failure.status == 429:
             call.status, call.response = 429, sample("ratelimited.429.body")
             return web.json_response(
@@ -382,6 +437,9 @@ class FakeSlack:
         except SlackError as exc:
             response = {"ok": False, "error": exc.error, **exc.extra}
         call.response = response
+        delay = self._slowness_for(method, args)
+        if delay:
+            await asyncio.sleep(delay)
         return web.json_response(response)
 
     # --- checks ----------------------------------------------------------------------------
@@ -558,6 +616,8 @@ class FakeSlack:
         }
         if thread_ts:
             message["thread_ts"] = thread_ts
+        if isinstance(args.get("metadata"), dict):  # https://api.slack.com/metadata
+            message["metadata"] = copy.deepcopy(args["metadata"])
         self.messages.setdefault(channel, []).append(message)
         return {"channel": channel, "ts": message["ts"], "message": message}
 
@@ -646,7 +706,47 @@ class FakeSlack:
         parent = self.message(channel, ts)
         if parent is None:
             raise SlackError("thread_not_found")
-        return {"messages": [parent, *self.thread(channel, ts)], "has_more": False}
+        replies = [m for m in self.thread(channel, ts) if self._in_timeline(m, args)]
+        messages = [self._as_read(m, args) for m in [parent, *replies]]
+        return {"messages": messages, "has_more": False}
+
+    def api_conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A channel's messages, newest first (thread replies are not in it); `oldest` and
+        `latest` bound it; metadata only with include_all_metadata, as Slack does."""
+        channel = self._resolve_channel_id(args.get("channel") or "")
+        if channel[:1] not in {"C", "G", "D"} or (
+            channel.startswith("C") and channel not in self.channels and self.strict_channels
+        ):
+            raise SlackError("channel_not_found")
+        top_level = [
+            m
+            for m in self.messages.get(channel, [])
+            if m.get("thread_ts") in (None, m["ts"]) and self._in_timeline(m, args)
+        ]
+        newest_first = [self._as_read(m, args) for m in reversed(top_level)]
+        page = self._page(newest_first, args, "messages")
+        page["has_more"] = bool(page["response_metadata"]["next_cursor"])
+        return page
+
+    @staticmethod
+    def _in_timeline(message: dict[str, Any], args: dict[str, Any]) -> bool:
+        inclusive = str(args.get("inclusive") or "").lower() in {"1", "true"}
+        ts = float(message["ts"])
+        if args.get("oldest"):
+            oldest = float(args["oldest"])
+            if ts < oldest or (ts == oldest and not inclusive):
+                return False
+        if args.get("latest"):
+            latest = float(args["latest"])
+            if ts > latest or (ts == latest and not inclusive):
+                return False
+        return True
+
+    @staticmethod
+    def _as_read(message: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+        if str(args.get("include_all_metadata") or "").lower() in {"1", "true"}:
+            return message
+        return {k: v for k, v in message.items() if k != "metadata"}
 
     def _page(self, values: list[Any], args: dict[str, Any], key: str) -> dict[str, Any]:
         limit = int(args.get("limit") or 100)

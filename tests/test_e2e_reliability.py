@@ -1,7 +1,7 @@
 """End to end: Jerry under Slack trouble and bad input.
 
-Rate limits and 5xx (retried by the slack_sdk client), Slack errors after the ack (retried by
-the outbox with backoff), errors no retry will fix (deactivated leads, archived channels,
+Rate limits and 5xx (retried by the outbox: Retry-After, backoff), Slack errors after the ack
+(retried by the outbox with backoff), errors no retry will fix (deactivated leads, archived channels,
 expired response_urls: someone else is reached, with a note), forged or replayed requests,
 odd text, and a database that does not answer. Every test asserts on what the fake Slack
 received and on the database.
@@ -15,6 +15,7 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -80,13 +81,15 @@ def quick_sdk_retries(jerry: JerryApp) -> JerryApp:
     return jerry
 
 
-# --- HTTP 429 and 5xx: the slack_sdk client retries ---------------------------------------
+# --- HTTP 429 and 5xx: the outbox retries (its client never sleeps inside a call) -----------
 
 
 async def test_rate_limited_lead_dm_is_retried_after_retry_after_and_arrives_once(
     slack: SlackDriver, fake_slack: FakeSlack, routed: JerryApp
 ) -> None:
-    fake_slack.rate_limit_next("chat.postMessage", retry_after=0, when=to("U0PAYLEAD"))
+    # Changed with issue 10: the outbox reschedules a 429 honouring Retry-After; its client
+    # no longer waits it out inside the call (that outlived the outbox's lease).
+    fake_slack.rate_limit_next("chat.postMessage", retry_after=1, when=to("U0PAYLEAD"))
 
     response = await slack.command("/painpoint", "the invoice is wrong")
     assert response.status_code == 200
@@ -94,10 +97,16 @@ async def test_rate_limited_lead_dm_is_retried_after_retry_after_and_arrives_onc
 
     limited = [c for c in fake_slack.calls_to("chat.postMessage") if c.status == 429]
     assert len(limited) == 1 and limited[0]["channel"] == "U0PAYLEAD"
-    assert len(fake_slack.dms_to("U0PAYLEAD")) == 1
+    assert not fake_slack.dms_to("U0PAYLEAD")  # not slept on inside the call
     [delivery] = await rows(routed, Delivery, Delivery.purpose == "lead_dm")
-    # The client retried by itself: one outbox attempt, sent.
-    assert (delivery.status, delivery.attempts, delivery.last_error) == ("sent", 1, None)
+    assert (delivery.status, delivery.last_error) == ("pending", "ratelimited")
+
+    await fake_slack.wait_for(lambda: fake_slack.dms_to("U0PAYLEAD"), message="the lead DM")
+    await slack.settle()
+    [dm] = fake_slack.dms_to("U0PAYLEAD")
+    assert dm.at - limited[0].at >= 0.95  # Retry-After: 1
+    [delivery] = await rows(routed, Delivery, Delivery.purpose == "lead_dm")
+    assert (delivery.status, delivery.attempts, delivery.last_error) == ("sent", 2, None)
 
 
 async def test_server_errors_on_post_message_and_users_info_are_retried_and_delivered_once(
@@ -107,19 +116,20 @@ async def test_server_errors_on_post_message_and_users_info_are_retried_and_deli
     fake_slack.server_error_next("chat.postMessage", status=503, when=to("U0PAYLEAD"))
 
     await slack.command("/painpoint", "the invoice is wrong")
+    await fake_slack.wait_for(lambda: fake_slack.dms_to("U0PAYLEAD"), message="the lead DM")
     await slack.settle()
 
     assert [c.status for c in fake_slack.calls_to("users.info")][:2] == [500, 200]
     assert [c.status for c in fake_slack.calls_to("chat.postMessage")] == [503, 200]
     assert len(fake_slack.dms_to("U0PAYLEAD")) == 1
     [delivery] = await rows(routed, Delivery, Delivery.purpose == "lead_dm")
-    assert (delivery.status, delivery.attempts) == ("sent", 1)
+    # Changed with issue 10: the 503 is the outbox's to retry (a second attempt).
+    assert (delivery.status, delivery.attempts) == ("sent", 2)
 
 
-async def test_server_errors_beyond_the_client_retries_are_retried_by_the_outbox(
+async def test_server_errors_are_retried_by_the_outbox(
     slack: SlackDriver, fake_slack: FakeSlack, routed: JerryApp, quick_sdk_retries: JerryApp
 ) -> None:
-    # The client tries 3 times (1 + 2 retries); the 4th 503 lands on the outbox's 2nd attempt.
     fake_slack.server_error_next("chat.postMessage", status=503, times=4, when=to("U0PAYLEAD"))
     # users.info failing for good only costs the lead's language: the DM still goes.
     fake_slack.server_error_next("users.info", status=502, times=100)
@@ -130,11 +140,13 @@ async def test_server_errors_beyond_the_client_retries_are_retried_by_the_outbox
     [delivery] = await rows(routed, Delivery, Delivery.purpose == "lead_dm")
     assert delivery.status == "pending" and delivery.last_error == "http_503"
 
-    await fake_slack.wait_for(lambda: fake_slack.dms_to("U0PAYLEAD"), message="the lead DM")
+    await fake_slack.wait_for(
+        lambda: fake_slack.dms_to("U0PAYLEAD"), timeout=15, message="the lead DM"
+    )
     await slack.settle()
     assert len(fake_slack.dms_to("U0PAYLEAD")) == 1
     [delivery] = await rows(routed, Delivery, Delivery.purpose == "lead_dm")
-    assert (delivery.status, delivery.attempts) == ("sent", 2)
+    assert (delivery.status, delivery.attempts) == ("sent", 5)
 
 
 # --- Slack errors after the ack: the outbox retries with backoff, nothing is lost ------------
@@ -199,11 +211,15 @@ async def test_mentions_and_dms_are_stored_before_slack_gets_its_ack(
     assert {d.status for d in await rows(routed, Delivery)} == {"pending"}
 
 
-async def test_a_delivery_that_keeps_failing_is_reported_to_triage_not_dropped(
+async def test_a_delivery_that_keeps_failing_is_retried_and_triage_told_of_the_backlog(
     slack: SlackDriver, fake_slack: FakeSlack, routed: JerryApp
 ) -> None:
-    routed.worker.retry_seconds = 0.001  # 8 attempts with backoff, in a blink
-    fake_slack.fail_next("chat.postMessage", "internal_error", times=100, when=to("U0PAYLEAD"))
+    # Changed with issue 10: a delivery failing for hours is not given up after 8 attempts
+    # (the item stayed with a lead who never saw it); product ops hears of the old backlog.
+    routed.worker.retry_seconds = 0.001
+    routed.worker.max_backoff = timedelta(seconds=0.01)
+    routed.worker.alert_after = timedelta(seconds=0.3)
+    fake_slack.fail_next("chat.postMessage", "internal_error", times=10_000, when=to("U0PAYLEAD"))
 
     await slack.command("/painpoint", "the invoice is wrong")
     await fake_slack.wait_for(
@@ -212,13 +228,10 @@ async def test_a_delivery_that_keeps_failing_is_reported_to_triage_not_dropped(
     await slack.settle()
 
     [lead_dm] = await rows(routed, Delivery, Delivery.purpose == "lead_dm")
-    assert (lead_dm.status, lead_dm.attempts, lead_dm.last_error) == (
-        "failed",
-        8,
-        "internal_error",
-    )
+    assert lead_dm.status == "pending" and lead_dm.last_error == "internal_error"
+    assert lead_dm.attempts > 8
     [alert] = fake_slack.posts(TRIAGE_CHANNEL)
-    assert "#1" in everything_said(alert) and "U0PAYLEAD" in everything_said(alert)
+    assert "1 owed" in everything_said(alert) and "internal_error" in everything_said(alert)
     [item] = await rows(routed, Item)
     assert item.status == "open"  # still there, still owed an owner's attention
 

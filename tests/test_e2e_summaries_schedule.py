@@ -242,6 +242,38 @@ async def test_a_post_cut_by_a_crash_is_retried_once_after_ten_minutes(
         await restarted.stop()
 
 
+async def test_a_crash_after_the_summary_reached_slack_does_not_post_it_twice(
+    slack: SlackDriver, fake_slack: FakeSlack, jerry: JerryApp, settings: Settings, tmp_path: Path
+) -> None:
+    await subscribe(settings, tmp_path)
+    assert statuses(await jerry.run_summaries(SLOT_W48)) == [("sales-weekly", "2026-W48", "posted")]
+    [summary] = main_posts(fake_slack)
+    assert summary["metadata"]["event_type"] == "jerry_summary"
+    await jerry.stop()
+    # The process died after Slack took the summary, before it recorded the ts.
+    [post] = await posts(jerry)
+    async with jerry.sessions() as session:
+        await session.execute(
+            update(SummaryPost)
+            .where(SummaryPost.id == post.id)
+            .values(status="claimed", ts=None, posted_at=None, claimed_at=SLOT_W48, error=None)
+        )
+        await session.commit()
+
+    restarted = create_app(settings)
+    await restarted.start()
+    try:
+        results = await restarted.run_summaries(SLOT_W48 + timedelta(minutes=11))
+        assert statuses(results) == [("sales-weekly", "2026-W48", "posted")]
+    finally:
+        await restarted.stop()
+    assert main_posts(fake_slack) == [summary]  # found in the channel, not posted again
+    [post] = await posts(jerry)
+    assert (post.status, post.ts) == ("posted", summary["ts"])
+    [looked] = fake_slack.calls_to("conversations.history")
+    assert looked["channel"] == SALES and looked["include_all_metadata"] in {"1", "true"}
+
+
 async def test_two_processes_at_the_same_slot_post_once(
     slack: SlackDriver, fake_slack: FakeSlack, jerry: JerryApp, settings: Settings, tmp_path: Path
 ) -> None:

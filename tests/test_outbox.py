@@ -43,3 +43,34 @@ def test_a_purpose_is_registered_once() -> None:
     registry.register("receipt", handler)
     with pytest.raises(ValueError, match="twice"):
         registry.register("receipt", handler)
+
+
+def test_the_outbox_client_never_sleeps_on_a_rate_limit_and_ends_within_the_lease() -> None:
+    """A 429 waited out inside a call (137 s) outlived the lease: another process re-sent."""
+    from slack_sdk.http_retry.builtin_async_handlers import (
+        AsyncConnectionErrorRetryHandler,
+        AsyncRateLimitErrorRetryHandler,
+        AsyncServerErrorRetryHandler,
+    )
+
+    from bot.config import Settings
+    from bot.outbox.worker import LEASE, MAX_CALLS_PER_ATTEMPT
+    from bot.slack import (
+        OUTBOX_CONNECTION_RETRIES,
+        OUTBOX_TIMEOUT_SECONDS,
+        longest_outbox_call_seconds,
+        outbox_client,
+    )
+
+    client = outbox_client(Settings(_env_file=None, slack_bot_token="xoxb-x"))  # type: ignore[call-arg]
+    kinds = [type(handler) for handler in client.retry_handlers]
+    assert AsyncRateLimitErrorRetryHandler not in kinds
+    assert AsyncServerErrorRetryHandler not in kinds
+    assert kinds == [AsyncConnectionErrorRetryHandler]
+    assert client.retry_handlers[0].max_retry_count == OUTBOX_CONNECTION_RETRIES
+    assert client.timeout == OUTBOX_TIMEOUT_SECONDS
+    longest_attempt = MAX_CALLS_PER_ATTEMPT * longest_outbox_call_seconds()
+    assert longest_attempt >= MAX_CALLS_PER_ATTEMPT * OUTBOX_TIMEOUT_SECONDS * (
+        1 + OUTBOX_CONNECTION_RETRIES
+    )
+    assert LEASE.total_seconds() > longest_attempt

@@ -60,6 +60,8 @@ MESSAGES: dict[str, str] = {
     "refusal.not_allowed": "Only the team lead, the backup or a Jerry admin can act on #{id}. Nothing was changed.",
     # alerts for product ops
     "alert.undeliverable": "Jerry could not deliver a message about #{item} to {who}: {error}.",
+    "alert.outbox_backlog": "Slack is not taking Jerry's messages: {count} owed, the oldest for {minutes} min (last error: {error}). Jerry keeps trying; nothing is lost.",
+    "alert.outbox_drained": "Slack takes Jerry's messages again: the backlog is sent ({count} still owed).",
     "alert.lead_unreachable": "#{item}: Jerry could not reach the lead {who} ({error}); it went to triage. Check the routing model.",
     "alert.reporter_unreachable": "#{item}: Jerry could not reach the reporter ({error}).",
     # intake

@@ -60,6 +60,8 @@ MESSAGES: dict[str, str] = {
     "refusal.not_allowed": "Seuls le responsable de l’équipe, son suppléant ou un administrateur de Jerry peuvent agir sur le n° {id}. Rien n’a été modifié.",
     # alerts for product ops
     "alert.undeliverable": "Jerry n’a pas pu remettre un message sur le n° {item} à {who} : {error}.",
+    "alert.outbox_backlog": "Slack ne prend pas les messages de Jerry : {count} en attente, le plus ancien depuis {minutes} min (dernière erreur : {error}). Jerry continue d’essayer ; rien n’est perdu.",
+    "alert.outbox_drained": "Slack prend de nouveau les messages de Jerry : le retard est rattrapé ({count} encore en attente).",
     "alert.lead_unreachable": "n° {item} : Jerry n’a pas pu joindre le responsable {who} ({error}) ; le sujet part en triage. Vérifiez le modèle de routage.",
     "alert.reporter_unreachable": "n° {item} : Jerry n’a pas pu joindre la personne qui l’a signalé ({error}).",
     # intake

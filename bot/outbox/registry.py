@@ -9,18 +9,45 @@ delivery's purpose and knows nothing else of what it sends.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.directory import Directory
-from bot.slack import AsyncWebClient
+from bot.slack import AsyncWebClient, SlackApiError, classify, find_posted
 from models.deliveries import Delivery
 from models.items import Item
 
+log = logging.getLogger("jerry.delivery")
+
 Posted = tuple[str | None, str | None]  # where the message went: (channel, ts)
+
+# Every message the outbox posts carries this metadata (https://api.slack.com/metadata), so
+# a message whose answer was lost can be found in Slack instead of being posted again.
+METADATA_EVENT = "jerry_delivery"
+# Jerry's and Slack's clocks may differ: the search for an unsure message starts this early.
+CLOCK_SKEW = timedelta(minutes=2)
+HISTORY_PAGES = 5  # how far back (200 messages a page) an unsure message is looked for
+
+
+@dataclass
+class Attempt:
+    """The delivery being sent (set by the worker around its handler's send)."""
+
+    delivery_id: int
+    # An earlier attempt may have reached Slack since then: look before posting.
+    unsure_since: datetime | None = None
+    posts: int = 0  # messages posted so far in this attempt (each has its own part number)
+
+
+current_attempt: contextvars.ContextVar[Attempt | None] = contextvars.ContextVar(
+    "jerry_outbox_attempt", default=None
+)
 
 
 class PermanentDeliveryError(Exception):
@@ -62,10 +89,30 @@ class OutboxContext:
     client: AsyncWebClient
     directory: Directory
     default_language: str
+    # A person's DM channel id (conversations.open), asked once per process: an unsure DM is
+    # looked for in that channel's history.
+    dm_channels: dict[str, str] = field(default_factory=dict, compare=False)
 
     async def post(
         self, channel: str, message: dict[str, Any], thread_ts: str | None = None
     ) -> Posted:
+        """chat.postMessage with the delivery's metadata; when an earlier attempt may have
+        posted it already, the message found in Slack instead of a second one."""
+        attempt = current_attempt.get()
+        metadata = None
+        if attempt is not None:
+            attempt.posts += 1
+            metadata = {
+                "event_type": METADATA_EVENT,
+                "event_payload": {"delivery": attempt.delivery_id, "part": attempt.posts},
+            }
+            if attempt.unsure_since is not None:
+                found = await self._already_posted(channel, thread_ts, attempt)
+                if found is not None:
+                    log.info(
+                        "delivery %s was already in Slack: not posted again", attempt.delivery_id
+                    )
+                    return found
         response = await self.client.chat_postMessage(
             channel=channel,
             text=message["text"],
@@ -73,8 +120,51 @@ class OutboxContext:
             thread_ts=thread_ts,
             unfurl_links=False,
             unfurl_media=False,
+            metadata=metadata,
         )
-        return response.get("channel"), response.get("ts")
+        posted_in = response.get("channel")
+        if posted_in and channel.startswith(("U", "W")):
+            self.dm_channels[channel] = posted_in
+        return posted_in, response.get("ts")
+
+    async def _already_posted(
+        self, channel: str, thread_ts: str | None, attempt: Attempt
+    ) -> Posted | None:
+        """The message this attempt would post, if an earlier attempt posted it: searched in
+        the channel's history (a thread's replies) since that attempt started, by metadata."""
+        assert attempt.unsure_since is not None
+        try:
+            channel_id = await self._channel_id(channel)
+            message = await find_posted(
+                self.client,
+                channel_id,
+                oldest=attempt.unsure_since - CLOCK_SKEW,
+                event_type=METADATA_EVENT,
+                payload={"delivery": attempt.delivery_id, "part": attempt.posts},
+                thread_ts=thread_ts,
+                pages=HISTORY_PAGES,
+            )
+            if message is not None:
+                return channel_id, message.get("ts")
+        except SlackApiError as exc:
+            if classify(exc).retry:
+                raise  # look again at the next attempt rather than risk a second message
+            # Jerry cannot read there (a scope, a channel): a second message is better than none.
+            log.warning(
+                "delivery %s: cannot look for an earlier post (%s)",
+                attempt.delivery_id,
+                classify(exc).code,
+            )
+        return None
+
+    async def _channel_id(self, channel: str) -> str:
+        """A channel id as is; a person's id: their DM channel with Jerry."""
+        if not channel.startswith(("U", "W")):
+            return channel
+        if channel not in self.dm_channels:
+            response = await self.client.conversations_open(users=channel)
+            self.dm_channels[channel] = (response.get("channel") or {}).get("id") or channel
+        return self.dm_channels[channel]
 
     async def post_in_reporter_thread(
         self, item: Item, message: dict[str, Any], params: dict[str, Any]
@@ -108,7 +198,8 @@ class OutboxHandler:
     # Slack will never take it (channel or person gone, message refused): the fallback,
     # e.g. the item to the backup or triage, the reporter by DM, an alert to triage.
     undeliverable: Failed
-    # Slack or the network kept failing until the worker's last attempt.
+    # Sending kept raising something unexpected (a bug) until the worker gave up. (Slack or
+    # network trouble is retried until it passes: the worker tells triage of an old backlog.)
     gave_up: Failed
 
 

@@ -1,20 +1,27 @@
-"""Queries of the outbox: owing a message (`enqueue`), and claiming what is due to send.
+"""Queries of the outbox: owing a message (`enqueue`), claiming what is due to send, and the
+state of the alert about an old backlog.
 
 Several bot processes share the outbox: each delivery is claimed with a conditional UPDATE
-before it is sent."""
+(which also returns the row) before it is sent. Deliveries of one lane (one recipient) go out
+in the order they were owed: a row is not due while an earlier row of its lane is being sent
+or waits on a retry (its last attempt failed), which is also how a rate limit on one
+recipient holds back only them."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.db import affected_rows
-from models.base import utcnow
-from models.deliveries import Delivery
+from models.base import UTCDateTime, utcnow
+from models.deliveries import Delivery, OutboxAlert
 from models.items import Item
+
+OWED = ("pending", "sending")
 
 
 def enqueue(
@@ -30,6 +37,7 @@ def enqueue(
         item_id=item.id if item else None,
         purpose=purpose,
         recipient=recipient,
+        lane=recipient or (item.reporter_id if item else None),
         params=params,
         status="pending",
         next_attempt_at=utcnow(),
@@ -38,45 +46,131 @@ def enqueue(
     return delivery
 
 
-async def due_delivery_ids(session: AsyncSession, now: datetime, limit: int = 100) -> list[int]:
-    statement = (
-        select(Delivery.id)
-        .where(
-            or_(
-                (Delivery.status == "pending") & (Delivery.next_attempt_at <= now),
-                # A process that died mid-send left its lease behind: take the delivery over.
-                (Delivery.status == "sending") & (Delivery.lease_until < now),
-            )
-        )
-        .order_by(Delivery.id)
-        .limit(limit)
+_EARLIER = aliased(Delivery, name="earlier")  # built once: statements here are cached
+
+
+def _lane_waits() -> Any:
+    """An earlier delivery of the same lane is being sent or waits on a retry."""
+    earlier = _EARLIER
+    return exists().where(
+        earlier.lane == Delivery.lane,
+        earlier.id < Delivery.id,
+        or_(
+            earlier.status == "sending",
+            # Its last attempt failed: it waits on a retry (a Deferred row does not block).
+            (earlier.status == "pending") & earlier.last_error.is_not(None),
+        ),
     )
+
+
+def _due(now: Any) -> Any:
+    return and_(
+        or_(
+            (Delivery.status == "pending") & (Delivery.next_attempt_at <= now),
+            # A process that died mid-send left its lease behind: take the delivery over.
+            (Delivery.status == "sending") & (Delivery.lease_until < now),
+        ),
+        ~_lane_waits(),
+    )
+
+
+async def due_delivery_ids(session: AsyncSession, now: datetime, limit: int = 100) -> list[int]:
+    """What can be sent now, oldest first (so oldest first in each lane)."""
+    statement = select(Delivery.id).where(_due(now)).order_by(Delivery.id).limit(limit)
     return list((await session.execute(statement)).scalars())
+
+
+_NOW = bindparam("now", type_=UTCDateTime())
+# Built once (a statement rebuilt per delivery cost more CPU than running it).
+_CLAIM = (
+    update(Delivery)
+    .where(Delivery.id == bindparam("delivery_id"), _due(_NOW))
+    .values(
+        status="sending",
+        lease_until=bindparam("lease_until", type_=UTCDateTime()),
+        attempts=Delivery.attempts + 1,
+        attempt_started_at=_NOW,
+        unsure_since=case(
+            (
+                Delivery.status == "sending",
+                func.coalesce(Delivery.unsure_since, Delivery.attempt_started_at, _NOW),
+            ),
+            else_=Delivery.unsure_since,
+        ),
+    )
+    .returning(Delivery)
+    .execution_options(synchronize_session=False, populate_existing=True)
+)
 
 
 async def claim_delivery(
     session: AsyncSession, delivery_id: int, now: datetime, lease_until: datetime
-) -> bool:
-    """Atomically take one delivery (safe with several bot processes on one database)."""
-    result = await session.execute(
-        update(Delivery)
-        .where(
-            Delivery.id == delivery_id,
-            or_(
-                (Delivery.status == "pending") & (Delivery.next_attempt_at <= now),
-                (Delivery.status == "sending") & (Delivery.lease_until < now),
-            ),
-        )
-        .values(status="sending", lease_until=lease_until, attempts=Delivery.attempts + 1)
-    )
-    return affected_rows(result) == 1
+) -> Delivery | None:
+    """Atomically take one delivery and load it, in one statement (safe with several bot
+    processes on one database); None when it is not due any more (taken, or its lane waits).
+
+    Taking over a delivery left `sending` by a process gone mid-send makes it unsure: that
+    attempt may have reached Slack."""
+    parameters = {"delivery_id": delivery_id, "now": now, "lease_until": lease_until}
+    return (await session.execute(_CLAIM, parameters)).scalars().first()
 
 
 async def next_delivery_due(session: AsyncSession) -> datetime | None:
-    statement = (
-        select(Delivery.next_attempt_at)
-        .where(Delivery.status == "pending")
-        .order_by(Delivery.next_attempt_at)
-        .limit(1)
+    """When the next delivery that is not waiting behind its lane is due."""
+    statement = select(func.min(Delivery.next_attempt_at)).where(
+        Delivery.status == "pending", ~_lane_waits()
     )
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def retry_now(session: AsyncSession, now: datetime) -> int:
+    """Slack answers again: deliveries waiting out a backoff after Slack or the network
+    failed are due now (those waiting out a rate limit keep their time)."""
+    result = await session.execute(
+        update(Delivery)
+        .where(
+            Delivery.status == "pending",
+            Delivery.attempts > 0,
+            Delivery.next_attempt_at > now,
+            Delivery.last_error.is_not(None),
+            ~Delivery.last_error.in_(("ratelimited", "rate_limited", "http_429")),
+        )
+        .values(next_attempt_at=now)
+    )
+    return affected_rows(result)
+
+
+async def backlog(session: AsyncSession) -> tuple[int, datetime | None, str | None]:
+    """How many messages are owed, since when the oldest, and its last error."""
+    count, oldest = (
+        await session.execute(
+            select(func.count(), func.min(Delivery.created_at)).where(Delivery.status.in_(OWED))
+        )
+    ).one()
+    error = None
+    if oldest is not None:
+        error = (
+            await session.execute(
+                select(Delivery.last_error)
+                .where(Delivery.status.in_(OWED))
+                .order_by(Delivery.created_at, Delivery.id)
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+    return int(count), oldest, error
+
+
+def raise_alert(session: AsyncSession, name: str, now: datetime) -> None:
+    """Record that product ops is told of `name`, in the transaction that tells them: a
+    concurrent process doing the same fails on the primary key at commit (and tells nothing)."""
+    session.add(OutboxAlert(name=name, raised_at=now))
+
+
+async def alert_raised(session: AsyncSession, name: str) -> bool:
+    return (await session.get(OutboxAlert, name)) is not None
+
+
+async def clear_alert(session: AsyncSession, name: str) -> bool:
+    """It is over: True for the one process that clears it (and says so)."""
+    result = await session.execute(delete(OutboxAlert).where(OutboxAlert.name == name))
+    return affected_rows(result) == 1

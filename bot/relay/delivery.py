@@ -11,8 +11,9 @@ handlers for these purposes; bot/outbox/worker.py runs them).
   thread or channel is gone, sent again by DM (`_to_dm`) with a note (`_fallback_from`).
 - triage_alert: a line for product ops' triage channel (else its lead).
 
-Every delivery Slack kept refusing until the last attempt is reported to triage
-(`alert_gave_up`), except triage's own alerts.
+Slack or network trouble is retried until it passes (the outbox tells triage when its backlog
+gets old); a delivery whose sending keeps raising something unexpected (a bug) is given up
+and reported to triage (`alert_gave_up`), except triage's own alerts.
 """
 
 from __future__ import annotations

@@ -12,7 +12,9 @@ was posted for it yet:
 - after a downtime, only the latest missed slot is owed (one post, covering everything
   since the previous post), and never a slot from before the subscription existed;
 - a claim whose process died mid-post (still "claimed" after STALE_CLAIM) is taken over
-  once; a second such death marks the week failed;
+  once; a second such death marks the week failed. The dead process may have posted before
+  dying: every summary message carries its post in Slack message metadata, and the taken
+  over claim looks for it in the channel (and for its thread replies) before posting;
 - a channel Jerry cannot post to makes the subscription "unpostable" (the triage channel
   is told once; not retried until the summaries file is imported again); Slack or network
   trouble gives the claim back, and the next tick tries again.
@@ -36,7 +38,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.errors import KeyedRefusal
 from bot.scheduler import latest_slot
 from bot.services import Services
-from bot.slack import TRANSPORT_ERRORS, FailureKind, SlackApiError, SlackFailure, classify, kind_of
+from bot.slack import (
+    SLACK_FAILURES,
+    TRANSPORT_ERRORS,
+    FailureKind,
+    SlackApiError,
+    SlackFailure,
+    classify,
+    find_posted,
+    kind_of,
+)
 from bot.summaries import store
 from bot.summaries.content import build_summary
 from bot.summaries.domain import Period, Summary, SummaryScope
@@ -47,9 +58,13 @@ log = logging.getLogger("jerry.summaries")
 
 JOB_NAME = "summaries"
 STALE_CLAIM = timedelta(minutes=10)
+# Jerry's clock and Slack's may differ: the search for a post a dead process made starts
+# this much earlier than its claim.
+CLOCK_SKEW = timedelta(minutes=2)
 WEEK_LENGTH = timedelta(days=7)
 WEEK = re.compile(r"^\s*(\d{4})-?W(\d{1,2})\s*$", re.IGNORECASE)
 TAKEN_OVER = "the first attempt stopped mid-post; retried once"
+METADATA_EVENT = "jerry_summary"  # Slack message metadata on every summary message
 
 
 class SummaryError(KeyedRefusal):
@@ -277,7 +292,9 @@ async def _claim(
             log.warning(
                 "summary %s %s: retrying a post that stopped half-way", subscription.name, week
             )
-            post.claimed_at, post.error = now, TAKEN_OVER
+            # In memory, claimed_at stays the dead claim's: where `_post` looks for what it
+            # may have posted.
+            post.error = TAKEN_OVER
             return post
         if post.error == TAKEN_OVER:
             post.status, post.error = store.FAILED, "stopped mid-post twice; not retried"
@@ -333,13 +350,29 @@ async def _post(
         messages = summary_messages(
             summary, subscription.language, download_value=download_value(subscription.id, week)
         )
-        response = await services.client.chat_postMessage(
-            channel=subscription.channel,
-            text=messages[0]["text"],
-            blocks=messages[0]["blocks"],
-            unfurl_links=False,
-            unfurl_media=False,
-        )
+        # A claim taken over from a process that died mid-post: it may have posted already.
+        unsure_since = post.claimed_at if post.error == TAKEN_OVER else None
+        found = None
+        if unsure_since is not None:
+            found = await find_posted(
+                services.client,
+                subscription.channel,
+                oldest=unsure_since - CLOCK_SKEW,
+                event_type=METADATA_EVENT,
+                payload={"post": post.id, "part": 0},
+            )
+        if found is not None:
+            log.warning("summary %s %s was posted before the crash", subscription.name, week)
+            response: Any = {"channel": subscription.channel, "ts": found.get("ts")}
+        else:
+            response = await services.client.chat_postMessage(
+                channel=subscription.channel,
+                text=messages[0]["text"],
+                blocks=messages[0]["blocks"],
+                unfurl_links=False,
+                unfurl_media=False,
+                metadata=_metadata(post, 0),
+            )
     except SlackApiError as exc:
         return await _refused(services, subscription, post, classify(exc))
     except TRANSPORT_ERRORS as exc:
@@ -360,16 +393,21 @@ async def _post(
         row.error = None
         await session.commit()
     replies, error = 0, None
-    for message in messages[1:]:
+    already: set[int] = set()
+    if found is not None and len(messages) > 1:
+        already = await _replies_posted(services, post, channel, ts, unsure_since)
+    for part, message in enumerate(messages[1:], start=1):
         try:
-            await services.client.chat_postMessage(
-                channel=channel,
-                thread_ts=ts,
-                text=message["text"],
-                blocks=message["blocks"],
-                unfurl_links=False,
-                unfurl_media=False,
-            )
+            if part not in already:
+                await services.client.chat_postMessage(
+                    channel=channel,
+                    thread_ts=ts,
+                    text=message["text"],
+                    blocks=message["blocks"],
+                    unfurl_links=False,
+                    unfurl_media=False,
+                    metadata=_metadata(post, part),
+                )
         except SlackApiError as exc:
             error = f"thread reply {replies + 1} of {len(messages) - 1}: {classify(exc).code}"
         except TRANSPORT_ERRORS as exc:
@@ -397,6 +435,40 @@ async def _post(
         error=error,
         period=period,
     )
+
+
+def _metadata(post: SummaryPost, part: int) -> dict[str, Any]:
+    return {"event_type": METADATA_EVENT, "event_payload": {"post": post.id, "part": part}}
+
+
+async def _replies_posted(
+    services: Services,
+    post: SummaryPost,
+    channel: str,
+    ts: str | None,
+    since: datetime | None,
+) -> set[int]:
+    """The thread replies (parts) a dead process posted under the summary before dying."""
+    if not ts or since is None:
+        return set()
+    try:
+        response = await services.client.conversations_replies(
+            channel=channel,
+            ts=ts,
+            oldest=f"{(since - CLOCK_SKEW).timestamp():.6f}",
+            include_all_metadata=True,
+            limit=200,
+        )
+    except SLACK_FAILURES as exc:
+        log.warning("summary %s: cannot read its thread: %s", post.week, exc)
+        return set()
+    parts = set()
+    for message in response.get("messages") or []:
+        metadata = message.get("metadata") or {}
+        payload = metadata.get("event_payload") or {}
+        if metadata.get("event_type") == METADATA_EVENT and payload.get("post") == post.id:
+            parts.add(int(payload.get("part") or 0))
+    return parts
 
 
 async def _refused(

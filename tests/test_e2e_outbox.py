@@ -1,0 +1,336 @@
+"""End to end: the outbox under long outages, rate limits, slow answers and restarts.
+
+Owed messages are retried until Slack takes them (product ops told once when the backlog is
+old, once when it drains); a rate limit holds back only the recipient it is about; messages
+to one person arrive in the order they were owed; a send whose answer was lost is looked for
+in Slack (by its metadata) instead of being posted twice. Everything goes through the real
+app, its real slack_sdk client and the fake Slack, on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select, update
+
+from bot.app import JerryApp, create_app
+from bot.config import Settings
+from bot.outbox import worker as outbox_worker
+from models.base import utcnow
+from models.deliveries import Delivery, OutboxAlert
+from models.items import Item
+from tests.fakeslack import Call, FakeSlack
+from tests.harness import SlackDriver
+
+LEAD, MOBILE_LEAD, TRIAGE_CHANNEL = "U0PAYLEAD", "U0MOBLEAD", "C0PRODOPS"
+
+pytestmark = pytest.mark.usefixtures("routed")
+
+
+def to(channel: str) -> Any:
+    return lambda args: args.get("channel") == channel
+
+
+async def deliveries(jerry: JerryApp, *where: Any) -> list[Delivery]:
+    async with jerry.sessions() as session:
+        statement = select(Delivery).where(*where).order_by(Delivery.id)
+        return list((await session.execute(statement)).scalars())
+
+
+def item_numbers_in(calls: list[Call]) -> list[int]:
+    """Which item each lead DM was about (its title: "New painpoint #12 …")."""
+    return [int(re.search(r"#(\d+)", call["blocks"][0]["text"]["text"]).group(1)) for call in calls]  # type: ignore[union-attr]
+
+
+def alerts(fake: FakeSlack, word: str) -> list[Call]:
+    return [c for c in fake.posts(TRIAGE_CHANNEL) if word in (c.get("text") or "")]
+
+
+# --- 1. long outages: retried until delivered; product ops told once, and once when over ----
+
+
+async def test_a_lead_dm_failing_for_longer_than_eight_attempts_is_still_delivered(
+    slack: SlackDriver, fake_slack: FakeSlack, routed: JerryApp
+) -> None:
+    routed.worker.max_backoff = timedelta(seconds=0.02)  # hours of backoff, in a blink
+    fake_slack.fail_next("chat.postMessage", "internal_error", times=12, when=to(LEAD))
+
+    await slack.command("/painpoint", "the invoice is wrong")
+    await fake_slack.wait_for(lambda: fake_slack.dms_to(LEAD), message="the lead DM")
+    await slack.settle()
+
+    [lead_dm] = await deliveries(routed, Delivery.purpose == "lead_dm")
+    assert (lead_dm.status, lead_dm.attempts, lead_dm.last_error) == ("sent", 13, None)
+    assert len(fake_slack.dms_to(LEAD)) == 1
+    assert not fake_slack.posts(TRIAGE_CHANNEL)  # nothing was given up
+
+
+async def test_backoff_is_capped_and_a_permanent_error_still_fails_at_once(
+    slack: SlackDriver, fake_slack: FakeSlack, routed: JerryApp
+) -> None:
+    fake_slack.server_error_next("chat.postMessage", status=503, times=1000, when=to(LEAD))
+    routed.worker.retry_seconds = 60.0
+    await slack.command("/painpoint", "the invoice is wrong")
+    for _ in range(12):
+        await slack.settle()
+        # Time travel: the delivery is due again now.
+        async with routed.sessions() as session:
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.purpose == "lead_dm")
+                .values(next_attempt_at=utcnow() - timedelta(seconds=1))
+            )
+            await session.commit()
+    [lead_dm] = await deliveries(routed, Delivery.purpose == "lead_dm")
+    assert lead_dm.status == "pending" and lead_dm.last_error == "http_503"
+    await slack.settle()
+    [lead_dm] = await deliveries(routed, Delivery.purpose == "lead_dm")
+    wait = lead_dm.next_attempt_at - utcnow()
+    # 60 s × 2^11 uncapped; the cap (15 min by default) holds.
+    assert timedelta(minutes=14) < wait <= timedelta(minutes=15)
+
+
+async def test_product_ops_is_told_once_of_an_old_backlog_and_once_when_it_drains(
+    slack: SlackDriver, fake_slack: FakeSlack, routed: JerryApp, settings: Settings
+) -> None:
+    """Two replicas share the outbox: the alert and its all-clear are each posted once."""
+    other = create_app(settings)  # a second replica on the same database (not started)
+    try:
+        for worker in (routed.worker, other.worker):
+            worker.alert_after = timedelta(seconds=1)
+            worker.max_backoff = timedelta(seconds=0.05)
+        fake_slack.server_error_next("chat.postMessage", status=503, times=10_000, when=to(LEAD))
+
+        await slack.command("/painpoint", "the invoice is wrong")
+        await slack.settle()
+        # The lead DM has waited longer than the threshold.
+        async with routed.sessions() as session:
+            await session.execute(
+                update(Delivery).values(created_at=utcnow() - timedelta(minutes=5))
+            )
+            await session.commit()
+        for _ in range(5):
+            await asyncio.gather(routed.drain(), other.drain())
+            await asyncio.sleep(0.06)
+        await slack.settle()
+        [told] = alerts(fake_slack, "not taking")
+        assert "1 owed" in told["text"] and "http_503" in told["text"]
+        assert not fake_slack.dms_to(LEAD)
+        async with routed.sessions() as session:
+            assert await session.get(OutboxAlert, "backlog") is not None
+
+        fake_slack.failures.clear()  # Slack is back
+        await fake_slack.wait_for(lambda: fake_slack.dms_to(LEAD), message="the lead DM")
+        for _ in range(5):
+            await asyncio.gather(routed.drain(), other.drain())
+            await asyncio.sleep(0.06)
+        await slack.settle()
+        assert len(fake_slack.dms_to(LEAD)) == 1
+        assert len(alerts(fake_slack, "not taking")) == 1
+        [drained] = alerts(fake_slack, "again")
+        assert "backlog is sent" in drained["text"]
+        async with routed.sessions() as session:
+            assert await session.get(OutboxAlert, "backlog") is None
+    finally:
+        await other.stop()
+
+
+# --- 2. rate limits belong to the outbox: per recipient, never slept on inside a call -------
+
+
+async def test_another_leads_dm_is_not_held_back_by_one_leads_rate_limited_backlog(
+    slack: SlackDriver, fake_slack: FakeSlack, routed: JerryApp
+) -> None:
+    fake_slack.channel_post_interval = 1.0  # Slack's pace: one message a second per channel
+    backlog = 30
+    for _ in range(backlog):
+        await slack.command("/painpoint", "the invoice is wrong")
+    await slack.command("/painpoint", "the ios app crashes at launch")
+
+    await fake_slack.wait_for(
+        lambda: fake_slack.dms_to(MOBILE_LEAD), timeout=8, message="the other lead's DM"
+    )
+    # The other lead did not wait behind the backlog (which goes at one a second).
+    assert len(fake_slack.dms_to(LEAD)) < backlog
+    assert len(fake_slack.dms_to(MOBILE_LEAD)) == 1
+    limited = [c for c in fake_slack.calls_to("chat.postMessage") if c.status == 429]
+    assert limited and all(c["channel"] == LEAD for c in limited)
+    # The backlog goes out in the order it was owed.
+    sent = item_numbers_in(fake_slack.dms_to(LEAD))
+    assert sent == sorted(sent)
+
+
+async def test_each_outbox_call_uses_one_pooled_connection_to_slack(
+    slack: SlackDriver, fake_slack: FakeSlack, routed: JerryApp
+) -> None:
+    for _ in range(4):
+        await slack.command("/painpoint", "the invoice is wrong")
+    await slack.settle()
+
+    posts = fake_slack.calls_to("chat.postMessage", ok=True)
+    assert len(posts) == 4
+    # One kept-alive connection (same client port), not a new TCP connection per call.
+    assert len({c.peer for c in posts}) == 1
+
+
+async def test_a_delivery_costs_few_statements(
+    slack: SlackDriver, fake_slack: FakeSlack, routed: JerryApp
+) -> None:
+    """Claiming returns the row (UPDATE … RETURNING): the delivery is not read again, and
+    the claim and the result share one session."""
+    await routed.worker.stop()  # only the drain below sends
+    for _ in range(5):
+        await slack.command("/painpoint", "the invoice is wrong")
+    await slack.listeners_done()
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split())[:60])
+
+    event.listen(routed.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        await routed.worker.drain()
+    finally:
+        event.remove(routed.engine.sync_engine, "before_cursor_execute", count)
+    assert len(fake_slack.dms_to(LEAD)) == 5
+    reads_of_deliveries = [s for s in statements if s.startswith("SELECT deliveries.")]
+    # One read of what is due per pass; none per delivery.
+    assert len(reads_of_deliveries) <= 2, statements
+    # Per lead DM: its claim, the item and its card, the result and the item's DM ts.
+    # Per lead DM: its claim, the item and its card, the lead's language, the result and the
+    # item's DM ts (9, and a users.info cached once); the pass, and the backlog check.
+    assert len(statements) <= 5 * 10 + 5, statements
+
+
+# --- 3. one lead's DMs arrive in the order the items came in ---------------------------------
+
+
+async def test_after_an_outage_a_leads_dms_arrive_oldest_first(
+    slack: SlackDriver, fake_slack: FakeSlack, routed: JerryApp
+) -> None:
+    routed.worker.retry_seconds = 0.2
+    fake_slack.fail_next("chat.postMessage", "internal_error", times=10_000, when=to(LEAD))
+    for _ in range(3):
+        await slack.command("/painpoint", "the invoice is wrong")
+        await slack.settle()
+        await asyncio.sleep(0.25)  # the older items' DMs fail more often, back off longer
+        await slack.settle()
+
+    fake_slack.failures.clear()
+    await fake_slack.wait_for(lambda: len(fake_slack.dms_to(LEAD)) == 3, message="3 lead DMs")
+    sent = item_numbers_in(fake_slack.dms_to(LEAD))
+    assert sent == [1, 2, 3]
+
+
+# --- 4. an ambiguous send is looked for in Slack before it is posted again --------------------
+
+
+@pytest.mark.parametrize("how", ["stopped", "killed"])
+async def test_a_dm_whose_answer_was_lost_mid_send_is_not_posted_twice_after_a_restart(
+    slack: SlackDriver,
+    fake_slack: FakeSlack,
+    routed: JerryApp,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
+) -> None:
+    monkeypatch.setattr(outbox_worker, "STOP_GRACE_SECONDS", 0.2)
+    # Slack posts the DM but answers late: the process stops (or dies) before the answer.
+    fake_slack.slow_next("chat.postMessage", 2.0, when=to(LEAD))
+    await slack.command("/painpoint", "the invoice is wrong")
+    await fake_slack.wait_for(
+        lambda: fake_slack.calls_to("chat.postMessage"), message="the DM sent"
+    )
+    [posted] = fake_slack.messages[fake_slack.dm_channel(LEAD)]
+    assert posted["metadata"]["event_type"] == "jerry_delivery"
+    await routed.stop()
+    [lead_dm] = await deliveries(routed, Delivery.purpose == "lead_dm")
+    if how == "killed":
+        # kill -9: nothing was given back; the lease runs out (time travel).
+        async with routed.sessions() as session:
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.id == lead_dm.id)
+                .values(
+                    status="sending",
+                    unsure_since=None,
+                    lease_until=utcnow() - timedelta(seconds=1),
+                )
+            )
+            await session.commit()
+    else:
+        assert lead_dm.status == "pending" and lead_dm.unsure_since is not None
+
+    restarted = create_app(settings)
+    await restarted.start()
+    try:
+        await restarted.drain()
+        [lead_dm] = await deliveries(restarted, Delivery.purpose == "lead_dm")
+        assert lead_dm.status == "sent"
+        assert fake_slack.messages[fake_slack.dm_channel(LEAD)] == [posted]  # one DM
+        assert lead_dm.result_ts == posted["ts"]
+        [looked] = fake_slack.calls_to("conversations.history")
+        assert looked["channel"] == fake_slack.dm_channel(LEAD)
+        assert looked["include_all_metadata"] in {"1", "true", True}
+        async with restarted.sessions() as session:
+            item = await session.get(Item, lead_dm.item_id)
+            assert item is not None and item.lead_dm_ts == posted["ts"]
+    finally:
+        await restarted.stop()
+
+
+async def test_a_send_that_timed_out_is_found_in_slack_not_posted_again(
+    slack: SlackDriver,
+    fake_slack: FakeSlack,
+    routed: JerryApp,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The answer timed out but Slack had posted the DM: the retry finds it."""
+    from bot import slack as gateway
+
+    monkeypatch.setattr(gateway, "OUTBOX_TIMEOUT_SECONDS", 0.3)
+    await routed.stop()
+    app = create_app(settings)
+    await app.start()
+    try:
+        driver = SlackDriver(app, fake_slack)
+        app.worker.retry_seconds = 30.0  # the retry waits for the test's time travel
+        fake_slack.slow_next("chat.postMessage", 1.0, when=to(LEAD))
+        await driver.command("/painpoint", "the invoice is wrong")
+        await driver.settle()
+        [lead_dm] = await deliveries(app, Delivery.purpose == "lead_dm")
+        assert lead_dm.status == "pending" and lead_dm.unsure_since is not None
+        await asyncio.sleep(1.0)  # the slow answer is done
+        async with app.sessions() as session:
+            await session.execute(update(Delivery).values(next_attempt_at=utcnow()))
+            await session.commit()
+        await driver.settle()
+        [lead_dm] = await deliveries(app, Delivery.purpose == "lead_dm")
+        assert lead_dm.status == "sent" and lead_dm.unsure_since is None
+        assert len(fake_slack.messages[fake_slack.dm_channel(LEAD)]) == 1
+        assert len(fake_slack.calls_to("chat.postMessage")) == 1
+        await driver.close()
+    finally:
+        await app.stop()
+
+
+async def test_every_outbox_post_carries_its_delivery_in_metadata(
+    slack: SlackDriver, fake_slack: FakeSlack, routed: JerryApp
+) -> None:
+    await slack.command("/painpoint", "the invoice is wrong")
+    await slack.settle()
+    [lead_dm] = await deliveries(routed, Delivery.purpose == "lead_dm")
+    [call] = fake_slack.dms_to(LEAD)
+    metadata = call["metadata"]
+    if isinstance(metadata, str):
+        metadata = json.loads(metadata)
+    assert metadata == {
+        "event_type": "jerry_delivery",
+        "event_payload": {"delivery": lead_dm.id, "part": 1},
+    }
