@@ -94,14 +94,24 @@ class OutboxContext:
     dm_channels: dict[str, str] = field(default_factory=dict, compare=False)
 
     async def post(
-        self, channel: str, message: dict[str, Any], thread_ts: str | None = None
+        self,
+        channel: str,
+        message: dict[str, Any],
+        thread_ts: str | None = None,
+        *,
+        part: int | None = None,
     ) -> Posted:
         """chat.postMessage with the delivery's metadata; when an earlier attempt may have
-        posted it already, the message found in Slack instead of a second one."""
+        posted it already, the message found in Slack instead of a second one.
+
+        `part` numbers the message within its delivery; a handler that resumes where an
+        earlier attempt stopped (skipping what it already posted) must give it, so that the
+        message looked for is the one about to be posted, not the attempt's first.
+        """
         attempt = current_attempt.get()
         metadata = None
         if attempt is not None:
-            attempt.posts += 1
+            attempt.posts = part if part is not None else attempt.posts + 1
             metadata = {
                 "event_type": METADATA_EVENT,
                 "event_payload": {"delivery": attempt.delivery_id, "part": attempt.posts},

@@ -338,7 +338,7 @@ async def ask(outbox: OutboxContext, delivery: Delivery) -> Posted:
             in_channel=in_channel,
             lang=lang,
         )
-        channel, ts = await outbox.post(recipient, intro)
+        channel, ts = await outbox.post(recipient, intro, part=1)
         if not channel or not ts:
             raise PermanentDeliveryError("no_ts")
         progress = {"channel": channel, "ts": ts, "questions": {}}
@@ -354,7 +354,7 @@ async def ask(outbox: OutboxContext, delivery: Delivery) -> Posted:
         message = question_message(
             question, n=n, count=len(questions), round_id=round_id, lang=lang
         )
-        _where, reply_ts = await outbox.post(channel, message, thread_ts=ts)
+        _where, reply_ts = await outbox.post(channel, message, thread_ts=ts, part=n + 1)
         posted[question["id"]] = reply_ts or ""
         progress["questions"] = posted
         async with outbox.sessions() as session:
@@ -375,11 +375,12 @@ async def ask(outbox: OutboxContext, delivery: Delivery) -> Posted:
         await session.execute(
             update(Delivery)
             .where(Delivery.id == delivery.id)
-            .values(params={"round_id": round_id}, recipient=None)
+            .values(params={"round_id": round_id}, recipient=None, lane=None)
         )
         await session.commit()
     delivery.params = {"round_id": round_id}
     delivery.recipient = None
+    delivery.lane = None
     return None, None
 
 
