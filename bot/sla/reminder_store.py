@@ -117,14 +117,10 @@ async def store_next_reminders(
 
 
 async def leads_with_open_items(session: AsyncSession) -> list[str]:
-    """Everyone open items are assigned to (read from `ix_items_assignee_status`)."""
+    """Everyone open items are assigned to (from `ix_items_assignee_status` alone)."""
     statement = (
         select(Item.assignee_id)
-        .where(
-            Item.assignee_id.is_not(None),
-            Item.status.in_(OPEN_STATUSES),
-            Item.resolved_at.is_(None),
-        )
+        .where(Item.assignee_id.is_not(None), Item.status.in_(OPEN_STATUSES))
         .distinct()
         .order_by(Item.assignee_id)
     )
