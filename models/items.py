@@ -116,6 +116,10 @@ class Item(Base):
     # Any change to what deadlines depend on sets it to CHECK_NOW (the listeners below); the
     # tick then stores the next instant it computed in business time.
     next_reminder_at: Mapped[datetime | None] = mapped_column(default=CHECK_NOW)
+    # When the current wait (acknowledgement, answer) is due in the lead's business hours, as
+    # the reminders tick last computed it; None when nothing waits or while a change waits for
+    # the tick (next_reminder_at is CHECK_NOW then). The admin Home counts late items with it.
+    sla_due_at: Mapped[datetime | None]
 
     # How it was resolved (lead actions): cleared when the item is reopened; the events keep
     # every past resolution. outcome: fixed | answered | wont_fix | duplicate | known_issue.
@@ -141,6 +145,7 @@ class Item(Base):
         # The reminders tick (migration 0013): what is due, and the open items per lead.
         Index("ix_items_next_reminder_at", "next_reminder_at"),
         Index("ix_items_assignee_status", "assignee_id", "status"),
+        Index("ix_items_sla_due_at", "sla_due_at"),
     )
 
 
@@ -174,11 +179,13 @@ def _deadline_changed(_mapper: Mapper[Item], _connection: Connection, item: Item
     state = inspect(item)
     if any(state.attrs[name].history.has_changes() for name in DEADLINE_FIELDS):
         item.next_reminder_at = _recheck_value(item)
+        item.sla_due_at = None
 
 
 @event.listens_for(Item, "before_insert")
 def _new_item(_mapper: Mapper[Item], _connection: Connection, item: Item) -> None:
     item.next_reminder_at = _recheck_value(item)
+    item.sla_due_at = None
 
 
 @event.listens_for(ItemEvent, "after_insert")
@@ -187,12 +194,13 @@ def _deadline_event(_mapper: Mapper[ItemEvent], connection: Connection, row: Ite
         connection.execute(
             update(Item)
             .where(Item.id == row.item_id, _is_open())
-            .values(next_reminder_at=CHECK_NOW)
+            .values(next_reminder_at=CHECK_NOW, sla_due_at=None)
         )
 
 
 # Team settings the deadlines are counted with (targets and business hours).
 TEAM_DEADLINE_FIELDS = (
+    "lead",  # an item without an assignee counts in its team lead's timezone
     "ack_target",
     "answer_target",
     "business_days",
@@ -210,7 +218,7 @@ def _team_deadlines_changed(_mapper: Mapper[Team], connection: Connection, team:
         connection.execute(
             update(Item)
             .where(Item.team_id == team.id, _is_open())
-            .values(next_reminder_at=CHECK_NOW)
+            .values(next_reminder_at=CHECK_NOW, sla_due_at=None)
         )
 
 
@@ -223,7 +231,7 @@ def _person_changed(connection: Connection, user: SlackUser) -> None:
             (Item.assignee_id == user.id) | (Item.reporter_id == user.id),
             _is_open(),
         )
-        .values(next_reminder_at=CHECK_NOW)
+        .values(next_reminder_at=CHECK_NOW, sla_due_at=None)
     )
 
 

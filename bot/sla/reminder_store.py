@@ -6,7 +6,7 @@ owes (the second replica's insert fails and it sends nothing)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
+from typing import NamedTuple, cast
 
 from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -94,10 +94,17 @@ async def due_items(
     return [(item, team) for item, team in (await session.execute(statement)).all()]
 
 
-async def store_next_reminders(
-    session: AsyncSession, plans: list[tuple[int, datetime, datetime | None]]
-) -> None:
-    """Store each item's next instant, (id, updated_at as read, next), in one statement.
+class NextReminder(NamedTuple):
+    """What the tick computed for an item it looked at."""
+
+    item_id: int
+    seen: datetime  # the item's updated_at as the tick read it
+    next_at: datetime | None  # when the tick must look again (None: only after a change)
+    sla_due_at: datetime | None  # when the current wait is due (None: nothing waits)
+
+
+async def store_next_reminders(session: AsyncSession, plans: list[NextReminder]) -> None:
+    """Store what the tick computed for each item, in one statement.
 
     An item changed since the tick read it keeps the CHECK_NOW its change set (its
     `updated_at` no longer matches), so the next tick looks at it with what changed.
@@ -108,11 +115,23 @@ async def store_next_reminders(
     statement = (
         update(table)
         .where(table.c.id == bindparam("b_id"), table.c.updated_at == bindparam("b_seen"))
-        .values(next_reminder_at=bindparam("b_next"), updated_at=bindparam("b_seen"))
+        .values(
+            next_reminder_at=bindparam("b_next"),
+            sla_due_at=bindparam("b_due"),
+            updated_at=bindparam("b_seen"),
+        )
     )
     await session.execute(
         statement,
-        [{"b_id": item_id, "b_seen": seen, "b_next": after} for item_id, seen, after in plans],
+        [
+            {
+                "b_id": plan.item_id,
+                "b_seen": plan.seen,
+                "b_next": plan.next_at,
+                "b_due": plan.sla_due_at,
+            }
+            for plan in plans
+        ],
     )
 
 

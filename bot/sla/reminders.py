@@ -49,6 +49,7 @@ from bot.sla.reminder_store import (
     DETAILS_ANSWERED,
     DETAILS_ASKED,
     DueCursor,
+    NextReminder,
     claim_reminder,
     due_items,
     events_of_kinds,
@@ -163,7 +164,7 @@ async def run_reminders(
                 [item.id for item, _ in due],
                 (*DETAILS_ASKED, *DETAILS_ANSWERED),
             )
-        plans: list[tuple[int, datetime, datetime | None]] = []
+        plans: list[NextReminder] = []
         for item, team in due:
             events = history.get(item.id, [])
             try:
@@ -171,10 +172,15 @@ async def run_reminders(
                 details_next = await _details_phase(
                     sessions, people, item, team, events, now, summary
                 )
+                # When the wait is due as the Home shows it (in the lead's, else the team
+                # lead's, business hours): the admin Home counts late items with it.
+                lead_tz = await people.tz(item.assignee_id or team.lead)
+                sla_due = sla.due_at(item, team, lead_tz)
             except Exception:  # one item must not stop the others; it is tried again next tick
                 log.exception("reminders for item %s failed", item.id)
                 continue
-            plans.append((item.id, item.updated_at, _earliest(lead_next, details_next)))
+            next_at = _earliest(lead_next, details_next)
+            plans.append(NextReminder(item.id, item.updated_at, next_at, sla_due))
         async with sessions() as session:
             await store_next_reminders(session, plans)
             await session.commit()

@@ -1,4 +1,5 @@
-"""when the reminders tick must next look at an item (it reads only what is due)
+"""when the reminders tick must next look at an item, and when its wait is due (the tick
+reads only what is due; the admin Home counts late items in SQL)
 
 Revision ID: 0013
 Revises: 0008
@@ -26,7 +27,11 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("next_reminder_at", models.base.UTCDateTime(timezone=True), nullable=True)
         )
+        batch.add_column(
+            sa.Column("sla_due_at", models.base.UTCDateTime(timezone=True), nullable=True)
+        )
         batch.create_index("ix_items_next_reminder_at", ["next_reminder_at"], unique=False)
+        batch.create_index("ix_items_sla_due_at", ["sla_due_at"], unique=False)
         batch.create_index("ix_items_assignee_status", ["assignee_id", "status"], unique=False)
     # Every open item is looked at by the first tick, which stores its next instant.
     op.get_bind().execute(
@@ -40,5 +45,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("items") as batch:
         batch.drop_index("ix_items_assignee_status")
+        batch.drop_index("ix_items_sla_due_at")
         batch.drop_index("ix_items_next_reminder_at")
+        batch.drop_column("sla_due_at")
         batch.drop_column("next_reminder_at")
