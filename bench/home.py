@@ -106,7 +106,8 @@ class Database:
 
 
 def ms(values: list[float]) -> str:
-    return f"median {statistics.median(values) * 1000:.1f} ms (min {min(values) * 1000:.1f}, max {max(values) * 1000:.1f})"
+    low, mid, high = (x * 1000 for x in (min(values), statistics.median(values), max(values)))
+    return f"median {mid:.1f} ms (min {low:.1f}, max {high:.1f})"
 
 
 async def main() -> None:
@@ -137,13 +138,16 @@ async def main() -> None:
             old_times.append(await big.old_late_list())
         ratios = [b / s for b, s in zip(big_times, small_times, strict=True)]
         print(
-            f"{big.engine.dialect.name}: admin Home, {args.items} open items ({late_big} late): {ms(big_times)}"
+            f"{big.engine.dialect.name}: admin Home, {args.items} open items "
+            f"({late_big} late): {ms(big_times)}"
         )
         print(
-            f"  reference, {args.small} open items: {ms(small_times)}; ratio median {statistics.median(ratios):.2f}"
+            f"  reference, {args.small} open items: {ms(small_times)}; "
+            f"ratio median {statistics.median(ratios):.2f}"
         )
         print(
-            f"  the old late list alone at {args.items} items (business time for each): {ms(old_times)}"
+            f"  the old late list alone at {args.items} items (business time for each): "
+            f"{ms(old_times)}"
         )
         print(f"  statements per render: {sorted(statements)}")
         for db in (big, small):
