@@ -291,8 +291,12 @@ class IntakeWriter:
                 fresh.append(pending)
             session.add_all([p.item for p in fresh])
             await session.flush()  # one INSERT … RETURNING for the whole batch
-            cards = {id(p): _after_insert(session, p.item, p.request, p.decision) for p in fresh}
-            await _insert_without_ids(session)
+            # The events and outbox rows are made as everywhere (add_event, enqueue), but
+            # collected instead of added to the session, then inserted without the ORM.
+            made = _Collected()
+            writes = cast(AsyncSession, made)
+            cards = {id(p): _after_insert(writes, p.item, p.request, p.decision) for p in fresh}
+            await _insert_without_ids(session, made.rows)
             await session.commit()
             results = []
             for pending in batch:
@@ -328,20 +332,30 @@ class IntakeWriter:
         _settle(pending, result)
 
 
-async def _insert_without_ids(session: AsyncSession) -> None:
+class _Collected:
+    """Stands in for the session in `_after_insert`: keeps what it is given, in order."""
+
+    def __init__(self) -> None:
+        self.rows: list[object] = []
+
+    def add(self, row: object) -> None:
+        self.rows.append(row)
+
+
+async def _insert_without_ids(session: AsyncSession, made: list[object]) -> None:
     """Insert the batch's new events and outbox rows with one executemany each, not through
     the ORM's unit of work: nothing reads their ids, so none is fetched back (RETURNING)."""
     by_table: dict[tuple[Table, tuple[str, ...]], list[dict[str, Any]]] = {}
-    for row in list(session.new):
-        if not isinstance(row, ItemEvent | Delivery):
+    for row in made:
+        if not isinstance(row, ItemEvent | Delivery) or (
+            isinstance(row, ItemEvent) and row.kind in DEADLINE_EVENTS
+        ):
+            session.add(row)  # what the ORM must see (a mapper event re-arms reminders)
             continue
-        if isinstance(row, ItemEvent) and row.kind in DEADLINE_EVENTS:
-            continue  # its insert re-arms the reminders tick (a mapper event): keep the ORM's
         table = cast(Table, type(row).__table__)
         values = vars(row)  # the attributes set (defaults left to the table)
         data = {c.key: values[c.key] for c in table.columns if c.key in values}
         by_table.setdefault((table, tuple(sorted(data))), []).append(data)
-        session.expunge(row)
     for (table, _columns), rows in by_table.items():
         await session.execute(insert(table), rows)
 
