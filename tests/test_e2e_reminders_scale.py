@@ -23,7 +23,9 @@ from bot.app import JerryApp
 from bot.config import Settings
 from bot.db import create_engine, session_factory
 from bot.sla.reminders import run_reminders
-from models.items import Item
+from models.items import CHECK_NOW, Item
+from models.routing import Team
+from models.users import SlackUser
 from tests.harness import SlackDriver
 
 pytestmark = pytest.mark.usefixtures("routed")
@@ -149,3 +151,46 @@ async def test_a_tick_reads_the_items_due_and_its_statements_follow_them(
     assert costs[0].items_read == costs[1].items_read
     # Each due item is read for the tick and once more, locked, to record its reminder.
     assert costs[1].items_read <= 3 * 2
+
+
+async def next_reminder_at(jerry: JerryApp, item_id: int) -> datetime | None:
+    async with jerry.sessions() as session:
+        item = await session.get(Item, item_id)
+        assert item is not None
+        return item.next_reminder_at
+
+
+async def test_what_a_deadline_depends_on_changing_makes_the_tick_look_again(
+    slack: SlackDriver, jerry: JerryApp, counted: Counted
+) -> None:
+    item_id = await first_item(slack, jerry)
+    await tick(counted, jerry, BEFORE)
+    assert await next_reminder_at(jerry, item_id) == ny(2025, 3, 5, 10, 0)  # due Wednesday
+    # The team's target becomes 2 hours (as a routing import does): due Tuesday 12:00.
+    async with jerry.sessions() as session:
+        item = await session.get(Item, item_id)
+        assert item is not None
+        team = await session.get(Team, item.team_id)
+        assert team is not None
+        team.ack_target = "2h"
+        await session.commit()
+    assert await next_reminder_at(jerry, item_id) == CHECK_NOW
+    assert (await tick(counted, jerry, CHECKED)).reminders == 1
+    # The lead's timezone changes: the next tick counts in the new one.
+    await tick(counted, jerry, CHECKED)
+    assert await next_reminder_at(jerry, item_id) != CHECK_NOW
+    async with jerry.sessions() as session:
+        lead = await session.get(SlackUser, "U0PAYLEAD")
+        assert lead is not None
+        lead.tz = "Asia/Tokyo"
+        await session.commit()
+    assert await next_reminder_at(jerry, item_id) == CHECK_NOW
+    # Acknowledged: nothing waits on the lead any more; the tick stores that.
+    async with jerry.sessions() as session:
+        item = await session.get(Item, item_id)
+        assert item is not None
+        item.status, item.acknowledged_at = "acknowledged", CHECKED
+        await session.commit()
+    assert await next_reminder_at(jerry, item_id) == CHECK_NOW
+    await tick(counted, jerry, CHECKED)
+    assert await next_reminder_at(jerry, item_id) is None
