@@ -11,7 +11,18 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.services import Services
-from handlers import context, errors, home, intake, relay, sla, summaries, surveys, updates
+from handlers import (
+    context,
+    errors,
+    home,
+    intake,
+    matching,
+    relay,
+    sla,
+    summaries,
+    surveys,
+    updates,
+)
 from handlers.shape import problem as payload_problem
 
 __all__ = ["payload_problem", "register"]
@@ -30,3 +41,4 @@ def register(app: AsyncApp, services: Services) -> None:
     home.register(app)
     updates.register(app)
     summaries.register(app)
+    matching.speed_up(app)

@@ -2,13 +2,49 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, false
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    and_,
+    event,
+    false,
+    inspect,
+    update,
+)
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
 from models.base import Base, utcnow
+from models.routing import Team
+from models.users import SlackUser
+
+# `Item.next_reminder_at` for "the reminders tick must look at this item at its next pass":
+# earlier than any clock, including the controlled clocks of tests.
+CHECK_NOW = datetime(1970, 1, 1, tzinfo=UTC)
+CLOSED_STATUSES = ("resolved", "closed")
+# What an item's deadlines depend on (bot/sla/business_time.py): a change to any of these
+# makes the reminders tick look at the item again.
+DEADLINE_FIELDS = (
+    "status",
+    "kind",
+    "team_id",
+    "assignee_id",
+    "assigned_at",
+    "created_at",
+    "acknowledged_at",
+    "answered_at",
+    "resolved_at",
+    "escalated_at",
+    "awaiting_reporter_since",
+)
+# Events that start a deadline (a question the lead asked the reporter).
+DEADLINE_EVENTS = ("details_requested",)
 
 
 class Item(Base):
@@ -80,6 +116,16 @@ class Item(Base):
     escalated_at: Mapped[datetime | None]
     # Conversation: since when a question the lead asked waits for the reporter (None: none).
     awaiting_reporter_since: Mapped[datetime | None]
+    # The earliest instant the reminders tick (bot/sla/reminders.py) may owe something for
+    # this item; None once it is closed. The tick reads only rows whose instant has come
+    # (`ix_items_next_reminder_at`), so its cost follows what is due, not what is stored.
+    # Any change to what deadlines depend on sets it to CHECK_NOW (the listeners below); the
+    # tick then stores the next instant it computed in business time.
+    next_reminder_at: Mapped[datetime | None] = mapped_column(default=CHECK_NOW)
+    # When the current wait (acknowledgement, answer) is due in the lead's business hours, as
+    # the reminders tick last computed it; None when nothing waits or while a change waits for
+    # the tick (next_reminder_at is CHECK_NOW then). The admin Home counts late items with it.
+    sla_due_at: Mapped[datetime | None]
 
     # How it was resolved (lead actions): cleared when the item is reopened; the events keep
     # every past resolution. outcome: fixed | answered | wont_fix | duplicate | known_issue.
@@ -102,6 +148,10 @@ class Item(Base):
         # Weekly summaries (migration 0006): resolved in a period; answers shared in a period.
         Index("ix_items_resolved_at", "resolved_at"),
         Index("ix_items_shared_at", "shared_at"),
+        # The reminders tick (migration 0013): what is due, and the open items per lead.
+        Index("ix_items_next_reminder_at", "next_reminder_at"),
+        Index("ix_items_assignee_status", "assignee_id", "status"),
+        Index("ix_items_sla_due_at", "sla_due_at"),
     )
 
 
@@ -118,3 +168,86 @@ class ItemEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     item: Mapped[Item] = relationship(back_populates="events", lazy="raise")
+
+
+def _is_open() -> ColumnElement[bool]:
+    return and_(Item.status.not_in(CLOSED_STATUSES), Item.resolved_at.is_(None))
+
+
+def _recheck_value(item: Item) -> datetime | None:
+    if item.status in CLOSED_STATUSES or item.resolved_at is not None:
+        return None
+    return CHECK_NOW
+
+
+@event.listens_for(Item, "before_update")
+def _deadline_changed(_mapper: Mapper[Item], _connection: Connection, item: Item) -> None:
+    state = inspect(item)
+    if any(state.attrs[name].history.has_changes() for name in DEADLINE_FIELDS):
+        item.next_reminder_at = _recheck_value(item)
+        item.sla_due_at = None
+
+
+@event.listens_for(Item, "before_insert")
+def _new_item(_mapper: Mapper[Item], _connection: Connection, item: Item) -> None:
+    item.next_reminder_at = _recheck_value(item)
+    item.sla_due_at = None
+
+
+@event.listens_for(ItemEvent, "after_insert")
+def _deadline_event(_mapper: Mapper[ItemEvent], connection: Connection, row: ItemEvent) -> None:
+    if row.kind in DEADLINE_EVENTS:
+        connection.execute(
+            update(Item)
+            .where(Item.id == row.item_id, _is_open())
+            .values(next_reminder_at=CHECK_NOW, sla_due_at=None)
+        )
+
+
+# Team settings the deadlines are counted with (targets and business hours).
+TEAM_DEADLINE_FIELDS = (
+    "lead",  # an item without an assignee counts in its team lead's timezone
+    "ack_target",
+    "answer_target",
+    "business_days",
+    "business_start",
+    "business_end",
+    "backup",
+    "is_triage",
+)
+
+
+@event.listens_for(Team, "after_update")
+def _team_deadlines_changed(_mapper: Mapper[Team], connection: Connection, team: Team) -> None:
+    state = inspect(team)
+    if any(state.attrs[name].history.has_changes() for name in TEAM_DEADLINE_FIELDS):
+        connection.execute(
+            update(Item)
+            .where(Item.team_id == team.id, _is_open())
+            .values(next_reminder_at=CHECK_NOW, sla_due_at=None)
+        )
+
+
+def _person_changed(connection: Connection, user: SlackUser) -> None:
+    # Deadlines count in the lead's business hours and the reporter's; the tick learns a
+    # person's timezone when it first looks at their items.
+    connection.execute(
+        update(Item)
+        .where(
+            (Item.assignee_id == user.id) | (Item.reporter_id == user.id),
+            _is_open(),
+        )
+        .values(next_reminder_at=CHECK_NOW, sla_due_at=None)
+    )
+
+
+@event.listens_for(SlackUser, "after_update")
+def _timezone_changed(_mapper: Mapper[SlackUser], connection: Connection, user: SlackUser) -> None:
+    if inspect(user).attrs.tz.history.has_changes():
+        _person_changed(connection, user)
+
+
+@event.listens_for(SlackUser, "after_insert")
+def _person_known(_mapper: Mapper[SlackUser], connection: Connection, user: SlackUser) -> None:
+    if user.tz:
+        _person_changed(connection, user)

@@ -1,7 +1,8 @@
 """Queries behind the App Home: a few per list, never one per item.
 
 Each list is read a page at a time (LIMIT/OFFSET, with its total in a second query); the
-teams are loaded once and joined, so rendering a Home costs the same for 1 item or 10 000.
+teams are loaded once and joined; late items are found from the due instant the reminders
+tick stores, so rendering a Home costs about the same for 1 item or 10 000.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
 from models.deliveries import Delivery
-from models.items import Item
+from models.items import CHECK_NOW, Item
 from models.routing import RoutingRule, Team
 from models.users import SlackUser
 
@@ -32,7 +33,8 @@ _CLOCK_COLUMNS = (
     "resolved_at",
     "team_id",
     "assignee_id",
-    "escalated_at",  # added by the reminders work; skipped while it does not exist
+    "escalated_at",
+    "assigned_at",
 )
 
 
@@ -108,11 +110,38 @@ async def queue_items(
     return await _page(session, statement, (Item.created_at, Item.id), offset, limit)
 
 
-async def open_item_clocks(session: AsyncSession, closed: Collection[str]) -> list[Any]:
-    """The SLA-relevant columns of every open item, oldest first (no text)."""
-    columns = [getattr(Item, name) for name in _CLOCK_COLUMNS if hasattr(Item, name)]
+def _late(now: datetime, closed: Collection[str]) -> Any:
+    # Due by `now` as the reminders tick computed it (`ix_items_sla_due_at`).
+    return and_(Item.sla_due_at <= now, Item.status.not_in(list(closed)))
+
+
+async def late_counts(
+    session: AsyncSession, now: datetime, closed: Collection[str]
+) -> dict[int | None, int]:
+    """Per team id, how many open items were due by `now` (no business time computed here)."""
+    statement = select(Item.team_id, func.count()).where(_late(now, closed)).group_by(Item.team_id)
+    return {team_id: int(n) for team_id, n in await session.execute(statement)}
+
+
+async def late_page(
+    session: AsyncSession, now: datetime, closed: Collection[str], *, limit: int
+) -> list[tuple[datetime, int]]:
+    """(created_at, id) of the first `limit` of them, oldest first."""
     statement = (
-        select(*columns).where(Item.status.not_in(list(closed))).order_by(Item.created_at, Item.id)
+        select(Item.created_at, Item.id)
+        .where(_late(now, closed))
+        .order_by(Item.created_at, Item.id)
+        .limit(limit)
+    )
+    return [(created, item_id) for created, item_id in await session.execute(statement)]
+
+
+async def unchecked_item_clocks(session: AsyncSession, closed: Collection[str]) -> list[Any]:
+    """The SLA-relevant columns of the open items the reminders tick has not looked at since
+    they last changed (`next_reminder_at` is CHECK_NOW; usually those of the last minute)."""
+    columns = [getattr(Item, name) for name in _CLOCK_COLUMNS]
+    statement = select(*columns).where(
+        Item.next_reminder_at == CHECK_NOW, Item.status.not_in(list(closed))
     )
     return list((await session.execute(statement)).all())
 

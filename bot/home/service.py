@@ -186,28 +186,32 @@ async def _admin(
     closed: list[str],
 ) -> AdminHome:
     by_id = {team.id: team for team in teams}
-    # SLA breaches: the clock of every open item (no text), then the page's items in full.
-    clocks = await q.open_item_clocks(session, closed)
-    leads = {
-        row.assignee_id or (by_id[row.team_id].lead if row.team_id in by_id else "")
-        for row in clocks
-    }
-    tzs = await q.timezones(session, leads)
-    late: list[int] = []
-    late_per_team: dict[int | None, int] = {}
-    for row in clocks:
+    # SLA breaches: the items whose wait was due by now, as the reminders tick stored it
+    # (past due is late: an escalation only happens past due), counted and paged in SQL;
+    # plus those changed since the tick last looked (usually none or a few), whose state is
+    # computed here and merged in; then the page's items in full.
+    late_per_team = await q.late_counts(session, now, closed)
+    unchecked = await q.unchecked_item_clocks(session, closed)
+    tzs = await q.timezones(
+        session, {_lead_of(row, by_id.get(row.team_id)) or "" for row in unchecked}
+    )
+    unchecked_late = []
+    for row in unchecked:
         team = by_id.get(row.team_id)
-        state = sla_state(row, team, now, tzs.get(_lead_of(row, team) or "")).state
-        if state in LATE_STATES:
-            late.append(row.id)
+        if sla_state(row, team, now, tzs.get(_lead_of(row, team) or "")).state in LATE_STATES:
+            unchecked_late.append((row.created_at, row.id))
             late_per_team[row.team_id] = late_per_team.get(row.team_id, 0) + 1
+    late_total = sum(late_per_team.values())
 
     async def breach_page(offset: int, size: int) -> tuple[list[Any], int]:
-        ids = late[offset : offset + size]
+        # Oldest first: the stored ones up to the end of the page, merged with the others.
+        stored = await q.late_page(session, now, closed, limit=offset + size)
+        ids = [item_id for _, item_id in sorted([*stored, *unchecked_late])][offset : offset + size]
         found = await q.items_by_ids(session, ids)
-        return [found[i] for i in ids if i in found], len(late)
+        return [found[i] for i in ids if i in found], late_total
 
     rows, total, offset = await _page(BREACHES, offsets, breach_page)
+    tzs = await q.timezones(session, {_lead_of(i, t) or "" for i, t in rows})
     breaches = Page(
         BREACHES,
         tuple(_home_item(i, t, now, tzs, with_sla=True) for i, t in rows),

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -24,7 +25,8 @@ from bot.items.domain import AreaChoice, ItemCard
 from bot.items.store import add_event, item_by_intake_key, items_by_intake_keys
 from bot.outbox.store import enqueue
 from bot.text import has_visible_text
-from models.items import Item
+from models.deliveries import Delivery
+from models.items import DEADLINE_EVENTS, Item, ItemEvent
 
 Kind = Literal["painpoint", "question"]
 Source = Literal["command", "modal", "mention", "shortcut", "dm"]
@@ -170,40 +172,53 @@ async def submit(
     text = _clean(request.text)
     if not has_visible_text(text):  # nothing a lead could read: no item
         raise EmptyTextError
+    if writer is not None and language is not None and routing is not None:
+        # The hot path (a slash command): nothing to read, so no session of its own.
+        model = await routing.get()
+        item, decision = _new_item(request, text, language, model)
+        return await writer.store(_Pending(item, request, decision, language))
     async with sessions() as session:
         if language is None:
             language = await user_language(session, request.reporter_id, default_language)
         model = await routing.get() if routing is not None else await load_routing_model(session)
-        item = Item(
-            kind=request.kind,
-            status="open",
-            text=text,
-            reporter_id=request.reporter_id,
-            anonymous=request.anonymous,
-            hide_origin=request.hide_origin,
-            source_text=_clean(request.source_text) if request.source_text else None,
-            source=request.source,
-            intake_key=request.intake_key,
-            language=language,
-            channel_id=request.channel_id,
-            message_ts=request.message_ts,
-            permalink=request.permalink,
-            reply_channel=request.reply_channel,
-            reply_thread_ts=request.reply_thread_ts,
-            impact=request.impact,
-            customer=(request.customer or "").replace("\x00", "").strip()[:500] or None,
-            customer_at_risk=request.customer_at_risk,
-            chosen_area_id=request.chosen_area_id,
-            route_step="unrouted",
-            route_detail={},
-        )
-        decision = _decide(item, model, request.chosen_area_id) if model is not None else None
-        if decision is not None:
-            apply_decision(item, decision)
+        item, decision = _new_item(request, text, language, model)
         if writer is not None:
             return await writer.store(_Pending(item, request, decision, language))
         session.add(item)
         return await _store(session, item, request, decision, language)
+
+
+def _new_item(
+    request: IntakeRequest, text: str, language: str, model: RoutingModel | None
+) -> tuple[Item, Decision | None]:
+    """The item as it will be inserted: already routed when there is a routing model."""
+    item = Item(
+        kind=request.kind,
+        status="open",
+        text=text,
+        reporter_id=request.reporter_id,
+        anonymous=request.anonymous,
+        hide_origin=request.hide_origin,
+        source_text=_clean(request.source_text) if request.source_text else None,
+        source=request.source,
+        intake_key=request.intake_key,
+        language=language,
+        channel_id=request.channel_id,
+        message_ts=request.message_ts,
+        permalink=request.permalink,
+        reply_channel=request.reply_channel,
+        reply_thread_ts=request.reply_thread_ts,
+        impact=request.impact,
+        customer=(request.customer or "").replace("\x00", "").strip()[:500] or None,
+        customer_at_risk=request.customer_at_risk,
+        chosen_area_id=request.chosen_area_id,
+        route_step="unrouted",
+        route_detail={},
+    )
+    decision = _decide(item, model, request.chosen_area_id) if model is not None else None
+    if decision is not None:
+        apply_decision(item, decision)
+    return item, decision
 
 
 async def _store(
@@ -316,7 +331,12 @@ class IntakeWriter:
                 fresh.append(pending)
             session.add_all([p.item for p in fresh])
             await session.flush()  # one INSERT … RETURNING for the whole batch
-            cards = {id(p): _after_insert(session, p.item, p.request, p.decision) for p in fresh}
+            # The events and outbox rows are made as everywhere (add_event, enqueue), but
+            # collected instead of added to the session, then inserted without the ORM.
+            made = _Collected()
+            writes = cast(AsyncSession, made)
+            cards = {id(p): _after_insert(writes, p.item, p.request, p.decision) for p in fresh}
+            await _insert_without_ids(session, made.rows)
             await session.commit()
             results = []
             for pending in batch:
@@ -350,6 +370,34 @@ class IntakeWriter:
                 pending.future.set_exception(exc)
             return
         _settle(pending, result)
+
+
+class _Collected:
+    """Stands in for the session in `_after_insert`: keeps what it is given, in order."""
+
+    def __init__(self) -> None:
+        self.rows: list[object] = []
+
+    def add(self, row: object) -> None:
+        self.rows.append(row)
+
+
+async def _insert_without_ids(session: AsyncSession, made: list[object]) -> None:
+    """Insert the batch's new events and outbox rows with one executemany each, not through
+    the ORM's unit of work: nothing reads their ids, so none is fetched back (RETURNING)."""
+    by_table: dict[tuple[Table, tuple[str, ...]], list[dict[str, Any]]] = {}
+    for row in made:
+        if not isinstance(row, ItemEvent | Delivery) or (
+            isinstance(row, ItemEvent) and row.kind in DEADLINE_EVENTS
+        ):
+            session.add(row)  # what the ORM must see (a mapper event re-arms reminders)
+            continue
+        table = cast(Table, type(row).__table__)
+        values = vars(row)  # the attributes set (defaults left to the table)
+        data = {c.key: values[c.key] for c in table.columns if c.key in values}
+        by_table.setdefault((table, tuple(sorted(data))), []).append(data)
+    for (table, _columns), rows in by_table.items():
+        await session.execute(insert(table), rows)
 
 
 def _settle(pending: _Pending, result: IntakeResult) -> None:

@@ -6,8 +6,9 @@ owes (the second replica's insert fails and it sends nothing)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,15 +64,86 @@ async def reminders_of(session: AsyncSession, item_id: int) -> list[SentReminder
 OPEN_STATUSES = ("open", "acknowledged", "answered")
 
 
-async def waiting_items(session: AsyncSession) -> list[tuple[Item, Team | None]]:
-    """Items not resolved or closed that have a team, with their team, oldest first."""
+# Where a tick's reading stopped: (next_reminder_at, id) of the last item it looked at.
+DueCursor = tuple[datetime, int]
+
+
+async def due_items(
+    session: AsyncSession, now: datetime, limit: int, after: DueCursor | None = None
+) -> list[tuple[Item, Team]]:
+    """Open items with a team whose `next_reminder_at` has come, earliest first, at most `limit`.
+
+    One range read of `ix_items_next_reminder_at`: the items not due are never read.
+    """
     statement = (
         select(Item, Team)
         .join(Team, Team.id == Item.team_id)
-        .where(Item.status.in_(OPEN_STATUSES), Item.resolved_at.is_(None))
-        .order_by(Item.id)
+        .where(
+            Item.next_reminder_at <= now,
+            Item.status.in_(OPEN_STATUSES),
+            Item.resolved_at.is_(None),
+        )
+        .order_by(Item.next_reminder_at, Item.id)
+        .limit(limit)
     )
+    if after is not None:
+        at, item_id = after
+        statement = statement.where(
+            or_(Item.next_reminder_at > at, and_(Item.next_reminder_at == at, Item.id > item_id))
+        )
     return [(item, team) for item, team in (await session.execute(statement)).all()]
+
+
+class NextReminder(NamedTuple):
+    """What the tick computed for an item it looked at."""
+
+    item_id: int
+    seen: datetime  # the item's updated_at as the tick read it
+    next_at: datetime | None  # when the tick must look again (None: only after a change)
+    sla_due_at: datetime | None  # when the current wait is due (None: nothing waits)
+
+
+async def store_next_reminders(session: AsyncSession, plans: list[NextReminder]) -> None:
+    """Store what the tick computed for each item, in one statement.
+
+    An item changed since the tick read it keeps the CHECK_NOW its change set (its
+    `updated_at` no longer matches), so the next tick looks at it with what changed.
+    """
+    if not plans:
+        return
+    table = cast(Table, Item.__table__)
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.updated_at == bindparam("b_seen"))
+        .values(
+            next_reminder_at=bindparam("b_next"),
+            sla_due_at=bindparam("b_due"),
+            updated_at=bindparam("b_seen"),
+        )
+    )
+    await session.execute(
+        statement,
+        [
+            {
+                "b_id": plan.item_id,
+                "b_seen": plan.seen,
+                "b_next": plan.next_at,
+                "b_due": plan.sla_due_at,
+            }
+            for plan in plans
+        ],
+    )
+
+
+async def leads_with_open_items(session: AsyncSession) -> list[str]:
+    """Everyone open items are assigned to (from `ix_items_assignee_status` alone)."""
+    statement = (
+        select(Item.assignee_id)
+        .where(Item.assignee_id.is_not(None), Item.status.in_(OPEN_STATUSES))
+        .distinct()
+        .order_by(Item.assignee_id)
+    )
+    return [user_id for user_id in (await session.execute(statement)).scalars() if user_id]
 
 
 # A question the lead asked the reporter, and the reporter's reply (bot/relay/conversation.py).

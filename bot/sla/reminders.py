@@ -48,12 +48,16 @@ from bot.sla import business_time as sla
 from bot.sla.reminder_store import (
     DETAILS_ANSWERED,
     DETAILS_ASKED,
+    DueCursor,
+    NextReminder,
     claim_reminder,
+    due_items,
     events_of_kinds,
+    leads_with_open_items,
     open_items_assigned_to,
     reminder_sent,
+    store_next_reminders,
     teams_led_by,
-    waiting_items,
 )
 from bot.triage import alert_gave_up, alert_triage
 from bot.views import items as views
@@ -131,36 +135,71 @@ async def run_reminders(
     *,
     check_leads: bool = True,
 ) -> ReminderSummary:
-    """One pass over waiting items at `now`; what it owed is in the outbox when it returns."""
+    """One pass over the items due at `now`; what it owed is in the outbox when it returns.
+
+    Only items whose `next_reminder_at` has come are read (in batches of TICK_BATCH, at most
+    TICK_LIMIT a tick, the earliest first); for each, the next instant anything may be owed
+    is computed in business time and stored, so an item is looked at again only then or
+    when something it depends on changes (models/items.py).
+    """
     summary = ReminderSummary()
     people = _People(sessions, directory)
-    async with sessions() as session:
-        waiting = await waiting_items(session)
     if check_leads:
-        for user_id in sorted({item.assignee_id for item, _ in waiting if item.assignee_id}):
+        async with sessions() as session:
+            leads = await leads_with_open_items(session)
+        for user_id in leads:
             if await people.gone(user_id):
                 moved = await lead_gone(sessions, user_id, now, people=people)
                 summary.leads_gone.append(user_id)
                 summary.items_moved += moved
-        if summary.leads_gone:
-            async with sessions() as session:
-                waiting = await waiting_items(session)
-    if not waiting:
-        return summary
-    async with sessions() as session:
-        history = await events_of_kinds(
-            session,
-            [item.id for item, _ in waiting],
-            (*DETAILS_ASKED, *DETAILS_ANSWERED),
-        )
-    for item, team in waiting:
-        events = history.get(item.id, [])
-        try:
-            await _lead_phase(sessions, people, item, team, events, now, summary)
-            await _details_phase(sessions, people, item, team, events, now, summary)
-        except Exception:  # one item must not stop the others
-            log.exception("reminders for item %s failed", item.id)
+    cursor: DueCursor | None = None
+    looked_at = 0
+    while looked_at < TICK_LIMIT:
+        async with sessions() as session:
+            due = await due_items(session, now, TICK_BATCH, after=cursor)
+            if not due:
+                break
+            history = await events_of_kinds(
+                session,
+                [item.id for item, _ in due],
+                (*DETAILS_ASKED, *DETAILS_ANSWERED),
+            )
+        plans: list[NextReminder] = []
+        for item, team in due:
+            events = history.get(item.id, [])
+            try:
+                lead_next = await _lead_phase(sessions, people, item, team, events, now, summary)
+                details_next = await _details_phase(
+                    sessions, people, item, team, events, now, summary
+                )
+                # When the wait is due as the Home shows it (in the lead's, else the team
+                # lead's, business hours): the admin Home counts late items with it.
+                lead_tz = await people.tz(item.assignee_id or team.lead)
+                sla_due = sla.due_at(item, team, lead_tz)
+            except Exception:  # one item must not stop the others; it is tried again next tick
+                log.exception("reminders for item %s failed", item.id)
+                continue
+            next_at = _earliest(lead_next, details_next)
+            plans.append(NextReminder(item.id, item.updated_at, next_at, sla_due))
+        async with sessions() as session:
+            await store_next_reminders(session, plans)
+            await session.commit()
+        last = due[-1][0]
+        cursor = (last.next_reminder_at or now, last.id)
+        looked_at += len(due)
+        if len(due) < TICK_BATCH:
+            break
     return summary
+
+
+# Items looked at per query, and at most per tick (the earliest first; the rest next tick).
+TICK_BATCH = 500
+TICK_LIMIT = 20_000
+
+
+def _earliest(*instants: datetime | None) -> datetime | None:
+    known = [instant for instant in instants if instant is not None]
+    return min(known) if known else None
 
 
 def _key(item: Item, kind: str, level: int, cycle: str) -> str:
@@ -175,43 +214,46 @@ async def _lead_phase(
     events: list[ItemEvent],
     now: datetime,
     summary: ReminderSummary,
-) -> None:
+) -> datetime | None:
+    """The lead's reminder and the escalation; returns when this phase may owe something next."""
     phase = sla.current_phase(item, team)
     lead = item.assignee_id
     if phase is None or not lead:
-        return
+        return None
     since = phase.since  # a new lead (reassigned, handed over, reopened) starts afresh
     hours = sla.team_hours(team)
     target = phase.target.duration(hours)
     lead_tz = await people.tz(lead)
     due = sla.add_business_time(since, target, hours, lead_tz)
     if now < due:
-        return
+        return due
     cycle = f"{lead}@{int(since.timestamp())}"
     waited = now - since
-    if now >= sla.add_business_time(since, target * 2, hours, lead_tz):
+    escalate_at = sla.add_business_time(since, target * 2, hours, lead_tz)
+    retry: datetime | None = escalate_at  # when the escalation is to be tried (again)
+    if now >= escalate_at:
         escalation_key = _key(item, phase.kind, 2, cycle)
         async with sessions() as session:
             if await reminder_sent(session, escalation_key):
-                return
-        outcome = await _escalate(
+                return None
+        outcome, retry = await _escalate(
             sessions, people, item.id, team, phase, lead, escalation_key, now, waited, hours
         )
         if outcome == "sent":
             summary.escalations += 1
-            return
+            return None
         if outcome == "taken":
-            return
+            return None
         if outcome == "deferred":
             summary.deferred += 1
         # Deferred (the backup's night) or nobody to ask: the lead's reminder may still go.
     if not sla.in_business_hours(now, hours, lead_tz):
         summary.deferred += 1
-        return
+        return _earliest(retry, sla.next_business_moment(now, hours, lead_tz))
     async with sessions() as session:
         fresh = await get_item(session, item.id, for_update=True)
         if fresh is None or fresh.assignee_id != lead or sla.current_phase(fresh, team) != phase:
-            return  # acted on since the tick started
+            return now  # acted on since the tick started: looked at again next tick
         if not await claim_reminder(
             session,
             _key(item, phase.kind, 1, cycle),
@@ -221,10 +263,11 @@ async def _lead_phase(
             recipient=lead,
             now=now,
         ):
-            return
+            return retry
         _remind_lead(session, fresh, lead, phase.kind, 1, waited, phase.target.text)
         await session.commit()
     summary.reminders += 1
+    return retry
 
 
 def _remind_lead(
@@ -260,11 +303,11 @@ async def _escalate(
     now: datetime,
     waited: timedelta,
     hours: sla.BusinessHours,
-) -> str:
+) -> tuple[str, datetime | None]:
     """Ask the backup (else the triage lead) to take the item.
 
-    "sent"; "taken" (another replica did it); "deferred" (the recipient's night or weekend);
-    "nobody" (the item changed meanwhile).
+    "sent"; "taken" (another replica did it); "deferred" (the recipient's night or weekend,
+    with when their business hours open); "nobody" (the item changed meanwhile).
     """
     async with sessions() as session:
         triage = await triage_team(session)
@@ -278,16 +321,18 @@ async def _escalate(
         if candidate != lead and not await people.gone(candidate):
             recipient = candidate
             break
-    if recipient is not None and not sla.in_business_hours(now, hours, await people.tz(recipient)):
-        return "deferred"
+    if recipient is not None:
+        recipient_tz = await people.tz(recipient)
+        if not sla.in_business_hours(now, hours, recipient_tz):
+            return "deferred", sla.next_business_moment(now, hours, recipient_tz)
     async with sessions() as session:
         item = await get_item(session, item_id, for_update=True)
         if item is None or item.assignee_id != lead or sla.current_phase(item, team) != phase:
-            return "nobody"
+            return "nobody", now
         if not await claim_reminder(
             session, key, kind=phase.kind, level=2, item_id=item.id, recipient=recipient, now=now
         ):
-            return "taken"  # another replica did it
+            return "taken", None  # another replica did it
         item.escalated_at = now
         add_event(
             session, item, "jerry", "escalated", reminder=phase.kind, level=2, to=recipient or ""
@@ -314,7 +359,7 @@ async def _escalate(
             to=f"<@{recipient}>" if recipient else "—",
         )
         await session.commit()
-    return "sent"
+    return "sent", None
 
 
 async def _details_phase(
@@ -325,28 +370,33 @@ async def _details_phase(
     events: list[ItemEvent],
     now: datetime,
     summary: ReminderSummary,
-) -> None:
-    """A question the lead asked the reporter, still without a reply."""
+) -> datetime | None:
+    """A question the lead asked the reporter, still without a reply; returns when this may
+    owe something next."""
     asked = [event for event in events if event.kind in DETAILS_ASKED]
     if not asked:
-        return
+        return None
     last = asked[-1]
     if any(e.kind in DETAILS_ANSWERED and e.id > last.id for e in events):
-        return
+        return None
     target = sla.team_target(team, "answer")
     reporter_tz = await people.tz(item.reporter_id)
     hours = sla.DEFAULT_HOURS  # the reporter is not on the team: ordinary business hours
     duration = target.duration(hours)
     due = sla.add_business_time(last.at, duration, hours, reporter_tz)
     if now < due:
-        return
+        return due
     cycle = f"asked{last.id}"
     waited = now - last.at
     question = str((last.detail or {}).get("question") or (last.detail or {}).get("text") or "")
-    if now >= sla.add_business_time(last.at, duration * 2, hours, reporter_tz):
+    tell_lead_at = sla.add_business_time(last.at, duration * 2, hours, reporter_tz)
+    retry: datetime | None = tell_lead_at  # when the lead is to be told (again)
+    if now >= tell_lead_at:
+        retry = None
         lead = item.assignee_id
         lead_key = _key(item, "details", 2, cycle)
-        if lead and sla.in_business_hours(now, sla.team_hours(team), await people.tz(lead)):
+        lead_hours, lead_tz = sla.team_hours(team), await people.tz(lead) if lead else None
+        if lead and sla.in_business_hours(now, lead_hours, lead_tz):
             async with sessions() as session:
                 fresh = await get_item(session, item.id, for_update=True)
                 if fresh is not None and await claim_reminder(
@@ -355,12 +405,13 @@ async def _details_phase(
                     _remind_lead(session, fresh, lead, "details", 2, waited, target.text)
                     await session.commit()
                     summary.reminders += 1
-                    return
+                    return None
         elif lead:
             summary.deferred += 1
+            retry = sla.next_business_moment(now, lead_hours, lead_tz)
     if not sla.in_business_hours(now, hours, reporter_tz):
         summary.deferred += 1
-        return
+        return _earliest(retry, sla.next_business_moment(now, hours, reporter_tz))
     async with sessions() as session:
         fresh = await get_item(session, item.id, for_update=True)
         if fresh is None or not await claim_reminder(
@@ -372,7 +423,7 @@ async def _details_phase(
             recipient=item.reporter_id,
             now=now,
         ):
-            return
+            return retry
         add_event(session, fresh, "jerry", "reminder_sent", reminder="details", level=1, to="")
         enqueue(
             session,
@@ -383,6 +434,7 @@ async def _details_phase(
         )
         await session.commit()
     summary.reporter_reminders += 1
+    return retry
 
 
 # --- leads who have left ------------------------------------------------------------------------

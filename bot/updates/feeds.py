@@ -31,10 +31,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import feedparser
-import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
@@ -48,6 +46,11 @@ from bot.updates.feed_store import (
     record_feed_success,
 )
 from models.updates import Feed
+
+if TYPE_CHECKING:
+    # feedparser and httpx (whose package also loads rich and pygments) cost about 15 MB and
+    # 0.1 s at start: imported when a feed is first fetched or parsed, not by every process.
+    import httpx
 
 log = logging.getLogger("jerry.feeds")
 
@@ -111,6 +114,8 @@ class FetchResult:
 def feed_client(settings: Settings) -> httpx.AsyncClient:
     """The HTTP client for feeds: Jerry's User-Agent, the timeout setting, redirects followed
     (httpx drops the Authorization header when a redirect leaves the origin)."""
+    import httpx
+
     return httpx.AsyncClient(
         timeout=httpx.Timeout(settings.jerry_feed_timeout_seconds),
         headers={"User-Agent": USER_AGENT},
@@ -134,6 +139,8 @@ async def fetch_feed(
     """Fetch and parse one feed (no database). Never raises for the feed's own trouble:
     timeouts, HTTP errors, rate limits, bodies too big, invalid XML or JSON come back as a
     `failed` result."""
+    import httpx
+
     base = FetchResult(feed_id=feed.id, feed=feed.name, outcome="failed")
     try:
         url, headers = _request(feed, github_api, github_token)
@@ -340,6 +347,8 @@ def parse_json_feed(data: Any) -> list[FeedEntry]:
 
 def parse_rss(body: bytes, content_type: str | None = None) -> list[FeedEntry]:
     """RSS 2.0 or Atom; id = the entry's id/guid, else its link, else a hash of title+date."""
+    import feedparser
+
     headers = {"content-type": content_type} if content_type else {}
     parsed = feedparser.parse(body, response_headers=headers)
     problem = parsed.get("bozo_exception")
@@ -372,6 +381,8 @@ def parse_rss(body: bytes, content_type: str | None = None) -> list[FeedEntry]:
 
 
 def _is_xml_error(problem: BaseException) -> bool:
+    import feedparser
+
     return not isinstance(
         problem, feedparser.CharacterEncodingOverride | feedparser.NonXMLContentType
     )
