@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.app import JerryApp, create_app
 from bot.config import Settings
 from bot.relay.digest import DIGEST_THRESHOLD
 from bot.views.items import OPEN_FROM_DIGEST
+from models.base import utcnow
 from models.deliveries import Delivery
 from models.items import Item
 from tests import payloads
@@ -209,7 +211,10 @@ async def test_open_posts_the_items_card_which_then_works_as_its_lead_dm(
         action_ids(card.args)
     )
     [item] = [i for i in await items_of(routed) if i.id == 3]
-    assert (item.lead_dm_channel, item.lead_dm_ts) == (card.response["channel"], card.response["ts"])
+    assert (item.lead_dm_channel, item.lead_dm_ts) == (
+        card.response["channel"],
+        card.response["ts"],
+    )
 
     # Acknowledge from that card: the item is acknowledged and the card re-rendered.
     channel, ts = card.response["channel"], card.response["ts"]
@@ -266,7 +271,10 @@ async def test_a_reporters_reply_to_an_item_in_a_digest_brings_its_card_then_the
     [item] = [i for i in await items_of(routed) if i.message_ts == threads[1]]
     [card] = cards_of(fake_slack.dms_to(LEAD))
     assert re.search(rf"#{item.id}\b", card["blocks"][0]["text"]["text"])
-    assert (item.lead_dm_channel, item.lead_dm_ts) == (card.response["channel"], card.response["ts"])
+    assert (item.lead_dm_channel, item.lead_dm_ts) == (
+        card.response["channel"],
+        card.response["ts"],
+    )
     copies = [m for m in fake_slack.thread(card.response["channel"], card.response["ts"])]
     assert any(f"> {text}" in str(m.get("blocks")) for m in copies)
     async with routed.sessions() as session:
@@ -306,3 +314,113 @@ async def test_below_the_threshold_each_item_gets_its_card(
     assert len(cards_of(to_lead)) == DIGEST_THRESHOLD - 1
     for item, card in zip(await items_of(routed), to_lead, strict=True):
         assert item.lead_dm_ts == card.response["ts"] and item.lead_digest_ts is None
+
+
+# --- a digest whose answer was lost is found in Slack, with what it listed -----------------
+
+
+async def test_a_digest_that_timed_out_is_found_in_slack_and_marks_what_it_listed(
+    slack: SlackDriver,
+    fake_slack: FakeSlack,
+    routed: JerryApp,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot import slack as gateway
+
+    monkeypatch.setattr(gateway, "OUTBOX_TIMEOUT_SECONDS", 0.3)
+    await routed.stop()
+    app = create_app(settings)
+    await app.start()
+    try:
+        await app.worker.stop()  # only the drains below send
+        driver = SlackDriver(app, fake_slack)
+        fake_slack.slow_next("chat.postMessage", 1.0, when=to(LEAD))
+        await burst(driver, DIGEST_THRESHOLD)
+        await driver.listeners_done()
+        await app.worker.drain()
+        first = (await lead_dms(app))[0]
+        assert first.status == "pending" and first.unsure_since is not None
+        await burst(driver, 2)  # owed while the digest's fate is unknown
+        await driver.listeners_done()
+        await asyncio.sleep(1.0)  # the slow answer is done: the digest is in Slack
+        async with app.sessions() as session:
+            await session.execute(
+                update(Delivery).values(next_attempt_at=utcnow() - timedelta(seconds=1))
+            )
+            await session.commit()
+        await app.worker.drain()
+        await app.worker.drain()
+
+        posted = fake_slack.messages[fake_slack.dm_channel(LEAD)]
+        digests = [m for m in posted if any(b.get("accessory") for b in m.get("blocks") or [])]
+        # Posted once, found again: it lists the first five, which are marked sent with it.
+        assert len(digests) == 1
+        assert [int(b["accessory"]["value"]) for b in digests[0]["blocks"][2:]] == [1, 2, 3, 4, 5]
+        rows = await lead_dms(app)
+        assert [r.status for r in rows] == ["sent"] * (DIGEST_THRESHOLD + 2)
+        assert {r.result_ts for r in rows[:DIGEST_THRESHOLD]} == {digests[0]["ts"]}
+        # The two owed meanwhile were fewer than the threshold: their cards.
+        assert len(posted) == 3
+        await driver.close()
+    finally:
+        await app.stop()
+
+
+# --- what needs the card before it is opened --------------------------------------------------
+
+
+async def test_a_change_before_the_card_is_opened_updates_nothing_and_the_card_shows_it(
+    slack: SlackDriver, fake_slack: FakeSlack, routed: JerryApp
+) -> None:
+    await routed.worker.stop()
+    await burst(slack, DIGEST_THRESHOLD)
+    await slack.settle()
+    [digest] = fake_slack.dms_to(LEAD)
+    # Acknowledged from elsewhere (the App Home's button) before the card is out.
+    message = fake_slack.message(digest.response["channel"], digest.response["ts"])
+    assert message is not None
+    payload = payloads.block_action(
+        user=LEAD,
+        action_id="item_acknowledge",
+        value="2",
+        channel=digest.response["channel"],
+        message=message,
+        response_url=fake_slack.response_url(),
+    )
+    assert (await slack.interactive(payload)).status_code == 200
+    await slack.settle()
+    async with routed.sessions() as session:
+        statuses = await session.execute(select(Delivery.purpose, Delivery.status))
+        assert {status for _, status in statuses} == {"sent"}  # the update waits on nothing
+    assert not fake_slack.calls_to("chat.update")
+
+    await open_from(slack, digest, 2)
+    [card] = cards_of(fake_slack.dms_to(LEAD))
+    assert "item_acknowledge" not in action_ids(card.args)  # shown as it is now
+    assert "item_answer" in action_ids(card.args)
+
+
+async def test_a_reminder_for_an_item_in_a_digest_brings_its_card_with_the_reminder_under_it(
+    slack: SlackDriver, fake_slack: FakeSlack, routed: JerryApp
+) -> None:
+    await routed.worker.stop()
+    await burst(slack, DIGEST_THRESHOLD)
+    await slack.settle()
+    assert [c for c in fake_slack.dms_to(LEAD) if is_digest(c)]
+    # Item 1 came in on a Tuesday morning in New York; a business day later it is late.
+    tuesday = datetime(2025, 3, 4, 10, 0, tzinfo=ZoneInfo("America/New_York"))
+    async with routed.sessions() as session:
+        item = await session.get(Item, 1)
+        assert item is not None
+        item.created_at = item.assigned_at = tuesday.astimezone(UTC)
+        await session.commit()
+    summary = await routed.run_reminders((tuesday + timedelta(days=1)).astimezone(UTC))
+    await slack.settle()
+    assert summary.reminders == 1
+
+    [item] = [i for i in await items_of(routed) if i.id == 1]
+    [card] = [c for c in cards_of(fake_slack.dms_to(LEAD)) if c.response["ts"] == item.lead_dm_ts]
+    assert re.search(r"#1\b", card["blocks"][0]["text"]["text"])
+    thread = fake_slack.thread(item.lead_dm_channel or "", item.lead_dm_ts or "")
+    assert any("#1" in m["text"] for m in thread)
