@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from bot.app import JerryApp, create_app
 from bot.config import Settings
 from bot.relay.digest import DIGEST_THRESHOLD
-from bot.views.items import OPEN_FROM_DIGEST
+from bot.views.items import MAX_DIGEST_ITEMS, OPEN_FROM_DIGEST
 from models.base import utcnow
 from models.deliveries import Delivery
 from models.items import Item
@@ -424,3 +424,19 @@ async def test_a_reminder_for_an_item_in_a_digest_brings_its_card_with_the_remin
     assert re.search(r"#1\b", card["blocks"][0]["text"]["text"])
     thread = fake_slack.thread(item.lead_dm_channel or "", item.lead_dm_ts or "")
     assert any("#1" in m["text"] for m in thread)
+
+
+async def test_more_items_than_a_message_holds_go_in_the_next_digest(
+    slack: SlackDriver, fake_slack: FakeSlack, routed: JerryApp
+) -> None:
+    await routed.worker.stop()
+    await burst(slack, MAX_DIGEST_ITEMS + DIGEST_THRESHOLD)
+    await slack.settle()
+
+    first, second = fake_slack.dms_to(LEAD)
+    assert listed(first) == list(range(1, MAX_DIGEST_ITEMS + 1))
+    assert (
+        len(first["blocks"]) <= 50 and "next message" in first["blocks"][-1]["elements"][0]["text"]
+    )
+    assert listed(second) == list(range(MAX_DIGEST_ITEMS + 1, MAX_DIGEST_ITEMS + 6))
+    assert second["blocks"][-1]["type"] == "section"  # nothing more to come
