@@ -29,6 +29,7 @@ from bot.outbox.registry import OutboxContext, OutboxRegistry
 from bot.outbox.worker import DeliveryWorker
 from bot.relay import conversation_delivery
 from bot.relay import delivery as relay_delivery
+from bot.relay.digest import LeadDigest
 from bot.scheduler import Scheduler, interval
 from bot.services import build_services
 from bot.sla import reminders
@@ -59,10 +60,10 @@ BODY_SECONDS = 10.0
 IDENTITY_RETRY_CAP_SECONDS = 300.0
 
 
-def outbox_handlers(surveys: SurveyContext) -> OutboxRegistry:
+def outbox_handlers(surveys: SurveyContext, digest: LeadDigest | None = None) -> OutboxRegistry:
     """Every outbox purpose, each registered by the capability that owes such messages."""
     registry = OutboxRegistry()
-    relay_delivery.register_outbox(registry)
+    relay_delivery.register_outbox(registry, digest)
     conversation_delivery.register_outbox(registry)
     reminders.register_outbox(registry)
     survey_results.register_outbox(registry, surveys)
@@ -85,6 +86,8 @@ class JerryApp:
         # are rescheduled per recipient), and, once started, one pool of connections.
         self._slack_http: SlackHTTPSession | None = None
         self.outbox_client = outbox_client(settings)
+        # When a lead's many waiting DMs go as one digest (tests change it on a running app).
+        self.lead_digest = LeadDigest(threshold=settings.jerry_digest_threshold)
         self.worker = DeliveryWorker(
             OutboxContext(
                 services.sessions,
@@ -92,7 +95,7 @@ class JerryApp:
                 Directory(services.sessions, self.outbox_client),
                 settings.jerry_language,
             ),
-            outbox_handlers(self.survey_context),
+            outbox_handlers(self.survey_context, self.lead_digest),
             retry_seconds=settings.jerry_delivery_retry_seconds,
             doorbell=services.outbox,
             max_backoff=timedelta(minutes=settings.jerry_outbox_max_backoff_minutes),

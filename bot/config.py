@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # (0: never), and once more when that is over.
     jerry_outbox_max_backoff_minutes: float = Field(default=15.0, gt=0)
     jerry_outbox_alert_minutes: float = Field(default=30.0, ge=0)
+    # A lead with this many item DMs owed at once (a burst, or the backlog after an outage)
+    # gets them in one digest DM, each item's card posted when opened (0: never).
+    jerry_digest_threshold: int = Field(default=5, ge=0)
     # How often (seconds) Jerry looks for late items to remind people of; 0 turns it off.
     jerry_reminder_seconds: float = Field(default=60.0, ge=0)
     # How often (seconds) Jerry looks for weekly summaries due; 0 turns it off.

@@ -7,13 +7,19 @@ raises, so tests catch it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from bot.locales import en, fr
 
 LANGUAGES = ("en", "fr")
 CATALOGS: Mapping[str, Mapping[str, str]] = {"en": en.MESSAGES, "fr": fr.MESSAGES}
 DEFAULT_LANGUAGE = "en"
+# Which form a count takes (CLDR's cardinal rules, the two forms these languages use): French
+# says "0 nouvel élément" and "1,5 élément", English "0 new items".
+SINGULAR: Mapping[str, Callable[[int], bool]] = {
+    "en": lambda count: count == 1,
+    "fr": lambda count: count in (0, 1),
+}
 
 
 def normalize_language(value: str | None, default: str = DEFAULT_LANGUAGE) -> str:
@@ -31,3 +37,10 @@ def t(key: str, lang: str | None = DEFAULT_LANGUAGE, /, **params: object) -> str
     if template is None:
         template = CATALOGS[DEFAULT_LANGUAGE][key]
     return template.format(**params) if params else template
+
+
+def tn(key: str, count: int, lang: str | None = DEFAULT_LANGUAGE, /, **params: object) -> str:
+    """A string about `count` things, in the language's form for that number: the catalog's
+    `<key>_one` or `<key>_other`; `count` is among the template's parameters."""
+    singular = SINGULAR.get(lang or DEFAULT_LANGUAGE, SINGULAR[DEFAULT_LANGUAGE])(count)
+    return t(f"{key}_{'one' if singular else 'other'}", lang, count=count, **params)

@@ -29,6 +29,7 @@ from bot.relay.lead_actions import (
 from bot.services import Services
 from bot.text import escape_plain
 from bot.views import conversation as conversation_views
+from bot.views import items as item_views
 from bot.views import lead_actions as lead_action_views
 from bot.views import modals
 from handlers.intake import with_files
@@ -196,6 +197,16 @@ async def acknowledge(ack: AsyncAck, body: dict[str, Any], services: Services) -
     services.kick()
 
 
+async def open_from_digest(ack: AsyncAck, body: dict[str, Any], services: Services) -> None:
+    """ "Open" on an item listed in a lead's digest: its card comes as a new DM."""
+    await ack()
+    item_id = item_id_of(body)
+    if item_id is None:
+        return
+    await lead_actions.open_card(services.sessions, item_id, body["user"]["id"], services.admins)
+    services.kick()
+
+
 async def answer_submitted(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], services: Services, lang: str
 ) -> None:
@@ -359,6 +370,7 @@ def register(app: AsyncApp) -> None:
     app.action("item_answer")(open_answer)
     app.action("item_reassign")(open_reassign)
     app.action("item_acknowledge")(acknowledge)
+    app.action(item_views.OPEN_FROM_DIGEST)(open_from_digest)
     app.view(modals.ANSWER_CALLBACK)(answer_submitted)
     app.view(modals.REASSIGN_CALLBACK)(reassign_submitted)
     app.action(lead_action_views.RESOLVE)(open_resolve)

@@ -93,6 +93,12 @@ class Item(Base):
 
     lead_dm_channel: Mapped[str | None] = mapped_column(String(64))
     lead_dm_ts: Mapped[str | None] = mapped_column(String(32))
+    # The item reached its lead in a digest (one DM listing many items, bot/relay/digest.py):
+    # that message. Its card (lead_dm_*) is posted when the lead opens it or something needs
+    # it; `lead_card_by` is the delivery that claimed posting it (only one does).
+    lead_digest_channel: Mapped[str | None] = mapped_column(String(64))
+    lead_digest_ts: Mapped[str | None] = mapped_column(String(32))
+    lead_card_by: Mapped[int | None]
     # The first DM Jerry sent the reporter about this item: later news threads under it.
     reporter_dm_channel: Mapped[str | None] = mapped_column(String(64))
     reporter_dm_ts: Mapped[str | None] = mapped_column(String(32))

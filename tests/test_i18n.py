@@ -6,7 +6,7 @@ import string
 
 import pytest
 
-from bot.i18n import CATALOGS, normalize_language, t
+from bot.i18n import CATALOGS, normalize_language, t, tn
 
 
 def placeholders(template: str) -> set[str]:
@@ -36,3 +36,27 @@ def test_t_formats_and_falls_back() -> None:
 )
 def test_normalize_language(locale: str | None, expected: str) -> None:
     assert normalize_language(locale) == expected
+
+
+@pytest.mark.parametrize(
+    ("count", "lang", "expected"),
+    [
+        (1, "en", "1 new item for you"),
+        (12, "en", "12 new items for you"),
+        (0, "en", "0 new items for you"),
+        (1, "fr", "1 nouvel élément pour vous"),
+        (12, "fr", "12 nouveaux éléments pour vous"),
+        (0, "fr", "0 nouvel élément pour vous"),  # French counts zero as singular
+        (2, "de", "2 new items for you"),
+    ],
+)
+def test_tn_picks_the_languages_plural_form(count: int, lang: str, expected: str) -> None:
+    assert tn("digest.title", count, lang) == expected
+
+
+def test_every_plural_key_tn_uses_has_both_forms() -> None:
+    for catalog in CATALOGS.values():
+        stems = {key.rsplit("_", 1)[0] for key in catalog if key.endswith("_other")}
+        assert stems, "tn's strings are gone"
+        for stem in stems:
+            assert f"{stem}_one" in catalog, stem

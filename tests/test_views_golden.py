@@ -161,6 +161,15 @@ CASES: list[Case] = [
         worst_case=lambda lang: {"card": item_view_tests.card()},
     ),
     *cases(
+        items.lead_digest,
+        one=lambda lang: {"cards": inputs.digest_cards(1)},
+        twelve=lambda lang: {"cards": inputs.digest_cards(12)},
+        full_with_more=lambda lang: {
+            "cards": inputs.digest_cards(items.MAX_DIGEST_ITEMS),
+            "more": True,
+        },
+    ),
+    *cases(
         items.receipt,
         mention=lambda lang: {"card": inputs.customer_item()},
         anonymous_command=lambda lang: {"card": inputs.anonymous_question()},

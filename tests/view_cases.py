@@ -170,6 +170,20 @@ def long_item(lang: str, **overrides: Any) -> ItemCard:
     return ItemCard(**values)
 
 
+def digest_cards(count: int) -> list[ItemCard]:
+    """`count` items for one lead at once (a digest): named, anonymous and unnamed-customer
+    ones, a multi-line text, a broadcast to defuse, a first line too long for a digest."""
+    makers = [
+        lambda n: customer_item(id=n),
+        lambda n: anonymous_question(id=n, status="open", awaiting_reporter=False),
+        lambda n: customer_item(
+            id=n, text=steps(3), customer=None, customer_at_risk=True, reporter_id="U0SALES"
+        ),
+        lambda n: customer_item(id=n, text=CRASH_TEXT * 3, customer=None, customer_at_risk=False),
+    ]
+    return [makers[n % len(makers)](5000 + n) for n in range(count)]
+
+
 def resolved_item(**overrides: Any) -> ItemCard:
     values: dict[str, Any] = {
         "status": "resolved",

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.db import affected_rows
 from models.base import utcnow
+from models.deliveries import Delivery
 from models.items import Item, ItemEvent
 from models.routing import Area, Team
 
@@ -74,3 +76,35 @@ def add_event(session: AsyncSession, item: Item, actor: str, kind: str, **detail
     event = ItemEvent(item_id=item.id, actor=actor, kind=kind, detail=detail, at=utcnow())
     session.add(event)
     return event
+
+
+async def claim_lead_card(session: AsyncSession, item_id: int, delivery_id: int) -> bool:
+    """Take the posting of the card of an item that reached its lead in a digest (one
+    delivery does: two posting it would leave the lead two cards). Taken again by the same
+    delivery when it is retried; taken over from one that is no longer owed (it failed)."""
+    claimer = aliased(Delivery, name="claimer")
+    statement = (
+        update(Item)
+        .where(
+            Item.id == item_id,
+            Item.lead_dm_ts.is_(None),
+            Item.lead_digest_ts.is_not(None),
+            or_(
+                Item.lead_card_by.is_(None),
+                Item.lead_card_by == delivery_id,
+                ~exists().where(
+                    claimer.id == Item.lead_card_by, claimer.status.in_(("pending", "sending"))
+                ),
+            ),
+        )
+        .values(lead_card_by=delivery_id)
+        .execution_options(synchronize_session=False)
+    )
+    return affected_rows(await session.execute(statement)) == 1
+
+
+def forget_lead_dm(item: Item) -> None:
+    """The item leaves its lead: neither their card nor their digest is its DM any more."""
+    item.lead_dm_channel = item.lead_dm_ts = None
+    item.lead_digest_channel = item.lead_digest_ts = None
+    item.lead_card_by = None

@@ -533,4 +533,10 @@ MESSAGES: dict[str, str] = {
     "survey_reminder.one": "A reminder about “{title}”: *1 question* is still unanswered; the survey closes {closes}.",
     "survey_reminder.many": "A reminder about “{title}”: *{n} questions* are still unanswered; the survey closes {closes}.",
     "survey_reminder.in_channel": "Answer in the survey's thread in {channel}.",
+    "digest.title_one": "{count} new item for you",
+    "digest.title_other": "{count} new items for you",
+    "digest.intro": "They came in while many were waiting for you, so here they are in one message. *Open* one to get its card and its actions; a reply from its reporter brings its card too.",
+    "digest.open": "Open #{id}",
+    "digest.more": "More are on their way in the next message.",
+    "lead_notice.card_here": "Here is *#{id}*: its card, with its actions, is the first message of this thread.",
 }

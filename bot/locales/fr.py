@@ -537,4 +537,10 @@ MESSAGES: dict[str, str] = {
     "survey_reminder.one": "Un rappel pour « {title} » : *1 question* attend encore votre réponse ; le sondage se clôt le {closes}.",
     "survey_reminder.many": "Un rappel pour « {title} » : *{n} questions* attendent encore votre réponse ; le sondage se clôt le {closes}.",
     "survey_reminder.in_channel": "Répondez dans le fil du sondage dans {channel}.",
+    "digest.title_one": "{count} nouvel élément pour vous",
+    "digest.title_other": "{count} nouveaux éléments pour vous",
+    "digest.intro": "Ils sont arrivés alors que beaucoup vous attendaient déjà : les voici en un seul message. *Ouvrez*-en un pour recevoir sa fiche et ses actions ; une réponse de la personne qui l’a signalé vous l’apporte aussi.",
+    "digest.open": "Ouvrir n° {id}",
+    "digest.more": "La suite arrive dans le message suivant.",
+    "lead_notice.card_here": "Voici le *n° {id}* : sa fiche, avec ses actions, est le premier message de ce fil.",
 }

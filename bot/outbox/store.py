@@ -174,3 +174,49 @@ async def clear_alert(session: AsyncSession, name: str) -> bool:
     """It is over: True for the one process that clears it (and says so)."""
     result = await session.execute(delete(OutboxAlert).where(OutboxAlert.name == name))
     return affected_rows(result) == 1
+
+
+async def waiting_in_lane(
+    session: AsyncSession, lane: str, purpose: str, after_id: int, limit: int
+) -> list[tuple[int, int | None, dict[str, Any]]]:
+    """(id, item id, params) of the deliveries of `purpose` owed in `lane` after `after_id`
+    that no attempt may have sent (pending, not unsure), oldest first, at most `limit`: what
+    one message may carry together (a lead's digest). While the delivery `after_id` is being
+    sent, its lane holds these back, so no other process sends them meanwhile."""
+    statement = (
+        select(Delivery.id, Delivery.item_id, Delivery.params)
+        .where(
+            Delivery.lane == lane,
+            Delivery.purpose == purpose,
+            Delivery.status == "pending",
+            Delivery.unsure_since.is_(None),
+            Delivery.id > after_id,
+        )
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
+    return [(row.id, row.item_id, row.params or {}) for row in await session.execute(statement)]
+
+
+async def sent_together(
+    session: AsyncSession, ids: list[int], channel: str | None, ts: str | None, now: datetime
+) -> list[int]:
+    """The deliveries `ids` went out in one message with another (channel, ts): those still
+    owed are marked sent with it; their ids."""
+    if not ids:
+        return []
+    statement = (
+        update(Delivery)
+        .where(Delivery.id.in_(ids), Delivery.status == "pending")
+        .values(
+            status="sent",
+            sent_at=now,
+            result_channel=channel,
+            result_ts=ts,
+            last_error=None,
+            next_attempt_at=now,
+        )
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
+    )
+    return list((await session.execute(statement)).scalars())

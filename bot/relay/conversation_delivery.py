@@ -37,6 +37,7 @@ from bot.relay.conversation import (
     REPORTER_PURPOSES,
 )
 from bot.relay.delivery import reporter_undeliverable
+from bot.relay.digest import lead_card
 from bot.relay.mention_names import with_mention_names
 from bot.text import escape_plain, neutralize
 from bot.triage import alert_gave_up, alert_triage
@@ -76,7 +77,7 @@ async def deliver(
     if purpose == PURPOSE_QUESTION:
         return await _question(outbox, session, item, params)
     if purpose == PURPOSE_QUESTION_NOTE:
-        return await _question_note(outbox, item, params)
+        return await _question_note(outbox, session, delivery, item, params)
     relayed = await session.get(RelayedMessage, params.get("message"))
     if relayed is None:
         raise PermanentDeliveryError("relayed_message_missing")
@@ -88,9 +89,11 @@ async def deliver(
     if purpose == PURPOSE_TO_REPORTER:
         channel, ts = await _to_reporter(outbox, item, message, params)
     elif purpose == PURPOSE_TO_LEAD:
-        if not item.lead_dm_channel or not item.lead_dm_ts:
+        # An item that reached its lead in a digest gets its card now, the message under it.
+        dm = await lead_card(outbox, session, delivery, item)
+        if dm is None:
             raise Deferred  # the (new) lead's DM is not out yet
-        channel, ts = await outbox.post(item.lead_dm_channel, message, thread_ts=item.lead_dm_ts)
+        channel, ts = await outbox.post(dm[0] or "", message, thread_ts=dm[1], part=2)
     else:
         raise PermanentDeliveryError(f"unknown_purpose_{purpose}")
     relayed.copy_channel, relayed.copy_ts = channel, ts
@@ -159,12 +162,19 @@ async def _question(
     return await _to_reporter(outbox, item, message, params)
 
 
-async def _question_note(outbox: OutboxContext, item: Item, params: dict[str, Any]) -> Posted:
-    if not item.lead_dm_channel or not item.lead_dm_ts:
+async def _question_note(
+    outbox: OutboxContext,
+    session: AsyncSession,
+    delivery: Delivery,
+    item: Item,
+    params: dict[str, Any],
+) -> Posted:
+    dm = await lead_card(outbox, session, delivery, item)
+    if dm is None:
         raise Deferred
     lang = await _reader_language(outbox, item, "to_lead")
     message = views.question_note_for_lead(lang, question=params.get("question", ""))
-    return await outbox.post(item.lead_dm_channel, message, thread_ts=item.lead_dm_ts)
+    return await outbox.post(dm[0] or "", message, thread_ts=dm[1], part=2)
 
 
 async def _update(

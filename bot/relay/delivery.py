@@ -36,9 +36,10 @@ from bot.outbox.registry import (
     require_item,
 )
 from bot.outbox.store import enqueue
+from bot.relay.digest import LeadDigest, lead_card, post_card, send_digest, went_in_digest
 from bot.relay.lead_actions import lead_unreachable
 from bot.relay.mention_names import with_mention_names
-from bot.slack import AsyncWebhookClient, SlackApiError, classify
+from bot.slack import AsyncWebhookClient
 from bot.triage import ANONYMOUS_REPORTER, alert_gave_up, alert_triage
 from bot.views import items as views
 from bot.views import lead_actions as lead_action_views
@@ -52,7 +53,15 @@ TRIAGE_ALERT = "triage_alert"
 REPORTER_PURPOSES = ("receipt", "answer", "reporter_notice", "resolution")
 
 
-def register_outbox(registry: OutboxRegistry) -> None:
+def register_outbox(registry: OutboxRegistry, digest: LeadDigest | None = None) -> None:
+    """`digest`: when a lead's DMs go as one digest (bot/relay/digest.py)."""
+    policy = digest if digest is not None else LeadDigest()
+
+    async def lead_dm(
+        outbox: OutboxContext, session: AsyncSession, delivery: Delivery, item: Item | None
+    ) -> Posted:
+        return await _lead_dm(outbox, session, delivery, item, policy)
+
     # Triage's own alerts fail quietly: alerting about an alert would loop.
     registry.register(
         TRIAGE_ALERT,
@@ -61,7 +70,7 @@ def register_outbox(registry: OutboxRegistry) -> None:
     registry.register(
         "lead_dm",
         OutboxHandler(
-            send=with_mention_names(_lead_dm),
+            send=with_mention_names(lead_dm),
             undeliverable=_lead_unreachable,
             gave_up=alert_gave_up,
         ),
@@ -139,7 +148,11 @@ async def _triage_alert(
 
 
 async def _lead_dm(
-    outbox: OutboxContext, session: AsyncSession, delivery: Delivery, item: Item | None
+    outbox: OutboxContext,
+    session: AsyncSession,
+    delivery: Delivery,
+    item: Item | None,
+    digest: LeadDigest,
 ) -> Posted:
     item = require_item(item)
     params: dict[str, Any] = dict(delivery.params or {})
@@ -147,6 +160,11 @@ async def _lead_dm(
     user = await outbox.directory.user(recipient)
     if user is not None and user.deleted:
         raise PermanentDeliveryError("user_deactivated")
+    if params.get("open"):
+        return await _open_card(outbox, session, delivery, item)
+    digested = await send_digest(outbox, session, delivery, item, digest)
+    if digested is not None:
+        return digested
     lang = await outbox.directory.language(recipient, outbox.default_language)
     note = None
     if params.get("reason") == "unreachable":
@@ -172,10 +190,30 @@ async def _lead_dm(
             by_reporter=bool(params.get("by_reporter")),
             anonymous=item.anonymous,
         )
-    await _ensure_permalink(outbox, item)
-    card = await load_card(session, item, note=note)
-    channel, ts = await outbox.post(recipient, views.lead_dm(card, lang))
+    channel, ts = await post_card(outbox, session, item, recipient, note=note)
     if item.assignee_id == recipient:
+        item.lead_dm_channel, item.lead_dm_ts = channel, ts
+    return channel, ts
+
+
+async def _open_card(
+    outbox: OutboxContext, session: AsyncSession, delivery: Delivery, item: Item
+) -> Posted:
+    """The lead clicked "Open" in a digest: the item's card, which becomes its lead DM; if
+    it is out already, a line in its thread points at it."""
+    recipient = delivery.recipient or ""
+    if item.assignee_id == recipient:
+        if item.lead_dm_channel and item.lead_dm_ts:
+            lang = await outbox.directory.language(recipient, outbox.default_language)
+            card = await load_card(session, item)
+            notice = lead_action_views.lead_notice(card, lang, "card_here")
+            return await outbox.post(item.lead_dm_channel, notice, thread_ts=item.lead_dm_ts)
+        posted = await lead_card(outbox, session, delivery, item)
+        if posted is not None:
+            return posted
+    # Someone else who may act (the backup, an admin), or an item without a digest: its card.
+    channel, ts = await post_card(outbox, session, item, recipient)
+    if item.assignee_id == recipient and not item.lead_dm_ts:
         item.lead_dm_channel, item.lead_dm_ts = channel, ts
     return channel, ts
 
@@ -187,6 +225,8 @@ async def _lead_dm_update(
     params: dict[str, Any] = dict(delivery.params or {})
     channel = params.get("channel") or item.lead_dm_channel
     ts = params.get("ts") or item.lead_dm_ts
+    if (not channel or not ts) and went_in_digest(item):
+        return None, None  # no card yet: when it is posted, it shows the item as it is then
     if not channel or not ts:
         raise Deferred
     reader = params.get("reader") or item.assignee_id
@@ -208,8 +248,10 @@ async def _lead_notice(
     lang = await outbox.directory.language(item.assignee_id, outbox.default_language)
     card = await load_card(session, item)
     message = lead_action_views.lead_notice(card, lang, params.get("notice", ""))
-    if item.lead_dm_channel and item.lead_dm_ts:
-        return await outbox.post(item.lead_dm_channel, message, thread_ts=item.lead_dm_ts)
+    # An item that went in a digest gets its card first: the line makes sense under it.
+    dm = await lead_card(outbox, session, delivery, item)
+    if dm is not None:
+        return await outbox.post(dm[0] or "", message, thread_ts=dm[1], part=2)
     return await outbox.post(item.assignee_id or "", message)
 
 
@@ -253,16 +295,3 @@ async def _to_reporter(
             raise PermanentDeliveryError(f"response_url_{response.status_code}")
         return None, None
     return await outbox.post_in_reporter_thread(item, message, params)
-
-
-async def _ensure_permalink(outbox: OutboxContext, item: Item) -> None:
-    """Items from a message (mention, shortcut, DM) keep a link to it; fetched after the ack."""
-    if item.permalink or item.hide_origin or not item.channel_id or not item.message_ts:
-        return  # (a hidden origin is never shown: no link to fetch)
-    try:
-        response = await outbox.client.chat_getPermalink(
-            channel=item.channel_id, message_ts=item.message_ts
-        )
-        item.permalink = response.get("permalink")
-    except SlackApiError as exc:  # the DM matters more than the link
-        log.info("no permalink for item %s: %s", item.id, classify(exc).code)

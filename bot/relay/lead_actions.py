@@ -16,7 +16,14 @@ from bot.errors import Refusal
 from bot.i18n import t
 from bot.items.cards import load_card, may_act
 from bot.items.domain import TRIAGE_TEAM_NAME, ItemCard, ReassignTarget, row_id
-from bot.items.store import add_event, claim_state, get_item, team_and_area, triage_team
+from bot.items.store import (
+    add_event,
+    claim_state,
+    forget_lead_dm,
+    get_item,
+    team_and_area,
+    triage_team,
+)
 from bot.outbox.store import enqueue
 from bot.triage import alert_triage
 from models.base import utcnow
@@ -116,6 +123,17 @@ async def check_can_act(
         return await load_card(session, item)
 
 
+async def open_card(
+    sessions: async_sessionmaker[AsyncSession], item_id: int, actor: str, admins: Iterable[str]
+) -> None:
+    """`actor` clicked "Open" on an item in a digest: its card is owed to them, as a new DM
+    (bot/relay/digest.py); for its lead, that card is the item's lead DM from then on."""
+    async with sessions() as session:
+        item, _, _ = await load_for_action(session, item_id, actor, admins, for_update=False)
+        enqueue(session, "lead_dm", item=item, recipient=actor, open=True)
+        await session.commit()
+
+
 def update_lead_dm(session: AsyncSession, item: Item) -> None:
     """Re-render the lead's DM: now, or once the DM is out."""
     if item.lead_dm_channel and item.lead_dm_ts:
@@ -142,7 +160,7 @@ def retire_lead_dm(
             reassigned_to=handed_to,
             reader=reader,
         )
-    item.lead_dm_channel = item.lead_dm_ts = None
+    forget_lead_dm(item)
 
 
 async def acknowledge(

@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import t
 from bot.items.cards import load_card
-from bot.items.store import add_event, get_item, triage_team
+from bot.items.store import add_event, forget_lead_dm, get_item, triage_team
 from bot.outbox.registry import (
     OutboxContext,
     OutboxHandler,
@@ -43,6 +43,7 @@ from bot.outbox.registry import (
     require_item,
 )
 from bot.outbox.store import enqueue
+from bot.relay.digest import lead_card, went_in_digest
 from bot.relay.lead_actions import hand_over, lead_unreachable
 from bot.sla import business_time as sla
 from bot.sla.reminder_store import (
@@ -477,7 +478,7 @@ async def lead_gone(
                 target_team, recipient = triage, triage.lead
             if target_team is None or recipient is None:
                 continue
-            item.lead_dm_channel = item.lead_dm_ts = None  # nobody reads the gone lead's DM
+            forget_lead_dm(item)  # nobody reads the gone lead's DM
             hand_over(
                 session,
                 item,
@@ -584,10 +585,20 @@ def register_outbox(registry: OutboxRegistry) -> None:
 async def _send(
     outbox: OutboxContext, session: AsyncSession, delivery: Delivery, item: Item | None
 ) -> Posted:
+    part = None
+    if (
+        delivery.purpose == REMINDER
+        and item is not None
+        and item.assignee_id == delivery.recipient
+        and went_in_digest(item)
+        # The item reached its lead in a digest: its card first, the reminder under it.
+        and await lead_card(outbox, session, delivery, item) is not None
+    ):
+        part = 2
     channel, message, thread_ts = await render(
         session, outbox.directory, delivery, item, outbox.default_language
     )
-    return await outbox.post(channel, message, thread_ts=thread_ts)
+    return await outbox.post(channel, message, thread_ts=thread_ts, part=part)
 
 
 async def undeliverable(

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from bot.i18n import t
+from bot.i18n import t, tn
 from bot.intake.routing import explain
 from bot.items.domain import ItemCard
-from bot.text import MESSAGE_TEXT_LIMIT, SECTION_TEXT_LIMIT, neutralize, quote, truncate
+from bot.text import (
+    MESSAGE_BLOCK_LIMIT,
+    MESSAGE_TEXT_LIMIT,
+    SECTION_TEXT_LIMIT,
+    neutralize,
+    quote,
+    truncate,
+)
 from bot.views import lead_actions
 from bot.views.blocks import Block, actions, button, context, fields_section, header, section
 
@@ -128,6 +136,38 @@ def lead_dm(card: ItemCard, lang: str, *, reassigned_to: str | None = None) -> M
         preview=safe(card.text, FALLBACK_PREVIEW),
     )
     return {"text": truncate(fallback, MESSAGE_TEXT_LIMIT), "blocks": blocks}
+
+
+OPEN_FROM_DIGEST = "item_open"  # a digest's button: the item's card, posted as a new DM
+DIGEST_PREVIEW = 150  # characters of an item's first line in a digest
+# A digest's blocks besides one per item: its title, its introduction and the "more" line.
+DIGEST_FRAME_BLOCKS = 3
+MAX_DIGEST_ITEMS = MESSAGE_BLOCK_LIMIT - DIGEST_FRAME_BLOCKS
+
+
+def lead_digest(cards: Sequence[ItemCard], lang: str, *, more: bool = False) -> Message:
+    """Many items for one lead in one DM: a line each with a button that brings its card.
+    `more`: the lead has more waiting, which the next digest lists."""
+    shown = cards[:MAX_DIGEST_ITEMS]
+    title = tn("digest.title", len(shown), lang)
+    blocks: list[Block] = [header(title), context(t("digest.intro", lang))]
+    for card in shown:
+        name = t("lead_dm.title", lang, id=card.id, kind=kind_label(card.kind, lang))
+        facts = [f"*{name}*", reporter_label(card, lang)]
+        if card.customer:
+            facts.append(safe(card.customer, 100))
+        if card.customer_at_risk:
+            facts.append(f":rotating_light: {t('item.customer_at_risk', lang)}")
+        lines = (card.text or "").strip().splitlines() or [""]
+        preview = safe(lines[0], DIGEST_PREVIEW)
+        block = section(" · ".join(facts) + (f"\n{quote(preview)}" if preview else ""))
+        block["accessory"] = button(
+            t("digest.open", lang, id=card.id), OPEN_FROM_DIGEST, str(card.id)
+        )
+        blocks.append(block)
+    if more:
+        blocks.append(context(t("digest.more", lang)))
+    return {"text": title, "blocks": blocks}
 
 
 def status_label(card: ItemCard, lang: str, reassigned_to: str | None = None) -> str:
