@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import JerryApp
+from bot.outbox import worker as worker_module
 from bot.relay.conversation_store import open_questions
 from bot.text import WORD_JOINER
 from models.conversation import RelayedMessage
@@ -748,6 +749,35 @@ async def test_a_slack_error_on_a_relay_is_retried_and_loses_nothing(
     await slack.settle()
     [row] = await relayed_rows(jerry)
     assert row.copy_ts == to_reporter.response["ts"]
+    assert await undelivered(jerry) == []
+
+
+async def test_a_reply_waiting_for_the_leads_dm_waits_as_long_as_that_dm_is_retried(
+    slack: SlackDriver, fake_slack: FakeSlack, jerry: JerryApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reporter writes in the mention thread while Slack keeps refusing the lead's DM: the
+    reply waits under it for as long as the DM is retried (it used to give up after a few
+    short waits, and the lead never saw it)."""
+    monkeypatch.setattr(worker_module, "MAX_DEFERS", 2)
+    fake_slack.fail_next(
+        "chat.postMessage", "internal_error", times=5, when=lambda a: a.get("channel") == LEAD
+    )
+    _, body = await slack.mention("<@U0JERRYBOT> is there a refund API?")
+    await write(
+        slack,
+        "We need it for ACME",
+        user=REPORTER,
+        channel="C0GENERAL",
+        thread_ts=body["event"]["ts"],
+        channel_type="channel",
+    )
+    await fake_slack.wait_for(lambda: fake_slack.dms_to(LEAD), message="the lead's DM at last")
+    await slack.settle()
+    assert len(fake_slack.calls_to("chat.postMessage", ok=False)) == 5
+    item = await load_item(jerry)
+    assert item.lead_dm_channel and item.lead_dm_ts
+    [copy] = jerry_in_thread(fake_slack, item.lead_dm_channel, item.lead_dm_ts)
+    assert "> We need it for ACME" in shown(copy)
     assert await undelivered(jerry) == []
 
 

@@ -220,3 +220,18 @@ async def sent_together(
         .execution_options(synchronize_session=False)
     )
     return list((await session.execute(statement)).scalars())
+
+
+async def item_still_owed_elsewhere(session: AsyncSession, delivery: Delivery) -> bool:
+    """Whether another message about the same item is still owed (e.g. the lead's DM that a
+    reply waits to go under): a delivery waiting on it waits as long as it is retried."""
+    if delivery.item_id is None:
+        return False
+    statement = select(
+        exists().where(
+            Delivery.item_id == delivery.item_id,
+            Delivery.id != delivery.id,
+            Delivery.status.in_(OWED),
+        )
+    )
+    return bool((await session.execute(statement)).scalar())
