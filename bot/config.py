@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # (0: never), and once more when that is over.
     jerry_outbox_max_backoff_minutes: float = Field(default=15.0, gt=0)
     jerry_outbox_alert_minutes: float = Field(default=30.0, ge=0)
+    # How many deliveries to different recipients the outbox sends at once (each waits on
+    # Slack's round trip; one recipient's messages always go one after the other).
+    jerry_outbox_concurrency: int = Field(default=8, ge=1, le=64)
     # How often (seconds) Jerry looks for late items to remind people of; 0 turns it off.
     jerry_reminder_seconds: float = Field(default=60.0, ge=0)
     # How often (seconds) Jerry looks for weekly summaries due; 0 turns it off.
