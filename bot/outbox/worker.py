@@ -65,6 +65,9 @@ BACKLOG_ALERT = "backlog"  # outbox_alerts.name of the old-backlog alert
 # this many seconds may be that channel's; one on a channel quiet for longer is the
 # workspace's (or the method's) limit, and holds back every send.
 CHANNEL_PACE_SECONDS = 1.0
+# A single such 429 may be Slack's noise: it takes this many recipients rate limited within
+# CHANNEL_PACE_SECONDS to hold back every send (a workspace limit hits every send in flight).
+WORKSPACE_SIGNS = 2
 
 # (session, alert, params): tell product ops (bot/triage.py's alert_triage, given by the app).
 Alert = Callable[..., Awaitable[None]]
@@ -105,6 +108,8 @@ class DeliveryWorker:
         # When each lane last had a message accepted (time.monotonic()), to tell a channel's
         # pace from the workspace's limit.
         self._lane_sent_at: dict[str, float] = {}
+        # Recent 429s the lane's pace does not explain: (when, lane or delivery id).
+        self._unexplained: list[tuple[float, object]] = []
 
     # --- running ---------------------------------------------------------------------------
 
@@ -246,7 +251,7 @@ class DeliveryWorker:
                 if failure.kind is FailureKind.RATE_LIMITED:
                     wait = failure.retry_after if failure.retry_after else self.retry_seconds
                     self._later(delivery, failure.code, timedelta(seconds=wait))
-                    self._rate_limited(lane, attempt, wait)
+                    self._rate_limited(lane or delivery.id, attempt, wait)
                 elif failure.retry:
                     self._troubled = True
                     code = f"connection: {failure.code}" if failure.transport else failure.code
@@ -308,12 +313,22 @@ class DeliveryWorker:
             }
         self._lane_sent_at[lane] = now
 
-    def _rate_limited(self, lane: str | None, attempt: Attempt, wait: float) -> None:
-        """A 429 the lane's own pace does not explain (nothing posted there within a second):
-        the workspace's limit, so every send waits for its Retry-After."""
+    def _rate_limited(self, lane: object, attempt: Attempt, wait: float) -> None:
+        """429s the lanes' own pace does not explain (nothing posted there within a second),
+        for several lanes at once: the workspace's limit, so every send waits for the
+        Retry-After."""
         now = time.monotonic()
-        recent = [attempt.posted_at, self._lane_sent_at.get(lane) if lane else None]
+        recent = [
+            attempt.posted_at,
+            self._lane_sent_at.get(lane) if isinstance(lane, str) else None,
+        ]
         if any(at is not None and now - at < CHANNEL_PACE_SECONDS for at in recent):
+            return
+        self._unexplained = [
+            (at, other) for at, other in self._unexplained if now - at < CHANNEL_PACE_SECONDS
+        ]
+        self._unexplained.append((now, lane))
+        if len({other for _at, other in self._unexplained}) < WORKSPACE_SIGNS:
             return
         if now + wait > self._not_before:
             log.info("Slack rate limits the workspace: every send waits %.0fs", wait)
