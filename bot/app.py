@@ -97,6 +97,7 @@ class JerryApp:
             ),
             outbox_handlers(self.survey_context, self.lead_digest),
             retry_seconds=settings.jerry_delivery_retry_seconds,
+            concurrency=settings.jerry_outbox_concurrency,
             doorbell=services.outbox,
             max_backoff=timedelta(minutes=settings.jerry_outbox_max_backoff_minutes),
             alert_after=(

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # A lead with this many item DMs owed at once (a burst, or the backlog after an outage)
     # gets them in one digest DM, each item's card posted when opened (0: never).
     jerry_digest_threshold: int = Field(default=5, ge=0)
+    # How many deliveries to different recipients the outbox sends at once (each waits on
+    # Slack's round trip; one recipient's messages always go one after the other).
+    jerry_outbox_concurrency: int = Field(default=8, ge=1, le=64)
     # How often (seconds) Jerry looks for late items to remind people of; 0 turns it off.
     jerry_reminder_seconds: float = Field(default=60.0, ge=0)
     # How often (seconds) Jerry looks for weekly summaries due; 0 turns it off.

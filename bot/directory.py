@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -17,6 +18,8 @@ from bot.i18n import normalize_language
 from bot.slack import AsyncWebClient, FailureKind, SlackApiError, classify, user_id_by_email
 from models.base import utcnow
 from models.users import SlackUser
+
+CACHE_CHUNK = 500  # ids per IN (…) when reading the cache for many people
 
 
 class Directory:
@@ -74,6 +77,20 @@ class Directory:
                     if attempt:
                         raise
         raise AssertionError("unreachable")
+
+    async def cached_many(self, user_ids: list[str]) -> dict[str, SlackUser]:
+        """What the cache holds of these people, however old, without asking Slack (a few
+        queries for thousands of people)."""
+        found: dict[str, SlackUser] = {}
+        async with self.sessions() as session:
+            for start in range(0, len(user_ids), CACHE_CHUNK):
+                chunk = user_ids[start : start + CACHE_CHUNK]
+                rows = await session.execute(select(SlackUser).where(SlackUser.id.in_(chunk)))
+                found.update((user.id, user) for user in rows.scalars())
+        return found
+
+    def fresh(self, user: SlackUser) -> bool:
+        return utcnow() - user.fetched_at < self.ttl
 
     async def language(self, user_id: str | None, default: str) -> str:
         if not user_id or not user_id.startswith(("U", "W")):

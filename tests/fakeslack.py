@@ -18,6 +18,7 @@ import copy
 import itertools
 import json
 import math
+import random
 import re
 import time
 from collections.abc import Callable
@@ -86,6 +87,48 @@ class Slowness:
 
 
 @dataclass
+class _Bucket:
+    """A token bucket: `rate` calls a second, up to `burst` at once."""
+
+    rate: float
+    burst: float
+    tokens: float = -1.0
+    at: float = 0.0
+
+    def wait(self, now: float) -> float:
+        """0 when a call may go now, else the seconds until it may."""
+        if self.tokens < 0:
+            self.tokens, self.at = self.burst, now
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+    def take(self) -> None:
+        self.tokens -= 1
+
+
+# Slack's documented tiers (https://api.slack.com/apis/rate-limits) of the methods Jerry
+# calls, in calls per minute: Tier 2 20+, Tier 3 50+, Tier 4 100+.
+METHOD_TIERS: dict[str, int] = {
+    "conversations.open": 50,
+    "conversations.history": 50,
+    "conversations.replies": 50,
+    "conversations.info": 50,
+    "conversations.members": 100,
+    "users.info": 100,
+    "users.list": 20,
+    "users.lookupByEmail": 50,
+    "usergroups.users.list": 20,
+    "chat.getPermalink": 100,
+    "chat.update": 50,
+    "chat.postEphemeral": 100,
+    "reactions.add": 50,
+    "views.publish": 100,
+    "team.info": 20,
+}
+
+
+@dataclass
 class User:
     id: str
     name: str
@@ -145,7 +188,22 @@ class FakeSlack:
         # Slack's pace for chat.postMessage: about one message per second per channel; when
         # set, a faster post to a channel is answered 429 with Retry-After.
         self.channel_post_interval: float | None = None
-        self._last_post_at: dict[str, float] = {}
+        # Slack allows short bursts over that pace: this many posts to a channel at once.
+        self.channel_post_burst = 1
+        self._channel_buckets: dict[str, _Bucket] = {}
+        # A workspace-wide ceiling on chat.postMessage (messages per second, bursts of a
+        # second's worth). Slack publishes no number: an assumption the benchmark states.
+        self.workspace_post_rate: float | None = None
+        self._workspace_bucket: _Bucket | None = None
+        # Per-method limits in calls per minute (Slack's tiers: Tier 2 20, Tier 3 50, Tier 4
+        # 100), each answered 429 with Retry-After like Slack. See METHOD_TIERS.
+        self.method_limits: dict[str, int] = {}
+        self._method_buckets: dict[str, _Bucket] = {}
+        # Random 429s on any call, this fraction of them (Retry-After: 1), from `rng`.
+        self.random_429_rate = 0.0
+        self.rng = random.Random(0)
+        # Every answer comes this much later (a network round trip to Slack).
+        self.latency = 0.0
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -246,16 +304,38 @@ class FakeSlack:
         return 0.0
 
     def _paced(self, method: str, args: dict[str, Any]) -> float | None:
-        """Seconds to wait (Retry-After) when this post comes too soon after the last one to
-        the same channel; None when it may go (and it counts as that channel's last post)."""
-        if method != "chat.postMessage" or not self.channel_post_interval:
-            return None
-        channel = self._resolve_channel_id(str(args.get("channel") or ""))
+        """Seconds to wait (Retry-After) when this call is over one of Slack's limits (a
+        random 429, the method's tier, the channel's pace, the workspace's ceiling); None when
+        it may go (and it counts against each of them)."""
         now = time.monotonic()
-        last = self._last_post_at.get(channel)
-        if last is not None and now - last < self.channel_post_interval:
-            return self.channel_post_interval - (now - last)
-        self._last_post_at[channel] = now
+        if self.random_429_rate and self.rng.random() < self.random_429_rate:
+            return 1.0
+        buckets: list[_Bucket] = []
+        per_minute = self.method_limits.get(method)
+        if per_minute:
+            bucket = self._method_buckets.get(method)
+            if bucket is None:
+                # Slack's tiers allow bursts: a minute's worth at once, then the pace.
+                bucket = self._method_buckets[method] = _Bucket(per_minute / 60.0, per_minute)
+            buckets.append(bucket)
+        if method == "chat.postMessage" and self.channel_post_interval:
+            channel = self._resolve_channel_id(str(args.get("channel") or ""))
+            bucket = self._channel_buckets.get(channel)
+            if bucket is None:
+                bucket = self._channel_buckets[channel] = _Bucket(
+                    1.0 / self.channel_post_interval, self.channel_post_burst
+                )
+            buckets.append(bucket)
+        if method == "chat.postMessage" and self.workspace_post_rate:
+            if self._workspace_bucket is None:
+                rate = self.workspace_post_rate
+                self._workspace_bucket = _Bucket(rate, max(1.0, rate))
+            buckets.append(self._workspace_bucket)
+        waits = [bucket.wait(now) for bucket in buckets]
+        if any(waits):
+            return max(waits)
+        for bucket in buckets:
+            bucket.take()
         return None
 
     def _failure_for(self, method: str, args: dict[str, Any]) -> Failure | None:
@@ -405,6 +485,8 @@ class FakeSlack:
         if self.echo:  # running by hand: show what the app asked of Slack
             shown = {k: v for k, v in args.items() if k in ("channel", "user", "thread_ts", "text")}
             print(f"{method} {json.dumps(shown, ensure_ascii=False)[:300]}", flush=True)
+        if self.latency:
+            await asyncio.sleep(self.latency)
         if self.outage_status is not None:
             call.status = self.outage_status
             return web.Response(status=self.outage_status, text="slack is down")

@@ -336,3 +336,98 @@ async def test_every_outbox_post_carries_its_delivery_in_metadata(
         "event_type": "jerry_delivery",
         "event_payload": {"delivery": lead_dm.id, "part": 1},
     }
+
+
+# --- 4. many recipients: sent several at once; a workspace rate limit slows every send -------
+
+PEOPLE = ["U0ALERTA", "U0ALERTB", "U0ALERTC", "U0ALERTD", "U0ALERTE", "U0ALERTF"]
+
+
+async def owe_alerts(jerry: JerryApp, fake: FakeSlack, people: list[str]) -> None:
+    """A triage alert to each of `people` (each its own lane)."""
+    from bot.outbox.store import enqueue
+
+    async with jerry.sessions() as session:
+        for n, person in enumerate(people):
+            fake.add_user(person)
+            delivery = enqueue(session, "triage_alert", recipient=person)
+            delivery.params = {"alert": "undeliverable", "item": n, "who": LEAD, "error": "x"}
+        await session.commit()
+    jerry.worker.kick()
+
+
+async def test_deliveries_to_different_people_are_sent_at_once_with_a_slow_slack(
+    fake_slack: FakeSlack, routed: JerryApp
+) -> None:
+    slowness = 3.0
+    fake_slack.slow_next("chat.postMessage", slowness, times=len(PEOPLE[:4]))
+    await owe_alerts(routed, fake_slack, PEOPLE[:4])
+
+    posts = await fake_slack.wait_for_call("chat.postMessage", count=4, timeout=20)
+    # Each call arrived before the first one was answered: they were in flight together
+    # (one at a time, each would arrive only after the one before was answered).
+    arrivals = sorted(call.at for call in posts)
+    assert arrivals[-1] - arrivals[0] < slowness
+    await fake_slack.wait_for(lambda: all(fake_slack.dms_to(p) for p in PEOPLE[:4]), timeout=20)
+
+
+async def test_a_workspace_rate_limit_holds_back_every_next_send(
+    fake_slack: FakeSlack, routed: JerryApp
+) -> None:
+    """429s for people Jerry has not posted to lately are not their channels' pace: it is
+    the workspace's limit, and every send waits for its Retry-After."""
+    retry_after = 2
+    for person in PEOPLE[:2]:
+        fake_slack.rate_limit_next("chat.postMessage", retry_after=retry_after, when=to(person))
+    await owe_alerts(routed, fake_slack, PEOPLE[:2])
+    limited = await fake_slack.wait_for(
+        lambda: [c for c in fake_slack.calls_to("chat.postMessage") if c.status == 429][1:]
+    )
+    await owe_alerts(routed, fake_slack, PEOPLE[2:5])
+
+    await fake_slack.wait_for(lambda: all(fake_slack.dms_to(p) for p in PEOPLE[:5]), timeout=20)
+    later = [c for c in fake_slack.calls_to("chat.postMessage") if c.at > limited[0].at]
+    assert len(later) == 5  # the three others, and the first two again
+    # None went before the Retry-After was over (a lower bound: a slow machine only adds).
+    assert min(c.at for c in later) >= limited[0].at + retry_after - 0.05
+
+
+async def test_one_rate_limit_for_a_quiet_person_holds_back_only_them(
+    fake_slack: FakeSlack, routed: JerryApp
+) -> None:
+    """A lone 429 (Slack's noise) does not stop every send."""
+    fake_slack.rate_limit_next("chat.postMessage", retry_after=10, when=to(PEOPLE[0]))
+    await owe_alerts(routed, fake_slack, PEOPLE[:1])
+    await fake_slack.wait_for(
+        lambda: [c for c in fake_slack.calls_to("chat.postMessage") if c.status == 429]
+    )
+    await owe_alerts(routed, fake_slack, PEOPLE[1:3])
+
+    await fake_slack.wait_for(lambda: all(fake_slack.dms_to(p) for p in PEOPLE[1:3]), timeout=8)
+    assert fake_slack.dms_to(PEOPLE[0]) == []  # still waiting its 10 s
+
+
+async def test_a_rate_limit_on_a_busy_channel_holds_back_only_that_channel(
+    fake_slack: FakeSlack, routed: JerryApp
+) -> None:
+    """Right after a message to a person, a 429 for them is their channel's pace: the
+    others are not held back."""
+    fake_slack.channel_post_interval = 10.0  # one message per 10 s per channel
+    async with routed.sessions() as session:
+        from bot.outbox.store import enqueue
+
+        fake_slack.add_user(PEOPLE[0])
+        for n in range(2):
+            delivery = enqueue(session, "triage_alert", recipient=PEOPLE[0])
+            delivery.params = {"alert": "undeliverable", "item": n, "who": LEAD, "error": "x"}
+        await session.commit()
+    routed.worker.kick()
+    limited = await fake_slack.wait_for(
+        lambda: [c for c in fake_slack.calls_to("chat.postMessage") if c.status == 429]
+    )
+    await owe_alerts(routed, fake_slack, PEOPLE[1:3])
+
+    await fake_slack.wait_for(lambda: all(fake_slack.dms_to(p) for p in PEOPLE[1:3]), timeout=8)
+    # The others went while the busy channel still waits (its second message 10 s later).
+    assert len(fake_slack.dms_to(PEOPLE[0])) == 1
+    assert limited[0]["channel"] == PEOPLE[0]

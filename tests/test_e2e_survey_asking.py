@@ -226,3 +226,32 @@ async def test_a_storm_of_rate_limits_drops_nobody(
     async with jerry.sessions() as session:
         round_ = await session.get(SurveyRound, round_id)
         assert round_ is not None and round_.invited == 12
+
+
+async def test_a_large_round_does_not_ask_slack_about_each_person_first(
+    fake_slack: FakeSlack, jerry: JerryApp
+) -> None:
+    """users.info is a Tier 4 method (about 100 a minute): a round to thousands of people
+    Jerry has never met must not wait on one call per person before asking anyone. Past a
+    few unknown people, the cache decides and their DM says whether they can be reached."""
+    from bot.surveys.rounds import LOOKUP_LIMIT
+    from models.users import SlackUser
+
+    users = people(fake_slack, LOOKUP_LIMIT + 10)
+    fake_slack.add_user("U0ASKBOT", "asker", is_bot=True)
+    async with jerry.sessions() as session:  # known to the cache as a bot: left out
+        session.add(SlackUser(id="U0ASKBOT", name="asker", is_bot=True))
+        await session.commit()
+    await add_survey(jerry.sessions, [*users, "U0ASKBOT"])
+
+    result = await start_round(jerry.services, "pulse", now=utcnow())
+
+    assert (result.status, result.invited, result.skipped) == ("started", len(users), 1)
+    assert fake_slack.calls_to("users.info") == []
+    assert result.round_id is not None
+
+    async def everyone_asked() -> bool:
+        return (await ask_progress(jerry.sessions, result.round_id)).asked == len(users)  # type: ignore[arg-type]
+
+    await wait_until(everyone_asked)
+    assert all(len(asked(fake_slack, user)) == MESSAGES_EACH for user in users)

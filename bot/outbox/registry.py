@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -43,6 +44,9 @@ class Attempt:
     # An earlier attempt may have reached Slack since then: look before posting.
     unsure_since: datetime | None = None
     posts: int = 0  # messages posted so far in this attempt (each has its own part number)
+    # When this attempt last posted (time.monotonic()): a rate limit right after is the
+    # channel's pace, not the workspace's.
+    posted_at: float | None = None
 
 
 current_attempt: contextvars.ContextVar[Attempt | None] = contextvars.ContextVar(
@@ -132,6 +136,8 @@ class OutboxContext:
             unfurl_media=False,
             metadata=metadata,
         )
+        if attempt is not None:
+            attempt.posted_at = time.monotonic()
         posted_in = response.get("channel")
         if posted_in and channel.startswith(("U", "W")):
             self.dm_channels[channel] = posted_in

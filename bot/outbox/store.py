@@ -80,6 +80,16 @@ async def due_delivery_ids(session: AsyncSession, now: datetime, limit: int = 10
     return list((await session.execute(statement)).scalars())
 
 
+async def due_deliveries(
+    session: AsyncSession, now: datetime, limit: int = 100
+) -> list[tuple[int, str | None]]:
+    """(id, lane) of what can be sent now, oldest first (so oldest first in each lane)."""
+    statement = (
+        select(Delivery.id, Delivery.lane).where(_due(now)).order_by(Delivery.id).limit(limit)
+    )
+    return [(row.id, row.lane) for row in await session.execute(statement)]
+
+
 _NOW = bindparam("now", type_=UTCDateTime())
 # Built once (a statement rebuilt per delivery cost more CPU than running it).
 _CLAIM = (

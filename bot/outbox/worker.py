@@ -10,6 +10,11 @@ message is older than `alert_after`, and once more when that is over.
 
 The worker knows no purpose: each capability registers its own. Several bot processes can
 share the outbox: each delivery is claimed with a conditional UPDATE before it is sent.
+
+Each send waits on a round trip to Slack, so deliveries to different lanes (recipients) go
+out `concurrency` at once; a lane's own deliveries go one after the other, in order. A rate
+limit that the recipient's own pace does not explain is the workspace's: every send then
+waits for its Retry-After (`_not_before`) instead of hammering Slack with more.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -55,6 +61,13 @@ MAX_UNEXPECTED = 8  # a handler raising something else than Slack's errors (a bu
 MAX_DEFERS = 30  # a DM update waiting for its DM gives up after this many short waits
 STOP_GRACE_SECONDS = 5.0  # how long stopping waits for the pass in progress
 BACKLOG_ALERT = "backlog"  # outbox_alerts.name of the old-backlog alert
+# Slack's pace per channel is about a message a second: a 429 on a channel posted to within
+# this many seconds may be that channel's; one on a channel quiet for longer is the
+# workspace's (or the method's) limit, and holds back every send.
+CHANNEL_PACE_SECONDS = 1.0
+# A single such 429 may be Slack's noise: it takes this many recipients rate limited within
+# CHANNEL_PACE_SECONDS to hold back every send (a workspace limit hits every send in flight).
+WORKSPACE_SIGNS = 2
 
 # (session, alert, params): tell product ops (bot/triage.py's alert_triage, given by the app).
 Alert = Callable[..., Awaitable[None]]
@@ -67,6 +80,7 @@ class DeliveryWorker:
         handlers: OutboxRegistry,
         *,
         retry_seconds: float = 30.0,
+        concurrency: int = 8,
         doorbell: Doorbell | None = None,
         max_backoff: timedelta = MAX_BACKOFF,
         alert_after: timedelta | None = ALERT_AFTER,
@@ -76,6 +90,7 @@ class DeliveryWorker:
         self.handlers = handlers
         self.sessions = outbox.sessions
         self.retry_seconds = retry_seconds
+        self.concurrency = max(1, concurrency)
         self.max_backoff = max_backoff
         self.alert_after = alert_after
         self.alert = alert
@@ -88,6 +103,13 @@ class DeliveryWorker:
         # that goes out makes everything waiting on a backoff due again.
         self._troubled = False
         self._backlog_checked_at: datetime | None = None
+        # No send before this (time.monotonic()): Slack rate limited the workspace.
+        self._not_before = 0.0
+        # When each lane last had a message accepted (time.monotonic()), to tell a channel's
+        # pace from the workspace's limit.
+        self._lane_sent_at: dict[str, float] = {}
+        # Recent 429s the lane's pace does not explain: (when, lane or delivery id).
+        self._unexplained: list[tuple[float, object]] = []
 
     # --- running ---------------------------------------------------------------------------
 
@@ -151,18 +173,41 @@ class DeliveryWorker:
 
     async def _pass(self) -> int:
         async with self.sessions() as session:
-            ids = await store.due_delivery_ids(session, utcnow())
+            due = await store.due_deliveries(session, utcnow())
+        # One task per lane sends its deliveries in order (the next one is claimed only once
+        # the one before is recorded); up to `concurrency` lanes at once.
+        lanes: dict[object, list[tuple[int, str | None]]] = {}
+        for delivery_id, lane in due:
+            lanes.setdefault(lane if lane is not None else delivery_id, []).append(
+                (delivery_id, lane)
+            )
+        gate = asyncio.Semaphore(self.concurrency)
         claimed = 0
-        for delivery_id in ids:
-            if self._stopping and self._task is not None:  # stopping the loop: not a drain
-                break
-            if await self._process(delivery_id):
-                claimed += 1
+
+        async def send_lane(deliveries: list[tuple[int, str | None]]) -> None:
+            nonlocal claimed
+            async with gate:
+                for delivery_id, lane in deliveries:
+                    if self._stopping and self._task is not None:  # stopping: not a drain
+                        return
+                    wait = self._not_before - time.monotonic()
+                    if wait > 0:  # the workspace is rate limited: wait it out
+                        await asyncio.sleep(wait)
+                    if not await self._process(delivery_id, lane):
+                        return  # its lane waits (a retry) or another process has it
+                    claimed += 1
+
+        outcomes = await asyncio.gather(
+            *(send_lane(deliveries) for deliveries in lanes.values()), return_exceptions=True
+        )
+        for outcome in outcomes:  # every lane finished its send before the first error is told
+            if isinstance(outcome, BaseException):
+                raise outcome
         return claimed
 
     # --- one delivery ----------------------------------------------------------------------
 
-    async def _process(self, delivery_id: int) -> bool:
+    async def _process(self, delivery_id: int, lane: str | None = None) -> bool:
         """Claim, send and record one delivery; False when another process (or its lane)
         has it."""
         async with self.sessions() as session:
@@ -206,6 +251,7 @@ class DeliveryWorker:
                 if failure.kind is FailureKind.RATE_LIMITED:
                     wait = failure.retry_after if failure.retry_after else self.retry_seconds
                     self._later(delivery, failure.code, timedelta(seconds=wait))
+                    self._rate_limited(lane or delivery.id, attempt, wait)
                 elif failure.retry:
                     self._troubled = True
                     code = f"connection: {failure.code}" if failure.transport else failure.code
@@ -229,6 +275,8 @@ class DeliveryWorker:
                 delivery.result_channel, delivery.result_ts = channel, ts
                 delivery.last_error = None
                 delivery.unsure_since = None
+                if lane is not None:
+                    self._sent_in(lane)
                 if self._troubled:
                     self._troubled = False
                     await store.retry_now(session, utcnow())
@@ -256,6 +304,35 @@ class DeliveryWorker:
                 await session.commit()
         except Exception:  # its lease expires anyway; it is then taken over as unsure
             log.exception("delivery %s: could not give it back", delivery_id)
+
+    def _sent_in(self, lane: str) -> None:
+        now = time.monotonic()
+        if len(self._lane_sent_at) > 1024:  # only the last second's matter
+            self._lane_sent_at = {
+                k: at for k, at in self._lane_sent_at.items() if now - at < CHANNEL_PACE_SECONDS
+            }
+        self._lane_sent_at[lane] = now
+
+    def _rate_limited(self, lane: object, attempt: Attempt, wait: float) -> None:
+        """429s the lanes' own pace does not explain (nothing posted there within a second),
+        for several lanes at once: the workspace's limit, so every send waits for the
+        Retry-After."""
+        now = time.monotonic()
+        recent = [
+            attempt.posted_at,
+            self._lane_sent_at.get(lane) if isinstance(lane, str) else None,
+        ]
+        if any(at is not None and now - at < CHANNEL_PACE_SECONDS for at in recent):
+            return
+        self._unexplained = [
+            (at, other) for at, other in self._unexplained if now - at < CHANNEL_PACE_SECONDS
+        ]
+        self._unexplained.append((now, lane))
+        if len({other for _at, other in self._unexplained}) < WORKSPACE_SIGNS:
+            return
+        if now + wait > self._not_before:
+            log.info("Slack rate limits the workspace: every send waits %.0fs", wait)
+            self._not_before = now + wait
 
     def _backoff(self, failures: int) -> timedelta:
         seconds = self.retry_seconds * 2 ** min(max(failures - 1, 0), 30)

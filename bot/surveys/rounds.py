@@ -55,6 +55,7 @@ JOB_NAME = "surveys"
 LOOKBACK = timedelta(days=400)
 MEMBERS_PAGE = 200
 LOOKUP_CONCURRENCY = 8
+LOOKUP_LIMIT = 50  # people unknown to the cache asked of Slack one by one (users.info)
 ASK = "survey_ask"  # the outbox row asking one person (or one channel) a round
 
 
@@ -261,20 +262,33 @@ async def audience_groups(client: AsyncWebClient, survey: Survey) -> dict[str, l
 
 
 async def _reachable(directory: Directory, members: list[str]) -> list[str]:
-    """Members minus bots and deactivated accounts (someone Slack cannot describe now stays:
-    their DM says whether they can be reached)."""
-    gate = asyncio.Semaphore(LOOKUP_CONCURRENCY)
+    """Members minus bots and deactivated accounts, as the cache knows them.
 
-    async def keep(user_id: str) -> bool:
-        async with gate:
-            try:
-                user = await directory.user(user_id)
-            except Exception:
-                return True
-        return user is None or not (user.deleted or user.is_bot)
+    People the cache does not know (or knew too long ago) are asked of Slack one by one
+    (users.info) only while they are few: users.info is a Tier 4 method (about 100 a minute),
+    so for thousands of new people it would hold the round back for an hour. Beyond
+    LOOKUP_LIMIT they stay in the round (a stale record still counts), and their DM says
+    whether they can be reached: Slack's refusal leaves them out of the round then."""
+    known = await directory.cached_many(members)
+    unsure = [user for user in members if user not in known or not directory.fresh(known[user])]
+    if len(unsure) <= LOOKUP_LIMIT:
+        gate = asyncio.Semaphore(LOOKUP_CONCURRENCY)
 
-    flags = await asyncio.gather(*(keep(user) for user in members))
-    return [user for user, ok in zip(members, flags, strict=True) if ok]
+        async def look_up(user_id: str) -> None:
+            async with gate:
+                try:
+                    user = await directory.user(user_id)
+                except Exception:  # someone Slack cannot describe now stays
+                    return
+            if user is not None:
+                known[user_id] = user
+
+        await asyncio.gather(*(look_up(user) for user in unsure))
+    return [
+        user
+        for user in members
+        if user not in known or not (known[user].deleted or known[user].is_bot)
+    ]
 
 
 # --- asking (the outbox sends each "survey_ask" row) --------------------------------------------
