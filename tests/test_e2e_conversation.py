@@ -776,8 +776,12 @@ async def test_a_reply_waiting_for_the_leads_dm_waits_as_long_as_that_dm_is_retr
     assert len(fake_slack.calls_to("chat.postMessage", ok=False)) == 5
     item = await load_item(jerry)
     assert item.lead_dm_channel and item.lead_dm_ts
-    [copy] = jerry_in_thread(fake_slack, item.lead_dm_channel, item.lead_dm_ts)
+    [copy] = await fake_slack.wait_for(
+        lambda: jerry_in_thread(fake_slack, item.lead_dm_channel or "", item.lead_dm_ts or ""),
+        message="the reply under the lead's DM",
+    )
     assert "> We need it for ACME" in shown(copy)
+    await slack.settle()
     assert await undelivered(jerry) == []
 
 

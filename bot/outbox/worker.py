@@ -234,13 +234,19 @@ class DeliveryWorker:
                 delivery.params = {**(delivery.params or {}), "_defers": defers}
                 delivery.attempts -= 1
                 delivery.last_error = None  # waiting, not failing: its lane goes on
-                if defers > MAX_DEFERS:
+                if defers <= MAX_DEFERS:
+                    wait = min(2.0, self.retry_seconds)
+                elif await store.item_still_owed_elsewhere(session, delivery):
+                    # What it waits for (the lead's DM, say) is itself being retried through
+                    # an outage: wait as long as that, at the retry pace.
+                    wait = self.retry_seconds
+                else:
+                    wait = None
+                if wait is None:
                     self._fail(delivery, "nothing_to_update")
                 else:
                     delivery.status = "pending"
-                    delivery.next_attempt_at = utcnow() + timedelta(
-                        seconds=min(2.0, self.retry_seconds)
-                    )
+                    delivery.next_attempt_at = utcnow() + timedelta(seconds=wait)
             except PermanentDeliveryError as exc:
                 await self._permanent(session, handler, delivery, item, exc.error)
             except SLACK_FAILURES as exc:
