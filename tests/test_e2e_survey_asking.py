@@ -150,8 +150,10 @@ async def test_a_crash_mid_round_resumes_where_it_stopped_and_answers_count(
                 await task
     first.worker._task = None
     await first.stop()
-    # Slack has the third person's second question; Jerry never heard so.
-    assert [len(asked(fake_slack, u)) for u in users[:3]] == [MESSAGES_EACH, MESSAGES_EACH, 3]
+    # Slack has the third person's second question; Jerry never heard so. (The others are
+    # asked at the same time, several deliveries at once: each is anywhere in their thread.)
+    assert len(asked(fake_slack, users[2])) == 3
+    assert all(len(asked(fake_slack, u)) <= MESSAGES_EACH for u in users)
 
     # The third person answers in their thread before the round is finished.
     second = create_app(settings)
