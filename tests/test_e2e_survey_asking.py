@@ -133,7 +133,11 @@ async def test_a_crash_mid_round_resumes_where_it_stopped_and_answers_count(
     # killed while it waits, after their intro and first question were posted. (The outbox
     # never sleeps on a rate limit inside a call, so a slow answer is how a send is cut.)
     fake_slack.slow_next("chat.postMessage", 3, when=third_persons_second_question)
-    first = create_app(settings)
+    # The dying process sends one delivery at a time: "killing" it in-process cancels its
+    # tasks, and on SQLite a write cancelled mid-statement can leave aiosqlite's connection
+    # holding the lock until it is collected (a real kill -9 ends the process and its locks).
+    # The restarted process below sends several at once, as configured by default.
+    first = create_app(settings.model_copy(update={"jerry_outbox_concurrency": 1}))
     await first.start()
     await add_survey(first.sessions, users)
     starting = asyncio.create_task(start_round(first.services, "pulse", now=utcnow()))
