@@ -41,6 +41,7 @@ from bot.slack import (
     outbox_client,
     slack_http_session,
 )
+from bot.summaries import replies as summary_replies
 from bot.summaries.posting import PostResult, run_due_summaries
 from bot.surveys import results as survey_results
 from bot.surveys import rounds as survey_rounds
@@ -68,6 +69,7 @@ def outbox_handlers(surveys: SurveyContext, digest: LeadDigest | None = None) ->
     reminders.register_outbox(registry)
     survey_results.register_outbox(registry, surveys)
     survey_rounds.register_outbox(registry)
+    summary_replies.register_outbox(registry)
     return registry
 
 

@@ -27,6 +27,7 @@ STORED_PURPOSES = {
     "escalation",
     "survey_results",
     "survey_ask",
+    "summary_reply",
 }
 
 

@@ -428,6 +428,7 @@ MESSAGES: dict[str, str] = {
     # --- summaries schedule (jerry summaries, /jerry summary preview) ---
     "alert.summary_unpostable": "The weekly summary “{name}” cannot be posted in <#{channel}> ({error}): it is paused. Invite Jerry to the channel (or change it in the summaries file), then run `jerry summaries import` again.",
     "alert.summary_failed": "The weekly summary “{name}” for {week} was refused by Slack ({error}) and was not posted.",
+    "alert.summary_reply_failed": "The weekly summary “{name}” for {week} is incomplete: Slack did not take its thread reply {part} of {count} ({error}).",
     "summaries.error.bad_week": "“{week}” is not a week: write an ISO week, like 2026-W48.",
     "summaries.error.unknown": "No weekly summary is named “{name}”. There are: {names}.",
     "summaries.error.unpostable": "The summary “{name}” is paused: Jerry cannot post in its channel ({reason}). Fix the channel, then import the summaries file again.",

@@ -432,6 +432,7 @@ MESSAGES: dict[str, str] = {
     # --- summaries schedule (jerry summaries, /jerry summary preview) ---
     "alert.summary_unpostable": "Le résumé hebdomadaire « {name} » ne peut pas être publié dans <#{channel}> ({error}) : il est suspendu. Invitez Jerry dans le canal (ou changez-le dans le fichier des résumés), puis relancez `jerry summaries import`.",
     "alert.summary_failed": "Le résumé hebdomadaire « {name} » de la semaine {week} a été refusé par Slack ({error}) et n'a pas été publié.",
+    "alert.summary_reply_failed": "Le résumé hebdomadaire « {name} » de la semaine {week} est incomplet : Slack n'a pas accepté sa réponse {part} sur {count} dans le fil ({error}).",
     "summaries.error.bad_week": "« {week} » n'est pas une semaine : écrivez une semaine ISO, comme 2026-W48.",
     "summaries.error.unknown": "Aucun résumé hebdomadaire ne s'appelle « {name} ». Il y a : {names}.",
     "summaries.error.unpostable": "Le résumé « {name} » est suspendu : Jerry ne peut pas publier dans son canal ({reason}). Réglez le problème du canal, puis importez de nouveau le fichier des résumés.",

@@ -168,7 +168,13 @@ async def send(
         await services.engine.dispose()
     where = result.channel or "?"
     if result.status == "posted":
-        extra = f", {result.replies} thread repl{'y' if result.replies == 1 else 'ies'}"
+        # The replies are the outbox's: the running bot posts them (this command only owes them).
+        extra = (
+            f", {result.replies} thread repl{'y' if result.replies == 1 else 'ies'} queued: "
+            "the running bot posts them"
+            if result.replies
+            else ""
+        )
         print(
             f"jerry: posted {result.subscription} for {result.week} in {where} "
             f"(ts {result.ts}{extra})"

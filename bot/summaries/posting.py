@@ -13,8 +13,11 @@ was posted for it yet:
   since the previous post), and never a slot from before the subscription existed;
 - a claim whose process died mid-post (still "claimed" after STALE_CLAIM) is taken over
   once; a second such death marks the week failed. The dead process may have posted before
-  dying: every summary message carries its post in Slack message metadata, and the taken
-  over claim looks for it in the channel (and for its thread replies) before posting;
+  dying: the summary carries its post in Slack message metadata, and the taken over claim
+  looks for it in the channel before posting;
+- the thread replies (the overflow) are owed through the outbox in the transaction that
+  records the summary as posted (bot/summaries/replies.py): retried until posted, in order,
+  once each;
 - a channel Jerry cannot post to makes the subscription "unpostable" (the triage channel
   is told once; not retried until the summaries file is imported again); Slack or network
   trouble gives the claim back, and the next tick tries again.
@@ -51,6 +54,7 @@ from bot.slack import (
 from bot.summaries import store
 from bot.summaries.content import build_summary
 from bot.summaries.domain import Period, Summary, SummaryScope
+from bot.summaries.replies import owe_replies
 from bot.triage import alert_triage
 from models.summaries import SummaryPost, SummarySubscription
 
@@ -80,7 +84,8 @@ class PostResult:
     sequence: int | None = None
     channel: str | None = None
     ts: str | None = None
-    replies: int = 0  # thread replies posted (the overflow)
+    # Thread replies (the overflow) owed through the outbox, which posts them in order.
+    replies: int = 0
     error: str | None = None
     period: Period | None = None
 
@@ -385,44 +390,29 @@ async def _post(
             services, subscription, post, f"unexpected: {exc.__class__.__name__}"
         )
     channel, ts = response.get("channel") or subscription.channel, response.get("ts")
+    # A process that died after Slack took the summary may have posted some of its replies
+    # (Jerry did so inline before they went through the outbox): those are not owed again.
+    already: set[int] = set()
+    if found is not None and len(messages) > 1:
+        already = await _replies_posted(services, post, channel, ts, unsure_since)
     async with services.sessions() as session:
         row = await session.get(SummaryPost, post.id)
         assert row is not None
         row.status, row.posted_at, row.channel, row.ts = store.POSTED, now, channel, ts
         row.period_start, row.period_end = period.start, period.end
         row.error = None
+        # The replies are owed in the transaction that records the summary as posted: a
+        # crash from here on leaves them to the outbox, which sends each once, in order.
+        replies = await owe_replies(session, row, messages[1:], already)
         await session.commit()
-    replies, error = 0, None
-    already: set[int] = set()
-    if found is not None and len(messages) > 1:
-        already = await _replies_posted(services, post, channel, ts, unsure_since)
-    for part, message in enumerate(messages[1:], start=1):
-        try:
-            if part not in already:
-                await services.client.chat_postMessage(
-                    channel=channel,
-                    thread_ts=ts,
-                    text=message["text"],
-                    blocks=message["blocks"],
-                    unfurl_links=False,
-                    unfurl_media=False,
-                    metadata=_metadata(post, part),
-                )
-        except SlackApiError as exc:
-            error = f"thread reply {replies + 1} of {len(messages) - 1}: {classify(exc).code}"
-        except TRANSPORT_ERRORS as exc:
-            error = f"thread reply {replies + 1} of {len(messages) - 1}: {exc.__class__.__name__}"
-        if error:
-            log.warning("summary %s %s: %s", subscription.name, week, error)
-            async with services.sessions() as session:
-                row = await session.get(SummaryPost, post.id)
-                assert row is not None
-                row.error = error
-                await session.commit()
-            break
-        replies += 1
+    if replies:
+        services.kick()
     log.info(
-        "posted summary %s %s in %s (%d thread replies)", subscription.name, week, channel, replies
+        "posted summary %s %s in %s (%d thread replies owed)",
+        subscription.name,
+        week,
+        channel,
+        replies,
     )
     return PostResult(
         subscription.name,
@@ -432,7 +422,6 @@ async def _post(
         channel=channel,
         ts=ts,
         replies=replies,
-        error=error,
         period=period,
     )
 
