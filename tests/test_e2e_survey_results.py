@@ -400,6 +400,37 @@ async def test_closing_posts_results_once_across_two_processes_and_a_restart(
         assert [d.status for d in rows.scalars()] == ["sent"]
 
 
+async def test_a_results_reply_slack_refuses_for_a_while_is_posted_later_once(
+    slack: SlackDriver, fake_slack: FakeSlack, jerry: JerryApp
+) -> None:
+    """The text answers go in the results' thread; Slack refuses that reply (errors, then
+    rate limits) more times than any in-call retry: it is retried by the outbox until
+    posted, once, under the one main post (it used to be logged and lost)."""
+    survey_id = await add_survey(jerry, audience=["U0PRODOPS", "U0MOBLEAD"])
+    round_id = await add_round(jerry, survey_id, 1, invited=2)
+    for user in ("U0PRODOPS", "U0MOBLEAD"):
+        await invite(jerry, fake_slack, round_id, user)
+    await answer_all(jerry, round_id, "U0PRODOPS", 4, 2, "Discovery, then delivery")
+    await answer_all(jerry, round_id, "U0MOBLEAD", 5, 4, "Support escalations")
+    in_thread = lambda a: a.get("channel") == OWNER and bool(a.get("thread_ts"))  # noqa: E731
+    fake_slack.fail_next("chat.postMessage", "internal_error", times=3, when=in_thread)
+    fake_slack.rate_limit_next("chat.postMessage", retry_after=1, when=in_thread)
+    fake_slack.rate_limit_next("chat.postMessage", retry_after=1, when=in_thread)
+
+    await jerry.run_survey_results(CLOSES + timedelta(minutes=5))
+    [post] = await fake_slack.wait_for(lambda: results_posts(fake_slack), message="results")
+    await fake_slack.wait_for(
+        lambda: fake_slack.thread(OWNER, post["ts"]), timeout=20, message="the reply at last"
+    )
+    await slack.settle()
+
+    assert len(results_posts(fake_slack)) == 1
+    replies = [m for m in fake_slack.thread(OWNER, post["ts"]) if "Discovery" in text_of(m)]
+    assert len(replies) == 1 and "Support escalations" in text_of(replies[0])
+    assert len(fake_slack.calls_to("chat.postMessage", ok=False)) == 5
+    assert (await survey_round(jerry, round_id)).results_posted_at is not None
+
+
 async def test_a_chart_that_fails_never_blocks_the_results(
     slack: SlackDriver, fake_slack: FakeSlack, jerry: JerryApp
 ) -> None:

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.errors import KeyedRefusal
@@ -449,46 +450,45 @@ class Posted:
     chart_file: str | None
 
 
+# Saves a results delivery's progress (what is posted so far) where a retry finds it.
+SaveProgress = Callable[[dict[str, Any]], Awaitable[None]]
+
+
 async def post_results(
-    client: AsyncWebClient,
+    outbox: OutboxContext,
     results: RoundResults,
     *,
     channel: str,
+    progress: dict[str, Any],
+    save: SaveProgress,
 ) -> Posted:
-    """Post the results (the main message, overflow in its thread) and the trend chart.
+    """Post the results (the main message, overflow in its thread), then the trend chart.
 
-    Only the main message's failure raises (so the outbox retries it); thread replies and
-    the chart are best effort, logged when they fail.
+    Every message is owed like the main one: what is posted is saved in `progress` as it
+    goes, and a failure raises, so the outbox retries the delivery later (honouring Slack's
+    Retry-After) and the retry posts only what is missing (each message keeps its part
+    number, looked for in Slack when a send was unsure). The chart is best effort, once.
     """
     from bot.views.survey_results import results_messages
 
     messages = results_messages(results, results.language)
-    response = await client.chat_postMessage(
-        channel=channel,
-        text=messages[0]["text"],
-        blocks=messages[0]["blocks"],
-        unfurl_links=False,
-        unfurl_media=False,
-    )
-    where, ts = response.get("channel") or channel, response.get("ts")
-    replies = 0
-    for message in messages[1:]:
-        try:
-            await client.chat_postMessage(
-                channel=where,
-                thread_ts=ts,
-                text=message["text"],
-                blocks=message["blocks"],
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-        except SLACK_FAILURES as exc:
-            error = classify(exc).code
-            log.warning("survey %s results: thread reply failed: %s", results.survey, error)
-            break
-        replies += 1
-    chart_file = await upload_chart(client, results, channel=where, thread_ts=ts)
-    return Posted(where, ts, replies, chart_file)
+    if not progress.get("ts"):
+        where, ts = await outbox.post(channel, messages[0], part=1)
+        progress.update(channel=where or channel, ts=ts, replies=0)
+        await save(progress)
+    where, ts = str(progress["channel"]), str(progress["ts"])
+    for part, message in enumerate(messages[1:], start=2):
+        if part - 1 <= int(progress.get("replies") or 0):
+            continue
+        await outbox.post(where, message, thread_ts=ts, part=part)
+        progress["replies"] = part - 1
+        await save(progress)
+    chart_file = None
+    if not progress.get("chart"):
+        chart_file = await upload_chart(outbox.client, results, channel=where, thread_ts=ts)
+        progress["chart"] = True
+        await save(progress)
+    return Posted(where, ts, int(progress.get("replies") or 0), chart_file)
 
 
 async def upload_chart(
@@ -528,7 +528,7 @@ def register_outbox(registry: OutboxRegistry, context: SurveyContext) -> None:
     async def send(
         outbox: OutboxContext, session: AsyncSession, delivery: Delivery, item: Item | None
     ) -> tuple[str | None, str | None]:
-        return await deliver(outbox, context, session, delivery.params or {}, now=utcnow())
+        return await deliver(outbox, context, session, delivery, now=utcnow())
 
     async def failed(
         session: AsyncSession, delivery: Delivery, item: Item | None, error: str
@@ -544,14 +544,16 @@ async def deliver(
     outbox: OutboxContext,
     context: SurveyContext,
     session: AsyncSession,
-    params: Mapping[str, Any],
+    delivery: Delivery,
     *,
     now: datetime,
 ) -> tuple[str | None, str | None]:
     """The outbox sends a "survey_results" row: post the round's results once.
 
-    Raises what Slack raised for the main message (the outbox retries or fails it).
+    Raises what Slack raised for any of its messages (the outbox retries or fails it; a
+    retry resumes where the last attempt stopped).
     """
+    params: dict[str, Any] = dict(delivery.params or {})
     round_id = int(params.get("round_id") or 0)
     round_ = await session.get(SurveyRound, round_id)
     if round_ is None:
@@ -567,7 +569,23 @@ async def deliver(
         groups_of=context.groups_of,
         directory=outbox.directory,
     )
-    posted = await post_results(outbox.client, results, channel=survey.owner_channel)
+    progress: dict[str, Any] = dict(params.get("_progress") or {})
+
+    async def save(done: dict[str, Any]) -> None:
+        # Written now, in a session of its own: a crash or a failure on the next message
+        # must not lose what Slack already has.
+        async with outbox.sessions() as own:
+            await own.execute(
+                update(Delivery)
+                .where(Delivery.id == delivery.id)
+                .values(params={**params, "_progress": done})
+            )
+            await own.commit()
+
+    posted = await post_results(
+        outbox, results, channel=survey.owner_channel, progress=progress, save=save
+    )
+    delivery.params = {**params, "_progress": progress}
     await store.mark_results_posted(session, round_id, now)
     log.info(
         "posted results of survey %s round %s (%d thread replies, chart %s)",
