@@ -706,6 +706,38 @@ async def test_a_resolved_item_cannot_be_answered(
     assert len(fake_slack.dms_to(REPORTER)) == told
 
 
+@pytest.mark.parametrize(
+    ("lang", "refusal"),
+    [
+        ("en", "#{id} is resolved: reopen it before asking for details."),
+        ("fr", "#{id} est résolu : rouvrez-le avant de demander des précisions."),
+    ],
+)
+async def test_a_resolved_item_cannot_be_asked_about(
+    slack: SlackDriver, fake_slack: FakeSlack, jerry: JerryApp, lang: str, refusal: str
+) -> None:
+    fake_slack.users[LEAD].locale = "fr-FR" if lang == "fr" else "en-US"
+    item = await painpoint(slack, "the invoice total is wrong")
+    channel, _, message = lead_dm(fake_slack)
+    await slack.click(message, channel, "item_ask_details", user=LEAD)
+    await slack.settle()
+    view = slack.last_view()
+    await resolve(slack, "fixed")
+    told = len(fake_slack.dms_to(REPORTER))
+
+    response = await slack.submit(
+        view, {"question": {"value": payloads.input_value("Which invoice?")}}, user=LEAD
+    )
+    assert response.json() == {
+        "response_action": "errors",
+        "errors": {"question": refusal.format(id=item.id)},
+    }
+    await slack.settle()
+    assert (await load_item(jerry, item.id)).status == "resolved"
+    assert "details_requested" not in await event_kinds(jerry, item.id)
+    assert len(fake_slack.dms_to(REPORTER)) == told
+
+
 async def test_reassign_after_acknowledge_tells_the_reporter_who_and_where(
     slack: SlackDriver, fake_slack: FakeSlack, jerry: JerryApp
 ) -> None:
