@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.text import (
     BUTTON_TEXT_LIMIT,
@@ -25,6 +27,27 @@ MAX_FIELDS = 10
 OPTION_VALUE_LIMIT = 150
 MAX_OPTIONS = 100
 INPUT_TEXT_LIMIT = 3000  # Slack's max_length for plain_text_input
+
+
+# Slack's date tokens (https://api.slack.com/reference/surfaces/formatting#date-formatting)
+DATE_AND_TIME = "{date_short_pretty} {time}"
+DATE_ONLY = "{date_short_pretty}"
+DAY_AND_TIME = "{date_pretty} {time}"
+
+
+def slack_date(when: datetime, fmt: str = DATE_AND_TIME, *, fallback_timezone: str = "UTC") -> str:
+    """An instant every reader sees in their own timezone, language and format.
+
+    Never write "12:00 UTC" or an ISO string to a person: Slack renders `<!date^…>` per
+    reader. The fallback (shown by clients that cannot render it, and in notification text)
+    is in `fallback_timezone`, named so it is never mistaken for local time.
+    """
+    local = when.astimezone(ZoneInfo(fallback_timezone))
+    if fmt == DATE_ONLY:
+        shown = f"{local:%Y-%m-%d}"
+    else:
+        shown = f"{local:%Y-%m-%d %H:%M} {fallback_timezone}"
+    return f"<!date^{int(when.timestamp())}^{fmt}|{shown}>"
 
 
 def plain_text(text: str, limit: int) -> dict[str, Any]:

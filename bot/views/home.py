@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from bot.i18n import CATALOGS, DEFAULT_LANGUAGE, t
 from bot.text import PRIVATE_METADATA_LIMIT, VIEW_BLOCK_LIMIT, truncate
-from bot.views.blocks import Block, actions, button, context, divider, header, section
+from bot.views.blocks import Block, actions, button, context, divider, header, section, slack_date
 from bot.views.items import kind_label, safe
 from bot.views.lead_actions import REOPEN, action_buttons
 
@@ -199,9 +199,7 @@ def age_text(age: timedelta, lang: str) -> str:
 
 def date_text(when: datetime) -> str:
     """A date Slack shows in the reader's own timezone and format (UTC as the fallback)."""
-    return (
-        f"<!date^{int(when.timestamp())}^{{date_short_pretty}} {{time}}|{when:%Y-%m-%d %H:%M} UTC>"
-    )
+    return slack_date(when)
 
 
 def who(user: str | None) -> str:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.i18n import t
 from bot.surveys.results_domain import SCALE_RANGES
 from bot.text import MESSAGE_TEXT_LIMIT, escape_plain, neutralize, truncate
-from bot.views.blocks import Block, actions, button, context, header, section
+from bot.views.blocks import Block, actions, button, context, header, section, slack_date
 from bot.views.survey_results import moment, safe_label
 
 Message = dict[str, Any]
@@ -29,8 +28,7 @@ def _safe(text: str) -> str:
 
 def closes_text(closes_at: datetime, timezone: str) -> str:
     """A date Slack shows in each reader's own timezone (the survey's one as the fallback)."""
-    local = closes_at.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
-    return f"<!date^{int(closes_at.timestamp())}^{{date_short_pretty}} {{time}}|{local} {timezone}>"
+    return slack_date(closes_at, fallback_timezone=timezone)
 
 
 def answer_value(round_id: int, question_id: str, n: int) -> str:
