@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.db import database_answers
 from bot.directory import Directory
 from bot.logs import keep_people_out_of_logs
+from bot.outbox.pressure import RequestPressure
 from bot.outbox.registry import OutboxContext, OutboxRegistry
 from bot.outbox.worker import DeliveryWorker
 from bot.relay import conversation_delivery
@@ -90,6 +91,8 @@ class JerryApp:
         self.outbox_client = outbox_client(settings)
         # When a lead's many waiting DMs go as one digest (tests change it on a running app).
         self.lead_digest = LeadDigest(threshold=settings.jerry_digest_threshold)
+        # Requests in flight: the outbox steps aside for them (acks have 3 s, deliveries minutes).
+        self.pressure = RequestPressure()
         self.worker = DeliveryWorker(
             OutboxContext(
                 services.sessions,
@@ -108,6 +111,7 @@ class JerryApp:
                 else None
             ),
             alert=alert_triage,
+            pressure=self.pressure,
         )
         # The services' parts the tests and the lifespan reach directly.
         self.engine, self.sessions, self.client = (
@@ -258,6 +262,10 @@ class JerryApp:
             await self.stop()
 
     async def _slack_events(self, request: Request) -> Response:
+        with self.pressure.request():
+            return await self._slack_event(request)
+
+    async def _slack_event(self, request: Request) -> Response:
         """Size first, signature second, parsing last: an unsigned or oversized body costs
         nothing (Bolt would parse any body before checking its signature)."""
         declared = request.headers.get("content-length", "")

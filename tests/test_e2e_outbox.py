@@ -431,3 +431,25 @@ async def test_a_rate_limit_on_a_busy_channel_holds_back_only_that_channel(
     # The others went while the busy channel still waits (its second message 10 s later).
     assert len(fake_slack.dms_to(PEOPLE[0])) == 1
     assert limited[0]["channel"] == PEOPLE[0]
+
+
+# --- acks first: the outbox steps aside while requests are in flight -------------------------
+
+
+async def test_the_outbox_waits_for_a_request_in_flight_before_sending(
+    slack: SlackDriver, fake_slack: FakeSlack, routed: JerryApp
+) -> None:
+    """A delivery owed during a burst goes out once no request is in flight (bounded)."""
+    routed.pressure.max_yield = 30.0  # long enough that only the request's end releases it
+    routed.pressure.quiet_after = 0.0
+    with routed.pressure.request():  # a request Slack is waiting on (held open by the test)
+        await slack.command("/painpoint", "the invoice is wrong")
+        await slack.listeners_done()
+        routed.worker.kick()
+        await asyncio.sleep(0.3)
+        assert not fake_slack.dms_to(LEAD)  # owed, but the request in flight comes first
+        [lead_dm] = await deliveries(routed, Delivery.purpose == "lead_dm")
+        assert lead_dm.status == "pending"
+    await fake_slack.wait_for(lambda: fake_slack.dms_to(LEAD), message="the lead DM")
+    await slack.settle()
+    assert len(fake_slack.dms_to(LEAD)) == 1

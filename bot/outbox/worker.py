@@ -14,7 +14,8 @@ share the outbox: each delivery is claimed with a conditional UPDATE before it i
 Each send waits on a round trip to Slack, so deliveries to different lanes (recipients) go
 out `concurrency` at once; a lane's own deliveries go one after the other, in order. A rate
 limit that the recipient's own pace does not explain is the workspace's: every send then
-waits for its Retry-After (`_not_before`) instead of hammering Slack with more.
+waits for its Retry-After (`_not_before`) instead of hammering Slack with more. Requests
+come first: each send steps aside while requests are in flight (bot/outbox/pressure.py).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.outbox import store
+from bot.outbox.pressure import NoPressure, RequestPressure
 from bot.outbox.registry import (
     Attempt,
     Deferred,
@@ -85,8 +87,11 @@ class DeliveryWorker:
         max_backoff: timedelta = MAX_BACKOFF,
         alert_after: timedelta | None = ALERT_AFTER,
         alert: Alert | None = None,
+        pressure: RequestPressure | None = None,
     ) -> None:
         self.outbox = outbox
+        # Acks first: each send waits for a moment with no request in flight (bounded).
+        self.pressure = pressure if pressure is not None else NoPressure()
         self.handlers = handlers
         self.sessions = outbox.sessions
         self.retry_seconds = retry_seconds
@@ -193,6 +198,7 @@ class DeliveryWorker:
                     wait = self._not_before - time.monotonic()
                     if wait > 0:  # the workspace is rate limited: wait it out
                         await asyncio.sleep(wait)
+                    await self.pressure.step_aside()
                     if not await self._process(delivery_id, lane):
                         return  # its lane waits (a retry) or another process has it
                     claimed += 1
