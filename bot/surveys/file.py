@@ -57,6 +57,7 @@ from bot.config_file import (
 from bot.i18n import t
 from bot.sla.business_time import DAY_NAMES, FULL_DAY_NAMES, SlaError, parse_clock
 from bot.summaries.file import LANGUAGES, TIMEZONE_LIMIT, parse_weekday, valid_timezone
+from bot.surveys.results_domain import LISTED_PEOPLE
 
 SOURCE = "surveys file"
 QUESTION_KINDS = ("scale5", "scale10", "choice", "text")
@@ -66,8 +67,6 @@ AUDIENCE_KINDS = ("usergroup", "users", "channel")
 GROUPS = "groups"
 AUDIENCE_KEYS = ("usergroup", "usergroups", "channel", "channels", "users")
 MAX_AUDIENCE_GROUPS = 20  # user groups and channels read at each round (a Slack call or more each)
-# The label, in results' breakdowns, of the people an audience lists by user id.
-LISTED_PEOPLE = "users"
 SURVEY_KEYS = (
     "name",
     "title",

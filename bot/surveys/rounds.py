@@ -38,13 +38,9 @@ from bot.sla.reminder_store import claim_reminder
 from bot.slack import SLACK_FAILURES, AsyncWebClient, SlackApiError, classify
 from bot.surveys import store
 from bot.surveys.answer_store import round_with_survey
-from bot.surveys.file import (
-    LISTED_PEOPLE,
-    audience_entries,
-    parse_duration,
-    trigger_of,
-)
+from bot.surveys.file import audience_entries, parse_duration, trigger_of
 from bot.surveys.keys import respondent_key, survey_secret, survey_secret_of, thread_tag
+from bot.surveys.results_domain import LISTED_PEOPLE
 from bot.triage import alert_triage
 from bot.views.survey_round import intro_message, question_message
 from models.deliveries import Delivery

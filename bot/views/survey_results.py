@@ -17,6 +17,9 @@ from typing import Any
 from bot.i18n import t
 from bot.sla.business_time import zone
 from bot.surveys.results_domain import (
+    LISTED_PEOPLE,
+    MIN_GROUP,
+    OTHER_GROUPS,
     SCALE_RANGES,
     ChoiceResult,
     GroupResult,
@@ -233,28 +236,48 @@ def answer_lines(result: TextResult, lang: str) -> list[str]:
 
 
 def group_line(group: GroupResult, results: RoundResults, lang: str) -> str:
-    name = _group_name(group.name)
-    if group.hidden:
-        return t("survey_results.group.hidden", lang, group=name)
-    means = dict(group.means)
-    parts = [
-        f"{i}. {number(means.get(q.question.id), lang)}"
-        for i, q in enumerate(results.questions, 1)
-        if isinstance(q, ScaleResult)
-    ]
+    if group.name == OTHER_GROUPS:
+        merged = ", ".join(_group_name(name, lang) for name in group.merged)
+        if group.hidden:
+            return t("survey_results.group.other_hidden", lang, groups=merged, k=MIN_GROUP)
+        return t(
+            "survey_results.group.other",
+            lang,
+            groups=merged,
+            k=MIN_GROUP,
+            n=group.respondents,
+            means=_group_means(group, results, lang),
+        )
+    name = _group_name(group.name, lang)
+    if group.respondents == 0:
+        return t("survey_results.group.none", lang, group=name)
     return t(
         "survey_results.group.line",
         lang,
         group=name,
         n=group.respondents,
-        means=" · ".join(parts) or "–",
+        means=_group_means(group, results, lang),
     )
 
 
-def _group_name(name: str) -> str:
-    """A channel as a link (no ping); anything else (a user group's id or handle) as text."""
+def _group_means(group: GroupResult, results: RoundResults, lang: str) -> str:
+    """ "Q1 4.2 · Q2 3.1", numbered as the questions are (a mean over too few: "–")."""
+    means = dict(group.means)
+    parts = [
+        f"Q{i} {number(means.get(q.question.id), lang)}"
+        for i, q in enumerate(results.questions, 1)
+        if isinstance(q, ScaleResult)
+    ]
+    return " · ".join(parts) or "–"
+
+
+def _group_name(name: str, lang: str = "en") -> str:
+    """A channel as a link (no ping), a user group by its id as text (`<!subteam^…>` would
+    notify the whole group), people listed by id as words."""
     if name.startswith(("C", "G")) and name.isalnum() and name.isupper():
         return f"<#{name}>"
+    if name == LISTED_PEOPLE:
+        return t("survey_results.group.listed", lang)
     return safe_label(name.lstrip("@"), 80)
 
 
@@ -313,6 +336,8 @@ def results_messages(results: RoundResults, lang: str) -> list[Message]:
             )
         )
         body.append(context(t("survey_results.group.how", lang)))
+    if results.scale_results() and not results.has_trend:
+        body.append(context(t("survey_results.chart.first_round", lang)))
     body.append(context(t("survey_results.how", lang)))
 
     main = list(head)
