@@ -529,7 +529,7 @@ MESSAGES: dict[str, str] = {
     # --- survey results: several audience groups, the trend chart's dates (issue 11) ---
     "survey_results.group.listed": "people listed by name",
     "survey_results.group.none": "{group}: nobody answered",
-    "survey_results.group.other": "Other groups ({groups}: fewer than {k} answered in each) ({n} people): {means}",
+    "survey_results.group.other": "Other groups ({groups}: too few answers to show alone) ({n} people): {means}",
     "survey_results.group.other_hidden": "{groups}: fewer than {k} people answered, even together: hidden so that nobody's answers can be worked out",
     "survey_results.chart.first_round": "No trend chart yet: it starts with the second round.",
     "survey_results.chart.day": "{month} {day}",

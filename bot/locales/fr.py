@@ -533,7 +533,7 @@ MESSAGES: dict[str, str] = {
     # --- résultats des sondages : plusieurs groupes du public, dates du graphique (ticket 11) ---
     "survey_results.group.listed": "personnes citées par leur nom",
     "survey_results.group.none": "{group} : personne n’a répondu",
-    "survey_results.group.other": "Autres groupes ({groups} : moins de {k} réponses dans chacun) ({n} personnes) : {means}",
+    "survey_results.group.other": "Autres groupes ({groups} : trop peu de réponses pour être montrés seuls) ({n} personnes) : {means}",
     "survey_results.group.other_hidden": "{groups} : moins de {k} personnes ont répondu, même ensemble : masqué pour que personne ne puisse retrouver les réponses de quelqu’un",
     "survey_results.chart.first_round": "Pas encore de graphique de tendance : il commence au deuxième tour.",
     "survey_results.chart.day": "{day} {month}",

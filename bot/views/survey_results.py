@@ -244,7 +244,6 @@ def group_line(group: GroupResult, results: RoundResults, lang: str) -> str:
             "survey_results.group.other",
             lang,
             groups=merged,
-            k=MIN_GROUP,
             n=group.respondents,
             means=_group_means(group, results, lang),
         )
