@@ -530,7 +530,7 @@ MESSAGES: dict[str, str] = {
     "survey_results.group.listed": "people listed by name",
     "survey_results.group.none": "{group}: nobody answered",
     "survey_results.group.other": "Other groups ({groups}: too few answers to show alone) ({n} people): {means}",
-    "survey_results.group.other_hidden": "{groups}: fewer than {k} people answered, even together: hidden so that nobody's answers can be worked out",
+    "survey_results.group.other_hidden": "{groups}: too few answers to show any group apart without giving someone's away: hidden",
     "survey_results.chart.first_round": "No trend chart yet: it starts with the second round.",
     "survey_results.chart.day": "{month} {day}",
     "survey_results.chart.days": "{month} {first}–{last}",

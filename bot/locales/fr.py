@@ -534,7 +534,7 @@ MESSAGES: dict[str, str] = {
     "survey_results.group.listed": "personnes citées par leur nom",
     "survey_results.group.none": "{group} : personne n’a répondu",
     "survey_results.group.other": "Autres groupes ({groups} : trop peu de réponses pour être montrés seuls) ({n} personnes) : {means}",
-    "survey_results.group.other_hidden": "{groups} : moins de {k} personnes ont répondu, même ensemble : masqué pour que personne ne puisse retrouver les réponses de quelqu’un",
+    "survey_results.group.other_hidden": "{groups} : trop peu de réponses pour montrer un groupe à part sans dévoiler celles de quelqu’un : masqué",
     "survey_results.chart.first_round": "Pas encore de graphique de tendance : il commence au deuxième tour.",
     "survey_results.chart.day": "{day} {month}",
     "survey_results.chart.days": "{first}–{last} {month}",

@@ -299,6 +299,10 @@ def group_results(
                 if respondent in people and row.number is not None
             ]
     left_out = {q.id: suppressed({name: len(values[name][q.id]) for name in shown}) for q in scales}
+    if merged and not any(shown[name] for name in shown if name != OTHER_GROUPS):
+        # Everyone is in the merged line: it would be the round's total, told as a group.
+        respondents = len(shown[OTHER_GROUPS])
+        return (GroupResult(OTHER_GROUPS, respondents, True, (), merged),)
     found = []
     for name, people in shown.items():
         hidden = 0 < len(people) < MIN_GROUP

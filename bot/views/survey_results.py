@@ -18,7 +18,6 @@ from bot.i18n import t
 from bot.sla.business_time import zone
 from bot.surveys.results_domain import (
     LISTED_PEOPLE,
-    MIN_GROUP,
     OTHER_GROUPS,
     SCALE_RANGES,
     ChoiceResult,
@@ -239,7 +238,7 @@ def group_line(group: GroupResult, results: RoundResults, lang: str) -> str:
     if group.name == OTHER_GROUPS:
         merged = ", ".join(_group_name(name, lang) for name in group.merged)
         if group.hidden:
-            return t("survey_results.group.other_hidden", lang, groups=merged, k=MIN_GROUP)
+            return t("survey_results.group.other_hidden", lang, groups=merged)
         return t(
             "survey_results.group.other",
             lang,
@@ -455,7 +454,8 @@ def results_json(results: RoundResults) -> dict[str, Any]:
     for group in results.groups:
         data["groups"].append(
             {
-                "name": group.name,
+                "name": group.name or None,  # None: the small groups merged (`merged`)
+                **({"merged": list(group.merged)} if group.name == OTHER_GROUPS else {}),
                 "respondents": None if group.hidden else group.respondents,
                 "hidden": group.hidden,
                 "means": None if group.hidden else dict(group.means),
@@ -502,15 +502,17 @@ def results_csv(results: RoundResults) -> str:
             for answer in result.answers:
                 row(**common, measure="answer", key=answer.who or "", value=_plain(answer.text))
     for group in results.groups:
+        # the small groups merged: "other:S0CS+S0SE"
+        key = group.name or "other:" + "+".join(group.merged)
         if group.hidden:
-            row(measure="group_hidden", key=group.name)
+            row(measure="group_hidden", key=key)
             continue
-        row(measure="group_respondents", key=group.name, value=group.respondents)
+        row(measure="group_respondents", key=key, value=group.respondents)
         for qid, group_mean in group.means:
             row(
                 question=qid,
                 measure="group_mean",
-                key=group.name,
+                key=key,
                 value=None if group_mean is None else f"{group_mean:.2f}",
             )
     return buffer.getvalue()
