@@ -2,13 +2,14 @@
 
 Fills a migrated database with one named survey, a closed round answered by --people people
 (three questions each: two scales and a free text; everyone in the user cache, as after a
-round they were asked in) and five earlier closed rounds (the trend), then times, in the
-same run and alternating:
+round they were asked in; its audience five user groups, each invite recording one or two:
+the breakdown by group is computed) and five earlier closed rounds (the trend), then times,
+in the same run and alternating:
 
 * reference: a bare `SELECT` of the round's answer rows, fetched (the floor any results
   computation pays);
 * results: `bot.surveys.results.results_of_round`, what the outbox calls before posting
-  (answers, trend, names, counts).
+  (answers, trend, names, counts, groups).
 
 Reports the median of --repeat runs after a warm-up, their ratio, and how many SQL statements
 one results computation runs (it must not grow with the people). Numbers: BENCHMARKS.md.
@@ -40,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 from bot.db import create_engine, session_factory, upgrade_sync  # noqa: E402
 from bot.surveys.results import results_of_round  # noqa: E402
 from models import Base  # noqa: E402
-from models.surveys import Survey, SurveyAnswer, SurveyRound  # noqa: E402
+from models.surveys import Survey, SurveyAnswer, SurveyInvite, SurveyRound  # noqa: E402
 from models.users import SlackUser  # noqa: E402
 
 QUESTIONS = [
@@ -50,6 +51,7 @@ QUESTIONS = [
 ]
 OPENED = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 TREND_ROUNDS = 5
+GROUPS = ("S0PMS", "S0LEADS", "S0DESIGN", "S0DATA", "S0PLATFORM")
 
 
 def sync_url(url: str) -> str:
@@ -69,8 +71,8 @@ async def prepare(engine: AsyncEngine, url: str, people: int) -> int:
             name="pm-pulse",
             title="PM pulse",
             owner_channel="C0PRODOPS",
-            audience_kind="usergroup",
-            audience=["S0PMS"],
+            audience_kind="groups",  # several: the breakdown by group is computed too
+            audience=[f"usergroup:{group}" for group in GROUPS],
             schedule={"day_of_week": "mon", "hour": 10},
             questions=QUESTIONS,
         )
@@ -112,6 +114,20 @@ async def prepare(engine: AsyncEngine, url: str, people: int) -> int:
                     rows.append({**common, "question_id": question, "number": number,
                                  "text": answer})  # fmt: skip
             await conn.execute(insert(SurveyAnswer), rows)
+        # The round being timed recorded each invitee's groups (one or two each).
+        await conn.execute(
+            insert(SurveyInvite),
+            [
+                {
+                    "round_id": round_ids[-1],
+                    "respondent": user,
+                    "groups": sorted({GROUPS[n % len(GROUPS)], GROUPS[n % 3]}),
+                    "answered": 3,
+                    "finished_at": OPENED,
+                }
+                for n, user in enumerate(users)
+            ],
+        )
     return round_ids[-1]
 
 
@@ -141,6 +157,7 @@ async def main() -> None:
 
             async def results() -> int:
                 found = await results_of_round(sessions, round_id)
+                assert len(found.groups) == len(GROUPS)  # the breakdown was computed
                 return found.finished
 
             assert await reference() == 3 * args.people

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.base import Base, utcnow
 
 QUESTION_KINDS = ("scale5", "scale10", "choice", "text")
-AUDIENCE_KINDS = ("usergroup", "users", "channel")
+AUDIENCE_KINDS = ("usergroup", "users", "channel", "groups")
 
 
 class Survey(Base):
@@ -32,8 +32,10 @@ class Survey(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     title: Mapped[str] = mapped_column(String(300))
     owner_channel: Mapped[str] = mapped_column(String(64))  # where results are posted
-    audience_kind: Mapped[str] = mapped_column(String(20))  # usergroup | users | channel
-    audience: Mapped[list[str]] = mapped_column(default=list)  # group/channel ids or user ids
+    audience_kind: Mapped[str] = mapped_column(String(20))  # usergroup | users | channel | groups
+    # group/channel ids or user ids; for "groups" (several): "usergroup:S…", "channel:C…",
+    # "users:U…" in file order
+    audience: Mapped[list[str]] = mapped_column(default=list)
     # Where the round is introduced: "dm" (each respondent) or a channel id (one message).
     deliver_in: Mapped[str] = mapped_column(String(64), default="dm")
     # The schedule as written (APScheduler cron fields, e.g. {"week": "*/2",
@@ -113,6 +115,10 @@ class SurveyInvite(Base):
     finished_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
     answered: Mapped[int] = mapped_column(default=0)  # questions answered so far (reminders)
+    # Named rounds: the audience's groups (user group or channel ids, "users" for people listed
+    # by id) the person was asked as a member of, in file order. Anonymous rounds: None, so no
+    # invite says which group's answers are whose.
+    groups: Mapped[list[str] | None] = mapped_column(JSON)
 
     __table_args__ = (
         UniqueConstraint("round_id", "respondent"),

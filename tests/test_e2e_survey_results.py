@@ -619,7 +619,9 @@ async def test_a_round_started_and_answered_in_slack_closes_with_its_results(
     assert text.count("Mean *5.0* / 5 (3 answers)") == 2
     assert "focus on discovery (ops)" in text and "focus on discovery (ack)" in text
     assert not named(set(people) | {fake_slack.dm_channel(u) for u in people}, text)
-    assert fake_slack.calls_to("files.completeUploadExternal", ok=True)
+    # the survey's first round: no trend to chart, said in words
+    assert "No trend chart yet: it starts with the second round." in text
+    assert fake_slack.calls_to("files.completeUploadExternal") == []
 
 
 # --- scale ------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ import pytest
 from bot.surveys.cli import export_file, import_file, init_file
 from bot.surveys.file import (
     SurveysFileError,
+    audience_entries,
+    audience_labels,
     describe_schedule,
     dump,
     parse,
@@ -96,7 +98,7 @@ surveys:
   - name: pm
     title: T
     owner_channel: general
-    audience: {usergroup: S0PMS, users: [U0A]}
+    audience: {usergroup: [S0PMS, S0B], users: [U0A]}
     schedule: {every: 3 months, time: "25:00"}
     timezone: Mars/Olympus
     open_for: forever
@@ -118,7 +120,7 @@ surveys:
     found = problems(text)
     lines = {(line, field) for line, field, _ in found}
     assert (4, "surveys[0].owner_channel") in lines
-    assert (5, "surveys[0].audience") in lines
+    assert (5, "surveys[0].audience.usergroup") in lines
     assert (6, "surveys[0].schedule.every") in lines
     assert (6, "surveys[0].schedule.time") in lines
     assert (7, "surveys[0].timezone") in lines
@@ -240,3 +242,79 @@ def test_an_anonymous_survey_answered_in_a_channel_is_refused_with_its_name_and_
     # the same survey by DM, or not anonymous in the channel, is fine
     parse(GOOD)
     parse(text.replace("anonymous: true", "anonymous: false", 1))
+
+
+def _with_audience(audience: str) -> str:
+    return GOOD.replace("audience: {usergroup: S0PMS}", f"audience: {audience}", 1)
+
+
+def test_an_audience_of_several_user_groups_channels_and_people() -> None:
+    text = _with_audience(
+        "{usergroups: [S0PMS, S0LEADS, S0PMS], channels: [C0REVENUE], users: [U0ANN]}"
+    )
+    pm, _sales = parse(text)
+    assert pm.audience_kind == "groups"
+    # each id once, in file order; people listed by id are one group of the breakdown
+    assert pm.audience == (
+        "usergroup:S0PMS",
+        "usergroup:S0LEADS",
+        "channel:C0REVENUE",
+        "users:U0ANN",
+    )
+    assert audience_entries(pm.audience_kind, pm.audience) == [
+        ("usergroup", "S0PMS"), ("usergroup", "S0LEADS"), ("channel", "C0REVENUE"), ("users", "U0ANN"),
+    ]  # fmt: skip
+    assert audience_labels(pm.audience_kind, pm.audience) == [
+        "S0PMS",
+        "S0LEADS",
+        "C0REVENUE",
+        "users",
+    ]
+    # written back in the same form, and read again the same
+    written = dump((pm,))
+    assert (
+        "audience: {usergroups: [S0PMS, S0LEADS], channels: [C0REVENUE], users: [U0ANN]}" in written
+    )
+    assert parse(written) == (pm,)
+
+
+def test_the_single_forms_stay_as_they_were() -> None:
+    pm, sales = parse(GOOD)
+    assert (pm.audience_kind, pm.audience) == ("usergroup", ("S0PMS",))
+    assert (sales.audience_kind, sales.audience) == ("users", ("U0ANN", "U0BOB"))
+    (channel, _) = parse(_with_audience("{channel: C0PMTEAM}"))
+    assert (channel.audience_kind, channel.audience) == ("channel", ("C0PMTEAM",))
+    # the plural keys with one id are the single form; a user group and a channel are two groups
+    (one, _) = parse(_with_audience("{usergroups: [S0PMS]}"))
+    assert (one.audience_kind, one.audience) == ("usergroup", ("S0PMS",))
+    (two, _) = parse(_with_audience("{usergroup: S0PMS, channel: C0REVENUE}"))
+    assert (two.audience_kind, two.audience) == ("groups", ("usergroup:S0PMS", "channel:C0REVENUE"))
+    assert "audience: {usergroup: S0PMS}" in dump((pm,))
+    assert "audience: {users: [U0ANN, U0BOB]}" in dump((sales,))
+
+
+@pytest.mark.parametrize(
+    ("audience", "field", "message"),
+    [
+        ("{}", "surveys[0].audience", "needs `usergroup: S…`"),
+        ("{usergroup: [S0PMS, S0B]}", "surveys[0].audience.usergroup", "write `usergroups: [ … ]`"),
+        ("{channel: [C0A, C0B]}", "surveys[0].audience.channel", "write `channels: [ … ]`"),
+        ("{usergroup: S0PMS, usergroups: [S0B]}", "surveys[0].audience", "not both"),
+        ("{usergroups: []}", "surveys[0].audience.usergroups", "a list of Slack usergroup ids"),
+        ("{usergroups: [S0PMS, pms]}", "surveys[0].audience.usergroups[1]", "a user group id"),
+        ("{channels: [C0A, general]}", "surveys[0].audience.channels[1]", "a Slack channel id"),
+        ("{usergroups: [S0PMS], users: [bob]}", "surveys[0].audience.users[0]", "a Slack user id"),
+        ("{usergroups: [S0PMS], teams: [T0A]}", "surveys[0].audience.teams", ""),
+        (
+            "{usergroups: [" + ", ".join(f"S0G{n:02d}" for n in range(21)) + "]}",
+            "surveys[0].audience",
+            "more than 20 user groups and channels",
+        ),
+    ],
+)
+def test_audience_problems_have_their_field_and_line(
+    audience: str, field: str, message: str
+) -> None:
+    found = problems(_with_audience(audience))
+    assert [(line, f) for line, f, _ in found] == [(5, field)], found
+    assert message in found[0][2]

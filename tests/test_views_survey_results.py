@@ -159,16 +159,44 @@ def test_many_short_answers_all_fit_in_the_thread() -> None:
     assert "did not fit" not in text
 
 
-def test_breakdown_hides_small_groups() -> None:
-    rows = [AnswerRow(f"U{i}", "q1", 5.0 if i < 3 else 1.0, None, None, OPENED) for i in range(5)]
-    groups = {"C0SALES": frozenset({"U0", "U1", "U2"}), "S0CS": frozenset({"U3", "U4"})}
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_breakdown_merges_small_groups_and_hides_what_would_give_someone_away(lang: str) -> None:
+    rows = [AnswerRow(f"U{i}", "q1", 5.0 if i < 4 else 1.0, None, None, OPENED) for i in range(8)]
+    groups = {
+        "C0SALES": frozenset({"U0", "U1", "U2", "U3"}),
+        "S0CS": frozenset({"U4", "U5", "U6"}),
+        "S0SE": frozenset({"U7"}),
+        "users": frozenset({"U42"}),  # people listed by id: nobody answered
+    }
     results = make([SCALE], rows, groups=groups)
-    text = all_text(results_messages(results, "en"))
-    assert "<#C0SALES> (3 people): 1. 5.0" in text
-    assert "S0CS: fewer than 3 answers: hidden" in text
-    assert "1.0" not in text.split("By group")[1]
+    text = all_text(results_messages(results, lang))
+    if lang == "en":
+        assert "<#C0SALES> (4 people): Q1 5.0" in text
+        assert "people listed by name: nobody answered" in text
+        assert "Other groups (S0CS, S0SE: too few answers to show alone) (4 people): Q1 1.0" in text
+    else:
+        assert "<#C0SALES> (4 personnes) : Q1 5,0" in text
+        assert "personnes citées par leur nom : personne n’a répondu" in text
+        assert (
+            "Autres groupes (S0CS, S0SE : trop peu de réponses pour être montrés seuls) (4 personnes) : Q1 1,0"
+            in text
+        )
     data = results_json(results)
-    assert data["groups"][1] == {"name": "S0CS", "respondents": None, "hidden": True, "means": None}
+    assert data["groups"][-1] == {
+        "name": None, "merged": ["S0CS", "S0SE"], "respondents": 4, "hidden": False,
+        "means": {"q1": 1.0},
+    }  # fmt: skip
+    # Two people in all: nothing by group
+    few = make([SCALE], rows[:2], groups=groups)
+    text = all_text(results_messages(few, lang))
+    hidden = (
+        "<#C0SALES>: too few answers to show any group apart without giving someone's away: hidden"
+        if lang == "en"
+        else "<#C0SALES> : trop peu de réponses pour montrer un groupe à part sans dévoiler celles de quelqu’un : masqué"
+    )
+    assert hidden in text
+    assert "Q1 5" not in text
+    assert results_json(few)["groups"][-1]["means"] is None
 
 
 def test_csv_and_json() -> None:

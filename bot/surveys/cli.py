@@ -143,9 +143,21 @@ async def run_now(
         await services.engine.dispose()
     if result.status == "exists":
         raise CommandError(f"{result.survey} already has a round for this moment; try again")
+    if result.status == "audience_unreachable":
+        raise CommandError(
+            f"{result.survey}: Slack could not be reached to list the audience ({result.error}): "
+            "nothing was started; run it again when Slack answers"
+        )
     if result.status == "audience_failed":
         raise CommandError(
-            f"{result.survey}: Slack did not give its audience ({result.error}); no round started"
+            f"{result.survey}: Slack refused to list the audience ({result.error}): nothing was "
+            "started; fix `audience` in the surveys file and import it again"
+        )
+    if result.status == "audience_empty":
+        raise CommandError(
+            f"{result.survey}: its audience has nobody Jerry can ask"
+            + (f" ({result.skipped} bots or deactivated)" if result.skipped else "")
+            + ": nothing was started"
         )
     left_out = f", {result.skipped} bots or deactivated left out" if result.skipped else ""
     if result.channel:

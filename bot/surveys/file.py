@@ -5,7 +5,8 @@ surveys:
   - name: pm-pulse
     title: Product manager pulse
     owner_channel: C0PRODOPS              # where results are posted
-    audience: {usergroup: S0PMS}          # or {users: [U…, …]} or {channel: C…}
+    audience: {usergroup: S0PMS}          # or {users: [U…, …]} or {channel: C…}, or several:
+                                          # {usergroups: [S…, …], channels: [C…, …], users: [U…]}
     deliver: dm                           # or a channel id: one message there for everyone
     schedule: {every: 2 weeks, day: monday, time: "10:00"}   # or {cron: "0 10 * * mon"}
     timezone: Europe/Paris
@@ -56,10 +57,16 @@ from bot.config_file import (
 from bot.i18n import t
 from bot.sla.business_time import DAY_NAMES, FULL_DAY_NAMES, SlaError, parse_clock
 from bot.summaries.file import LANGUAGES, TIMEZONE_LIMIT, parse_weekday, valid_timezone
+from bot.surveys.results_domain import LISTED_PEOPLE
 
 SOURCE = "surveys file"
 QUESTION_KINDS = ("scale5", "scale10", "choice", "text")
 AUDIENCE_KINDS = ("usergroup", "users", "channel")
+# An audience of several user groups and channels (and listed people) is stored as kind
+# GROUPS with entries "usergroup:S…", "channel:C…", "users:U…" (bot/surveys/file.audience_entries).
+GROUPS = "groups"
+AUDIENCE_KEYS = ("usergroup", "usergroups", "channel", "channels", "users")
+MAX_AUDIENCE_GROUPS = 20  # user groups and channels read at each round (a Slack call or more each)
 SURVEY_KEYS = (
     "name",
     "title",
@@ -121,8 +128,8 @@ class SurveySpec:
     name: str
     title: str
     owner_channel: str
-    audience_kind: str  # usergroup | users | channel
-    audience: tuple[str, ...]  # the group or channel id, or the user ids
+    audience_kind: str  # usergroup | users | channel | groups (several: see GROUPS)
+    audience: tuple[str, ...]  # the group or channel id, the user ids, or GROUPS' entries
     schedule: dict[str, str] = field(hash=False)  # APScheduler CronTrigger fields
     questions: tuple[QuestionSpec, ...]
     deliver: str = "dm"  # dm | a channel id
@@ -357,48 +364,96 @@ class _SurveysChecker(Checker):
             return None
 
     def audience(self, node: Node | None, field: str) -> tuple[str, tuple[str, ...]] | None:
+        """`{usergroup: S…}`, `{users: [U…]}`, `{channel: C…}` (one each, as before), or any
+        mix of `usergroups: [S…]`, `channels: [C…]` and `users: [U…]`: (kind, entries)."""
         if node is None:
             return None
-        values = self.mapping(node, field, AUDIENCE_KINDS)
+        values = self.mapping(node, field, AUDIENCE_KEYS)
         if values is None:
             return None
-        if len(values) != 1:
+        if not values:
             self.problem(
                 node,
                 field,
-                "needs exactly one of `usergroup: S…`, `users: [U…, …]` or `channel: C…`",
+                "needs `usergroup: S…`, `users: [U…, …]`, `channel: C…`, or several user groups "
+                "and channels: `{usergroups: [S…, …], channels: [C…, …]}`",
             )
             return None
-        kind, value = next(iter(values.items()))
-        if kind == "usergroup":
-            group = self.text(value, f"{field}.usergroup", limit=64)
-            if group is not None and not USERGROUP_ID.match(group):
-                self.problem(value, f"{field}.usergroup", "must be a user group id, like S0614TZR7")
+        for one, several in (("usergroup", "usergroups"), ("channel", "channels")):
+            if one in values and several in values:
+                self.problem(node, field, f"write `{one}` or `{several}`, not both")
                 return None
-            return None if group is None else (kind, (group,))
-        if kind == "channel":
-            channel = self.channel(value, f"{field}.channel")
-            return None if channel is None else (kind, (channel,))
-        nodes = [value] if isinstance(value, ScalarNode) else None
-        if isinstance(value, SequenceNode):
-            nodes = list(value.value)
-        if not nodes:
-            self.problem(value, f"{field}.users", "must be a list of Slack user ids")
-            return None
+        groups: list[str] = []
+        channels: list[str] = []
         users: list[str] = []
         ok = True
-        for index, user_node in enumerate(nodes):
-            user = self.text(user_node, f"{field}.users[{index}]", limit=64)
-            if user is not None and not USER_ID.match(user):
-                self.problem(
-                    user_node, f"{field}.users[{index}]", "must be a Slack user id, like U012AB3CDE"
-                )
-                user = None
-            if user is None:
+        if "usergroup" in values:
+            ok = self._one_id(values["usergroup"], f"{field}.usergroup", "usergroup", groups) and ok
+        if "usergroups" in values:
+            ok = self._ids(values["usergroups"], f"{field}.usergroups", "usergroup", groups) and ok
+        if "channel" in values:
+            ok = self._one_id(values["channel"], f"{field}.channel", "channel", channels) and ok
+        if "channels" in values:
+            ok = self._ids(values["channels"], f"{field}.channels", "channel", channels) and ok
+        if "users" in values:
+            ok = self._ids(values["users"], f"{field}.users", "user", users) and ok
+        if not ok:
+            return None
+        if len(groups) + len(channels) > MAX_AUDIENCE_GROUPS:
+            self.problem(
+                node, field, f"lists more than {MAX_AUDIENCE_GROUPS} user groups and channels"
+            )
+            return None
+        # One group, one channel or one list of people keeps its own form (as files had it).
+        if not channels and not users and len(groups) == 1:
+            return "usergroup", tuple(groups)
+        if not groups and not users and len(channels) == 1:
+            return "channel", tuple(channels)
+        if not groups and not channels:
+            return "users", tuple(users)
+        entries = [f"usergroup:{g}" for g in groups] + [f"channel:{c}" for c in channels]
+        return GROUPS, tuple(entries + [f"users:{u}" for u in users])
+
+    def _one_id(self, node: Node, field: str, kind: str, found: list[str]) -> bool:
+        if isinstance(node, SequenceNode):
+            plural = "usergroups" if kind == "usergroup" else "channels"
+            self.problem(node, field, f"takes one id: for several, write `{plural}: [ … ]`")
+            return False
+        value = self._id(node, field, kind)
+        if value is not None:
+            found.append(value)
+        return value is not None
+
+    def _ids(self, node: Node, field: str, kind: str, found: list[str]) -> bool:
+        """A list of ids (or one) of `kind`, each once (repeats are dropped)."""
+        nodes = [node] if isinstance(node, ScalarNode) else None
+        if isinstance(node, SequenceNode):
+            nodes = list(node.value)
+        if not nodes:
+            self.problem(node, field, f"must be a list of Slack {kind} ids")
+            return False
+        ok = True
+        for index, item in enumerate(nodes):
+            value = self._id(item, f"{field}[{index}]", kind)
+            if value is None:
                 ok = False
-            elif user not in users:
-                users.append(user)
-        return (kind, tuple(users)) if ok else None
+            elif value not in found:
+                found.append(value)
+        return ok
+
+    def _id(self, node: Node, field: str, kind: str) -> str | None:
+        if kind == "channel":
+            return self.channel(node, field)
+        value = self.text(node, field, limit=64)
+        if value is None:
+            return None
+        if kind == "usergroup" and not USERGROUP_ID.match(value):
+            self.problem(node, field, "must be a user group id, like S0614TZR7")
+            return None
+        if kind == "user" and not USER_ID.match(value):
+            self.problem(node, field, "must be a Slack user id, like U012AB3CDE")
+            return None
+        return value
 
     def schedule(self, node: Node | None, field: str) -> dict[str, str] | None:
         if node is None:
@@ -563,9 +618,7 @@ def dump(surveys: tuple[SurveySpec, ...] | list[SurveySpec], header: str = _HEAD
     """The surveys in the file format (every field written)."""
     entries: list[dict[str, Any]] = []
     for spec in surveys:
-        audience: Any = (
-            FlowList(spec.audience) if spec.audience_kind == "users" else spec.audience[0]
-        )
+        audience = _dump_audience(spec)
         questions = []
         for question in spec.questions:
             entry: dict[str, Any] = {
@@ -584,7 +637,7 @@ def dump(surveys: tuple[SurveySpec, ...] | list[SurveySpec], header: str = _HEAD
             "name": spec.name,
             "title": spec.title,
             "owner_channel": spec.owner_channel,
-            "audience": FlowMap({spec.audience_kind: audience}),
+            "audience": audience,
             "deliver": spec.deliver,
             "schedule": FlowMap(describe_schedule(spec.schedule)),
             "timezone": spec.timezone,
@@ -595,6 +648,35 @@ def dump(surveys: tuple[SurveySpec, ...] | list[SurveySpec], header: str = _HEAD
         survey.update(anonymous=spec.anonymous, language=spec.language, questions=questions)
         entries.append(survey)
     return header + dump_yaml({"surveys": entries}, space_entries=True)
+
+
+def _dump_audience(spec: SurveySpec) -> FlowMap:
+    if spec.audience_kind == "users":
+        return FlowMap({"users": FlowList(spec.audience)})
+    if spec.audience_kind != GROUPS:
+        return FlowMap({spec.audience_kind: spec.audience[0]})
+    written: dict[str, list[str]] = {"usergroups": [], "channels": [], "users": []}
+    plural = {"usergroup": "usergroups", "channel": "channels", "users": "users"}
+    for kind, entry in audience_entries(spec.audience_kind, spec.audience):
+        written[plural[kind]].append(entry)
+    return FlowMap({key: FlowList(ids) for key, ids in written.items() if ids})
+
+
+def audience_entries(kind: str, audience: tuple[str, ...] | list[str]) -> list[tuple[str, str]]:
+    """A stored audience as (kind, id) pairs, kind one of AUDIENCE_KINDS, in file order."""
+    if kind == GROUPS:
+        pairs = [tuple(entry.split(":", 1)) for entry in audience if ":" in entry]
+        return [(k, i) for k, i in pairs if k in AUDIENCE_KINDS and i]
+    if kind not in AUDIENCE_KINDS:
+        raise ValueError(f"unknown audience kind {kind!r}")
+    return [(kind, entry) for entry in audience if entry]
+
+
+def audience_labels(kind: str, audience: tuple[str, ...] | list[str]) -> list[str]:
+    """The audience's groups as results name them: each user group's and channel's id, and
+    LISTED_PEOPLE for the people it lists by id (one group), in file order."""
+    labels = [LISTED_PEOPLE if k == "users" else i for k, i in audience_entries(kind, audience)]
+    return list(dict.fromkeys(labels))
 
 
 # --- the templates (`jerry surveys init`) -----------------------------------------------------

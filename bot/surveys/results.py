@@ -20,8 +20,10 @@ the person's Slack name (plain text, not a mention: nobody is pinged by the resu
 
 Breakdowns: when the audience lists several user groups or channels, each scale question's
 mean per group (named rounds only: in an anonymous round, who has answered is known, so a
-group's answers could name a lone respondent's). Group membership is looked up again when
-results are built. A group with fewer than MIN_GROUP respondents is shown only as hidden.
+group's answers could name a lone respondent's). The groups are those the round recorded on
+each invite when it started (rounds from before that: looked up again in Slack). Each person
+counts in their first group; groups with fewer than MIN_GROUP respondents are merged into
+"other groups", hidden too while that stays small (`group_results`).
 
 Anonymous rounds: closing rewrites the round's answers in a random order, with new random ids
 and random ballot keys, one per row (bot/surveys/results_store.seal_anonymous_answers), so
@@ -53,7 +55,10 @@ from bot.outbox.store import enqueue
 from bot.services import Services
 from bot.slack import SLACK_FAILURES, AsyncWebClient, classify
 from bot.surveys import results_store as store
+from bot.surveys.file import audience_labels
 from bot.surveys.results_domain import (
+    MIN_GROUP,
+    OTHER_GROUPS,
     SCALE_RANGES,
     ChoiceResult,
     GroupResult,
@@ -74,7 +79,6 @@ from models.surveys import Survey, SurveyRound
 log = logging.getLogger("jerry.surveys")
 
 PURPOSE = "survey_results"  # the outbox row that posts a round's results
-MIN_GROUP = 3  # smaller groups are hidden in breakdowns
 TREND_ROUNDS = 6  # the trend covers this round and up to five before it
 
 
@@ -159,6 +163,7 @@ def summarize(
     round_id: int = 0,
     timezone: str = "UTC",
     progress: tuple[int, int] | None = None,
+    round_dates: Sequence[tuple[int, datetime, datetime]] = (),
 ) -> RoundResults:
     """A round's results from its counted answers (latest per respondent and question).
 
@@ -239,7 +244,21 @@ def summarize(
         owner_channel=owner_channel,
         round_id=round_id,
         timezone=timezone,
+        round_dates=tuple(round_dates),
     )
+
+
+def suppressed(counts: Mapping[str, int]) -> set[str]:
+    """Which cells of a breakdown to hide so that none with 1 to MIN_GROUP - 1 people can be
+    read, directly or as the total minus the cells shown: the small cells, then (while what
+    they hold together is still small) the smallest shown cell too."""
+    hidden = {name for name, n in counts.items() if 0 < n < MIN_GROUP}
+    while 0 < sum(counts[name] for name in hidden) < MIN_GROUP:
+        shown = [(n, name) for name, n in counts.items() if name not in hidden and n > 0]
+        if not shown:
+            break
+        hidden.add(min(shown)[1])
+    return hidden
 
 
 def group_results(
@@ -248,26 +267,58 @@ def group_results(
     answered: Mapping[str, set[str]],
     groups: Mapping[str, frozenset[str]],
 ) -> tuple[GroupResult, ...]:
-    """Each group's means; a group with fewer than MIN_GROUP respondents shows nothing."""
+    """Each group's means, k-anonymity style (k = MIN_GROUP).
+
+    Each respondent counts in one group: the first of the audience (file order) that lists
+    them, so the groups never overlap and no two of them differ by one person. Groups with
+    fewer than MIN_GROUP respondents are merged into one "other groups" line (hidden too if
+    it is still that small, with the smallest group shown if needed so that the total minus
+    the groups shown gives nobody away). Per question, a mean over fewer than MIN_GROUP answers
+    is left out the same way.
+    """
     if len(groups) < 2:
         return ()  # a single group is the whole round
-    found = []
+    home: dict[str, str] = {}
     for name, members in groups.items():
-        respondents = [r for r in answered if r in members]
-        if len(respondents) < MIN_GROUP:
-            found.append(GroupResult(name, len(respondents), True, ()))
-            continue
-        means = []
-        for question in questions:
-            if question.kind not in SCALE_RANGES:
-                continue
-            values = [
+        for respondent in answered:
+            if respondent in members:
+                home.setdefault(respondent, name)
+    cells = {name: {r for r, group in home.items() if group == name} for name in groups}
+    small = suppressed({name: len(people) for name, people in cells.items()})
+    merged = tuple(name for name in groups if name in small)
+    shown: dict[str, set[str]] = {name: cells[name] for name in groups if name not in small}
+    if merged:
+        shown[OTHER_GROUPS] = set().union(*(cells[name] for name in merged))
+    scales = [q for q in questions if q.kind in SCALE_RANGES]
+    values: dict[str, dict[str, list[float]]] = {name: {} for name in shown}
+    for question in scales:
+        for name, people in shown.items():
+            values[name][question.id] = [
                 row.number
                 for respondent, row in by_question[question.id].items()
-                if respondent in members and row.number is not None
+                if respondent in people and row.number is not None
             ]
-            means.append((question.id, mean_of(values)))
-        found.append(GroupResult(name, len(respondents), False, tuple(means)))
+    left_out = {q.id: suppressed({name: len(values[name][q.id]) for name in shown}) for q in scales}
+    if merged and not any(shown[name] for name in shown if name != OTHER_GROUPS):
+        # Everyone is in the merged line: it would be the round's total, told as a group.
+        respondents = len(shown[OTHER_GROUPS])
+        return (GroupResult(OTHER_GROUPS, respondents, True, (), merged),)
+    found = []
+    for name, people in shown.items():
+        hidden = 0 < len(people) < MIN_GROUP
+        means = tuple(
+            (q.id, None if hidden or name in left_out[q.id] else mean_of(values[name][q.id]))
+            for q in scales
+        )
+        found.append(
+            GroupResult(
+                name,
+                len(people),
+                hidden,
+                () if hidden else means,
+                merged if name == OTHER_GROUPS else (),
+            )
+        )
     return tuple(found)
 
 
@@ -338,6 +389,7 @@ async def results_of_round(
         # Named rounds: every respondent's cached name in one query (anonymous rounds hold
         # keyed hashes: nobody to name).
         cached = {} if round_.anonymous else await store.respondent_users(session, round_)
+        recorded = {} if round_.anonymous else await store.invite_groups(session, round_.id)
     names: dict[str, str] = {}
     if not round_.anonymous:
         for respondent in respondents:
@@ -349,7 +401,8 @@ async def results_of_round(
                     user = await directory.user(respondent) or user
             if user is not None:
                 names[respondent] = user.real_name or user.name or respondent
-    groups = await _groups(survey, round_, groups_of)
+    groups = _in_file_order(survey, recorded) if len(recorded) > 1 else {}
+    groups = groups or await _groups(survey, round_, groups_of)
     return summarize(
         survey=survey.name,
         title=survey.title,
@@ -370,13 +423,23 @@ async def results_of_round(
         round_id=round_.id,
         timezone=survey.timezone,
         progress=progress,
+        round_dates=[(r.number, r.opened_at, store.cutoff_of(r)) for r in [*earlier, round_]],
     )
+
+
+def _in_file_order(survey: Survey, recorded: Mapping[str, set[str]]) -> dict[str, frozenset[str]]:
+    """The recorded groups in the order the audience lists them (each person counts in their
+    first); groups the file no longer lists come last."""
+    order = audience_labels(survey.audience_kind, list(survey.audience or []))
+    ranked = sorted(recorded, key=lambda g: (order.index(g) if g in order else len(order), g))
+    return {label: frozenset(recorded[label]) for label in ranked}
 
 
 async def _groups(
     survey: Survey, round_: SurveyRound, groups_of: GroupResolver | None
 ) -> dict[str, frozenset[str]]:
-    if groups_of is None or survey.audience_kind == "users" or len(survey.audience or []) < 2:
+    labels = audience_labels(survey.audience_kind, list(survey.audience or []))
+    if groups_of is None or len(labels) < 2:
         return {}
     if round_.anonymous:
         # A group's answers would be a subset of answers whose members' having answered is

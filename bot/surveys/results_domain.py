@@ -75,10 +75,18 @@ QuestionResult = ScaleResult | ChoiceResult | TextResult
 
 @dataclass(frozen=True)
 class GroupResult:
-    name: str
-    respondents: int  # people of the group who answered at least one question
-    hidden: bool  # fewer than MIN_GROUP: no figure shown
-    means: tuple[tuple[str, float | None], ...]  # (question id, mean) for scale questions
+    name: str  # a user group's or channel's id, "users" (people listed by id), or OTHER_GROUPS
+    respondents: int  # people counted in the group who answered at least one question
+    hidden: bool  # fewer than MIN_GROUP (with what else it would give away): no figure shown
+    # (question id, mean) for scale questions; None where fewer than MIN_GROUP answered it
+    means: tuple[tuple[str, float | None], ...]
+    merged: tuple[str, ...] = ()  # OTHER_GROUPS: the small groups it holds, in file order
+
+
+OTHER_GROUPS = ""  # the name of the line that merges the groups too small to show alone
+MIN_GROUP = 3  # a breakdown shows no figure over fewer people (README: small groups hidden)
+# The group, in breakdowns, of the people an audience lists by user id.
+LISTED_PEOPLE = "users"
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,8 @@ class RoundResults:
     owner_channel: str = ""
     round_id: int = 0
     timezone: str = "UTC"  # the survey's, for the dates shown
+    # (round number, opened, closed or due to close) of the rounds in the trend, oldest first
+    round_dates: tuple[tuple[int, datetime, datetime], ...] = ()
 
     @property
     def so_far(self) -> bool:
@@ -116,3 +126,16 @@ class RoundResults:
 
     def scale_results(self) -> list[ScaleResult]:
         return [q for q in self.questions if isinstance(q, ScaleResult)]
+
+    @property
+    def has_trend(self) -> bool:
+        """Whether a scale question has means in two rounds or more: a trend to chart (a
+        single point is no trend; the message says so instead)."""
+        return any(len(q.trend) > 1 for q in self.scale_results())
+
+    def question_number(self, question_id: str) -> int:
+        """The question's number as the round and results messages show it (1, 2, …)."""
+        for number, result in enumerate(self.questions, 1):
+            if result.question.id == question_id:
+                return number
+        return 0

@@ -153,6 +153,18 @@ async def invite_progress(session: AsyncSession, round_id: int) -> tuple[int, in
     return int(row[0] or 0), int(row[1] or 0)
 
 
+async def invite_groups(session: AsyncSession, round_id: int) -> dict[str, set[str]]:
+    """A named round's groups as its invites recorded them: group → its respondents."""
+    statement = select(SurveyInvite.respondent, SurveyInvite.groups).where(
+        SurveyInvite.round_id == round_id, SurveyInvite.groups.is_not(None)
+    )
+    found: dict[str, set[str]] = {}
+    for respondent, groups in (await session.execute(statement)).all():
+        for label in groups or []:
+            found.setdefault(label, set()).add(respondent)
+    return found
+
+
 async def seal_anonymous_answers(session: AsyncSession, round_id: int) -> None:
     """An anonymous round closes: write its answers again in a random order, with new random
     ids and a random ballot key per row, no message hash, in the closing transaction.

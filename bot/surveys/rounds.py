@@ -35,11 +35,12 @@ from bot.outbox.store import enqueue
 from bot.scheduler import latest_slot
 from bot.services import Services
 from bot.sla.reminder_store import claim_reminder
-from bot.slack import TRANSPORT_ERRORS, AsyncWebClient, SlackApiError, classify
+from bot.slack import SLACK_FAILURES, AsyncWebClient, SlackApiError, classify
 from bot.surveys import store
 from bot.surveys.answer_store import round_with_survey
-from bot.surveys.file import parse_duration, trigger_of
+from bot.surveys.file import audience_entries, parse_duration, trigger_of
 from bot.surveys.keys import respondent_key, survey_secret, survey_secret_of, thread_tag
+from bot.surveys.results_domain import LISTED_PEOPLE
 from bot.triage import alert_triage
 from bot.views.survey_round import intro_message, question_message
 from models.deliveries import Delivery
@@ -66,7 +67,9 @@ class SurveyError(KeyedRefusal):
 @dataclass(frozen=True)
 class RoundResult:
     survey: str
-    # started | exists (the slot has its round already) | audience_failed | unpostable
+    # started | exists (the slot has its round already) | audience_failed (Slack refuses to
+    # list it: the file is wrong) | audience_unreachable (Slack down, 5xx, timeouts: try again)
+    # | audience_empty (nobody Jerry can ask)
     status: str
     slot: datetime | None = None
     round_id: int | None = None
@@ -111,7 +114,7 @@ async def run_due_rounds(services: Services, now: datetime) -> list[RoundResult]
 
 
 async def _alert_audience_failed(
-    services: Services, survey: Survey, slot: datetime, error: str
+    services: Services, survey: Survey, slot: datetime, entry: str, error: str
 ) -> None:
     """Tell triage once per slot: the tick tries again every minute, the alert must not."""
     async with services.sessions() as session:
@@ -121,7 +124,7 @@ async def _alert_audience_failed(
                 session,
                 "survey_audience_failed",
                 name=survey.name,
-                audience=", ".join(survey.audience) or "—",
+                audience=entry or "—",
                 error=error,
             )
         await session.commit()
@@ -156,20 +159,35 @@ async def start_round(
         if await store.round_for_slot(session, survey.id, slot) is not None:
             return RoundResult(survey.name, "exists", slot)
     try:
-        members = await audience_of(services.client, survey.audience_kind, list(survey.audience))
-    except SlackApiError as exc:
-        failure = classify(exc)
-        error = failure.code
+        groups_of = await audience_members(
+            services.client, survey.audience_kind, list(survey.audience)
+        )
+    except AudienceUnreadable as exc:
+        # Nothing is recorded: a round half read would ask only part of its audience.
+        if isinstance(exc.cause, SlackApiError):
+            failure = classify(exc.cause)
+            error, unreachable = failure.code, failure.retry
+        else:
+            error, unreachable = f"connection: {exc.cause.__class__.__name__}", True
         log.warning("survey %s: its audience could not be read: %s", survey.name, error)
-        if not failure.retry:  # the audience itself is wrong: product ops must fix the file
-            await _alert_audience_failed(services, survey, slot, error)
-        return RoundResult(survey.name, "audience_failed", slot, error=error)
-    except TRANSPORT_ERRORS as exc:
-        error = f"connection: {exc.__class__.__name__}"
-        log.warning("survey %s: its audience could not be read: %s", survey.name, error)
-        return RoundResult(survey.name, "audience_failed", slot, error=error)
+        if not unreachable:  # the audience itself is wrong: product ops must fix the file
+            await _alert_audience_failed(services, survey, slot, exc.entry, error)
+        return RoundResult(
+            survey.name,
+            "audience_unreachable" if unreachable else "audience_failed",
+            slot,
+            error=f"{exc.entry}: {error}",
+        )
+    members = list(groups_of)
     people = await _reachable(services.directory, members)
     skipped = len(members) - len(people)
+    if not people:  # a round nobody is asked would stay open, empty, until it closes
+        log.warning("survey %s: its audience has nobody Jerry can ask", survey.name)
+        entries = ", ".join(
+            entry for _kind, entry in audience_entries(survey.audience_kind, list(survey.audience))
+        )
+        await _alert_audience_failed(services, survey, slot, entries, "nobody_to_ask")
+        return RoundResult(survey.name, "audience_empty", slot, skipped=skipped)
     secret = await survey_secret(services.sessions) if survey.anonymous else ""
     if survey.anonymous:
         # Invites and asks in no particular order: their ids say nothing of the audience's.
@@ -189,6 +207,9 @@ async def start_round(
                 respondent=respondent_key(
                     user, round_.id, anonymous=round_.anonymous, secret=secret
                 ),
+                # Which groups asked them: named rounds only (no invite of an anonymous round
+                # says more than "asked").
+                groups=None if round_.anonymous else groups_of[user],
             )
             for user in people
         )
@@ -226,39 +247,66 @@ async def start_round(
     )
 
 
-async def audience_of(client: AsyncWebClient, kind: str, ids: list[str]) -> list[str]:
-    """The user ids a survey's audience names today (in order, once each)."""
+class AudienceUnreadable(Exception):
+    """Slack did not list the members of one of the audience's user groups or channels."""
+
+    def __init__(self, entry: str, cause: Exception) -> None:
+        super().__init__(f"{entry}: {cause}")
+        self.entry = entry  # the user group or channel id
+        self.cause = cause  # SlackApiError, or a transport error (TRANSPORT_ERRORS)
+
+
+async def members_of(client: AsyncWebClient, kind: str, entry: str) -> list[str]:
+    """The user ids of one audience entry today: a user group's or channel's members (page by
+    page), or the listed person. Raises AudienceUnreadable when Slack does not answer."""
     if kind == "users":
-        found = list(ids)
-    elif kind == "usergroup":
-        found = []
-        for group in ids:
-            response = await client.usergroups_users_list(usergroup=group)
+        return [entry]
+    found: list[str] = []
+    try:
+        if kind == "usergroup":
+            response = await client.usergroups_users_list(usergroup=entry)
             found.extend(response.get("users") or [])
-    elif kind == "channel":
-        found = []
-        for channel in ids:
+        elif kind == "channel":
             cursor = None
             while True:
                 response = await client.conversations_members(
-                    channel=channel, limit=MEMBERS_PAGE, cursor=cursor
+                    channel=entry, limit=MEMBERS_PAGE, cursor=cursor
                 )
                 found.extend(response.get("members") or [])
                 cursor = (response.get("response_metadata") or {}).get("next_cursor")
                 if not cursor:
                     break
-    else:
-        raise ValueError(f"unknown audience kind {kind!r}")
-    return list(dict.fromkeys(user for user in found if user))
+        else:
+            raise ValueError(f"unknown audience kind {kind!r}")
+    except SLACK_FAILURES as exc:
+        raise AudienceUnreadable(entry, exc) from exc
+    return found
+
+
+async def audience_members(
+    client: AsyncWebClient, kind: str, audience: list[str]
+) -> dict[str, list[str]]:
+    """Who a survey's audience names today: user id → the audience's groups they are in (the
+    labels of bot/surveys/file.audience_labels, in file order). Each person once, however
+    many groups list them; in the order the groups list them."""
+    found: dict[str, list[str]] = {}
+    for entry_kind, entry in audience_entries(kind, audience):
+        label = LISTED_PEOPLE if entry_kind == "users" else entry
+        for user in await members_of(client, entry_kind, entry):
+            if user and label not in found.setdefault(user, []):
+                found[user].append(label)
+    return found
 
 
 async def audience_groups(client: AsyncWebClient, survey: Survey) -> dict[str, list[str]]:
-    """Who is in the survey's audience now, per user group or channel (users: one group),
-    read as rounds read it: for results' breakdowns and anonymous rounds' reminders."""
-    entries = [entry for entry in survey.audience or [] if entry]
-    if survey.audience_kind == "users":
-        return {"users": await audience_of(client, "users", entries)}
-    return {entry: await audience_of(client, survey.audience_kind, [entry]) for entry in entries}
+    """Who is in the survey's audience now, per user group or channel (people listed by id:
+    one group), read as rounds read it: for anonymous rounds' reminders."""
+    groups: dict[str, list[str]] = {}
+    members = await audience_members(client, survey.audience_kind, list(survey.audience or []))
+    for user, labels in members.items():
+        for label in labels:
+            groups.setdefault(label, []).append(user)
+    return groups
 
 
 async def _reachable(directory: Directory, members: list[str]) -> list[str]:

@@ -17,6 +17,8 @@ from typing import Any
 from bot.i18n import t
 from bot.sla.business_time import zone
 from bot.surveys.results_domain import (
+    LISTED_PEOPLE,
+    OTHER_GROUPS,
     SCALE_RANGES,
     ChoiceResult,
     GroupResult,
@@ -233,28 +235,47 @@ def answer_lines(result: TextResult, lang: str) -> list[str]:
 
 
 def group_line(group: GroupResult, results: RoundResults, lang: str) -> str:
-    name = _group_name(group.name)
-    if group.hidden:
-        return t("survey_results.group.hidden", lang, group=name)
-    means = dict(group.means)
-    parts = [
-        f"{i}. {number(means.get(q.question.id), lang)}"
-        for i, q in enumerate(results.questions, 1)
-        if isinstance(q, ScaleResult)
-    ]
+    if group.name == OTHER_GROUPS:
+        merged = ", ".join(_group_name(name, lang) for name in group.merged)
+        if group.hidden:
+            return t("survey_results.group.other_hidden", lang, groups=merged)
+        return t(
+            "survey_results.group.other",
+            lang,
+            groups=merged,
+            n=group.respondents,
+            means=_group_means(group, results, lang),
+        )
+    name = _group_name(group.name, lang)
+    if group.respondents == 0:
+        return t("survey_results.group.none", lang, group=name)
     return t(
         "survey_results.group.line",
         lang,
         group=name,
         n=group.respondents,
-        means=" · ".join(parts) or "–",
+        means=_group_means(group, results, lang),
     )
 
 
-def _group_name(name: str) -> str:
-    """A channel as a link (no ping); anything else (a user group's id or handle) as text."""
+def _group_means(group: GroupResult, results: RoundResults, lang: str) -> str:
+    """ "Q1 4.2 · Q2 3.1", numbered as the questions are (a mean over too few: "–")."""
+    means = dict(group.means)
+    parts = [
+        f"Q{i} {number(means.get(q.question.id), lang)}"
+        for i, q in enumerate(results.questions, 1)
+        if isinstance(q, ScaleResult)
+    ]
+    return " · ".join(parts) or "–"
+
+
+def _group_name(name: str, lang: str = "en") -> str:
+    """A channel as a link (no ping), a user group by its id as text (`<!subteam^…>` would
+    notify the whole group), people listed by id as words."""
     if name.startswith(("C", "G")) and name.isalnum() and name.isupper():
         return f"<#{name}>"
+    if name == LISTED_PEOPLE:
+        return t("survey_results.group.listed", lang)
     return safe_label(name.lstrip("@"), 80)
 
 
@@ -313,6 +334,8 @@ def results_messages(results: RoundResults, lang: str) -> list[Message]:
             )
         )
         body.append(context(t("survey_results.group.how", lang)))
+    if results.scale_results() and not results.has_trend:
+        body.append(context(t("survey_results.chart.first_round", lang)))
     body.append(context(t("survey_results.how", lang)))
 
     main = list(head)
@@ -431,7 +454,8 @@ def results_json(results: RoundResults) -> dict[str, Any]:
     for group in results.groups:
         data["groups"].append(
             {
-                "name": group.name,
+                "name": group.name or None,  # None: the small groups merged (`merged`)
+                **({"merged": list(group.merged)} if group.name == OTHER_GROUPS else {}),
                 "respondents": None if group.hidden else group.respondents,
                 "hidden": group.hidden,
                 "means": None if group.hidden else dict(group.means),
@@ -478,15 +502,17 @@ def results_csv(results: RoundResults) -> str:
             for answer in result.answers:
                 row(**common, measure="answer", key=answer.who or "", value=_plain(answer.text))
     for group in results.groups:
+        # the small groups merged: "other:S0CS+S0SE"
+        key = group.name or "other:" + "+".join(group.merged)
         if group.hidden:
-            row(measure="group_hidden", key=group.name)
+            row(measure="group_hidden", key=key)
             continue
-        row(measure="group_respondents", key=group.name, value=group.respondents)
+        row(measure="group_respondents", key=key, value=group.respondents)
         for qid, group_mean in group.means:
             row(
                 question=qid,
                 measure="group_mean",
-                key=group.name,
+                key=key,
                 value=None if group_mean is None else f"{group_mean:.2f}",
             )
     return buffer.getvalue()
