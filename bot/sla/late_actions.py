@@ -188,7 +188,7 @@ async def nudge(
             now=now,
         ):
             raise NudgedRecentlyError(item.id, lead, math.ceil(NUDGE_INTERVAL.seconds / 60))
-        add_event(session, item, clicked.user, NUDGED, to=lead)
+        add_event(session, item, clicked.user, NUDGED, to=lead).at = now
         delivery = enqueue(
             session,
             REMINDER,
