@@ -35,6 +35,7 @@ from bot.views import (
     conversation,
     home,
     items,
+    late,
     lead_actions,
     modals,
     summary,
@@ -235,6 +236,29 @@ CASES: list[Case] = [
         },
     ),
     *cases(
+        late.late_message,
+        **{
+            state: (lambda lang, state=state: {"late": inputs.late_item(state)})
+            for state in ("ack", "answer", "acknowledged", "taken", "answered", "resolved", "moved")
+        },
+        nudged=lambda lang: {"late": inputs.late_item("ack", nudged=True)},
+    ),
+    *cases(
+        late.escalation_copy_done,
+        acknowledged=lambda lang: {
+            "card_message": items.lead_dm(inputs.customer_item(status="acknowledged"), lang),
+            "late": inputs.late_item("acknowledged"),
+        },
+        resolved=lambda lang: {
+            "card_message": items.lead_dm(inputs.customer_item(status="resolved"), lang),
+            "late": inputs.late_item("resolved"),
+        },
+    ),
+    *cases(
+        late.taken_notice,
+        taken=lambda lang: {"item_id": 4182, "by": "U0FRENCH"},
+    ),
+    *cases(
         items.triage_alert,
         undeliverable=alert("undeliverable", item=4182, who="<@U0REPORTER>", error="is_archived"),
         lead_unreachable=alert(
@@ -242,9 +266,6 @@ CASES: list[Case] = [
         ),
         reporter_unreachable=alert(
             "reporter_unreachable", item=4183, who="<@U0SHY>", error="cannot_dm_bot"
-        ),
-        escalated=alert(
-            "escalated", item=4182, team="Payments", lead="<@U0PAYLEAD>", to="<@U0PAYBACK>"
         ),
         lead_gone=alert(
             "lead_gone", who="<@U0MOBLEAD>", count=3, to="<@U0MOBBACK>", teams="Mobile"

@@ -11,7 +11,6 @@ from bot.views.items import Message, human_duration, kind_label, safe, target_la
 
 TAKE, NUDGE = "late_take", "late_nudge"  # the buttons' action ids (handlers/sla.py)
 PREVIEW = 300  # characters of the item's text shown under the line
-EMOJI = {"ack": ":alarm_clock:", "answer": ":alarm_clock:", "moved": ":arrow_right:"}
 
 
 def state_label(late: LateItem, lang: str) -> str:
@@ -37,7 +36,8 @@ def late_message(late: LateItem, lang: str) -> Message:
         team=late.team,
         state=state,
     )
-    blocks = [section(f"{EMOJI.get(late.state, ':white_check_mark:')} {title}")]
+    # Once it moved on, the state's own "✓" says so.
+    blocks = [section(f":alarm_clock: {title}" if late.late else title)]
     notes = [safe(late.text, PREVIEW)] if late.text.strip() else []
     if late.late:
         detail = t(
@@ -79,7 +79,7 @@ def escalation_copy_done(card_message: Message, late: LateItem, lang: str) -> Me
     """An escalation DM (the item's card sent to the backup or triage) once the item moved on:
     the card as it is now, without its buttons, saying who acted and that nothing more is
     needed. `card_message` is the card (bot/views/items.py `lead_dm`)."""
-    line = f":white_check_mark: {state_label(late, lang)}. {t('late.copy_done', lang)}"
+    line = f"{state_label(late, lang)}. {t('late.copy_done', lang)}"
     blocks = [block for block in card_message["blocks"] if block.get("type") != "actions"]
     return {"text": card_message["text"], "blocks": [section(line), *blocks][:50]}
 
