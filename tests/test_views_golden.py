@@ -19,6 +19,7 @@ import inspect
 import json
 import os
 import pkgutil
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -822,3 +823,31 @@ def test_no_golden_file_without_its_case() -> None:
         f"golden files no case builds: {[str(p.relative_to(GOLDEN_DIR)) for p in orphans]}; "
         f"`{HOW_TO_UPDATE}` deletes them"
     )
+
+
+# An ISO instant, or a time named "UTC", shown to a person: Slack's `<!date^…|fallback>` (each
+# reader's timezone) is the only place either may appear.
+ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T")
+SLACK_DATE = re.compile(r"<!date\^[^|>]*\|[^>]*>")
+# What people do not read in Slack: files to download and the CLI's plain text.
+NOT_FOR_SLACK = (
+    "summary/summary_csv.",
+    "summary/summary_json.",
+    "survey_results/results_csv.",
+    "survey_results/results_json.",
+    "survey_results/results_text.",
+)
+
+
+def test_no_message_shows_a_utc_time_or_an_iso_instant() -> None:
+    """Every golden output a person reads in Slack, outside `<!date^…>`, has neither."""
+    checked = 0
+    for path in sorted(GOLDEN_DIR.rglob("*.json")):
+        name = path.relative_to(GOLDEN_DIR).as_posix()
+        if name.startswith(NOT_FOR_SLACK):
+            continue
+        shown = SLACK_DATE.sub("", path.read_text(encoding="utf-8"))
+        assert not ISO_INSTANT.search(shown), f"{name} shows an ISO instant"
+        assert " UTC" not in shown, f"{name} shows a time in UTC"
+        checked += 1
+    assert checked > 200
