@@ -33,7 +33,7 @@ from bot.relay import delivery as relay_delivery
 from bot.relay.digest import LeadDigest
 from bot.scheduler import Scheduler, interval
 from bot.services import build_services
-from bot.sla import reminders
+from bot.sla import late, reminders
 from bot.sla.reminders import ReminderSummary, run_reminders
 from bot.slack import (
     BotIdentity,
@@ -68,6 +68,7 @@ def outbox_handlers(surveys: SurveyContext, digest: LeadDigest | None = None) ->
     relay_delivery.register_outbox(registry, digest)
     conversation_delivery.register_outbox(registry)
     reminders.register_outbox(registry)
+    late.register_outbox(registry)
     survey_results.register_outbox(registry, surveys)
     survey_rounds.register_outbox(registry)
     summary_replies.register_outbox(registry)

@@ -52,3 +52,42 @@ async def alert_gave_up(
         who=alert_recipient_label(delivery, item),
         error=error,
     )
+
+
+# A late item's one message for product ops, and its updates (bot/sla/late.py sends them;
+# they are owed here, where every change to an item can reach them without a circle).
+LATE_MESSAGE, LATE_UPDATE = "late_message", "late_update"
+ESCALATION = "escalation"  # the item's card sent to the backup or triage (bot/sla/reminders.py)
+
+
+def late_lane(item: Item) -> str:
+    """The outbox lane of an item's late message and its updates: they go out in order."""
+    return f"late:{item.id}"
+
+
+async def owe_late_message(session: AsyncSession, item: Item, *, exclude: str | None) -> None:
+    """The item went late: its message in the triage channel (else a DM to the triage lead,
+    unless `exclude`, the triage lead already asked by DM), posted once; when it goes late
+    again (its answer after its acknowledgement), the same message is updated."""
+    if item.late_message_ts:
+        late_item_moved(session, item)
+        return
+    triage = await triage_team(session)
+    recipient = None
+    if triage is not None and triage.channel:
+        recipient = triage.channel
+    elif triage is not None and triage.lead != exclude:
+        recipient = triage.lead
+    if recipient is not None:
+        delivery = enqueue(session, LATE_MESSAGE, item=item, recipient=recipient)
+        delivery.lane = late_lane(item)
+
+
+def late_item_moved(session: AsyncSession, item: Item) -> None:
+    """The item changed (acknowledged, answered, reassigned, resolved, reopened, taken): its
+    late message and the escalation DMs about it are re-rendered, in place. Nothing for an
+    item that never went late."""
+    if item.escalated_at is None:
+        return
+    delivery = enqueue(session, LATE_UPDATE, item=item)
+    delivery.lane = late_lane(item)

@@ -99,6 +99,10 @@ class Item(Base):
     lead_digest_channel: Mapped[str | None] = mapped_column(String(64))
     lead_digest_ts: Mapped[str | None] = mapped_column(String(32))
     lead_card_by: Mapped[int | None]
+    # The item went late (escalated): its one message in product ops' triage channel (else a
+    # DM to the triage lead), updated in place as the item moves (bot/sla/late.py).
+    late_message_channel: Mapped[str | None] = mapped_column(String(64))
+    late_message_ts: Mapped[str | None] = mapped_column(String(32))
     # The first DM Jerry sent the reporter about this item: later news threads under it.
     reporter_dm_channel: Mapped[str | None] = mapped_column(String(64))
     reporter_dm_ts: Mapped[str | None] = mapped_column(String(32))

@@ -233,7 +233,9 @@ async def test_reminders_go_to_unfinished_people_in_their_business_hours_once(
     await jerry.run_survey_results(REMIND_FROM + timedelta(minutes=30))
     [paris] = reminders_to(fake_slack, "U0PRODOPS")
     assert "*2 questions* are still unanswered" in paris["text"]
-    assert "closes Thu Mar 12, 10:00" in paris["text"]  # in Paris time
+    assert (
+        "|2026-03-12 10:00 Europe/Paris>" in paris["text"]
+    )  # each reader's time; Paris's fallback
     intro = (await invites_by_key(jerry, round_id))["U0PRODOPS"]
     assert paris.get("thread_ts") == intro.ts  # under their intro
     assert reminders_to(fake_slack, "U0PAYLEAD") == [] and reminders_to(fake_slack, tokyo) == []
@@ -243,13 +245,13 @@ async def test_reminders_go_to_unfinished_people_in_their_business_hours_once(
     await jerry.run_survey_results(datetime(2026, 3, 11, 14, 0, tzinfo=UTC))
     [new_york] = reminders_to(fake_slack, "U0PAYLEAD")
     assert "*3 questions*" in new_york["text"]
-    assert "closes Thu Mar 12, 05:00" in new_york["text"]  # in New York time
+    assert "|2026-03-12 05:00 America/New_York>" in new_york["text"]
     assert reminders_to(fake_slack, tokyo) == []  # 23:00 there
 
     # Thursday 00:30 UTC is 09:30 in Tokyo, and the round is still open.
     await jerry.run_survey_results(datetime(2026, 3, 12, 0, 30, tzinfo=UTC))
     [tokyo_dm] = reminders_to(fake_slack, tokyo)
-    assert "closes Thu Mar 12, 18:00" in tokyo_dm["text"]
+    assert "|2026-03-12 18:00 Asia/Tokyo>" in tokyo_dm["text"]
 
     # Later ticks remind nobody again; the finished person was never reminded.
     await jerry.run_survey_results(datetime(2026, 3, 12, 8, 0, tzinfo=UTC))

@@ -234,7 +234,12 @@ async def test_shipped_opens_the_form_stores_the_update_and_confirms(
     assert confirmation["replace_original"] is False
     assert confirmation["text"] == "Recorded as shipped: *Refunds in one click*"
     text = everything(confirmation)
-    assert "Billing" in text and "shipped on 2026-11-19" in text and "Customer-facing" in text
+    assert (
+        "Billing" in text
+        and "shipped on <!date^" in text
+        and "|2026-11-19>" in text
+        and "Customer-facing" in text
+    )
     assert "<https://example.com/changelog?x=1&amp;y=2|Read more>" in text
     edit, withdraw = buttons(confirmation)
     assert (edit["action_id"], edit["value"]) == ("update_edit", str(update.id))
@@ -273,7 +278,7 @@ async def test_upcoming_asks_a_target_date_and_a_confidence(
     assert (update.shipped_on, update.audience, update.link) == (None, "internal", None)
     confirmation = last_response(fake_slack)
     assert confirmation["text"] == "Recorded as coming up: *Offline mode*"
-    assert "target 2027-01-15 · Committed" in everything(confirmation)
+    assert "|2027-01-15> · Committed" in everything(confirmation)  # each reader's format
 
     # Today (in Paris) is still a valid target date.
     view = await open_form(slack, "/upcoming")
@@ -433,7 +438,8 @@ async def test_a_french_user_gets_everything_in_french(
     confirmation = last_response(fake_slack)
     assert confirmation["text"] == "Enregistré comme à venir : *Mode hors ligne*"
     assert [b["text"]["text"] for b in buttons(confirmation)] == ["Modifier", "Retirer"]
-    assert "prévu le 2027-02-01 · À l’étude" in everything(confirmation)
+    assert "prévu le <!date^" in everything(confirmation)
+    assert "|2027-02-01> · À l’étude" in everything(confirmation)
 
 
 # --- edit and withdraw ------------------------------------------------------------------------

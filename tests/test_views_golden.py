@@ -19,6 +19,7 @@ import inspect
 import json
 import os
 import pkgutil
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from bot.views import (
     conversation,
     home,
     items,
+    late,
     lead_actions,
     modals,
     summary,
@@ -235,6 +237,29 @@ CASES: list[Case] = [
         },
     ),
     *cases(
+        late.late_message,
+        **{
+            state: (lambda lang, state=state: {"late": inputs.late_item(state)})
+            for state in ("ack", "answer", "acknowledged", "taken", "answered", "resolved", "moved")
+        },
+        nudged=lambda lang: {"late": inputs.late_item("ack", nudged=True)},
+    ),
+    *cases(
+        late.escalation_copy_done,
+        acknowledged=lambda lang: {
+            "card_message": items.lead_dm(inputs.customer_item(status="acknowledged"), lang),
+            "late": inputs.late_item("acknowledged"),
+        },
+        resolved=lambda lang: {
+            "card_message": items.lead_dm(inputs.customer_item(status="resolved"), lang),
+            "late": inputs.late_item("resolved"),
+        },
+    ),
+    *cases(
+        late.taken_notice,
+        taken=lambda lang: {"item_id": 4182, "by": "U0FRENCH"},
+    ),
+    *cases(
         items.triage_alert,
         undeliverable=alert("undeliverable", item=4182, who="<@U0REPORTER>", error="is_archived"),
         lead_unreachable=alert(
@@ -242,9 +267,6 @@ CASES: list[Case] = [
         ),
         reporter_unreachable=alert(
             "reporter_unreachable", item=4183, who="<@U0SHY>", error="cannot_dm_bot"
-        ),
-        escalated=alert(
-            "escalated", item=4182, team="Payments", lead="<@U0PAYLEAD>", to="<@U0PAYBACK>"
         ),
         lead_gone=alert(
             "lead_gone", who="<@U0MOBLEAD>", count=3, to="<@U0MOBBACK>", teams="Mobile"
@@ -801,3 +823,31 @@ def test_no_golden_file_without_its_case() -> None:
         f"golden files no case builds: {[str(p.relative_to(GOLDEN_DIR)) for p in orphans]}; "
         f"`{HOW_TO_UPDATE}` deletes them"
     )
+
+
+# An ISO instant, or a time named "UTC", shown to a person: Slack's `<!date^…|fallback>` (each
+# reader's timezone) is the only place either may appear.
+ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T")
+SLACK_DATE = re.compile(r"<!date\^[^|>]*\|[^>]*>")
+# What people do not read in Slack: files to download and the CLI's plain text.
+NOT_FOR_SLACK = (
+    "summary/summary_csv.",
+    "summary/summary_json.",
+    "survey_results/results_csv.",
+    "survey_results/results_json.",
+    "survey_results/results_text.",
+)
+
+
+def test_no_message_shows_a_utc_time_or_an_iso_instant() -> None:
+    """Every golden output a person reads in Slack, outside `<!date^…>`, has neither."""
+    checked = 0
+    for path in sorted(GOLDEN_DIR.rglob("*.json")):
+        name = path.relative_to(GOLDEN_DIR).as_posix()
+        if name.startswith(NOT_FOR_SLACK):
+            continue
+        shown = SLACK_DATE.sub("", path.read_text(encoding="utf-8"))
+        assert not ISO_INSTANT.search(shown), f"{name} shows an ISO instant"
+        assert " UTC" not in shown, f"{name} shows a time in UTC"
+        checked += 1
+    assert checked > 200

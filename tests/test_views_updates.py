@@ -191,7 +191,7 @@ def test_the_confirmation_says_what_was_recorded() -> None:
     fields = next(b for b in message["blocks"] if "fields" in b)["fields"]
     assert [f["text"] for f in fields] == [
         "*Area*\nBilling",
-        "*Shipped*\nshipped on 2026-11-19",
+        "*Shipped*\nshipped on <!date^1795089600^{date_short_pretty}|2026-11-19>",
         "*Audience*\nCustomer-facing",
         "*Link*\n<https://example.com/changelog?a=1&amp;b=2|Read more>",
     ]

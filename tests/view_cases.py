@@ -16,6 +16,7 @@ from typing import Any
 from bot.i18n import t
 from bot.items.domain import OUTCOMES as OUTCOMES  # one golden case per outcome
 from bot.items.domain import AreaChoice, ItemCard, ReassignTarget
+from bot.sla.domain import LateItem
 from bot.summaries.content import AreaVoice, SharedAnswer, Summary
 from bot.surveys.answers import Parsed, ParsedAnswer, parse_reply, questions_of
 from bot.surveys.results import QuestionInfo, RoundResults
@@ -546,3 +547,23 @@ def round_results_many_answers() -> RoundResults:
         for n in range(30)
     ]
     return survey_results_view_tests.make([text], rows, invited=40)
+
+
+def late_item(state: str, *, nudged: bool = False) -> LateItem:
+    """Pain point 4182, escalated: Payments' lead has not acted; Jerry asked the backup."""
+    who = {"taken": "U0FRENCH", "acknowledged": "U0PAYBACK"}.get(state, "U0PAYLEAD")
+    return LateItem(
+        item_id=4182,
+        kind="painpoint",
+        team="Payments",
+        text="Refunds to @channel never arrive for *Acme*",
+        state=state,
+        lead="U0FRENCH" if state == "taken" else "U0PAYLEAD",
+        waited_seconds=2 * 24 * 3600 + 3600 if state in ("ack", "answer") else 0,
+        target="1d" if state == "ack" else "4h" if state == "answer" else "",
+        asked="U0PAYBACK",
+        who=None if state in ("ack", "answer", "moved") else who,
+        outcome="fixed" if state == "resolved" else None,
+        nudged_by="U0PRODOPS" if nudged else None,
+        nudged_at=datetime(2026, 3, 5, 15, 30, tzinfo=UTC) if nudged else None,
+    )

@@ -183,6 +183,8 @@ async def _lead_dm(
         )
         if params.get("note"):
             note += "\n" + t("note.reassign_note", lang, note=params["note"])
+    elif params.get("reason") == "taken":  # from the late item's message (bot/sla/late_actions.py)
+        note = t("late.took_note", lang, lead=f"<@{params.get('from_lead') or ''}>")
     elif params.get("reason") == "reopened":
         note = lead_action_views.reopen_note(
             lang,

@@ -25,7 +25,7 @@ from bot.items.store import (
     triage_team,
 )
 from bot.outbox.store import enqueue
-from bot.triage import alert_triage
+from bot.triage import alert_triage, late_item_moved
 from models.base import utcnow
 from models.deliveries import Delivery
 from models.items import Item
@@ -135,7 +135,9 @@ async def open_card(
 
 
 def update_lead_dm(session: AsyncSession, item: Item) -> None:
-    """Re-render the lead's DM: now, or once the DM is out."""
+    """Re-render the lead's DM: now, or once the DM is out (and, for an item that went late,
+    its message in the triage channel and the escalation DMs)."""
+    late_item_moved(session, item)
     if item.lead_dm_channel and item.lead_dm_ts:
         enqueue(
             session, "lead_dm_update", item=item, channel=item.lead_dm_channel, ts=item.lead_dm_ts
@@ -150,6 +152,7 @@ def retire_lead_dm(
 ) -> None:
     """The item leaves its lead: their DM is marked handed to `handed_to` (in `reader`'s
     language) and forgotten, so the next lead gets a fresh one."""
+    late_item_moved(session, item)
     if item.lead_dm_channel and item.lead_dm_ts:
         enqueue(
             session,
@@ -441,6 +444,7 @@ def hand_over(
 ) -> None:
     """The item's lead cannot be reached (`failed`, `error`): `recipient` of `target` (the
     backup's team, or triage) gets it, with a lead DM that says why."""
+    late_item_moved(session, item)
     item.team_id = target.id
     if target.is_triage:
         item.area_id = None

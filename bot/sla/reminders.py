@@ -46,6 +46,7 @@ from bot.outbox.store import enqueue
 from bot.relay.digest import lead_card, went_in_digest
 from bot.relay.lead_actions import hand_over, lead_unreachable
 from bot.sla import business_time as sla
+from bot.sla.late import escalation_message
 from bot.sla.reminder_store import (
     DETAILS_ANSWERED,
     DETAILS_ASKED,
@@ -60,7 +61,7 @@ from bot.sla.reminder_store import (
     store_next_reminders,
     teams_led_by,
 )
-from bot.triage import alert_gave_up, alert_triage
+from bot.triage import ESCALATION, alert_gave_up, alert_triage, owe_late_message
 from bot.views import items as views
 from models.base import utcnow
 from models.deliveries import Delivery
@@ -71,7 +72,7 @@ from models.users import SlackUser
 log = logging.getLogger("jerry.reminders")
 
 # Outbox purposes this module renders (`register_outbox`; bot/outbox/worker.py sends them).
-REMINDER, ESCALATION = "reminder", "escalation"
+REMINDER = "reminder"  # ESCALATION: the item's card to the backup or triage (bot/triage.py)
 PURPOSES = frozenset({REMINDER, ESCALATION})
 GONE_ERROR = "deactivated"
 
@@ -350,15 +351,8 @@ async def _escalate(
                 target=phase.target.text or "",
                 backup=bool(team is not None and recipient == team.backup),
             )
-        await alert_triage(
-            session,
-            "escalated",
-            exclude=recipient,
-            item=item.id,
-            team=team.name if team is not None else "",
-            lead=f"<@{lead}>",
-            to=f"<@{recipient}>" if recipient else "—",
-        )
+        # Product ops' one message about this late item, updated as it moves (bot/sla/late.py).
+        await owe_late_message(session, item, exclude=recipient)
         await session.commit()
     return "sent", None
 
@@ -528,17 +522,6 @@ async def mark_user_gone(sessions: async_sessionmaker[AsyncSession], user_id: st
 # --- rendering (the outbox calls this) ----------------------------------------------------------
 
 
-def target_label(text: str, lang: str) -> str:
-    try:
-        target = sla.parse_target(text or None)
-    except sla.SlaError:
-        return text
-    amount = target.days or (target.minutes / 60 if target.minutes >= 60 else target.minutes)
-    unit = "days" if target.days else "hours" if target.minutes >= 60 else "minutes"
-    shown = f"{amount:g}"
-    return t(f"reminders.target.{unit}", lang, n=shown)
-
-
 async def render(
     session: AsyncSession,
     directory: Any,
@@ -559,15 +542,15 @@ async def render(
         "id": item.id,
         "kind": views.kind_label(item.kind, lang).lower(),
         "waited": views.human_duration(params.get("waited", 0), lang),
-        "target": target_label(params.get("target", ""), lang),
+        "target": views.target_label(params.get("target", ""), lang),
         "lead": f"<@{params.get('lead', '')}>",
+        "who": f"<@{params.get('by', '')}>",  # who nudged the lead (bot/sla/late_actions.py)
     }
     if delivery.purpose == ESCALATION:
         role = "backup" if params.get("backup") else "triage"
         note = t(f"escalation.{kind}.{role}", lang, **values)
-        card = await load_card(session, item, note=note)
-        message = views.lead_dm(card, lang)
-        return recipient, message, None
+        # Sent after the item moved on (a backlog): it says so, without buttons.
+        return recipient, await escalation_message(session, item, lang, note), None
     line = t(f"reminder.{kind}", lang, **values)
     if item.lead_dm_channel and item.lead_dm_ts and item.assignee_id == recipient:
         return item.lead_dm_channel, views.reminder_in_thread(line), item.lead_dm_ts

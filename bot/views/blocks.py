@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -48,6 +48,13 @@ def slack_date(when: datetime, fmt: str = DATE_AND_TIME, *, fallback_timezone: s
     else:
         shown = f"{local:%Y-%m-%d %H:%M} {fallback_timezone}"
     return f"<!date^{int(when.timestamp())}^{fmt}|{shown}>"
+
+
+def slack_day(day: date) -> str:
+    """A calendar day (a ship date, a target date) in each reader's format. Slack formats an
+    instant: noon UTC is the same day in every timezone from UTC-12 to UTC+11."""
+    noon = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+    return f"<!date^{int(noon.timestamp())}^{DATE_ONLY}|{day:%Y-%m-%d}>"
 
 
 def plain_text(text: str, limit: int) -> dict[str, Any]:

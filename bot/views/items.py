@@ -8,6 +8,7 @@ from typing import Any
 from bot.i18n import t, tn
 from bot.intake.routing import explain
 from bot.items.domain import ItemCard
+from bot.sla import business_time as sla
 from bot.text import (
     MESSAGE_BLOCK_LIMIT,
     MESSAGE_TEXT_LIMIT,
@@ -66,6 +67,25 @@ def human_duration(seconds: int | float, lang: str) -> str:
     if hours:
         return t("reminders.duration.hours", lang, hours=hours, minutes=minutes)
     return t("reminders.duration.minutes", lang, minutes=max(minutes, 1))
+
+
+def target_label(text: str, lang: str) -> str:
+    """A team's target ("1d", "4h", "90m") in words: "1 business day", "4 business hours"."""
+    try:
+        target = sla.parse_target(text or None)
+    except sla.SlaError:
+        return text
+    if target.days:
+        unit, amount = "days", target.days
+    elif target.minutes >= 60 and target.minutes % 60 == 0:
+        unit, amount = "hours", target.minutes / 60
+    else:
+        unit, amount = "minutes", target.minutes
+    # The plural form follows the whole number; a fraction ("1.5") reads as a plural in
+    # English, and below two as a singular in French.
+    count = int(amount) if amount == int(amount) else (1 if lang == "fr" and amount < 2 else 2)
+    shown = f"{amount:g}" if lang != "fr" else f"{amount:g}".replace(".", ",")
+    return tn(f"reminders.target.{unit}", count, lang, n=shown)
 
 
 def reporter_label(card: ItemCard, lang: str) -> str:

@@ -35,7 +35,15 @@ from bot.text import (
     neutralize,
     truncate,
 )
-from bot.views.blocks import Block, block_chars, context, header, section, thread_replies
+from bot.views.blocks import (
+    Block,
+    block_chars,
+    context,
+    header,
+    section,
+    slack_date,
+    thread_replies,
+)
 
 Message = dict[str, Any]
 
@@ -121,18 +129,22 @@ def title_text(results: RoundResults, lang: str) -> str:
     return t(key, lang, title=results.title, number=results.round_number)
 
 
-def status_line(results: RoundResults, lang: str) -> str:
+def status_line(results: RoundResults, lang: str, *, in_slack: bool = True) -> str:
+    """When the round opened and closed (or closes): in Slack, in each reader's timezone;
+    in the CLI's plain text (`in_slack=False`), in the survey's."""
+
+    def when(instant: datetime) -> str:
+        if in_slack:
+            return slack_date(instant, fallback_timezone=str(zone(results.timezone)))
+        return moment(instant, results.timezone, lang)
+
     if results.so_far:
-        return t(
-            "survey_results.status.open",
-            lang,
-            closes=moment(results.closes_at, results.timezone, lang),
-        )
+        return t("survey_results.status.open", lang, closes=when(results.closes_at))
     return t(
         "survey_results.status.closed",
         lang,
-        opened=moment(results.opened_at, results.timezone, lang),
-        closed=moment(results.closed_at or results.closes_at, results.timezone, lang),
+        opened=when(results.opened_at),
+        closed=when(results.closed_at or results.closes_at),
     )
 
 
@@ -386,7 +398,7 @@ def results_text(results: RoundResults, lang: str) -> str:
     """The results for a terminal."""
     out = [
         title_text(results, lang),
-        _plain(status_line(results, lang)).replace("*", ""),
+        _plain(status_line(results, lang, in_slack=False)).replace("*", ""),
         _plain(rate_line(results, lang)).replace("*", "").replace("_", ""),
     ]
     for index, result in enumerate(results.questions, 1):

@@ -11,10 +11,19 @@ from datetime import datetime
 from typing import Any
 
 from bot.i18n import t
+from bot.sla.business_time import zone
 from bot.surveys.results_domain import SCALE_RANGES
 from bot.text import MESSAGE_TEXT_LIMIT, escape_plain, neutralize, truncate
-from bot.views.blocks import Block, actions, button, context, header, section, slack_date
-from bot.views.survey_results import moment, safe_label
+from bot.views.blocks import (
+    Block,
+    actions,
+    button,
+    context,
+    header,
+    section,
+    slack_date,
+)
+from bot.views.survey_results import safe_label
 
 Message = dict[str, Any]
 # One action id per button (Slack wants them unique within a block): survey_answer_<n>.
@@ -113,7 +122,7 @@ def reminder_message(
     """`left` questions are still unanswered; the round closes at `closes_at` (shown in the
     reader's timezone `tz`); `channel`: the round was posted there, not in the DM."""
     key = "survey_reminder.one" if left == 1 else "survey_reminder.many"
-    closes = moment(closes_at, tz, lang)
+    closes = slack_date(closes_at, fallback_timezone=str(zone(tz)))
     line = t(key, lang, n=left, closes=closes, title=safe_label(title, 200))
     if channel:
         line += " " + t("survey_reminder.in_channel", lang, channel=f"<#{channel}>")

@@ -35,6 +35,7 @@ from bot.views.blocks import (
     option,
     plain_text,
     section,
+    slack_day,
 )
 from bot.views.items import Message, safe
 
@@ -168,14 +169,9 @@ def _title(card: UpdateCard) -> str:
 
 def _date_line(card: UpdateCard, lang: str) -> str:
     if card.kind == "shipped":
-        return t(
-            "updates.shipped_on", lang, date=card.shipped_on.isoformat() if card.shipped_on else "?"
-        )
-    line = t(
-        "updates.target",
-        lang,
-        date=card.target_date.isoformat() if card.target_date else "?",
-    )
+        day = slack_day(card.shipped_on) if card.shipped_on else "?"
+        return t("updates.shipped_on", lang, date=day)
+    line = t("updates.target", lang, date=slack_day(card.target_date) if card.target_date else "?")
     if card.confidence:
         line += " · " + t(f"updates.confidence.{card.confidence}", lang)
     return line
