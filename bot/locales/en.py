@@ -473,7 +473,6 @@ MESSAGES: dict[str, str] = {
     "summaries.error.unknown": "No weekly summary is named “{name}”. There are: {names}.",
     "summaries.error.unpostable": "The summary “{name}” is paused: Jerry cannot post in its channel ({reason}). Fix the channel, then import the summaries file again.",
     "summaries.error.archived": "The summary “{name}” is archived: it is no longer in the summaries file.",
-    "summaries.jerry.help": "`/jerry summary preview [NAME]`: see a weekly summary as it will be posted (only you see it). Without NAME: this channel's summary.",
     "summaries.jerry.working": "Preparing the preview…",
     "summaries.jerry.choose": "Which summary? Type `/jerry summary preview NAME` with one of: {names}.",
     "summaries.jerry.none": "There are no weekly summaries yet: product ops sets them up with `jerry summaries import`.",

@@ -478,7 +478,6 @@ MESSAGES: dict[str, str] = {
     "summaries.error.unknown": "Aucun résumé hebdomadaire ne s'appelle « {name} ». Il y a : {names}.",
     "summaries.error.unpostable": "Le résumé « {name} » est suspendu : Jerry ne peut pas publier dans son canal ({reason}). Réglez le problème du canal, puis importez de nouveau le fichier des résumés.",
     "summaries.error.archived": "Le résumé « {name} » est archivé : il n'est plus dans le fichier des résumés.",
-    "summaries.jerry.help": "`/jerry summary preview [NOM]` : voir un résumé hebdomadaire tel qu'il sera publié (vous seul le voyez). Sans NOM : le résumé de ce canal.",
     "summaries.jerry.working": "Préparation de l'aperçu…",
     "summaries.jerry.choose": "Quel résumé ? Tapez `/jerry summary preview NOM` avec l'un de : {names}.",
     "summaries.jerry.none": "Il n'y a pas encore de résumé hebdomadaire : l'équipe product ops les configure avec `jerry summaries import`.",

@@ -59,7 +59,9 @@ def _ways(lang: str) -> str:
 def help_buttons(lang: str, url: str | None) -> list[Block]:
     """Report a pain point, Ask a question, My items (a link to the Home, when known)."""
     elements = [
-        button(t("help.button.painpoint", lang), HELP_PAINPOINT_ACTION, "painpoint", style="primary"),
+        button(
+            t("help.button.painpoint", lang), HELP_PAINPOINT_ACTION, "painpoint", style="primary"
+        ),
         button(t("help.button.question", lang), HELP_QUESTION_ACTION, "question"),
     ]
     blocks: list[Block] = []
@@ -167,7 +169,7 @@ def jerry_help(lang: str, *, home: str | None = None) -> dict[str, Any]:
 
 
 def short_prompt(text: str, key: str, lang: str) -> dict[str, Any]:
-    """"Send “pricing page” to product as a question?" Nothing is filed before a click."""
+    """ "Send “pricing page” to product as a question?" Nothing is filed before a click."""
     asked = t("help.prompt.ask", lang, text=safe(" ".join(text.split()), QUOTED))
     return _message(
         asked,
@@ -176,7 +178,9 @@ def short_prompt(text: str, key: str, lang: str) -> dict[str, Any]:
             context(t("help.prompt.why", lang)),
             actions(
                 "help_prompt_actions",
-                button(t("help.prompt.question", lang), PROMPT_QUESTION_ACTION, key, style="primary"),
+                button(
+                    t("help.prompt.question", lang), PROMPT_QUESTION_ACTION, key, style="primary"
+                ),
                 button(t("help.prompt.painpoint", lang), PROMPT_PAINPOINT_ACTION, key),
                 button(t("help.prompt.decline", lang), PROMPT_DECLINE_ACTION, key),
             ),
@@ -223,15 +227,8 @@ class Welcome:
 
 
 def welcome_blocks(welcome: Welcome, lang: str) -> list[Block]:
-    """In full: what Jerry does, the ways in, and for a lead what they own. Collapsed: one
-    "How Jerry works" button that shows it again."""
-    if not welcome.expanded:
-        return [
-            actions(
-                "home_welcome",
-                button(t("help.welcome.show", lang), WELCOME_SHOW_ACTION, "show"),
-            )
-        ]
+    """The welcome in full: what Jerry does, the ways in, and for a lead what they own (the
+    Home puts its "hide" / "How Jerry works" button in its own row of buttons)."""
     blocks: list[Block] = [
         section(t("help.welcome.title", lang), block_id="home_welcome_intro"),
         section(_ways(lang), block_id="home_welcome_ways"),
@@ -244,10 +241,4 @@ def welcome_blocks(welcome: Welcome, lang: str) -> list[Block]:
             lines.append(f"• *{truncate(team.name, 200)}* ({role}): {areas}")
         lines.append(t("help.welcome.lead_how", lang))
         blocks.append(section(truncate("\n".join(lines), 2900), block_id="home_welcome_lead"))
-    blocks.append(
-        actions(
-            "home_welcome",
-            button(t("help.welcome.hide", lang), WELCOME_HIDE_ACTION, "hide"),
-        )
-    )
     return blocks
