@@ -150,7 +150,7 @@ def jerry_unknown(
 def jerry_subcommands(lang: str) -> str:
     lines = [t("help.jerry.title", lang)]
     for usage, key in JERRY_SUBCOMMANDS:
-        lines.append(f"• `/jerry {usage}`: {t(key, lang)}")
+        lines.append(t("help.jerry.line", lang, usage=usage, what=t(key, lang)))
     return "\n".join(lines)
 
 
@@ -238,7 +238,9 @@ def welcome_blocks(welcome: Welcome, lang: str) -> list[Block]:
         for team in welcome.teams[:10]:
             areas = ", ".join(truncate(a, 100) for a in team.areas) or "—"
             role = t("help.welcome.role.backup" if team.backup else "help.welcome.role.lead", lang)
-            lines.append(f"• *{truncate(team.name, 200)}* ({role}): {areas}")
+            lines.append(
+                t("help.welcome.team", lang, team=truncate(team.name, 200), role=role, areas=areas)
+            )
         lines.append(t("help.welcome.lead_how", lang))
         blocks.append(section(truncate("\n".join(lines), 2900), block_id="home_welcome_lead"))
     return blocks
