@@ -46,7 +46,10 @@ def jerry_answer(text: str, lang: str, home: str | None) -> dict[str, Any]:
     first = text.split()[0]
     suggestion = closest(first, SUBCOMMAND_WORDS)
     if suggestion == "summary":
-        suggestion = "summary preview " + " ".join(text.split()[1:])
+        rest = text.split()[1:]
+        if rest and rest[0].lower() in summaries.PREVIEW_WORDS:
+            rest = rest[1:]
+        suggestion = " ".join(["summary", "preview", *rest])
     return views.jerry_unknown(text.strip(), lang, suggestion=suggestion, home=home)
 
 
