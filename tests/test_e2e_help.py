@@ -258,9 +258,9 @@ async def test_no_thanks_files_nothing(
     await slack.click(prompt, channel, "dm_send_question", user=REPORTER)  # a stale button
     await slack.settle()
     await nothing_filed(routed, fake_slack)
-    assert [
-        r["text"] for r in fake_slack.responses
-    ] == ["OK, nothing was sent for “pricing page”."] * 2
+    assert [r["text"] for r in fake_slack.responses] == [
+        "OK, nothing was sent for “pricing page”."
+    ] * 2
 
 
 async def test_a_longer_dm_is_still_a_question_at_once(
