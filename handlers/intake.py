@@ -215,17 +215,21 @@ async def direct_message(
         return  # bots (Jerry included), edits, deletions: not intake
     if event.get("thread_ts") and event.get("thread_ts") != event.get("ts"):
         return  # a reply in a thread is conversation, not a new question
-    if await _answered_without_filing(services, lang, event, body):
+    if await _answered_without_filing(services, lang, event, body, context):
         return
     await _intake_from_message(services, lang, event, body, context, say, source="dm")
 
 
 async def _answered_without_filing(
-    services: Services, lang: str, event: dict[str, Any], body: dict[str, Any]
+    services: Services,
+    lang: str,
+    event: dict[str, Any],
+    body: dict[str, Any],
+    context: dict[str, Any],
 ) -> bool:
     """ "hi", "help", "thanks", or a few words: Jerry answers (the help card, a friendly word,
     or "send this to product?") instead of filing a question; True when it did."""
-    text = event.get("text") or ""
+    text = _strip_bot_mention(event.get("text") or "", context.get("bot_user_id"))
     meaning = words.meaning(text)
     user, key = event.get("user"), intake.message_key(event.get("channel"), event.get("ts"))
     if event.get("files") or meaning == "message" or not user or not key:
@@ -240,7 +244,7 @@ async def _answered_without_filing(
             user_id=user,
             reply=reply,
             lang=lang,
-            text=text.strip(),
+            text=text,
             home=help_views.home_url(body.get("team_id"), body.get("api_app_id")),
         )
     except DATABASE_ERRORS:
