@@ -24,6 +24,7 @@ import handlers
 from bot.config import Settings
 from bot.db import database_answers
 from bot.directory import Directory
+from bot.help import service as first_contact
 from bot.logs import keep_people_out_of_logs
 from bot.outbox.pressure import RequestPressure
 from bot.outbox.registry import OutboxContext, OutboxRegistry
@@ -72,6 +73,7 @@ def outbox_handlers(surveys: SurveyContext, digest: LeadDigest | None = None) ->
     survey_results.register_outbox(registry, surveys)
     survey_rounds.register_outbox(registry)
     summary_replies.register_outbox(registry)
+    first_contact.register_outbox(registry)
     return registry
 
 

@@ -14,6 +14,7 @@ from bot.services import Services
 from handlers import (
     context,
     errors,
+    help,
     home,
     intake,
     matching,
@@ -37,6 +38,7 @@ def register(app: AsyncApp, services: Services) -> None:
     surveys.register(app)
     relay.register(app)
     intake.register(app)
+    help.register(app)
     sla.register(app)
     home.register(app)
     updates.register(app)

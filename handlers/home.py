@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.intake import service as intake
 from bot.services import Services
+from bot.views import help as help_views
 from bot.views import home as home_views
 from bot.views import modals
 
@@ -74,7 +75,7 @@ async def home_opened(event: dict[str, Any], services: Services) -> None:
     if event.get("tab") != "home" or not user:
         return  # the Messages tab: nothing to show there
     services.home.used(user)
-    services.home.schedule(user, {})  # opening the tab starts every list at its first page
+    services.home.opened(user)  # every list at its first page; the welcome on the first open
 
 
 async def page(ack: AsyncAck, body: dict[str, Any], services: Services) -> None:
@@ -113,6 +114,17 @@ async def new_item(
     await client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
+async def welcome_toggle(ack: AsyncAck, body: dict[str, Any], services: Services) -> None:
+    """ "How Jerry works" shows the welcome again; "Got it, hide this" collapses it."""
+    await ack()
+    user = _user(body)
+    if not user or home_view_of(body) is None:
+        return
+    services.home.used(user)
+    action = (body.get("actions") or [{}])[0].get("action_id")
+    services.home.show_welcome(user, action == help_views.WELCOME_SHOW_ACTION)
+
+
 def register(app: AsyncApp) -> None:
     runner = app.listener_runner
     runner.listener_completion_handler = RepublishAfterAction(runner.listener_completion_handler)
@@ -121,3 +133,5 @@ def register(app: AsyncApp) -> None:
     app.action(home_views.FIRST_ACTION)(page)
     app.action(home_views.ADD_PAINPOINT_ACTION)(new_item)
     app.action(home_views.ASK_QUESTION_ACTION)(new_item)
+    app.action(help_views.WELCOME_SHOW_ACTION)(welcome_toggle)
+    app.action(help_views.WELCOME_HIDE_ACTION)(welcome_toggle)

@@ -12,6 +12,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncSay
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.db import DATABASE_ERRORS
+from bot.help import service as first_contact
+from bot.help import words
 from bot.i18n import t
 from bot.intake import service as intake
 from bot.intake.service import EmptyTextError, IntakeRequest, Kind, Source
@@ -26,6 +28,7 @@ from bot.text import (
     truncate,
     unnamed_channels,
 )
+from bot.views import help as help_views
 from bot.views import items as item_views
 from bot.views import modals
 
@@ -68,13 +71,30 @@ async def slash(
             view=modals.intake_modal(kind, areas, lang, metadata=metadata),
         )
         return
+    intake_key = f"command:{command.get('trigger_id')}" if command.get("trigger_id") else None
+    word = words.command_word(text)
+    if word is not None:
+        # "help", "hi", "liste": the help card rather than an item (and a button to file a
+        # word taken for a command after all).
+        note = None if word.asked_help else ("list" if word.asks_list else "help")
+        card = help_views.command_word_card(
+            command.get("command", ""),
+            word.typed,
+            kind=kind,
+            note=note,
+            lang=lang,
+            home=help_views.home_url(command.get("team_id"), command.get("api_app_id")),
+            key=intake_key,
+        )
+        await ack(text=card["text"], blocks=card["blocks"], response_type="ephemeral")
+        return
     request = IntakeRequest(
         kind=kind,
         text=text,
         reporter_id=user,
         source="command",
         receipt="ack",
-        intake_key=f"command:{command.get('trigger_id')}" if command.get("trigger_id") else None,
+        intake_key=intake_key,
         channel_id=command.get("channel_id"),
     )
     try:
@@ -195,7 +215,43 @@ async def direct_message(
         return  # bots (Jerry included), edits, deletions: not intake
     if event.get("thread_ts") and event.get("thread_ts") != event.get("ts"):
         return  # a reply in a thread is conversation, not a new question
+    if await _answered_without_filing(services, lang, event, body, context):
+        return
     await _intake_from_message(services, lang, event, body, context, say, source="dm")
+
+
+async def _answered_without_filing(
+    services: Services,
+    lang: str,
+    event: dict[str, Any],
+    body: dict[str, Any],
+    context: dict[str, Any],
+) -> bool:
+    """ "hi", "help", "thanks", or a few words: Jerry answers (the help card, a friendly word,
+    or "send this to product?") instead of filing a question; True when it did."""
+    text = _strip_bot_mention(event.get("text") or "", context.get("bot_user_id"))
+    meaning = words.meaning(text)
+    user, key = event.get("user"), intake.message_key(event.get("channel"), event.get("ts"))
+    if event.get("files") or meaning == "message" or not user or not key:
+        return False
+    reply: first_contact.Reply = (
+        "prompt" if meaning == "short" else "thanks" if meaning == "thanks" else "help"
+    )
+    try:
+        await first_contact.answer_message(
+            services.sessions,
+            key=key,
+            user_id=user,
+            reply=reply,
+            lang=lang,
+            text=text,
+            home=help_views.home_url(body.get("team_id"), body.get("api_app_id")),
+        )
+    except DATABASE_ERRORS:
+        log.exception("could not answer a direct message from %s", user)
+        return False  # filed as a question rather than lost
+    services.kick()
+    return True
 
 
 async def _intake_from_message(

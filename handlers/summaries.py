@@ -1,5 +1,5 @@
-"""Listeners of the weekly summaries: `/jerry summary preview [NAME]` and the "Download CSV" /
-"Download Markdown" buttons under a summary.
+"""Listeners of the weekly summaries: `/jerry summary preview [NAME]` (after `/jerry`'s ack,
+in handlers/help.py) and the "Download CSV" / "Download Markdown" buttons under a summary.
 
 Anyone may preview (the summary is what a revenue channel will read anyway): the ack says
 "preparing", and the preview, built after the ack (a lazy listener), comes through the
@@ -23,7 +23,6 @@ from bot.views.summary import DOWNLOAD_CSV, DOWNLOAD_MD
 from handlers.item_buttons import tell
 
 log = logging.getLogger("jerry.summaries")
-COMMAND = "/jerry"
 SUMMARY_WORDS = {"summary", "summaries", "résumé", "resume", "résumés", "resumes"}
 PREVIEW_WORDS = {"preview", "aperçu", "apercu"}
 
@@ -37,12 +36,6 @@ def parse_preview(text: str) -> tuple[bool, str | None]:
     if rest and rest[0].lower() in PREVIEW_WORDS:
         rest = rest[1:]
     return True, " ".join(rest) or None
-
-
-async def ack_jerry(ack: AsyncAck, command: dict[str, Any], lang: str) -> None:
-    wanted, _ = parse_preview(command.get("text") or "")
-    key = "summaries.jerry.working" if wanted else "summaries.jerry.help"
-    await ack(text=t(key, lang), response_type="ephemeral")
 
 
 async def preview(
@@ -127,6 +120,6 @@ async def download(
 
 
 def register(app: AsyncApp) -> None:
-    app.command(COMMAND)(ack=ack_jerry, lazy=[preview])
+    # `/jerry` itself is first contact's (handlers/help.py): its ack, then `preview` here.
     for action_id in FORMAT_OF:
         app.action(action_id)(ack=ack_download, lazy=[download])

@@ -4,6 +4,7 @@
 from models.base import Base, utcnow
 from models.conversation import RelayedMessage
 from models.deliveries import Delivery, OutboxAlert
+from models.help import HomeWelcome, MessageReply
 from models.items import Item, ItemEvent
 from models.reminders import ScheduledJob, SentReminder
 from models.routing import Area, RoutingRule, Team
@@ -17,8 +18,10 @@ __all__ = [
     "Base",
     "Delivery",
     "Feed",
+    "HomeWelcome",
     "Item",
     "ItemEvent",
+    "MessageReply",
     "OutboxAlert",
     "ProductUpdate",
     "RelayedMessage",

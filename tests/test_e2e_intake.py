@@ -688,8 +688,10 @@ async def test_a_retried_event_makes_one_item_and_one_receipt(
         body = payloads.app_mention(f"{BOT} invoice?", user="U0REPORTER", ts=message["ts"])
         channel = "C0GENERAL"
     else:
-        message = fake_slack.add_message("D0REPORTER", "U0REPORTER", "invoice?")
-        body = payloads.direct_message("invoice?", user="U0REPORTER", ts=message["ts"])
+        # More than a few words: a DM of one or two is asked about before it is filed.
+        text = "where is my invoice?"
+        message = fake_slack.add_message("D0REPORTER", "U0REPORTER", text)
+        body = payloads.direct_message(text, user="U0REPORTER", ts=message["ts"])
         channel = "D0REPORTER"
     first = await slack.event(body)
     retry_headers = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
@@ -711,7 +713,7 @@ async def test_an_event_and_its_retry_racing_make_one_item(
     slack: SlackDriver, fake_slack: FakeSlack, routed: JerryApp, kind: str
 ) -> None:
     channel = "C0GENERAL" if kind == "mention" else "D0REPORTER"
-    text = f"{BOT} refund?" if kind == "mention" else "refund?"
+    text = f"{BOT} refund?" if kind == "mention" else "when is my refund?"
     message = fake_slack.add_message(channel, "U0REPORTER", text)
     if kind == "mention":
         body = payloads.app_mention(text, user="U0REPORTER", ts=message["ts"])

@@ -620,6 +620,6 @@ async def test_slash_jerry_summary_preview_is_ephemeral_and_posts_nothing(
     # Anything else: the help, at once, and nothing after.
     fake_slack.responses.clear()
     response = await slack.command("/jerry", "hello")
-    assert "/jerry summary preview" in response.json()["text"]
+    assert "/jerry summary preview" in json.dumps(response.json()["blocks"])
     await slack.settle()
     assert fake_slack.responses == []

@@ -31,6 +31,7 @@ STORED_PURPOSES = {
     "survey_results",
     "survey_ask",
     "summary_reply",
+    "dm_reply",
 }
 
 

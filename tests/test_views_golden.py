@@ -34,6 +34,7 @@ from bot.i18n import LANGUAGES, t
 from bot.text import MESSAGE_BLOCK_LIMIT, VIEW_BLOCK_LIMIT
 from bot.views import (
     conversation,
+    help,
     home,
     items,
     late,
@@ -435,7 +436,72 @@ CASES: list[Case] = [
         lead_and_admin_second_page=lambda lang: {"data": inputs.lead_admin_home(offset=8)},
         admin_without_routing_model=lambda lang: {"data": inputs.admin_without_model()},
         admin_with_many_rules=lambda lang: {"data": inputs.admin_with_rules()},
+        reporter_first_open=lambda lang: {"data": inputs.first_open_home()},
+        lead_first_open=lambda lang: {"data": inputs.first_open_home(lead=True)},
+        reporter_welcome_collapsed=lambda lang: {"data": inputs.first_open_home(expanded=False)},
     ),
+    # First contact (bot/views/help.py)
+    *cases(
+        help.help_card,
+        with_home_link=lambda lang: {"home": inputs.HOME_LINK},
+        without_home_link=lambda lang: {},
+    ),
+    *cases(help.jerry_help, with_home_link=lambda lang: {"home": inputs.HOME_LINK}),
+    *cases(
+        help.jerry_unknown,
+        unknown=lambda lang: {"typed": "stats", "home": inputs.HOME_LINK},
+        typo_of_summary=lambda lang: {
+            "typed": "sumary preview",
+            "suggestion": "summary preview",
+            "home": inputs.HOME_LINK,
+        },
+    ),
+    *cases(
+        help.command_word_card,
+        painpoint_help=lambda lang: {
+            "command": "/painpoint",
+            "typed": "help",
+            "kind": "painpoint",
+            "note": None,
+            "home": inputs.HOME_LINK,
+            "key": "command:1.2.abc",
+        },
+        painpoint_liste=lambda lang: {
+            "command": "/painpoint",
+            "typed": "liste",
+            "kind": "painpoint",
+            "note": "list",
+            "home": inputs.HOME_LINK,
+            "key": "command:1.2.abc",
+        },
+        ask_typo_of_help=lambda lang: {
+            "command": "/ask",
+            "typed": "hlep",
+            "kind": "question",
+            "note": "help",
+            "home": None,
+            "key": "command:1.2.abc",
+        },
+    ),
+    *cases(
+        help.short_prompt,
+        few_words=lambda lang: {
+            "text": "pricing page",
+            "key": "message:D0REPORTER:1710425520.000100",
+        },
+        broadcast_defused=lambda lang: {"text": "<!channel> SSO?", "key": "message:D0X:1.2"},
+    ),
+    *cases(
+        help.short_prompt_decided,
+        sent_as_question=lambda lang: {
+            "text": "pricing page",
+            "decision": "question",
+            "item_id": 4182,
+        },
+        sent_as_painpoint=lambda lang: {"text": "SSO", "decision": "painpoint", "item_id": 4183},
+        declined=lambda lang: {"text": "pricing page", "decision": "declined"},
+    ),
+    *cases(help.thanks_reply, plain=lambda lang: {}),
     # Product updates (bot/views/updates.py)
     *cases(
         updates.update_modal,
@@ -631,6 +697,8 @@ NOT_WHOLE = {
     "blocks.decode_metadata": "reads a view's private_metadata back; shows nothing",
     "blocks.text_input": "one element of an input block: every form case shows it",
     "home.queue_buttons": "a lead's buttons on one Home row: the home_view cases show them",
+    "help.help_buttons": "the help card's buttons: the help_card cases show them",
+    "help.welcome_blocks": "the Home's welcome: the home_view first_open cases show it",
     "lead_actions.action_buttons": "an item's buttons: the lead_dm and home_view cases show them",
     "lead_actions.resolution_blocks": "part of the lead's DM: the lead_dm resolved cases show it",
 }

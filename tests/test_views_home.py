@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from bot.i18n import LANGUAGES
 from bot.text import WORD_JOINER
+from bot.views.help import LedTeam, Welcome
 from bot.views.home import (
     BREACHES,
     LISTS,
@@ -388,5 +390,10 @@ def test_the_validator_catches_what_slack_refuses() -> None:
 
 
 def test_the_biggest_home_keeps_room_under_the_block_limit() -> None:
-    # Every list full at once: the page sizes leave a margin under Slack's 100 blocks.
+    # Every list full at once: the page sizes leave a margin under Slack's 100 blocks, also
+    # with a lead's welcome in full on their first open.
     assert len(home_view(everyone(1000), "en")["blocks"]) <= VIEW_BLOCKS - 10
+    teams = tuple(LedTeam(f"Team {n}", ("Area",) * 40) for n in range(30))
+    welcomed = replace(everyone(1000), welcome=Welcome(expanded=True, teams=teams))
+    assert len(home_view(welcomed, "en")["blocks"]) <= VIEW_BLOCKS - 8
+    assert not problems(home_view(welcomed, "fr"))

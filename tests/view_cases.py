@@ -20,6 +20,7 @@ from bot.sla.domain import LateItem
 from bot.summaries.content import AreaVoice, SharedAnswer, Summary
 from bot.surveys.answers import Parsed, ParsedAnswer, parse_reply, questions_of
 from bot.surveys.results import QuestionInfo, RoundResults
+from bot.views.help import LedTeam, Welcome
 from bot.views.home import (
     BREACHES,
     MINE,
@@ -263,6 +264,24 @@ def reporter_home(*, empty: bool = False) -> HomeData:
     """Someone who reported things and leads nothing: their items only."""
     rows = [] if empty else [home_tests.item(n) for n in (1, 3, 4, 6)]
     return HomeData(user_id="U0REPORTER", now=HOME_NOW, mine=home_tests.page(MINE, rows))
+
+
+HOME_LINK = "slack://app?team=T0JERRY&id=A0JERRY&tab=home"
+
+
+def first_open_home(*, lead: bool = False, expanded: bool = True) -> HomeData:
+    """The Home at a first open: the welcome in full (for a lead, what they own), or later
+    collapsed to its "How Jerry works" button."""
+    teams = (
+        (
+            LedTeam("Payments", ("Billing", "Checkout")),
+            LedTeam("Mobile", ("iOS app", "Android app"), backup=True),
+        )
+        if lead
+        else ()
+    )
+    base = lead_admin_home() if lead else reporter_home(empty=True)
+    return replace(base, admin=None, welcome=Welcome(expanded=expanded, teams=teams))
 
 
 QUEUE_TEXTS = [

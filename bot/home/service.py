@@ -20,9 +20,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import DATABASE_ERRORS
+from bot.help.service import first_open, led_teams
 from bot.home import queries as q
 from bot.sla.business_time import CLOSED_STATUSES, sla_state
 from bot.slack import TRANSPORT_ERRORS, AsyncWebClient, SlackApiError, classify
+from bot.views.help import Welcome
 from bot.views.home import (
     BREACHES,
     MINE,
@@ -126,8 +128,10 @@ async def load_home(
     admins: Iterable[str],
     offsets: dict[str, int] | None = None,
     now: datetime | None = None,
+    welcome_expanded: bool = False,
 ) -> HomeData:
-    """Everything `user_id`'s Home shows, a page per list at `offsets` (default: first pages)."""
+    """Everything `user_id`'s Home shows, a page per list at `offsets` (default: first pages),
+    with the welcome in full or collapsed."""
     now = now or utcnow()
     offsets = dict(offsets or {})
     is_admin = user_id in set(admins)
@@ -175,7 +179,15 @@ async def load_home(
         offsets[QUEUE] = offset
 
     admin = await _admin(session, teams, offsets, now, closed) if is_admin else None
-    return HomeData(user_id=user_id, now=now, mine=mine, queue=queue, admin=admin, offsets=offsets)
+    return HomeData(
+        user_id=user_id,
+        now=now,
+        mine=mine,
+        queue=queue,
+        admin=admin,
+        offsets=offsets,
+        welcome=Welcome(expanded=welcome_expanded, teams=led_teams(teams, user_id)),
+    )
 
 
 async def _admin(
@@ -310,6 +322,10 @@ class HomePublisher:
         self.now: Callable[[], datetime] = utcnow
         self._offsets: dict[str, dict[str, int]] = {}
         self._in_use: dict[str, float] = {}
+        # The welcome in full (True) or collapsed, per person: in full from their very first
+        # open (remembered in the database) until they open the tab again or hide it.
+        self._welcome: dict[str, bool] = {}
+        self._opening: set[str] = set()
         self._dirty: set[str] = set()
         self._running: dict[str, asyncio.Task[None]] = {}
 
@@ -327,11 +343,30 @@ class HomePublisher:
 
     # --- publishing -----------------------------------------------------------------------
 
+    def opened(self, user_id: str) -> None:
+        """`user_id` opened the tab: every list at its first page, and the welcome in full if
+        this is their first open ever, else collapsed."""
+        self._opening.add(user_id)
+        self.schedule(user_id, {})
+
+    def show_welcome(self, user_id: str, expanded: bool) -> None:
+        """The "How Jerry works" / "hide" buttons."""
+        self._welcome[user_id] = expanded
+        self.schedule(user_id)
+
     async def render(self, user_id: str, offsets: dict[str, int] | None = None) -> dict[str, Any]:
         lang = await self.language(user_id)
         async with self.sessions() as session:
+            if user_id in self._opening:
+                self._opening.discard(user_id)
+                self._welcome[user_id] = await first_open(session, user_id, self.now())
             data = await load_home(
-                session, user_id, admins=self.admins, offsets=offsets, now=self.now()
+                session,
+                user_id,
+                admins=self.admins,
+                offsets=offsets,
+                now=self.now(),
+                welcome_expanded=self._welcome.get(user_id, False),
             )
         return home_view(data, lang)
 

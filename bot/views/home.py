@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 from bot.i18n import CATALOGS, DEFAULT_LANGUAGE, t
 from bot.text import PRIVATE_METADATA_LIMIT, VIEW_BLOCK_LIMIT, truncate
 from bot.views.blocks import Block, actions, button, context, divider, header, section, slack_date
+from bot.views.help import WELCOME_HIDE_ACTION, WELCOME_SHOW_ACTION, Welcome, welcome_blocks
 from bot.views.items import kind_label, safe
 from bot.views.lead_actions import REOPEN, action_buttons
 
@@ -133,6 +134,8 @@ class HomeData:
     queue: Page[HomeItem] | None = None  # only for leads and backups
     admin: AdminHome | None = None  # only for admins
     offsets: dict[str, int] = field(default_factory=dict)
+    # The welcome: in full on the first open (or when asked), else a "How Jerry works" button.
+    welcome: Welcome | None = None
 
 
 # --- paging state (kept in the view's private_metadata) ------------------------------------
@@ -407,18 +410,19 @@ def _admin(admin: AdminHome, lang: str) -> list[Block]:
 
 def home_view(data: HomeData, lang: str) -> dict[str, Any]:
     """The Home tab for one person: their items, their queue (leads), the admin overview."""
-    blocks: list[Block] = [
-        header(t("home.title", lang)),
-        section(t("home.intro", lang)),
-        actions(
-            "home_new",
-            button(
-                t("home.add_painpoint", lang), ADD_PAINPOINT_ACTION, "painpoint", style="primary"
-            ),
-            button(t("home.ask_question", lang), ASK_QUESTION_ACTION, "question"),
-        ),
-        divider(),
+    new_buttons = [
+        button(t("home.add_painpoint", lang), ADD_PAINPOINT_ACTION, "painpoint", style="primary"),
+        button(t("home.ask_question", lang), ASK_QUESTION_ACTION, "question"),
     ]
+    blocks: list[Block] = [header(t("home.title", lang))]
+    if data.welcome is not None and data.welcome.expanded:
+        blocks += welcome_blocks(data.welcome, lang)
+        new_buttons.append(button(t("help.welcome.hide", lang), WELCOME_HIDE_ACTION, "hide"))
+    else:
+        blocks.append(section(t("home.intro", lang)))
+        if data.welcome is not None:
+            new_buttons.append(button(t("help.welcome.show", lang), WELCOME_SHOW_ACTION, "show"))
+    blocks += [actions("home_new", *new_buttons), divider()]
     if data.queue is not None:
         blocks += _queue(data.queue, lang)
         blocks.append(divider())

@@ -1,0 +1,1 @@
+"""First contact: the help card everywhere, short direct messages, the App Home welcome."""
