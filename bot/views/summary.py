@@ -448,7 +448,10 @@ def _replies(
     messages = [{"text": text, "blocks": blocks} for blocks in replies]
     messages.append(
         {
-            "text": truncate(f"{method}: {t('summary.numbers.how', lang)}", MESSAGE_TEXT_LIMIT),
+            "text": truncate(
+                t("summary.label_value", lang, label=method, value=t("summary.numbers.how", lang)),
+                MESSAGE_TEXT_LIMIT,
+            ),
             "blocks": [section(f"*{method}*\n{t('summary.numbers.how', lang)}")],
         }
     )
