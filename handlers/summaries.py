@@ -75,7 +75,6 @@ def _messages(found: Preview | list[str], lang: str) -> list[dict[str, Any]]:
         "summaries.jerry.preview_note",
         lang,
         name=found.name,
-        week=found.week,
         channel=found.channel,
     )
     messages: list[dict[str, Any]] = [{"text": note, "blocks": [context(note)]}]

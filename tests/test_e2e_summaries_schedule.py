@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
@@ -20,6 +21,7 @@ from sqlalchemy import select, update
 from bot.app import JerryApp, create_app
 from bot.config import Settings
 from bot.summaries.cli import import_file
+from bot.summaries.cli import preview as cli_preview
 from bot.summaries.posting import (
     TAKEN_OVER,
     PostResult,
@@ -29,6 +31,8 @@ from bot.summaries.posting import (
     slot_of_week,
     week_of,
 )
+from bot.summaries.replies import REPLY
+from models.deliveries import Delivery
 from models.routing import Area
 from models.summaries import SummaryPost, SummarySubscription
 from models.updates import ProductUpdate
@@ -66,7 +70,15 @@ async def subscribe(
     assert await import_file(settings, path, now=now) == 0
 
 
-async def shipped(jerry: JerryApp, title: str, day: date, area: str = "Billing") -> None:
+async def shipped(
+    jerry: JerryApp,
+    title: str,
+    day: date,
+    area: str = "Billing",
+    *,
+    recorded: datetime | None = None,
+) -> None:
+    """A /shipped update, recorded (by default) at noon UTC on the day it shipped."""
     async with jerry.sessions() as session:
         area_id = (await session.execute(select(Area.id).where(Area.name == area))).scalar_one()
         session.add(
@@ -79,6 +91,7 @@ async def shipped(jerry: JerryApp, title: str, day: date, area: str = "Billing")
                 audience="customer",
                 author_id="U0PAYLEAD",
                 status="active",
+                created_at=recorded or datetime.combine(day, time(12), tzinfo=UTC),
             )
         )
         await session.commit()
@@ -586,7 +599,7 @@ async def test_slash_jerry_summary_preview_is_ephemeral_and_posts_nothing(
 ) -> None:
     await subscribe(settings, tmp_path)
     await shipped(jerry, "Invoices in PDF", date(2026, 11, 19))
-    jerry.scheduler.clock = lambda: SLOT_W48 + timedelta(hours=1)
+    jerry.scheduler.clock = lambda: SLOT_W48 - timedelta(hours=1)
 
     # In the subscription's channel, no name needed; anyone may preview.
     response = await slack.command("/jerry", "summary preview", user="U0REPORTER", channel=SALES)
@@ -596,10 +609,11 @@ async def test_slash_jerry_summary_preview_is_ephemeral_and_posts_nothing(
     await slack.settle()
     previews = fake_slack.responses
     assert previews and all(r["response_type"] == "ephemeral" for r in previews)
-    assert "sales-weekly" in previews[0]["text"] and "2026-W48" in previews[0]["text"]
+    assert previews[0]["text"] == (
+        "Preview of “sales-weekly” for <#C0SALES>, as it stands now. Only you see this."
+    )
     assert any("Invoices in PDF" in text_of(r) for r in previews[1:])
     assert main_posts(fake_slack) == [] and await posts(jerry) == []
-
     # Elsewhere: by name, or the list of names; an unknown name says so; French for French.
     fake_slack.responses.clear()
     await slack.command("/jerry", "summary preview sales-weekly", channel="C0GENERAL")
@@ -623,3 +637,111 @@ async def test_slash_jerry_summary_preview_is_ephemeral_and_posts_nothing(
     assert "/jerry summary preview" in json.dumps(response.json()["blocks"])
     await slack.settle()
     assert fake_slack.responses == []
+
+
+# --- the next post: what /shipped this morning is in, what the preview shows -----------------
+
+
+async def record_shipped(
+    slack: SlackDriver, monkeypatch: pytest.MonkeyPatch, title: str, at: datetime
+) -> None:
+    """A PM types /shipped at `at` and fills the form: shipped today, in Billing."""
+    from tests.test_e2e_updates import area_value, form_values, open_form, submit
+
+    monkeypatch.setattr("handlers.updates.now", lambda: at)
+    view = await open_form(slack, "/shipped")
+    today = at.astimezone(ZoneInfo("Europe/Paris")).date().isoformat()
+    values = form_values(title=title, when=today, area=area_value(view, "Billing"))
+    assert await submit(slack, view, values) is None
+
+
+async def test_shipped_before_the_post_is_in_it_after_it_in_the_next_and_the_preview_shows_it(
+    slack: SlackDriver,
+    fake_slack: FakeSlack,
+    jerry: JerryApp,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    await subscribe(settings, tmp_path)
+    await shipped(jerry, "Invoices in PDF", date(2026, 11, 19))
+    assert statuses(await jerry.run_summaries(SLOT_W48)) == [("sales-weekly", "2026-W48", "posted")]
+
+    # Monday Nov 30: typed at 08:30 in Paris, the 09:00 post has it; typed at 10:00, it waits.
+    slot_w49 = SLOT_W48 + timedelta(days=7)
+    await record_shipped(
+        slack, monkeypatch, "Refunds in one click", slot_w49 - timedelta(minutes=30)
+    )
+    assert statuses(await jerry.run_summaries(slot_w49)) == [("sales-weekly", "2026-W49", "posted")]
+    await record_shipped(slack, monkeypatch, "SEPA direct debit", slot_w49 + timedelta(hours=1))
+    w48, w49 = main_posts(fake_slack)
+    assert "Invoices in PDF" in text_of(w48) and "Refunds in one click" not in text_of(w48)
+    assert "Refunds in one click" in text_of(w49)
+    assert "Invoices in PDF" not in text_of(w49) and "SEPA direct debit" not in text_of(w49)
+    # Each post says its days, both included: Monday 09:00 to Monday 09:00.
+    assert "Nov 23 – Nov 30 · areas: Billing" in text_of(w49)
+
+    # On Wednesday, the preview is the next post (Monday Dec 7, 09:00 in Paris) so far.
+    wednesday = slot_w49 + timedelta(days=2, hours=5)
+    jerry.scheduler.clock = lambda: wednesday
+    fake_slack.responses.clear()
+    await slack.command("/jerry", "summary preview", user="U0REPORTER", channel=SALES)
+    await slack.settle()
+    note, post, *replies = fake_slack.responses
+    assert "sales-weekly" in note["text"]
+    slot_w50 = int((slot_w49 + timedelta(days=7)).timestamp())
+    assert post["blocks"][1]["elements"][0]["text"] == (
+        f"Next post <!date^{slot_w50}^{{date_short_pretty}} {{time}}|2026-12-07 09:00 "
+        "Europe/Paris> — so far: Nov 30 – Dec 2 · areas: Billing"
+    )
+    assert "SEPA direct debit" in text_of(post) and "Refunds in one click" not in text_of(post)
+    sub = await subscription(jerry)
+    buttons = next(b for b in post["blocks"] if b["type"] == "actions")["elements"]
+    assert {b["value"] for b in buttons} == {f"{sub.id}:2026-W50"}
+    assert "How these numbers are counted" in text_of(replies[-1])
+    assert len(main_posts(fake_slack)) == 2 and len(await posts(jerry)) == 2
+
+    # `jerry summaries preview` says the same, in plain local time (the CLI's clock: now).
+    capsys.readouterr()
+    assert await cli_preview(settings, "sales-weekly", now=wednesday) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[1] == "Next post Mon Dec 7, 09:00 — so far: Nov 30 – Dec 2 · areas: Billing"
+    assert "- SEPA direct debit (Billing, shipped Nov 30, customer-facing)" in printed
+
+    # At 09:00 on Monday Dec 7, the post has what the preview showed, and only that.
+    results = await jerry.run_summaries(slot_w49 + timedelta(days=7))
+    assert statuses(results) == [("sales-weekly", "2026-W50", "posted")]
+    w50 = main_posts(fake_slack)[-1]
+    assert "SEPA direct debit" in text_of(w50) and "Refunds in one click" not in text_of(w50)
+    assert [(p.period_start, p.period_end) for p in await posts(jerry)][1:] == [
+        (SLOT_W48, slot_w49),
+        (slot_w49, slot_w49 + timedelta(days=7)),
+    ]
+
+
+async def test_the_method_note_arrives_as_a_thread_reply_not_in_the_post(
+    slack: SlackDriver, fake_slack: FakeSlack, jerry: JerryApp, settings: Settings, tmp_path: Path
+) -> None:
+    french = PARIS_MONDAY.replace("language: en", "language: fr")
+    await subscribe(settings, tmp_path, french)
+    await shipped(jerry, "Factures en PDF", date(2026, 11, 19))
+    [result] = await jerry.run_summaries(SLOT_W48)
+    assert (result.status, result.replies) == ("posted", 1)  # a quiet week: the note only
+    await slack.settle()
+    [post] = main_posts(fake_slack)
+    assert "Comment ils sont calculés : dans le fil." in text_of(post)
+    assert "Demandes routées : créées pendant la période" not in text_of(post)
+    [note] = fake_slack.thread(SALES, post["ts"])
+    assert note["thread_ts"] == post["ts"]
+    assert "*Comment ces chiffres sont calculés*" in text_of(note)
+    assert "Demandes routées : créées pendant la période" in text_of(note)
+    # Owed through the outbox like every reply of a summary.
+    async with jerry.sessions() as session:
+        purposes = (
+            await session.execute(
+                select(Delivery.purpose, Delivery.status).where(Delivery.purpose == REPLY)
+            )
+        ).all()
+    assert [tuple(row) for row in purposes] == [(REPLY, "sent")]
+    assert not fake_slack.violations

@@ -67,6 +67,7 @@ async def week_content(jerry: JerryApp) -> None:
                     customer_impact="Customers download invoices as PDF",
                     area_id=billing.id,
                     shipped_on=date(2026, 11, 19),
+                    created_at=datetime(2026, 11, 19, 12, 0, tzinfo=UTC),
                     audience="customer",
                     link="https://example.com/pdf",
                 ),
@@ -75,6 +76,7 @@ async def week_content(jerry: JerryApp) -> None:
                     title="=cmd|' /C calc'!A0",  # a formula: the CSV must defuse it
                     area_id=billing.id,
                     shipped_on=date(2026, 11, 20),
+                    created_at=datetime(2026, 11, 20, 12, 0, tzinfo=UTC),
                 ),
                 ProductUpdate(
                     kind="upcoming",

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.relay import lead_actions as relay
-from bot.summaries.content import build_summary, half_end, iso_week_period, item_words, top_themes
+from bot.summaries.content import (
+    build_summary,
+    half_end,
+    iso_week_period,
+    item_words,
+    name_words,
+    top_themes,
+)
 from bot.summaries.domain import Period, SummaryScope
+from bot.summaries.posting import period_for
 from bot.summaries.queries import VoiceTextRow
 from bot.views.summary import summary_json, summary_markdown, summary_messages, summary_text
 from models.items import Item, ItemEvent
 from models.routing import Area, Team
+from models.summaries import SummarySubscription
 from models.updates import Feed, ProductUpdate
 
 TZ = "Europe/Paris"
@@ -52,8 +61,14 @@ async def model(sessions: Sessions) -> dict[str, int]:
 
 
 async def add_update(sessions: Sessions, **fields: Any) -> int:
+    """A product update; recorded at noon (UTC) on the day it shipped unless told."""
     fields.setdefault("title", "An update")
     fields.setdefault("kind", "shipped")
+    shipped_on = fields.get("shipped_on")
+    fields.setdefault(
+        "created_at",
+        datetime.combine(shipped_on, time(12), tzinfo=UTC) if shipped_on else MON,
+    )
     async with sessions() as session:
         update = ProductUpdate(**fields)
         session.add(update)
@@ -79,6 +94,7 @@ async def add_item(
     share: bool = False,
     resolved_at: datetime | None = None,
     keywords: list[str] | None = None,
+    customer: str | None = None,
 ) -> int:
     async with sessions() as session:
         item = Item(
@@ -95,6 +111,7 @@ async def add_item(
             created_at=created_at,
             status="resolved" if resolved_at else "open",
             resolved_at=resolved_at,
+            customer=customer,
         )
         session.add(item)
         await session.flush()
@@ -451,7 +468,8 @@ async def test_an_empty_week_says_so_kindly(sessions: Sessions) -> None:
     assert "No pain point or question came in this week." in text
     assert "No answer was marked for sharing this week." in text
     messages = summary_messages(summary, "en", download_value="1:2026-W48")
-    assert len(messages) == 1  # nothing overflows into the thread
+    assert len(messages) == 2  # nothing overflows into the thread: only the method note
+    assert "How these numbers are counted" in json.dumps(messages[1]["blocks"])
     post = json.dumps(messages[0]["blocks"])
     for kind_words in (
         "Nothing shipped this week",
@@ -493,7 +511,7 @@ async def test_french_output(sessions: Sessions) -> None:
     summary = await build_summary(sessions, scope, PERIOD)
     text = summary_text(summary, "fr")
     assert "Cette semaine côté produit : Ventes" in text
-    assert "Semaine 2026-W48, du 23 nov. au 29 nov." in text
+    assert "du 23 nov. au 29 nov." in text
     assert "livré le 25 nov." in text and "visible des clients" in text
     assert "prévu le 10 déc." in text and "probable" in text
     assert "Délai médian de première réponse : 30 min" in text
@@ -532,3 +550,157 @@ async def test_a_shared_later_answer_is_quoted_in_the_week_it_was_given(
     # Answering again without the tick takes it back out.
     await relay.answer(sessions, item_id, "U0ADMIN", "Actually, not yet", ["U0ADMIN"])
     assert (await build_summary(sessions, ALL, this)).shared_answers == []
+
+
+# --- the window: from the previous post to this one, every moment once ---------------------
+
+PARIS = ZoneInfo(TZ)
+
+
+def paris(*args: int) -> datetime:
+    return datetime(*args, tzinfo=PARIS).astimezone(UTC)
+
+
+def monday_nine(**fields: Any) -> SummarySubscription:
+    """A subscription posting on Mondays at 09:00 in Paris (not stored: its slots only)."""
+    return SummarySubscription(
+        name="sales", channel="C0SALES", weekday=0, time="09:00", timezone=TZ, **fields
+    )
+
+
+async def shipped_ids(sessions: Sessions, period: Period) -> set[int]:
+    return {u.id for u in (await build_summary(sessions, ALL, period)).shipped}
+
+
+async def test_two_consecutive_posts_count_each_update_once_and_lose_none(
+    sessions: Sessions,
+) -> None:
+    areas = await model(sessions)
+    billing = areas["Billing"]
+    subscription = monday_nine()
+    first = period_for(subscription, "2026-W49", previous_end=None)  # posts Mon Nov 30, 09:00
+    second = period_for(subscription, "2026-W50", previous_end=first.end)  # Mon Dec 7, 09:00
+    assert (first.start, first.end, second.end) == (
+        paris(2026, 11, 23, 9, 0),
+        paris(2026, 11, 30, 9, 0),
+        paris(2026, 12, 7, 9, 0),
+    )
+    async with sessions() as session:
+        feed = Feed(name="changelog", kind="rss", url="https://example.com/feed")
+        session.add(feed)
+        await session.commit()
+        feed_id = feed.id
+
+    async def shipped(title: str, day: date, recorded: datetime, **extra: Any) -> int:
+        return await add_update(
+            sessions, title=title, area_id=billing, shipped_on=day, created_at=recorded, **extra
+        )
+
+    monday = date(2026, 11, 30)
+    this_morning = await shipped("Typed before the post", monday, paris(2026, 11, 30, 8, 59))
+    after_post = await shipped("Typed after the post", monday, paris(2026, 11, 30, 9, 0))
+    late = await shipped("Friday's, typed on Tuesday", date(2026, 11, 27), paris(2026, 12, 1, 10))
+    midweek = await shipped("Wednesday's", date(2026, 11, 25), paris(2026, 11, 25, 16, 0))
+    from_feed = await shipped(
+        "v2.4", monday, paris(2026, 11, 30, 11, 0), feed_id=feed_id, external_id="v2.4"
+    )
+    await shipped(  # a feed's history, fetched weeks later: no post's news
+        "v1.0", date(2026, 11, 2), paris(2026, 11, 30, 11, 0), feed_id=feed_id, external_id="v1"
+    )
+
+    in_first, in_second = await shipped_ids(sessions, first), await shipped_ids(sessions, second)
+    assert in_first == {this_morning, midweek}
+    assert in_second == {after_post, late, from_feed}
+
+    # Items: just before the post in the first, at the post's time in the second.
+    await add_item(sessions, created_at=paris(2026, 11, 30, 8, 59), area_id=billing)
+    await add_item(sessions, created_at=paris(2026, 11, 30, 9, 0), area_id=billing)
+    await add_item(sessions, created_at=paris(2026, 11, 30, 9, 1), area_id=billing)
+    counts = [
+        sum(v.total for v in (await build_summary(sessions, ALL, p)).voice) for p in (first, second)
+    ]
+    assert counts == [1, 2]
+
+
+async def test_a_window_across_the_switch_to_summer_time(sessions: Sessions) -> None:
+    """Paris moves to summer time on Sunday Mar 29, 2026: the window from Monday 09:00 to
+    Monday 09:00 is 167 hours, and the Sunday and the Monday morning are in it."""
+    areas = await model(sessions)
+    subscription = monday_nine()
+    w13 = period_for(subscription, "2026-W13", previous_end=None)
+    w14 = period_for(subscription, "2026-W14", previous_end=w13.end)
+    assert w14.end - w14.start == timedelta(hours=167)
+    assert w14.end == datetime(2026, 3, 30, 7, 0, tzinfo=UTC)
+    sunday_night = await add_update(
+        sessions,
+        area_id=areas["Billing"],
+        shipped_on=date(2026, 3, 29),
+        created_at=paris(2026, 3, 29, 23, 30),
+    )
+    monday_early = await add_update(
+        sessions,
+        area_id=areas["Billing"],
+        shipped_on=date(2026, 3, 30),
+        created_at=paris(2026, 3, 30, 8, 30),
+    )
+    monday_late = await add_update(
+        sessions,
+        area_id=areas["Billing"],
+        shipped_on=date(2026, 3, 30),
+        created_at=paris(2026, 3, 30, 9, 30),
+    )
+    w15 = period_for(subscription, "2026-W15", previous_end=w14.end)
+    assert await shipped_ids(sessions, w14) == {sunday_night, monday_early}
+    assert await shipped_ids(sessions, w15) == {monday_late}
+    summary = await build_summary(sessions, ALL, w14)
+    assert summary_text(summary, "en").splitlines()[1].startswith("Mar 23 – Mar 30 · ")
+
+
+# --- themes: never a customer, never the unrouted bucket -------------------------------------
+
+
+async def test_themes_never_name_a_customer_nor_come_from_unrouted_items(
+    sessions: Sessions,
+) -> None:
+    areas = await model(sessions)
+    billing, payments = areas["Billing"], areas["team:Payments"]
+    for hour, text in enumerate(
+        [
+            "Acme cannot download the invoice archive",
+            "Acme says the invoice archive times out",
+            "ACMÉ asks again about the archive",
+        ]
+    ):
+        await add_item(
+            sessions,
+            created_at=MON + timedelta(hours=hour),
+            text=text,
+            area_id=billing,
+            team_id=payments,
+            keywords=["invoice"],
+            customer="Acme" if hour == 0 else None,
+        )
+    for n in range(12):  # triage: nobody owns them, their words are no subject
+        await add_item(
+            sessions, created_at=MON + timedelta(minutes=n), text=f"Acme dashboard slow {n}"
+        )
+
+    summary = await build_summary(sessions, ALL, PERIOD)
+    by_area = {v.area: v for v in summary.voice}
+    assert by_area["Billing"].themes == ("invoice", "archive")
+    assert by_area[None].themes == () and by_area[None].total == 12
+    rendered = summary_text(summary, "en") + json.dumps(
+        summary_messages(summary, "fr", download_value=None), ensure_ascii=False
+    )
+    assert "acme" not in rendered.casefold() and "dashboard" not in rendered
+    assert "Most mentioned: Billing (3)." in rendered
+    assert "Les plus cités : Billing (3)." in rendered
+
+
+def test_a_customer_word_is_no_theme_even_as_a_matched_keyword() -> None:
+    rows = [
+        VoiceTextRow(1, "Globex export broken", {"keywords": ["globex", "export"]}),
+        VoiceTextRow(1, "Globex export broken again", {"keywords": ["export"]}),
+    ]
+    assert top_themes(rows, never=name_words(["Globex Corp."])) == ("export", "broken")
+    assert top_themes(rows) == ("export", "globex", "broken")

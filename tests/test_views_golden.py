@@ -574,9 +574,17 @@ CASES: list[Case] = [
             "summary": inputs.summary_quiet_week(lang),
             "download_value": None,
         },
+        next_post_so_far=lambda lang: {
+            "summary": inputs.summary_next_post(lang),
+            "download_value": "7:2026-W50",
+        },
     ),
     *cases(summary.summary_json, week=lambda lang: {"summary": inputs.summary_week("en")}),
-    *cases(summary.summary_text, week=lambda lang: {"summary": inputs.summary_week(lang)}),
+    *cases(
+        summary.summary_text,
+        week=lambda lang: {"summary": inputs.summary_week(lang)},
+        next_post_so_far=lambda lang: {"summary": inputs.summary_next_post(lang)},
+    ),
     *cases(summary.summary_markdown, week=lambda lang: {"summary": inputs.summary_week(lang)}),
     *cases(summary.summary_csv, week=lambda lang: {"summary": inputs.summary_week("en")}),
     # Survey rounds (bot/views/survey_round.py)

@@ -6,13 +6,22 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from bot.summaries.content import iso_week_period
-from bot.summaries.domain import AreaVoice, Numbers, SharedAnswer, Summary, SummaryScope, UpdateLine
+from bot.summaries.domain import (
+    AreaVoice,
+    Numbers,
+    Period,
+    SharedAnswer,
+    Summary,
+    SummaryScope,
+    UpdateLine,
+)
 from bot.views.summary import (
     CSV_COLUMNS,
     DOWNLOAD_CSV,
@@ -214,9 +223,10 @@ def test_the_post_carries_the_sections_and_the_thread_the_overflow() -> None:
     assert "Items routed" in post_text and "12 (previous period: 9, +3)" in post_text
     assert "3 h 0 min (previous period: 5 h 30 min)" in post_text
     assert "5 (previous period: 7, -2)" in post_text
-    assert "25 item(s): 15 pain point(s) and 10 question(s)" in post_text
-    assert "4 answer(s) worth sharing" in post_text
-    assert "*Area 4 invoice*: 9 (5 pain point(s), 4 question(s))" in reply_text
+    assert "25 items: 15 pain points and 10 questions; 10 answered, 5 resolved" in post_text
+    assert "4 answers worth sharing: read them in the thread." in post_text
+    assert "*Area 4 invoice*: 9 (5 pain points, 4 questions), 4 answered, 1 resolved" in reply_text
+    assert "*Area 0 invoice*: 1 (1 pain point, 0 questions), 0 answered, 1 resolved" in reply_text
     assert "Themes: invoice, refund, export" in reply_text
     assert "*Q:* How do I export invoices?" in reply_text and "answered by Payments" in reply_text
     # The download buttons carry "subscription:week".
@@ -228,18 +238,53 @@ def test_the_post_carries_the_sections_and_the_thread_the_overflow() -> None:
 
 
 def test_without_a_download_value_there_are_no_buttons() -> None:
-    (post,) = summary_messages(make(shipped=1), "en", download_value=None)
+    post, _method = summary_messages(make(shipped=1), "en", download_value=None)
     assert all(b["type"] != "actions" for b in post["blocks"])
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "pointer", "counted"),
+    [
+        (
+            "en",
+            "*How these numbers are counted*",
+            "How they are counted: in the thread.",
+            "Items routed: created in the period and sent to a team.",
+        ),
+        (
+            "fr",
+            "*Comment ces chiffres sont calculés*",
+            "Comment ils sont calculés : dans le fil.",
+            "Demandes routées : créées pendant la période et envoyées à une équipe.",
+        ),
+    ],
+)
+def test_the_method_note_is_the_last_thread_reply_not_in_the_post(
+    lang: str, title: str, pointer: str, counted: str
+) -> None:
+    for summary in (make(lang=lang), make(shipped=20, areas=3, answers=2, lang=lang)):
+        post, *replies = summary_messages(summary, lang, download_value="7:2026-W48")
+        assert counted not in all_text([post])
+        assert post["blocks"][-2] == {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": pointer}],
+        }
+        [method] = replies[-1]["blocks"]
+        assert method["text"]["text"].startswith(f"{title}\n{counted}")
+        assert counted not in all_text(replies[:-1])
+    # Even when the overflow is cut, the method note has its reply.
+    huge = summary_messages(make(shipped=20000, lang=lang), lang, download_value="7:2026-W48")
+    assert len(huge) == 1 + MAX_REPLIES and counted in all_text(huge[-1:])
 
 
 def test_a_huge_thread_is_capped_and_points_to_the_download() -> None:
     summary = make(shipped=20000, answers=5000, areas=500)
     messages = summary_messages(summary, "en", download_value="7:2026-W48")
     assert len(messages) == 1 + MAX_REPLIES
-    last = messages[-1]["blocks"][-1]
+    last = messages[-2]["blocks"][-1]  # the last reply but the method note
     assert last["type"] == "context"
     note = last["elements"][0]["text"]
-    assert "more line(s) did not fit in the thread" in note
+    assert "more lines did not fit in the thread" in note
     assert "the download buttons give the whole summary" in note
     shown = all_text(messages).count("Update number ") + all_text(messages).count("*Q:*")
     assert int(note.split()[0]) + shown == 20000 + 5000 + 500 - all_text(messages).count("*Area ")
@@ -262,7 +307,7 @@ def test_text_for_the_cli() -> None:
     text = summary_text(make(shipped=2, soon=1, areas=1, answers=1), "en")
     lines = text.splitlines()
     assert lines[0] == "This week in product: Revenue"
-    assert lines[1] == "Week 2026-W48, Nov 23 to Nov 29 · areas: Billing"
+    assert lines[1] == "Nov 23 – Nov 29 · areas: Billing"
     assert "SHIPPED" in lines and "IN THE NEXT SIX WEEKS" in lines and "THE NUMBERS" in lines
     assert "- Update number 0 (Billing, shipped Nov 25, customer-facing)" in lines
     assert "    https://example.com/changelog/0" in lines
@@ -314,3 +359,77 @@ def test_csv_has_one_row_per_line_and_no_formulas() -> None:
         "median_seconds_to_first_answer": ("10800.0", "19800.0"),
         "items_resolved": ("5", "7"),
     }
+
+
+# --- the period, in days both included; the next post, so far -------------------------------
+
+# Paris midnight Nov 30 to Paris midnight Dec 7 (23:00 UTC the evening before).
+MIDNIGHTS = Period(
+    week="2026-W49",
+    start=datetime(2026, 11, 29, 23, 0, tzinfo=UTC),
+    end=datetime(2026, 12, 6, 23, 0, tzinfo=UTC),
+)
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"), [("en", "Nov 30 – Dec 6"), ("fr", "du 30 nov. au 6 déc.")]
+)
+def test_the_period_names_its_days_both_included(lang: str, expected: str) -> None:
+    summary = replace(make(lang=lang), period=MIDNIGHTS)
+    post = summary_messages(summary, lang, download_value=None)[0]
+    assert post["blocks"][1]["elements"][0]["text"].startswith(expected + " · ")
+    assert summary_text(summary, lang).splitlines()[1].startswith(expected + " · ")
+    # A post at 09:00 on Monday Dec 7 counts that morning too: its last day is the Monday.
+    morning = replace(MIDNIGHTS, end=datetime(2026, 12, 7, 8, 0, tzinfo=UTC))
+    last = "Dec 7" if lang == "en" else "7 déc."
+    line = summary_text(replace(summary, period=morning), lang).splitlines()[1]
+    assert line.split(" · ")[0].endswith(last)
+
+
+@pytest.mark.parametrize(
+    ("lang", "slack_line", "text_line"),
+    [
+        (
+            "en",
+            "Next post <!date^1796630400^{date_short_pretty} {time}|2026-12-07 09:00 "
+            "Europe/Paris> — so far: Nov 30 – Dec 3",
+            "Next post Mon Dec 7, 09:00 — so far: Nov 30 – Dec 3",
+        ),
+        (
+            "fr",
+            "Prochaine publication : <!date^1796630400^{date_short_pretty} {time}|2026-12-07 "
+            "09:00 Europe/Paris> — pour l’instant, du 30 nov. au 3 déc.",
+            "Prochaine publication : lun. 7 déc. à 09:00 — pour l’instant, du 30 nov. au 3 déc.",
+        ),
+    ],
+)
+def test_a_preview_says_when_the_post_goes_out_and_what_it_holds_so_far(
+    lang: str, slack_line: str, text_line: str
+) -> None:
+    so_far = Period(
+        week="2026-W50",
+        start=datetime(2026, 11, 30, 8, 0, tzinfo=UTC),  # the previous post, Mon 09:00 Paris
+        end=datetime(2026, 12, 3, 15, 0, tzinfo=UTC),  # now, Thursday
+        posts_at=datetime(2026, 12, 7, 8, 0, tzinfo=UTC),  # Mon Dec 7, 09:00 Paris
+    )
+    summary = replace(make(lang=lang), period=so_far)
+    post = summary_messages(summary, lang, download_value=None)[0]
+    assert post["blocks"][1]["elements"][0]["text"] == slack_line + " · " + (
+        "areas: Billing" if lang == "en" else "domaines : Billing"
+    )
+    assert summary_text(summary, lang).splitlines()[1].startswith(text_line + " · ")
+    assert text_line in summary_markdown(summary, lang).replace("\\", "")
+
+
+def test_unrouted_items_are_counted_but_not_among_the_most_mentioned() -> None:
+    unrouted = AreaVoice(None, painpoints=9, questions=0, answered=0, resolved=0, themes=())
+    # As build_summary sorts them: most items first.
+    summary = replace(make(), voice=[unrouted, voice(1), voice(0)])
+    post = all_text(summary_messages(summary, "en", download_value=None)[:1])
+    assert "13 items: 12 pain points and 1 question; 1 answered, 2 resolved so far." in post
+    assert "Most mentioned: Area 1 invoice (3), Area 0 invoice (1)." in post
+    assert "Not yet routed" not in post
+    only_unrouted = replace(make(), voice=[unrouted])
+    post = all_text(summary_messages(only_unrouted, "en", download_value=None)[:1])
+    assert "9 items: 9 pain points and 0 questions; 0 answered, 0 resolved so far." in post
+    assert "Most mentioned" not in post

@@ -17,7 +17,7 @@ from bot.i18n import t
 from bot.items.domain import OUTCOMES as OUTCOMES  # one golden case per outcome
 from bot.items.domain import AreaChoice, ItemCard, ReassignTarget
 from bot.sla.domain import LateItem
-from bot.summaries.content import AreaVoice, SharedAnswer, Summary
+from bot.summaries.content import AreaVoice, Period, SharedAnswer, Summary
 from bot.surveys.answers import Parsed, ParsedAnswer, parse_reply, questions_of
 from bot.surveys.results import QuestionInfo, RoundResults
 from bot.views.help import LedTeam, Welcome
@@ -476,6 +476,18 @@ def summary_busy_week(lang: str) -> Summary:
 def summary_quiet_week(lang: str) -> Summary:
     """Nothing shipped, nothing planned, nobody asked anything."""
     return replace(summary_tests.make(lang=lang), previous_numbers=None)
+
+
+def summary_next_post(lang: str) -> Summary:
+    """A preview on Thursday Dec 3: the post of Monday Dec 7, 09:00 in Paris, so far."""
+    base = summary_week(lang)
+    so_far = Period(
+        week="2026-W50",
+        start=datetime(2026, 11, 30, 8, 0, tzinfo=UTC),  # the previous post
+        end=datetime(2026, 12, 3, 15, 0, tzinfo=UTC),  # now
+        posts_at=datetime(2026, 12, 7, 8, 0, tzinfo=UTC),
+    )
+    return replace(base, period=so_far, unknown_areas=())
 
 
 # --- surveys ------------------------------------------------------------------------------------

@@ -357,7 +357,7 @@ MESSAGES: dict[str, str] = {
     "feeds.cli.failed": "{feed}: error: {error}",
     # --- weekly summary content (views/summary.py) ---
     "summary.title": "This week in product: {name}",
-    "summary.period": "Week {week}, {start} to {end}",
+    "summary.period": "{start} – {end}",
     "summary.scope.all": "all product areas",
     "summary.scope.areas": "areas: {areas}",
     "summary.unknown_areas": "Unknown areas in this subscription (not in the routing model): {areas}",
@@ -383,15 +383,12 @@ MESSAGES: dict[str, str] = {
     "summary.more_in_thread": "…and {n} more in the thread.",
     "summary.voice.title": ":speech_balloon: What customers are telling us",
     "summary.voice.empty": "No pain point or question came in this week.",
-    "summary.voice.total": "{total} item(s): {painpoints} pain point(s) and {questions} "
-    "question(s); {answered} answered, {resolved} resolved so far.",
+    "summary.voice.total": "{items}: {painpoints} and {questions}; {answered}, {resolved} so far.",
     "summary.voice.top": "Most mentioned: {areas}. Details by area in the thread.",
     "summary.voice.no_area": "Not yet routed to an area",
-    "summary.voice.area": "*{area}*: {total} ({painpoints} pain point(s), {questions} "
-    "question(s)), {answered} answered, {resolved} resolved",
+    "summary.voice.area": "*{area}*: {total} ({painpoints}, {questions}), {answered}, {resolved}",
     "summary.voice.themes": "Themes: {themes}",
     "summary.answered.title": ":bulb: Answered this week",
-    "summary.answered.count": "{n} answer(s) worth sharing: read them in the thread.",
     "summary.answered.empty": "No answer was marked for sharing this week.",
     "summary.answered.question": "*Q:* {text}",
     "summary.answered.answer": "*A:* {text}",
@@ -407,7 +404,8 @@ MESSAGES: dict[str, str] = {
     "summary.numbers.no_answer": "no answer yet",
     "summary.numbers.how": "Items routed: created in the period and sent to a team. Median time "
     "to first answer: of those items, from creation to the first answer. Resolved: items "
-    "resolved in the period. Each compared with the period of the same length just before.",
+    "resolved in the period. Each compared with the period of the same length just before. "
+    "The period runs from the previous summary to this one.",
     "summary.someone": "@someone",
     "summary.label_value": "{label}: {value}",
     "summary.download.csv": "Download CSV",
@@ -421,10 +419,32 @@ MESSAGES: dict[str, str] = {
     "moment; if it keeps failing, tell product ops.",
     "summary.download.md": "Download Markdown",
     "summary.reply_fallback": "{title} (continued)",
-    "summary.cut.download": "{n} more line(s) did not fit in the thread: the download "
+    # --- weekly summary: counts in real plurals, the next post, the method note (issue 11) ---
+    "summary.count.items_one": "{count} item",
+    "summary.count.items_other": "{count} items",
+    "summary.count.painpoints_one": "{count} pain point",
+    "summary.count.painpoints_other": "{count} pain points",
+    "summary.count.questions_one": "{count} question",
+    "summary.count.questions_other": "{count} questions",
+    "summary.count.answered_one": "{count} answered",
+    "summary.count.answered_other": "{count} answered",
+    "summary.count.resolved_one": "{count} resolved",
+    "summary.count.resolved_other": "{count} resolved",
+    "summary.answered.count_one": "{count} answer worth sharing: read it in the thread.",
+    "summary.answered.count_other": "{count} answers worth sharing: read them in the thread.",
+    "summary.cut.download_one": "{count} more line did not fit in the thread: the download "
     "buttons give the whole summary.",
-    "summary.cut.cli": "{n} more line(s) did not fit in the thread: "
+    "summary.cut.download_other": "{count} more lines did not fit in the thread: the download "
+    "buttons give the whole summary.",
+    "summary.cut.cli_one": "{count} more line did not fit in the thread: "
     "`jerry summaries preview` prints the whole summary.",
+    "summary.cut.cli_other": "{count} more lines did not fit in the thread: "
+    "`jerry summaries preview` prints the whole summary.",
+    "summary.period_so_far": "Next post {when} — so far: {start} – {end}",
+    "summary.weekdays": "Mon Tue Wed Thu Fri Sat Sun",
+    "summary.when": "{weekday} {day}, {time}",
+    "summary.method.title": "How these numbers are counted",
+    "summary.numbers.how_pointer": "How they are counted: in the thread.",
     # --- product updates (/shipped, /upcoming) and "share in the summary" ---
     "updates.modal_title.shipped": "Shipped",
     "updates.modal_title.upcoming": "Coming up",
@@ -509,7 +529,7 @@ MESSAGES: dict[str, str] = {
     "summaries.jerry.working": "Preparing the preview…",
     "summaries.jerry.choose": "Which summary? Type `/jerry summary preview NAME` with one of: {names}.",
     "summaries.jerry.none": "There are no weekly summaries yet: product ops sets them up with `jerry summaries import`.",
-    "summaries.jerry.preview_note": "Preview of “{name}” for {week}, as it will be posted in <#{channel}>. Only you see this.",
+    "summaries.jerry.preview_note": "Preview of “{name}” for <#{channel}>, as it stands now. Only you see this.",
     "summaries.jerry.failed": "Jerry could not prepare this preview; please try again in a minute.",
     # --- survey answers (answering in the thread: bot/surveys/answers.py, bot/surveys/answering.py) ---
     "survey_answers.scale.scale5": "5-point scale: {low} to {high}",

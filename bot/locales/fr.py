@@ -360,7 +360,7 @@ MESSAGES: dict[str, str] = {
     "feeds.cli.failed": "{feed} : erreur : {error}",
     # --- weekly summary content (views/summary.py) ---
     "summary.title": "Cette semaine côté produit : {name}",
-    "summary.period": "Semaine {week}, du {start} au {end}",
+    "summary.period": "du {start} au {end}",
     "summary.scope.all": "tous les domaines produit",
     "summary.scope.areas": "domaines : {areas}",
     "summary.unknown_areas": "Domaines inconnus dans cet abonnement (absents du modèle de "
@@ -387,15 +387,12 @@ MESSAGES: dict[str, str] = {
     "summary.more_in_thread": "…et {n} de plus dans le fil.",
     "summary.voice.title": ":speech_balloon: Ce que nous disent les clients",
     "summary.voice.empty": "Aucun irritant ni aucune question cette semaine.",
-    "summary.voice.total": "{total} demande(s) : {painpoints} irritant(s) et {questions} "
-    "question(s) ; {answered} avec réponse, {resolved} résolue(s) à ce jour.",
+    "summary.voice.total": "{items} : {painpoints} et {questions} ; {answered}, {resolved} à ce jour.",
     "summary.voice.top": "Les plus cités : {areas}. Le détail par domaine est dans le fil.",
     "summary.voice.no_area": "Pas encore attribué à un domaine",
-    "summary.voice.area": "*{area}* : {total} ({painpoints} irritant(s), {questions} "
-    "question(s)), {answered} avec réponse, {resolved} résolue(s)",
+    "summary.voice.area": "*{area}* : {total} ({painpoints}, {questions}), {answered}, {resolved}",
     "summary.voice.themes": "Thèmes : {themes}",
     "summary.answered.title": ":bulb: Réponses de la semaine",
-    "summary.answered.count": "{n} réponse(s) à partager : à lire dans le fil.",
     "summary.answered.empty": "Aucune réponse n'a été marquée à partager cette semaine.",
     "summary.answered.question": "*Q :* {text}",
     "summary.answered.answer": "*R :* {text}",
@@ -412,7 +409,8 @@ MESSAGES: dict[str, str] = {
     "summary.numbers.how": "Demandes routées : créées pendant la période et envoyées à une "
     "équipe. Délai médian de première réponse : pour ces demandes, de la création à la "
     "première réponse. Résolues : demandes résolues pendant la période. Chaque chiffre est "
-    "comparé à la période de même durée juste avant.",
+    "comparé à la période de même durée juste avant. La période va du résumé précédent à "
+    "celui-ci.",
     "summary.someone": "@quelqu'un",
     "summary.label_value": "{label} : {value}",
     "summary.download.csv": "Télécharger en CSV",
@@ -426,10 +424,32 @@ MESSAGES: dict[str, str] = {
     "un instant ; si cela continue, prévenez l'équipe product ops.",
     "summary.download.md": "Télécharger en Markdown",
     "summary.reply_fallback": "{title} (suite)",
-    "summary.cut.download": "{n} ligne(s) de plus ne tenaient pas dans le fil : les boutons "
+    # --- weekly summary: counts in real plurals, the next post, the method note (issue 11) ---
+    "summary.count.items_one": "{count} demande",
+    "summary.count.items_other": "{count} demandes",
+    "summary.count.painpoints_one": "{count} irritant",
+    "summary.count.painpoints_other": "{count} irritants",
+    "summary.count.questions_one": "{count} question",
+    "summary.count.questions_other": "{count} questions",
+    "summary.count.answered_one": "{count} avec réponse",
+    "summary.count.answered_other": "{count} avec réponse",
+    "summary.count.resolved_one": "{count} résolue",
+    "summary.count.resolved_other": "{count} résolues",
+    "summary.answered.count_one": "{count} réponse à partager : à lire dans le fil.",
+    "summary.answered.count_other": "{count} réponses à partager : à lire dans le fil.",
+    "summary.cut.download_one": "{count} ligne de plus ne tenait pas dans le fil : les boutons "
     "de téléchargement donnent le résumé complet.",
-    "summary.cut.cli": "{n} ligne(s) de plus ne tenaient pas dans le fil : "
+    "summary.cut.download_other": "{count} lignes de plus ne tenaient pas dans le fil : les "
+    "boutons de téléchargement donnent le résumé complet.",
+    "summary.cut.cli_one": "{count} ligne de plus ne tenait pas dans le fil : "
     "`jerry summaries preview` affiche le résumé complet.",
+    "summary.cut.cli_other": "{count} lignes de plus ne tenaient pas dans le fil : "
+    "`jerry summaries preview` affiche le résumé complet.",
+    "summary.period_so_far": "Prochaine publication : {when} — pour l’instant, du {start} au {end}",
+    "summary.weekdays": "lun. mar. mer. jeu. ven. sam. dim.",
+    "summary.when": "{weekday} {day} à {time}",
+    "summary.method.title": "Comment ces chiffres sont calculés",
+    "summary.numbers.how_pointer": "Comment ils sont calculés : dans le fil.",
     # --- product updates (/shipped, /upcoming) and "share in the summary" ---
     "updates.modal_title.shipped": "Livré",
     "updates.modal_title.upcoming": "À venir",
@@ -514,7 +534,7 @@ MESSAGES: dict[str, str] = {
     "summaries.jerry.working": "Préparation de l'aperçu…",
     "summaries.jerry.choose": "Quel résumé ? Tapez `/jerry summary preview NOM` avec l'un de : {names}.",
     "summaries.jerry.none": "Il n'y a pas encore de résumé hebdomadaire : l'équipe product ops les configure avec `jerry summaries import`.",
-    "summaries.jerry.preview_note": "Aperçu de « {name} » pour la semaine {week}, tel qu'il sera publié dans <#{channel}>. Vous seul le voyez.",
+    "summaries.jerry.preview_note": "Aperçu de « {name} » pour <#{channel}>, tel qu’il est à cette heure. Vous seul le voyez.",
     "summaries.jerry.failed": "Jerry n'a pas pu préparer cet aperçu ; réessayez dans une minute.",
     # --- survey answers (answering in the thread: bot/surveys/answers.py, bot/surveys/answering.py) ---
     "survey_answers.scale.scale5": "échelle en 5 points : de {low} à {high}",

@@ -2,7 +2,7 @@
 
 jerry summaries import FILE [--dry-run]
 jerry summaries export [FILE]
-jerry summaries preview NAME [--week 2026-W48] [--format text|json]
+jerry summaries preview NAME [--week 2026-W48] [--format text|json]   (default: the next post)
 jerry summaries send NAME [--week 2026-W48] [--again]
 """
 
@@ -59,10 +59,14 @@ def add_actions(actions: Any) -> None:
         "file", type=Path, nargs="?", help="where to write it (default: standard output)"
     )
     preview = actions.add_parser(
-        "preview", help="print a subscription's summary for a week (posts nothing, records nothing)"
+        "preview",
+        help="print a subscription's next post as it stands, or a week's "
+        "(posts nothing, records nothing)",
     )
     preview.add_argument("name", help="the subscription's name")
-    preview.add_argument("--week", help="an ISO week like 2026-W48 (default: this week)")
+    preview.add_argument(
+        "--week", help="an ISO week like 2026-W48 (default: the next post, so far)"
+    )
     preview.add_argument(
         "--format", choices=["text", "json"], default="text", help="text (default) or json"
     )

@@ -4,18 +4,27 @@
 bot/views/summary.py renders it
 (Block Kit, text, JSON, Markdown, CSV) and bot/summaries/posting.py posts it on schedule.
 
-How each section is computed (every number says how):
+A post's period runs from where the previous post's stopped to the post's time
+(bot/summaries/posting.py), so consecutive posts cover every moment once. How each section
+is computed (every number says how):
 
-1. **Shipped**: active "shipped" updates whose `shipped_on` day, in the scope's timezone,
-   falls in [period.start, period.end) — consecutive periods count each day once.
-   Customer-facing ones first, then by day.
+1. **Shipped**: active "shipped" updates counted in [period.start, period.end) by one moment
+   each (`shipped_counted_at`): when Jerry recorded it, but not before the start of the day
+   it shipped (in the scope's timezone). So `/shipped` typed this morning is in this
+   morning's post, typed after it in the next one, and a late `/shipped` about last week is
+   in the next post rather than lost. A feed's entry fetched more than a day after its day
+   is the feed's history (a new feed brings its whole changelog): it counts on its day,
+   which earlier posts covered. Customer-facing ones first, then by day.
 2. **Coming up**: active "upcoming" updates. `coming_soon`: target date before the end day
    + 6 weeks (past target dates are marked overdue: still upcoming, so not shipped);
    `coming_later`: after that, up to the end of the current half-year (Jun 30 / Dec 31).
 3. **What customers are telling us**: items created in the period, per area: pain points,
    questions, how many got an answer and are resolved (today), and the top themes: the
    routing keywords that matched, then the most frequent meaningful words (a small en+fr
-   stop-word list; a word must appear in two items). Nobody is ever named.
+   stop-word list; a word must appear in two items). Nobody is ever named: no person, and
+   no customer named on the period's items is a theme. Items not routed to an area (triage)
+   are counted but have no themes and are not among the "most mentioned" areas: they are
+   not a subject.
 4. **Answered this week**: questions answered in the period whose lead ticked "share in
    the summary": the question, the answer and the team.
 5. **The numbers**: items routed (created in the period and sent to a team), the median
@@ -31,6 +40,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -50,6 +60,8 @@ from bot.summaries.domain import (
 )
 
 COMING_SOON = timedelta(weeks=6)
+# A feed's entry fetched later than this after the start of its day is its history.
+FEED_HISTORY_AFTER = timedelta(days=2)
 TOP_THEMES = 5
 MIN_THEME_ITEMS = 2  # a word must come up in this many items to be a theme
 
@@ -61,6 +73,23 @@ def half_end(day: date) -> date:
 
 def local_day(moment: datetime, tz: ZoneInfo) -> date:
     return moment.astimezone(tz).date()
+
+
+def day_start(day: date, tz: ZoneInfo) -> datetime:
+    """Midnight at the start of `day` in `tz`, in UTC."""
+    return datetime.combine(day, datetime.min.time(), tzinfo=tz).astimezone(UTC)
+
+
+def shipped_counted_at(row: q.UpdateRow, tz: ZoneInfo) -> datetime:
+    """The one moment a shipped update counts at: the post whose period holds it shows it.
+
+    When it was recorded, but never before its day began (a date typed ahead). A feed's
+    entry fetched well after its day is old news: it counts on its day.
+    """
+    began = day_start(row.shipped_on, tz) if row.shipped_on else row.created_at
+    if row.from_feed and row.created_at - began > FEED_HISTORY_AFTER:
+        return began
+    return max(began, row.created_at)
 
 
 # --- themes -----------------------------------------------------------------------------
@@ -106,18 +135,30 @@ def item_words(text: str) -> set[str]:
     return {w for w in (fold(m) for m in _WORD.findall(plain)) if w not in STOP_WORDS}
 
 
-def top_themes(rows: list[q.VoiceTextRow], limit: int = TOP_THEMES) -> tuple[str, ...]:
+def name_words(names: Iterable[str]) -> frozenset[str]:
+    """The words of some names ("Acme Corp" → acme, corp), folded like themes."""
+    return frozenset(fold(w) for name in names for w in _WORD.findall(name))
+
+
+def top_themes(
+    rows: list[q.VoiceTextRow],
+    limit: int = TOP_THEMES,
+    *,
+    never: frozenset[str] = frozenset(),
+) -> tuple[str, ...]:
     """The matched routing keywords (most items first), then the most frequent words.
 
     Deterministic: ties break alphabetically. A word counts once per item, and must come up
-    in at least MIN_THEME_ITEMS items, so one person's wording never becomes a theme.
+    in at least MIN_THEME_ITEMS items, so one person's wording never becomes a theme. No
+    theme holds a word of `never` (the customers' names, folded).
     """
     keywords: Counter[str] = Counter()
     words: Counter[str] = Counter()
     for row in rows:
         for keyword in dict.fromkeys(str(k) for k in row.route_detail.get("keywords") or ()):
-            keywords[keyword] += 1
-        words.update(item_words(row.text))
+            if not never & name_words([keyword]):
+                keywords[keyword] += 1
+        words.update(item_words(row.text) - never)
     themes: list[str] = [k for k, _ in sorted(keywords.items(), key=lambda kv: (-kv[1], kv[0]))]
     taken = {fold(k) for k in themes}
     for word, count in sorted(words.items(), key=lambda kv: (-kv[1], kv[0])):
@@ -185,14 +226,21 @@ async def build_summary(
             area_ids = [by_name[n.casefold()] for n in scope.areas if n.casefold() in by_name]
             unknown = tuple(n for n in scope.areas if n.casefold() not in by_name)
 
-        shipped_rows = await q.shipped_updates(session, area_ids, first_day, end_day)
+        shipped_rows = await q.shipped_updates(
+            session, area_ids, first_day, end_day, period.start, period.end
+        )
         upcoming_rows = await q.upcoming_updates(session, area_ids, max(later_until, soon_until))
         counts = await q.voice_counts(session, area_ids, period.start, period.end)
         texts = await q.voice_texts(session, area_ids, period.start, period.end)
         shared_rows = await q.shared_answers(session, area_ids, period.start, period.end)
+        customers = name_words(await q.customer_names(session, period.start, period.end))
 
     shipped = sorted(
-        (_line(r, names) for r in shipped_rows),
+        (
+            _line(r, names)
+            for r in shipped_rows
+            if period.start <= shipped_counted_at(r, tz) < period.end
+        ),
         key=lambda u: (not u.customer_facing, u.date or first_day, u.id),
     )
     coming_soon = [
@@ -217,7 +265,12 @@ async def build_summary(
             questions=c.questions,
             answered=c.answered,
             resolved=c.resolved,
-            themes=top_themes(texts_by_area.get(c.area_id, [])),
+            # Not routed to an area: no subject, so no themes (its words are anything).
+            themes=(
+                top_themes(texts_by_area.get(c.area_id, []), never=customers)
+                if c.area_id is not None
+                else ()
+            ),
         )
         for c in sorted(
             counts,

@@ -22,8 +22,10 @@ class SummaryScope:
 @dataclass(frozen=True)
 class Period:
     week: str  # ISO week, "2026-W48"
-    start: datetime  # UTC; shipped since `start`
-    end: datetime  # UTC; counted up to `end` (exclusive)
+    start: datetime  # UTC; counted from `start` (where the previous post's window ended)
+    end: datetime  # UTC; counted up to `end` (exclusive): the post's time
+    # A preview of a post still to come: when it goes out (UTC). Its period ends now, so far.
+    posts_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -23,14 +23,16 @@ was posted for it yet:
   trouble gives the claim back, and the next tick tries again.
 
 The period of a week's summary runs from the previous post's `period_end` (or seven days
-before the slot) to the slot.
+before the slot) to the slot: consecutive posts count every moment once, and what happens
+before a post (an update shipped that morning) is in it. A preview shows the next post as
+it stands: its period so far, up to now, and when it goes out.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -171,13 +173,22 @@ def period_for(
     previous_end: datetime | None,
     now: datetime | None = None,
 ) -> Period:
-    """From the previous summary's end (or a week before the slot) to the week's slot, or to
-    `now` when the slot is still ahead."""
-    end = slot_of_week(subscription, week)
-    if now is not None and now < end:
-        end = now
-    start = previous_end if previous_end is not None and previous_end < end else end - WEEK_LENGTH
+    """From the previous summary's end (or a week before the week's slot) to the slot, or to
+    `now` when the slot is still ahead (the period so far)."""
+    slot = slot_of_week(subscription, week)
+    end = now if now is not None and now < slot else slot
+    start = previous_end if previous_end is not None else slot - WEEK_LENGTH
+    if start >= end:  # nothing posted covers this week's start: a week up to the end
+        start = end - WEEK_LENGTH
     return Period(week=parse_week(week), start=start, end=end)
+
+
+def next_week(subscription: SummarySubscription, now: datetime) -> str:
+    """The ISO week of the subscription's next slot after `now`."""
+    week = week_of(now, subscription.timezone)
+    if slot_of_week(subscription, week) > now:
+        return week
+    return week_of(now + WEEK_LENGTH, subscription.timezone)
 
 
 def scope_of(subscription: SummarySubscription) -> SummaryScope:
@@ -216,6 +227,21 @@ async def _period(
     return period_for(subscription, week, previous_end=previous, now=now)
 
 
+async def _upcoming_week(
+    sessions: async_sessionmaker[AsyncSession], subscription: SummarySubscription, now: datetime
+) -> str:
+    """The week of the subscription's next post: the latest slot's while it is still owed
+    (the scheduler posts it within a minute), else the week of the next slot."""
+    slot = latest_slot_at(subscription, now)
+    if slot is not None and subscription.status == store.ACTIVE and slot >= subscription.created_at:
+        week = week_of(slot, subscription.timezone)
+        async with sessions() as session:
+            posts = await store.posts_of_week(session, subscription.id, week)
+        if not _settled(posts):
+            return week
+    return next_week(subscription, now)
+
+
 async def preview_summary(
     sessions: async_sessionmaker[AsyncSession],
     name: str,
@@ -223,11 +249,17 @@ async def preview_summary(
     week: str | None = None,
     now: datetime,
 ) -> Preview:
-    """The summary `name` would post for `week` (default: this week), posting nothing."""
+    """The summary `name` would post for `week` (default: its next post), posting nothing.
+
+    A post still to come shows its period so far (up to `now`) and when it goes out.
+    """
     async with sessions() as session:
         subscription = await _subscription(session, name)
-    week = parse_week(week) if week else week_of(now, subscription.timezone)
+    week = parse_week(week) if week else await _upcoming_week(sessions, subscription, now)
     period = await _period(sessions, subscription, week, now)
+    slot = slot_of_week(subscription, week)
+    if slot > now:
+        period = replace(period, posts_at=slot)
     summary = await build_summary(sessions, scope_of(subscription), period)
     return Preview(
         subscription.id,
@@ -517,6 +549,11 @@ def _done(post: SummaryPost) -> bool:
     return post.status != store.FAILED or kind_of(post.error or "") is not FailureKind.CHANNEL_GONE
 
 
+def _settled(posts: list[SummaryPost]) -> bool:
+    """Whether the schedule owes nothing more for the week of these rows."""
+    return any(_done(p) and p.status != store.CLAIMED for p in posts)
+
+
 async def run_due_summaries(services: Services, now: datetime) -> list[PostResult]:
     """Post every active subscription's latest slot at or before `now` not posted yet."""
     async with services.sessions() as session:
@@ -529,7 +566,7 @@ async def run_due_summaries(services: Services, now: datetime) -> list[PostResul
         week = week_of(slot, subscription.timezone)
         async with services.sessions() as session:
             posts = await store.posts_of_week(session, subscription.id, week)
-            if any(_done(p) and p.status != store.CLAIMED for p in posts):
+            if _settled(posts):
                 continue
             claim = await _claim(session, subscription, week, again=False, now=now)
         if isinstance(claim, PostResult):

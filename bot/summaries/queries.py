@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.items import Item
@@ -43,6 +43,7 @@ class UpdateRow:
     confidence: str | None
     audience: str
     from_feed: bool
+    created_at: datetime  # when Jerry recorded it (typed with /shipped, or fetched)
 
 
 @dataclass(frozen=True)
@@ -107,19 +108,30 @@ def _update_row(u: ProductUpdate) -> UpdateRow:
         confidence=u.confidence,
         audience=u.audience,
         from_feed=u.feed_id is not None,
+        created_at=u.created_at,
     )
 
 
 async def shipped_updates(
-    session: AsyncSession, area_ids: Sequence[int] | None, first: date, before: date
+    session: AsyncSession,
+    area_ids: Sequence[int] | None,
+    first: date,
+    last: date,
+    start: datetime,
+    end: datetime,
 ) -> list[UpdateRow]:
-    """Active "shipped" updates with first <= shipped_on < before (index kind, shipped_on)."""
+    """Active "shipped" updates that may count in the period (bot/summaries/content.py says
+    which do): shipped from `first` to `last` (local days, both included), or shipped by
+    `last` and recorded in [start, end) (index kind, shipped_on)."""
     statement = _update_scope(
         select(ProductUpdate).where(
             ProductUpdate.kind == "shipped",
             ProductUpdate.status == "active",
-            ProductUpdate.shipped_on >= first,
-            ProductUpdate.shipped_on < before,
+            ProductUpdate.shipped_on <= last,
+            or_(
+                ProductUpdate.shipped_on >= first,
+                and_(ProductUpdate.created_at >= start, ProductUpdate.created_at < end),
+            ),
         ),
         area_ids,
     ).order_by(ProductUpdate.shipped_on, ProductUpdate.id)
@@ -179,6 +191,16 @@ async def voice_texts(
         .order_by(Item.id)
     )
     return [VoiceTextRow(r.area_id, r.text, dict(r.route_detail or {})) for r in rows]
+
+
+async def customer_names(session: AsyncSession, start: datetime, end: datetime) -> list[str]:
+    """The customers named on the period's items, every area (a summary never shows them)."""
+    rows = await session.execute(
+        select(Item.customer)
+        .where(Item.created_at >= start, Item.created_at < end, Item.customer.is_not(None))
+        .distinct()
+    )
+    return [name for name in rows.scalars() if name and name.strip()]
 
 
 async def shared_answers(

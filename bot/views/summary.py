@@ -2,8 +2,9 @@
 
 `summary_messages` gives the channel post first (header, shipped, coming up, the numbers,
 one-line summaries of what customers say and of the shared answers, the download buttons),
-then thread replies that carry what did not fit: every message is within Slack's limits
-(50 blocks, 3000 characters a section), whatever the size of the week.
+then thread replies that carry what did not fit, and last, always, how the numbers are
+counted (the post stays short; the method is one tap away). Every message is within
+Slack's limits (50 blocks, 3000 characters a section), whatever the size of the week.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ import csv
 import io
 import re
 from dataclasses import asdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.i18n import t
+from bot.i18n import t, tn
 from bot.summaries.domain import AreaVoice, Numbers, SharedAnswer, Summary, UpdateLine
 from bot.text import (
     MESSAGE_TEXT_LIMIT,
@@ -29,6 +30,7 @@ from bot.text import (
 )
 from bot.updates.domain import CONFIDENCES
 from bot.views.blocks import (
+    DATE_AND_TIME,
     Block,
     actions,
     button,
@@ -36,6 +38,7 @@ from bot.views.blocks import (
     fields_section,
     header,
     section,
+    slack_date,
     thread_replies,
 )
 from bot.views.blocks import block_chars as block_chars  # re-exported: how posts are measured
@@ -54,7 +57,8 @@ MESSAGE_CHARS = 12000
 SCOPE_LIMIT = 500  # the scope line and the unknown areas line, each
 MAIN_AREAS = 3  # areas named in the post's one-line summary of what customers say
 REPLY_BLOCKS = 45  # blocks of a thread reply (Slack allows 50; room for a closing note)
-MAX_REPLIES = 10  # thread replies at most; beyond that the download has everything
+MAX_REPLIES = 10  # thread replies at most (the method note's included); beyond that the
+# download has everything
 LINE_LIMIT = 900  # one line of a list, so a section always holds a few
 QUESTION_LIMIT = 700
 ANSWER_LIMIT = 1500
@@ -101,19 +105,39 @@ def period_days(summary: Summary) -> tuple[date, date]:
     return first, max(first, last)
 
 
+def when_text(when: datetime, timezone: str, lang: str) -> str:
+    """A moment as people write it, in `timezone`: "Mon Dec 7, 09:00" (files and the CLI;
+    Slack messages use slack_date, in each reader's timezone)."""
+    local = when.astimezone(ZoneInfo(timezone))
+    weekdays = t("summary.weekdays", lang).split()
+    return t(
+        "summary.when",
+        lang,
+        weekday=weekdays[local.weekday()],
+        day=day_text(local.date(), lang),
+        time=f"{local:%H:%M}",
+    )
+
+
 def _title(summary: Summary, lang: str) -> str:
     return t("summary.title", lang, name=summary.scope.name)
 
 
-def _period_line(summary: Summary, lang: str) -> str:
+def _period_line(summary: Summary, lang: str, *, in_slack: bool = True) -> str:
+    """The days the summary covers, both included ("Nov 30 – Dec 6"); for a post still to
+    come, when it goes out and the days so far."""
     first, last = period_days(summary)
-    return t(
-        "summary.period",
-        lang,
-        week=summary.period.week,
-        start=day_text(first, lang),
-        end=day_text(last, lang),
+    start, end = day_text(first, lang), day_text(last, lang)
+    posts_at = summary.period.posts_at
+    if posts_at is None:
+        return t("summary.period", lang, start=start, end=end)
+    timezone = summary.scope.timezone
+    when = (
+        slack_date(posts_at, DATE_AND_TIME, fallback_timezone=timezone)
+        if in_slack
+        else when_text(posts_at, timezone, lang)
     )
+    return t("summary.period_so_far", lang, when=when, start=start, end=end)
 
 
 def _scope_line(summary: Summary, lang: str) -> str:
@@ -157,6 +181,18 @@ def update_mrkdwn(line: UpdateLine, lang: str, *, upcoming: bool = False) -> str
     return truncate(text, LINE_LIMIT)
 
 
+def _counts(
+    lang: str, *, painpoints: int, questions: int, answered: int, resolved: int
+) -> dict[str, str]:
+    """Each count in its own words, in the right plural form ("1 pain point", "2 questions")."""
+    return {
+        "painpoints": tn("summary.count.painpoints", painpoints, lang),
+        "questions": tn("summary.count.questions", questions, lang),
+        "answered": tn("summary.count.answered", answered, lang),
+        "resolved": tn("summary.count.resolved", resolved, lang),
+    }
+
+
 def voice_mrkdwn(voice: AreaVoice, lang: str) -> str:
     area = escape_plain(voice.area) if voice.area else t("summary.voice.no_area", lang)
     text = "• " + t(
@@ -164,10 +200,13 @@ def voice_mrkdwn(voice: AreaVoice, lang: str) -> str:
         lang,
         area=area,
         total=voice.total,
-        painpoints=voice.painpoints,
-        questions=voice.questions,
-        answered=voice.answered,
-        resolved=voice.resolved,
+        **_counts(
+            lang,
+            painpoints=voice.painpoints,
+            questions=voice.questions,
+            answered=voice.answered,
+            resolved=voice.resolved,
+        ),
     )
     if voice.themes:
         text += "\n      " + t(
@@ -276,16 +315,19 @@ def voice_summary_line(summary: Summary, lang: str) -> str:
     text = t(
         "summary.voice.total",
         lang,
-        total=painpoints + questions,
-        painpoints=painpoints,
-        questions=questions,
-        answered=answered,
-        resolved=resolved,
+        items=tn("summary.count.items", painpoints + questions, lang),
+        **_counts(
+            lang,
+            painpoints=painpoints,
+            questions=questions,
+            answered=answered,
+            resolved=resolved,
+        ),
     )
-    top = [
-        f"{escape_plain(v.area) if v.area else t('summary.voice.no_area', lang)} ({v.total})"
-        for v in summary.voice[:MAIN_AREAS]
-    ]
+    # Items not routed to an area are counted, but they are no subject customers mention.
+    top = [f"{escape_plain(v.area)} ({v.total})" for v in summary.voice if v.area][:MAIN_AREAS]
+    if not top:
+        return text
     return text + " " + t("summary.voice.top", lang, areas=", ".join(top))
 
 
@@ -350,7 +392,7 @@ def summary_messages(summary: Summary, lang: str, *, download_value: str | None)
 
     # 4. Answered this week (a count here, the answers in the thread)
     if summary.shared_answers:
-        line = t("summary.answered.count", lang, n=len(summary.shared_answers))
+        line = tn("summary.answered.count", len(summary.shared_answers), lang)
         overflow.append(
             (
                 t("summary.answered.title", lang),
@@ -364,7 +406,7 @@ def summary_messages(summary: Summary, lang: str, *, download_value: str | None)
     # 5. The numbers
     blocks.append(section(f"*{t('summary.numbers.title', lang)}*"))
     blocks.append(fields_section(numbers_fields(summary, lang)))
-    blocks.append(context(t("summary.numbers.how", lang)))
+    blocks.append(context(t("summary.numbers.how_pointer", lang)))
 
     if download_value:
         blocks.append(
@@ -386,7 +428,8 @@ def _replies(
     summary: Summary, lang: str, overflow: list[tuple[str, list[str]]], *, has_download: bool
 ) -> list[Message]:
     """The overflow as thread replies: each within REPLY_BLOCKS blocks and MESSAGE_CHARS
-    characters; at most MAX_REPLIES of them, the last saying how many lines did not fit."""
+    characters; at most MAX_REPLIES - 1 of them, the last saying how many lines did not fit.
+    Then the method note, its own reply, whatever the overflow."""
     packed: list[tuple[Block, int]] = []
     for title, lines in overflow:
         packed += _pack_counted(title, lines)
@@ -395,13 +438,24 @@ def _replies(
         packed,
         max_blocks=REPLY_BLOCKS,
         max_chars=MESSAGE_CHARS,
-        max_replies=MAX_REPLIES,
-        cut_note=lambda left: context(t(key, lang, n=left)),
+        max_replies=MAX_REPLIES - 1,
+        cut_note=lambda left: context(tn(key, left, lang)),
     )
     text = truncate(
         t("summary.reply_fallback", lang, title=_title(summary, lang)), MESSAGE_TEXT_LIMIT
     )
-    return [{"text": text, "blocks": blocks} for blocks in replies]
+    method = t("summary.method.title", lang)
+    messages = [{"text": text, "blocks": blocks} for blocks in replies]
+    messages.append(
+        {
+            "text": truncate(
+                t("summary.label_value", lang, label=method, value=t("summary.numbers.how", lang)),
+                MESSAGE_TEXT_LIMIT,
+            ),
+            "blocks": [section(f"*{method}*\n{t('summary.numbers.how', lang)}")],
+        }
+    )
+    return messages
 
 
 # --- text, JSON, Markdown, CSV --------------------------------------------------------------
@@ -464,7 +518,7 @@ def summary_text(summary: Summary, lang: str) -> str:
     """The summary as plain text (the CLI prints it)."""
     out = [
         _title(summary, lang),
-        _plain(_period_line(summary, lang)) + " · " + _scope_line(summary, lang),
+        _plain(_period_line(summary, lang, in_slack=False)) + " · " + _scope_line(summary, lang),
     ]
     if summary.unknown_areas:
         out.append(t("summary.unknown_areas", lang, areas=", ".join(summary.unknown_areas)))
@@ -510,7 +564,9 @@ def summary_markdown(summary: Summary, lang: str) -> str:
     out = [
         f"# {_md_escape(_title(summary, lang))}",
         "",
-        _md_escape(_plain(_period_line(summary, lang)) + " · " + _scope_line(summary, lang)),
+        _md_escape(
+            _plain(_period_line(summary, lang, in_slack=False)) + " · " + _scope_line(summary, lang)
+        ),
     ]
     if summary.unknown_areas:
         out += [
