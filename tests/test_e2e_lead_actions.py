@@ -474,9 +474,7 @@ async def test_the_reporter_reopens_from_the_resolution_and_the_lead_is_told(
     await resolve(slack, "answered")
     channel, resolution = reporter_message(fake_slack)
 
-    view = await reopen_as_reporter(
-        slack, resolution, channel, what="Still wrong for Acme <3"
-    )
+    view = await reopen_as_reporter(slack, resolution, channel, what="Still wrong for Acme <3")
     assert view["blocks"][1]["label"]["text"] == "What is still wrong?"
 
     stored = await load_item(jerry, item.id)
