@@ -27,7 +27,7 @@ from bot.relay.lead_actions import (
     check_can_act,
 )
 from bot.services import Services
-from bot.text import escape_plain
+from bot.text import escape_plain, has_visible_text, readable
 from bot.views import conversation as conversation_views
 from bot.views import items as item_views
 from bot.views import lead_actions as lead_action_views
@@ -114,7 +114,11 @@ async def thread_message(
                 files=tuple(_files(event.get("files"))),
             ),
         )
-    if outcome in {conversation.Outcome.RELAYED, conversation.Outcome.UPDATED}:
+    if outcome in {
+        conversation.Outcome.RELAYED,
+        conversation.Outcome.UPDATED,
+        conversation.Outcome.HELD,
+    }:
         services.kick()
     else:
         log.debug("message %s in %s: %s", event.get("ts"), channel, outcome)
@@ -343,24 +347,79 @@ async def resolve_submitted(
 
 
 async def reopen(
-    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, services: Services, lang: str
+    ack: AsyncAck,
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    services: Services,
+    lang: str,
 ) -> None:
+    """ "Reopen": the reporter is asked what is still wrong (a form); a lead, the backup or
+    an admin reopens it at once."""
     await ack()
     item_id = item_id_of(body)
     if item_id is None:
         return
+    user = body["user"]["id"]
     try:
-        result = await resolution.reopen(
-            services.sessions, item_id, body["user"]["id"], services.admins
-        )
+        form = await resolution.check_can_reopen(services.sessions, item_id, user, services.admins)
+        if form.as_reporter:
+            view = lead_action_views.reopen_modal(form.card, lang, draft=readable(form.draft))
+            await client.views_open(trigger_id=body["trigger_id"], view=view)
+            return
+        await resolution.reopen(services.sessions, item_id, user, services.admins)
     except (NotAllowedError, ItemNotFoundError):
         # Reopening has its own words: who may reopen differs from who may act.
         await tell(services, body, respond, t("reopen.not_allowed", lang, id=item_id))
         return
     services.kick()
-    if result.by_reporter:
-        done = t("reopen.done", lang, id=item_id, team=result.card.team)
-        await tell(services, body, respond, done)
+
+
+async def reopen_submitted(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], services: Services, lang: str
+) -> None:
+    """The reporter's "What is still wrong?": the item is reopened and the lead told why."""
+    item_id = form_item_id(view)
+    if item_id is None:
+        await ack()
+        return
+    what = (view.get("state", {}).get("values", {}).get("what", {}).get("value") or {}).get(
+        "value"
+    ) or ""
+    if not has_visible_text(what):
+        await show_form_error(ack, "what", t("reopen.error_empty", lang))
+        return
+    try:
+        await resolution.reopen(
+            services.sessions, item_id, body["user"]["id"], services.admins, what=escape_plain(what)
+        )
+    except (NotAllowedError, ItemNotFoundError):
+        await show_form_error(ack, "what", t("reopen.not_allowed", lang, id=item_id))
+        return
+    await ack()
+    services.kick()
+
+
+async def open_new_question(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, services: Services, lang: str
+) -> None:
+    """ "Ask a new question" under a resolved item: the /ask form, starting from what its
+    reporter wrote there."""
+    await ack()
+    item_id = item_id_of(body)
+    if item_id is None:
+        return
+    draft = await resolution.new_question_draft(services.sessions, item_id, body["user"]["id"])
+    areas = await intake.area_choices(services.sessions)
+    metadata = {
+        "source": "modal",
+        "channel": (body.get("channel") or {}).get("id"),
+        "response_url": body.get("response_url"),
+    }
+    view = modals.intake_modal(
+        "question", areas, lang, metadata=metadata, prefill=readable(draft) or None
+    )
+    await client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
 def register(app: AsyncApp) -> None:
@@ -376,3 +435,5 @@ def register(app: AsyncApp) -> None:
     app.action(lead_action_views.RESOLVE)(open_resolve)
     app.view(lead_action_views.RESOLVE_CALLBACK)(resolve_submitted)
     app.action(lead_action_views.REOPEN)(reopen)
+    app.view(lead_action_views.REOPEN_CALLBACK)(reopen_submitted)
+    app.action(lead_action_views.NEW_QUESTION)(open_new_question)

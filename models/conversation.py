@@ -38,7 +38,8 @@ class RelayedMessage(Base):
     # Slack-formatted text as last written (emptied when the author deletes the message).
     text: Mapped[str] = mapped_column(Text, default="")
     files: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(20), default="relayed")  # relayed|edited|deleted
+    # relayed|edited|deleted, or held: written under a resolved item, not relayed
+    status: Mapped[str] = mapped_column(String(20), default="relayed")
     copy_channel: Mapped[str | None] = mapped_column(String(64))
     copy_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -153,8 +153,10 @@ async def test_the_leads_reply_under_the_dm_reaches_the_reporter_named_with_the_
     assert blocks[0]["text"]["text"] == (
         f":speech_balloon: *Pat* (Payments) wrote about your pain point *#{item.id}*:"
     )
+    # Which item, in one quoted line (a context), then the message.
+    assert blocks[1]["type"] == "context" and blocks[1]["elements"][0]["text"].startswith("> ")
     # A labelled link shows where it really goes (issue 10: labels can disguise an address).
-    assert blocks[1]["text"]["text"] == "> Which invoice number? *bold* & link (<https://x.io>)"
+    assert blocks[2]["text"]["text"] == "> Which invoice number? *bold* & link (<https://x.io>)"
     assert "Reply in this thread" in shown(to_reporter.args)
     assert to_reporter["text"].startswith(":speech_balloon: *Pat* (Payments) wrote about")
     assert f"<@{LEAD}>" not in shown(to_reporter.args)  # named, not pinged
@@ -384,7 +386,8 @@ async def test_ask_for_details_reaches_the_reporter_and_the_reply_comes_back(
     assert question["blocks"][0]["text"]["text"] == (
         f":question: *Pat* (Payments) needs details about your pain point *#{item.id}*:"
     )
-    assert question["blocks"][1]["text"]["text"] == "> Which invoice &amp; which customer?"
+    assert question["blocks"][1]["type"] == "context"  # which item, quoted in one line
+    assert question["blocks"][2]["text"]["text"] == "> Which invoice &amp; which customer?"
     assert "Reply in this thread" in shown(question.args)
     # The lead's DM says it waits for the reporter; the question is in its thread too.
     updated = fake_slack.message(channel, ts) or {}
@@ -511,7 +514,7 @@ async def test_an_edit_updates_the_copy_and_relays_nothing_new(
     await slack.settle()
     assert posts_count(fake_slack) == posts
     [update] = updates_of(fake_slack, REPORTER_DM, copy.response["ts"])
-    assert update["blocks"][1]["text"]["text"] == "> Which invoice?"
+    assert update["blocks"][2]["text"]["text"] == "> Which invoice?"
     assert "(edited)" in shown(update.args)
     assert (fake_slack.message(REPORTER_DM, copy.response["ts"]) or {})["text"].endswith(
         "Which invoice?"

@@ -496,8 +496,15 @@ async def test_the_reporter_reopens_a_resolved_item_from_the_home(
     view = await open_home(slack, REPORTER)
     assert view is not None and "Resolved" in block(view, f"home_mine_{item.id}")["text"]["text"]
     before = publishes(fake_slack, REPORTER)
-    view = await click_home(slack, REPORTER, "item_reopen", str(item.id))
+    await click_home(slack, REPORTER, "item_reopen", str(item.id))
+    # The reporter says what is still wrong; the Home is published again once it is sent.
+    form = slack.last_view()
+    assert form["callback_id"] == "jerry_reopen"
+    values = {"what": {"value": payloads.input_value("the total is still wrong")}}
+    assert (await slack.submit(form, values, user=REPORTER)).status_code == 200
+    await slack.settle()
     assert (await load_item(jerry, item.id)).status != "resolved"
-    assert publishes(fake_slack, REPORTER) == before + 1
+    assert publishes(fake_slack, REPORTER) == before + 2
+    view = slack.fake.home[REPORTER]
     row = block(view, f"home_mine_{item.id}")
     assert "Resolved" not in row["text"]["text"] and "accessory" not in row

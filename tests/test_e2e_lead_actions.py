@@ -114,6 +114,23 @@ async def home_click(slack: SlackDriver, action_id: str, item_id: int, *, user: 
     await slack.settle()
 
 
+async def reopen_as_reporter(
+    slack: SlackDriver, message: dict[str, Any], channel: str, *, what: str
+) -> dict[str, Any]:
+    """The reporter clicks Reopen on `message` and says what is still wrong; the form."""
+    response = await slack.click(message, channel, "item_reopen", user=REPORTER)
+    assert response.status_code == 200
+    await slack.settle()
+    view = slack.last_view()
+    assert view["callback_id"] == "jerry_reopen"
+    response = await slack.submit(
+        view, {"what": {"value": payloads.input_value(what)}}, user=REPORTER
+    )
+    assert response.status_code == 200 and not response.content, response.text
+    await slack.settle()
+    return view
+
+
 async def set_resolved_at(jerry: JerryApp, item_id: int, when: Any) -> None:
     async with jerry.sessions() as session:
         await session.execute(update(Item).where(Item.id == item_id).values(resolved_at=when))
@@ -172,9 +189,11 @@ async def test_resolve_asks_the_outcome_tells_the_reporter_and_closes_the_dm(
     [to_reporter] = fake_slack.dms_to(REPORTER)
     line = f"Good news: <@{LEAD}> (Payments) fixed your pain point *#{item.id}*."
     assert to_reporter["text"] == f"{line}\nShipped in 4.2 &lt;3"
-    assert to_reporter["blocks"][0]["text"]["text"] == (
-        f":white_check_mark: {line}\nNote from <@{LEAD}>:\n> Shipped in 4.2 &lt;3"
-    )
+    assert block_texts(to_reporter["blocks"])[:3] == [
+        f":white_check_mark: {line}",
+        "> the invoice total is wrong",  # which item, in one line
+        f"Note from <@{LEAD}>:\n> Shipped in 4.2 &lt;3",
+    ]
     assert "You can reopen it within 30 days." in everything(to_reporter.args)
     assert button_ids(to_reporter.args) == ["item_reopen"]
 
@@ -231,10 +250,11 @@ async def test_a_duplicate_points_the_reporter_at_what_the_original_says(
     texts = block_texts(to_reporter["blocks"])
     assert texts[0] == (
         f":white_check_mark: <@{LEAD}> (Payments) closed your pain point *#{item.id}*: it is the "
-        f"same as *#{original.id}*, which is followed there.\nNote from <@{LEAD}>:\n"
-        "> Same root cause"
+        f"same as *#{original.id}*, which is followed there."
     )
-    assert texts[1] == (
+    assert texts[1].startswith("> ")  # which item, in one line
+    assert texts[2] == f"Note from <@{LEAD}>:\n> Same root cause"
+    assert texts[3] == (
         f"*#{original.id}* says:\n> refund button does nothing\n"
         f"Status of #{original.id}: Answered\nIts answer:\n> Known bug, fix ships Friday."
     )
@@ -441,7 +461,7 @@ async def test_the_lead_reopens_the_dm_comes_back_and_the_reporter_is_told(
     # The reporter (the other party) is told.
     notice = fake_slack.dms_to(REPORTER)[-1]
     assert notice["text"] == (
-        f"<@{LEAD}> reopened your pain point *#{item.id}*; it is back with *Payments*."
+        f"<@{LEAD}> (Payments) reopened your pain point *#{item.id}*: they will look at it again."
     )
     assert await undelivered(jerry) == []
 
@@ -454,20 +474,30 @@ async def test_the_reporter_reopens_from_the_resolution_and_the_lead_is_told(
     await resolve(slack, "answered")
     channel, resolution = reporter_message(fake_slack)
 
-    response = await slack.click(resolution, channel, "item_reopen", user=REPORTER)
-    assert response.status_code == 200
-    await slack.settle()
+    view = await reopen_as_reporter(slack, resolution, channel, what="Still wrong for Acme <3")
+    assert view["blocks"][1]["label"]["text"] == "What is still wrong?"
 
-    [confirmation] = fake_slack.responses
-    assert confirmation["text"] == f"#{item.id} is reopened and back with *Payments*."
-    assert confirmation["response_type"] == "ephemeral"
     stored = await load_item(jerry, item.id)
     assert (stored.status, stored.assignee_id) == ("open", LEAD)
     [event] = await events(jerry, item.id, "reopened")
     assert (event.actor, event.detail["by"]) == (REPORTER, "reporter")
-    # The lead hears it in the thread of their DM, which is back to its actions.
+    assert event.detail["what"] == "Still wrong for Acme &lt;3"  # kept with the item
+    # The lead hears it, with what is still wrong, in the thread of their DM, which is back
+    # to its actions.
     [notice] = [m for m in fake_slack.thread(lead_channel, lead_ts) if m["ts"] != lead_ts]
-    assert notice["text"] == f"<@{REPORTER}> reopened *#{item.id}*: it is back in your queue."
+    assert notice["text"] == (
+        f"<@{REPORTER}> reopened *#{item.id}*: it is back in your queue.\n"
+        "Still wrong for Acme &lt;3"
+    )
+    # The reporter's "resolved" message no longer says resolved, nor offers to reopen.
+    [rewrite] = updates_of(fake_slack, channel, resolution["ts"])
+    assert rewrite["text"] == (
+        f"You reopened your pain point *#{item.id}*: the team will look at it again.\n"
+        "Still wrong for Acme &lt;3"
+    )
+    now = fake_slack.message(channel, resolution["ts"])
+    assert now is not None and button_ids(now) == [] and "Good news" not in everything(now)
+    assert "> the invoice total is wrong" in everything(now)
     message = fake_slack.message(lead_channel, lead_ts)
     assert message is not None and "item_resolve" in button_ids(message)
     assert len(fake_slack.dms_to(REPORTER)) == 1  # no notice back to the one who reopened
@@ -505,8 +535,7 @@ async def test_reopen_goes_to_the_teams_current_lead_with_a_fresh_dm(
         await session.commit()
     channel, resolution = reporter_message(fake_slack)
 
-    await slack.click(resolution, channel, "item_reopen", user=REPORTER)
-    await slack.settle()
+    await reopen_as_reporter(slack, resolution, channel, what="Totals still off")
 
     stored = await load_item(jerry, item.id)
     assert (stored.status, stored.assignee_id) == ("open", NEW_LEAD)
@@ -515,7 +544,9 @@ async def test_reopen_goes_to_the_teams_current_lead_with_a_fresh_dm(
         fresh.response["channel"],
         fresh.response["ts"],
     )
-    assert f"Reopened by <@{REPORTER}>." in everything(fresh.args)
+    assert f"Reopened by <@{REPORTER}>.\\nWhat is still wrong: Totals still off" in everything(
+        fresh.args
+    )
     assert {"item_answer", "item_acknowledge", "item_reassign", "item_resolve"} <= set(
         button_ids(fresh.args)
     )
@@ -587,15 +618,23 @@ async def test_a_double_reopen_is_harmless(
     await resolve(slack, "fixed")
     channel, resolution = reporter_message(fake_slack)
 
+    # Two forms opened (two clicks), both submitted: the second is refused in its form.
     await slack.click(resolution, channel, "item_reopen", user=REPORTER)
+    await slack.settle()
+    first = slack.last_view()
     await slack.click(resolution, channel, "item_reopen", user=REPORTER)
+    await slack.settle()
+    second = slack.last_view()
+    values = {"what": {"value": payloads.input_value("still broken")}}
+    assert (await slack.submit(first, values, user=REPORTER)).status_code == 200
+    await slack.settle()
+    response = await slack.submit(second, values, user=REPORTER)
     await slack.settle()
 
     assert (await event_kinds(jerry, item.id)).count("reopened") == 1
-    assert [r["text"] for r in fake_slack.responses] == [
-        f"#{item.id} is reopened and back with *Payments*.",
-        f"#{item.id} is not resolved, so there is nothing to reopen. Nothing was changed.",
-    ]
+    assert response.json()["errors"] == {
+        "what": f"#{item.id} is not resolved, so there is nothing to reopen. Nothing was changed."
+    }
 
 
 async def test_an_anonymous_reporter_who_reopens_stays_anonymous(
@@ -606,12 +645,11 @@ async def test_an_anonymous_reporter_who_reopens_stays_anonymous(
     await resolve(slack, "fixed")
     channel, resolution = reporter_message(fake_slack)
 
-    await slack.click(resolution, channel, "item_reopen", user=REPORTER)
-    await slack.settle()
+    await reopen_as_reporter(slack, resolution, channel, what="still blank")
 
     thread = [m for m in fake_slack.thread(lead_channel, lead_ts) if m["ts"] != lead_ts]
     assert [m["text"] for m in thread] == [
-        f"The reporter (anonymous) reopened *#{item.id}*: it is back in your queue."
+        f"The reporter (anonymous) reopened *#{item.id}*: it is back in your queue.\nstill blank"
     ]
     for call in fake_slack.dms_to(LEAD) + fake_slack.calls_to("chat.update"):
         assert REPORTER not in everything(call.args)
@@ -745,11 +783,9 @@ async def test_reassign_after_acknowledge_tells_the_reporter_who_and_where(
     await click(slack, "item_acknowledge", user=LEAD)
     await reassign(slack, "Mobile", note="iOS computes it")
 
+    # The reporter heard that a person took it; a move between teams is not theirs to hear.
     texts = [c["text"] for c in fake_slack.dms_to(REPORTER)]
-    assert texts == [
-        f"<@{LEAD}> (Payments) is on your pain point *#{item.id}*.",
-        f"Your pain point *#{item.id}* moved to *Mobile*.",
-    ]
+    assert texts == [f"<@{LEAD}> (Payments) is on your pain point *#{item.id}*."]
     [new_dm] = fake_slack.dms_to(MOBILE_LEAD)
     assert "Note: iOS computes it" in everything(new_dm.args)
 
@@ -807,11 +843,16 @@ async def test_home_tab_resolve_opens_the_form_and_reopen_confirms_by_dm(
         f"#{item.id} is already resolved (by <@{LEAD}>). Reopen it first to change its outcome."
     )
 
+    # The reporter reopens from their Home: the form asks what is still wrong.
     await home_click(slack, "item_reopen", item.id, user=REPORTER)
-    assert fake_slack.dms_to(REPORTER)[-1]["text"] == (
-        f"#{item.id} is reopened and back with *Payments*."
-    )
+    view = slack.last_view()
+    assert view["callback_id"] == "jerry_reopen"
+    await slack.submit(view, {"what": {"value": payloads.input_value("again")}}, user=REPORTER)
+    await slack.settle()
     assert (await load_item(jerry, item.id)).status == "open"
+    # The resolution DM they got says it is reopened now.
+    _, resolution = reporter_message(fake_slack)
+    assert resolution["text"].startswith(f"You reopened your pain point *#{item.id}*")
 
     await home_click(slack, "item_resolve", item.id, user=LEAD)
     assert await submit_resolve(slack, slack.last_view(), "fixed") is None

@@ -387,7 +387,7 @@ async def test_expired_response_url_for_a_modal_receipt_falls_back_to_a_dm(
 
     assert [r["url"] for r in fake_slack.responses] == [metadata["response_url"]]
     [receipt] = fake_slack.dms_to("U0REPORTER")
-    assert "#1" in everything_said(receipt) and "Payments" in everything_said(receipt)
+    assert "#1" in everything_said(receipt) and "A product lead" in everything_said(receipt)
     deliveries = await rows(routed, Delivery, Delivery.purpose == "receipt")
     assert [(d.status, d.last_error) for d in deliveries] == [
         ("failed", "response_url_404"),

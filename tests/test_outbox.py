@@ -18,6 +18,8 @@ STORED_PURPOSES = {
     "answer",
     "reporter_notice",
     "resolution",
+    "reopen_offer",
+    "reporter_reopened",
     "conversation_to_reporter",
     "conversation_question",
     "conversation_to_lead",

@@ -127,7 +127,7 @@ def test_reporter_messages_within_limits(lang: str) -> None:
     for message in (
         views.receipt(card(), lang),
         views.answer_to_reporter(card(), lang, answer=HUGE, by="U0LEAD", team="Payments"),
-        views.reporter_notice(card(), lang, "reassigned", team="Mobile"),
+        views.reporter_notice(card(), lang, "reopened", who="<@U0LEAD>", what=HUGE),
         views.reporter_notice(card(), lang, "acknowledged", who="<@U0LEAD>", team="Payments"),
         views.triage_alert(lang, "lead_unreachable", item=1, who="<@U0X>", error="user_not_found"),
     ):

@@ -201,14 +201,19 @@ CASES: list[Case] = [
             "notice": "acknowledged",
             "who": "<@U0PAYLEAD>",
         },
-        reassigned=lambda lang: {
-            "card": inputs.customer_item(team="Mobile"),
-            "notice": "reassigned",
-            "team": "Mobile",
+        acknowledged_anonymous=lambda lang: {
+            "card": inputs.anonymous_question(),
+            "notice": "acknowledged",
+            "who": "<@U0PAYLEAD>",
         },
-        routed_late=lambda lang: {"card": inputs.anonymous_question(), "notice": "routed_late"},
         reopened=lambda lang: {
             "card": inputs.customer_item(),
+            "notice": "reopened",
+            "who": "<@U0PAYLEAD>",
+            "what": "The Globex refunds fail again since this morning.",
+        },
+        reopened_without_a_reason=lambda lang: {
+            "card": inputs.anonymous_question(),
             "notice": "reopened",
             "who": "<@U0PAYLEAD>",
         },
@@ -335,6 +340,47 @@ CASES: list[Case] = [
             "card": inputs.anonymous_question(),
             "notice": "reopened_by_reporter",
         },
+        reopened_by_reporter_saying_what_is_wrong=lambda lang: {
+            "card": inputs.customer_item(),
+            "notice": "reopened_by_reporter",
+            "what": "The Globex refunds fail again since this morning &lt;!channel&gt;.",
+        },
+    ),
+    # Reopening, on the reporter's side (bot/views/lead_actions.py)
+    *cases(
+        lead_actions.reopen_offer,
+        within_the_window=lambda lang: {
+            "card": inputs.resolved_item(),
+            "can_reopen": True,
+            "days": 30,
+        },
+        anonymous_too_late=lambda lang: {
+            "card": inputs.anonymous_question(status="resolved"),
+            "can_reopen": False,
+            "days": 30,
+        },
+    ),
+    *cases(
+        lead_actions.reopened_for_reporter,
+        by_the_reporter=lambda lang: {
+            "card": inputs.customer_item(),
+            "who": "U0REPORTER",
+            "by_reporter": True,
+            "what": "The Globex refunds fail again since this morning.",
+        },
+        anonymous_by_the_lead=lambda lang: {
+            "card": inputs.anonymous_question(),
+            "who": "U0PAYLEAD",
+            "by_reporter": False,
+        },
+    ),
+    *cases(
+        lead_actions.reopen_modal,
+        with_a_draft=lambda lang: {
+            "card": inputs.resolved_item(),
+            "draft": "Still failing for Globex: INV-2001 & INV-2002.",
+        },
+        anonymous_empty=lambda lang: {"card": inputs.anonymous_question(status="resolved")},
     ),
     # The intake, answer and reassign forms (bot/views/modals.py)
     *cases(
@@ -387,6 +433,13 @@ CASES: list[Case] = [
             "text": "Could you send the invoice numbers?\n> the ones from this morning",
             "files": inputs.FILES,
             "hint": t("conversation.reply_hint", lang),
+            "about": inputs.CUSTOMER_TEXT,
+        },
+        from_lead_deleted=lambda lang: {
+            "line": relay_line(lang),
+            "text": "this is gone",
+            "status": "deleted",
+            "about": inputs.QUESTION_TEXT,
         },
         from_reporter_edited=lambda lang: {
             "line": reporter_line(lang),
@@ -414,6 +467,15 @@ CASES: list[Case] = [
             "kind": "painpoint",
             "item_id": 4182,
             "question": "Which plan is Globex on, and since when do refunds fail?",
+            "about": inputs.CUSTOMER_TEXT,
+        },
+        anonymous_long_item=lambda lang: {
+            "who": "Pat Lee",
+            "team": "Payments",
+            "kind": "question",
+            "item_id": 4183,
+            "question": "Which quarter do you need first?",
+            "about": inputs.steps(40),
         },
     ),
     *cases(

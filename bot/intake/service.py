@@ -418,13 +418,13 @@ async def _first_of_race(session: AsyncSession, request: IntakeRequest) -> Intak
 
 
 async def route_waiting_items(session: AsyncSession, model: RoutingModel) -> int:
-    """Route the items that arrived before any routing model existed (caller commits)."""
+    """Route the items that arrived before any routing model existed (caller commits).
+    Their reporters are not told where they went: they hear when a person takes them."""
     from bot.items.store import unrouted_items
 
     items = await unrouted_items(session)
     for item in items:
         route_new_item(session, item, model, item.chosen_area_id)
-        enqueue(session, "reporter_notice", item=item, notice="routed_late")
     return len(items)
 
 

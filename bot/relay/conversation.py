@@ -45,7 +45,13 @@ PURPOSE_TO_LEAD = "conversation_to_lead"
 PURPOSE_UPDATE = "conversation_update"  # an edit or a deletion: Jerry's copy is re-rendered
 PURPOSE_QUESTION = "conversation_question"  # "Ask for details": the question, to the reporter
 PURPOSE_QUESTION_NOTE = "conversation_question_note"  # the same question, in the lead's thread
+# The reporter wrote in a resolved item's thread: Reopen / Ask a new question, to the reporter
+# (bot/relay/delivery.py sends it).
+PURPOSE_REOPEN_OFFER = "reopen_offer"
 REPORTER_PURPOSES = frozenset({PURPOSE_TO_REPORTER, PURPOSE_QUESTION})
+# A reporter's message in a resolved item's thread: stored, not relayed (its text is the draft
+# of "What is still wrong?" or of a new question).
+HELD = "held"
 
 
 class Outcome(StrEnum):
@@ -56,6 +62,7 @@ class Outcome(StrEnum):
     NOT_A_CONVERSATION = "not_a_conversation"  # no item's thread, or no relayed message
     STRANGER = "stranger"  # neither the reporter nor the item's lead/backup
     EMPTY = "empty"
+    HELD = "held"  # the reporter wrote under a resolved item: offered to reopen, not relayed
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,9 @@ async def relay(sessions: async_sessionmaker[AsyncSession], message: ThreadMessa
             return Outcome.EMPTY
         if await relayed_by_source(session, message.channel, message.ts) is not None:
             return Outcome.DUPLICATE
+        # The lead closed it and the reporter was told so: relaying would land in a closed
+        # conversation. The reporter is offered to reopen it or ask a new question instead.
+        held = direction == TO_LEAD and item.status == "resolved"
         relayed = RelayedMessage(
             item_id=item.id,
             direction=direction,
@@ -120,7 +130,7 @@ async def relay(sessions: async_sessionmaker[AsyncSession], message: ThreadMessa
             source_ts=message.ts,
             text=text,
             files=_files(message.files),
-            status="relayed",
+            status=HELD if held else "relayed",
             created_at=utcnow(),
             updated_at=utcnow(),
         )
@@ -130,6 +140,15 @@ async def relay(sessions: async_sessionmaker[AsyncSession], message: ThreadMessa
         except IntegrityError:
             await session.rollback()
             return Outcome.DUPLICATE
+        if held:
+            add_event(session, item, message.user, "reply_after_resolution", message=relayed.id)
+            enqueue(session, PURPOSE_REOPEN_OFFER, item=item, message=relayed.id)
+            try:
+                await session.commit()
+            except IntegrityError:
+                await session.rollback()
+                return Outcome.DUPLICATE
+            return Outcome.HELD
         add_event(
             session, item, message.user, "message_relayed", direction=direction, message=relayed.id
         )
@@ -175,7 +194,7 @@ async def relay_edit(
         if user and user != relayed.author:
             return Outcome.STRANGER
         text = text.strip()[:STORED_TEXT_LIMIT]
-        if relayed.status == "deleted" or (
+        if relayed.status in {"deleted", HELD} or (
             text == relayed.text and _files(files) == list(relayed.files or [])
         ):
             return Outcome.UNCHANGED
@@ -198,8 +217,8 @@ async def relay_delete(
         relayed = await relayed_by_source(session, channel, ts, for_update=True)
         if relayed is None:
             return Outcome.NOT_A_CONVERSATION
-        if relayed.status == "deleted":
-            return Outcome.UNCHANGED
+        if relayed.status in {"deleted", HELD}:
+            return Outcome.UNCHANGED  # a held message has no copy to mark
         item = await get_item(session, relayed.item_id)
         if item is None:
             return Outcome.NOT_A_CONVERSATION

@@ -134,6 +134,7 @@ async def _render(
         hint=t("conversation.reply_hint", lang) if to_reporter else None,
         # A file's permalink carries its uploader's user id.
         hide_file_links=item.anonymous and not to_reporter,
+        about=item.text if to_reporter else None,
     )
 
 
@@ -158,6 +159,7 @@ async def _question(
         kind=item.kind,
         item_id=item.id,
         question=params.get("question", ""),
+        about=item.text,
     )
     return await _to_reporter(outbox, item, message, params)
 

@@ -9,6 +9,10 @@ handlers for these purposes; bot/outbox/worker.py runs them).
 - receipt, answer, reporter_notice, resolution: into the reporter's thread (the reply
   thread, else their DM thread for the item), or the slash command's response_url; if that
   thread or channel is gone, sent again by DM (`_to_dm`) with a note (`_fallback_from`).
+- reopen_offer: the reporter wrote under a resolved item: Reopen / Ask a new question, in
+  their thread (like a notice).
+- reporter_reopened: the item was reopened: the reporter's messages that said it was
+  resolved (or offered to reopen it) are rewritten in place (chat.update) to say so.
 - triage_alert: a line for product ops' triage channel (else its lead).
 
 Slack or network trouble is retried until it passes (the outbox tells triage when its backlog
@@ -39,10 +43,12 @@ from bot.outbox.store import enqueue
 from bot.relay.digest import LeadDigest, lead_card, post_card, send_digest, went_in_digest
 from bot.relay.lead_actions import lead_unreachable
 from bot.relay.mention_names import with_mention_names
+from bot.relay.resolution import REOPEN_WINDOW, REPORTER_REOPENED, within_reopen_window
 from bot.slack import AsyncWebhookClient
 from bot.triage import ANONYMOUS_REPORTER, alert_gave_up, alert_triage
 from bot.views import items as views
 from bot.views import lead_actions as lead_action_views
+from models.base import utcnow
 from models.deliveries import Delivery
 from models.items import Item
 
@@ -50,7 +56,7 @@ log = logging.getLogger("jerry.delivery")
 
 # Stands for an anonymous reporter in a triage alert's `who` (rendered without the name).
 TRIAGE_ALERT = "triage_alert"
-REPORTER_PURPOSES = ("receipt", "answer", "reporter_notice", "resolution")
+REPORTER_PURPOSES = ("receipt", "answer", "reporter_notice", "resolution", "reopen_offer")
 
 
 def register_outbox(registry: OutboxRegistry, digest: LeadDigest | None = None) -> None:
@@ -94,6 +100,15 @@ def register_outbox(registry: OutboxRegistry, digest: LeadDigest | None = None) 
     )
     for purpose in REPORTER_PURPOSES:
         registry.register(purpose, to_reporter)
+    # A message that cannot be rewritten (gone with its channel) needs nothing more.
+    registry.register(
+        REPORTER_REOPENED,
+        OutboxHandler(
+            send=with_mention_names(_reporter_reopened),
+            undeliverable=nothing_more,
+            gave_up=alert_gave_up,
+        ),
+    )
 
 
 # --- when a delivery fails for good -----------------------------------------------------------
@@ -191,6 +206,7 @@ async def _lead_dm(
             who=params.get("reopened_by", ""),
             by_reporter=bool(params.get("by_reporter")),
             anonymous=item.anonymous,
+            what=params.get("what", ""),
         )
     channel, ts = await post_card(outbox, session, item, recipient, note=note)
     if item.assignee_id == recipient:
@@ -249,7 +265,9 @@ async def _lead_notice(
     params: dict[str, Any] = dict(delivery.params or {})
     lang = await outbox.directory.language(item.assignee_id, outbox.default_language)
     card = await load_card(session, item)
-    message = lead_action_views.lead_notice(card, lang, params.get("notice", ""))
+    message = lead_action_views.lead_notice(
+        card, lang, params.get("notice", ""), what=params.get("what", "")
+    )
     # An item that went in a digest gets its card first: the line makes sense under it.
     dm = await lead_card(outbox, session, delivery, item)
     if dm is not None:
@@ -267,7 +285,16 @@ async def _to_reporter(
     )
     card = await load_card(session, item)
     purpose = delivery.purpose
-    if purpose == "receipt":
+    if purpose == "reporter_notice" and params.get("notice") in views.INTERNAL_NOTICES:
+        return None, None  # owed before reporters stopped hearing of internal moves
+    if purpose == "reopen_offer":
+        if item.status != "resolved":
+            return None, None  # reopened meanwhile: their message is for an open item now
+        can_reopen = within_reopen_window(item, utcnow())
+        message = lead_action_views.reopen_offer(
+            card, lang, can_reopen=can_reopen, days=REOPEN_WINDOW.days
+        )
+    elif purpose == "receipt":
         message = views.receipt(card, lang)
     elif purpose == "resolution":
         message = lead_action_views.resolution_to_reporter(card, lang, **params)
@@ -297,3 +324,41 @@ async def _to_reporter(
             raise PermanentDeliveryError(f"response_url_{response.status_code}")
         return None, None
     return await outbox.post_in_reporter_thread(item, message, params)
+
+
+async def _reporter_reopened(
+    outbox: OutboxContext, session: AsyncSession, delivery: Delivery, item: Item | None
+) -> Posted:
+    """Rewrite, in place, each message that told the reporter the item was resolved (or
+    offered to reopen it): it was reopened. One owed before this one and not sent yet is
+    waited for (it is in the same lane, so it goes first); one never sent is skipped."""
+    item = require_item(item)
+    params: dict[str, Any] = dict(delivery.params or {})
+    lang = await outbox.directory.language(
+        item.reporter_id, item.language or outbox.default_language
+    )
+    card = await load_card(session, item)
+    message = lead_action_views.reopened_for_reporter(
+        card,
+        lang,
+        who=params.get("by", ""),
+        by_reporter=bool(params.get("by_reporter")),
+        what=params.get("what", ""),
+    )
+    rewritten: Posted = (None, None)
+    for earlier_id in params.get("replaces") or []:
+        earlier = await session.get(Delivery, earlier_id)
+        if earlier is None or earlier.status == "failed":
+            continue
+        if earlier.status != "sent":
+            raise Deferred
+        if not earlier.result_channel or not earlier.result_ts:
+            continue  # sent where it cannot be found again (a response_url)
+        await outbox.client.chat_update(
+            channel=earlier.result_channel,
+            ts=earlier.result_ts,
+            text=message["text"],
+            blocks=message["blocks"],
+        )
+        rewritten = (earlier.result_channel, earlier.result_ts)
+    return rewritten

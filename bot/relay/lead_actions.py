@@ -304,7 +304,7 @@ def _move(
     old_team: str,
     reason: str,
 ) -> None:
-    """Hand the item to another team: new lead DM, old DM marked, reporter told."""
+    """Hand the item to another team: new lead DM, old DM marked."""
     old_reader = item.assignee_id  # the old DM stays in its reader's language
     item.team_id = team.id
     item.area_id = area.id if area else None
@@ -375,10 +375,11 @@ async def reassign(
             card = await load_card(session, item)
             await session.commit()
             return card
+        # The reporter is not told: a move between teams is product's plumbing; they hear
+        # when a person takes it (acknowledged, asked, answered).
         _move(
             session, item, new_team, new_area, actor, note, old_team=old_team, reason="reassigned"
         )
-        enqueue(session, "reporter_notice", item=item, notice="reassigned", team=new_team.name)
         card = await load_card(session, item)
         await session.commit()
         return card

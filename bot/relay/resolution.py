@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.items.cards import load_card, may_act, may_see
@@ -29,11 +30,19 @@ from bot.relay.lead_actions import (
     update_lead_dm,
 )
 from models.base import utcnow
+from models.conversation import TO_LEAD, RelayedMessage
+from models.deliveries import Delivery
 from models.items import Item
 from models.routing import Team
 
 REOPEN_WINDOW = timedelta(days=30)
 NOTE_LIMIT = 2000
+WHAT_LIMIT = 2000  # "What is still wrong?" (the form's max_length)
+# The reporter's messages that say the item is resolved (or offer to reopen it): once it is
+# reopened, each is rewritten to say so (bot/relay/delivery.py's `reporter_reopened`).
+RESOLVED_MESSAGES = ("resolution", "reopen_offer")
+REPORTER_REOPENED = "reporter_reopened"
+HELD = "held"  # a reporter's message under a resolved item (bot/relay/conversation.py)
 DUPLICATE_PREVIEW = 500
 
 
@@ -46,6 +55,16 @@ class Resolution:
     duplicate_of: int | None = None
     customer_outcome: str | None = None
     helped_deal: bool = False
+
+
+@dataclass(frozen=True)
+class ReopenForm:
+    """For opening the reopen form: the item, whether `actor` reopens it as its reporter
+    (then they say what is still wrong), and their latest message under it as a draft."""
+
+    card: ItemCard
+    as_reporter: bool
+    draft: str = ""
 
 
 @dataclass(frozen=True)
@@ -182,6 +201,100 @@ async def _home_team(session: AsyncSession, item: Item) -> Team | None:
     return await triage_team(session)
 
 
+def _check_reopenable(item: Item, now: datetime) -> None:
+    if item.status != "resolved":
+        raise RefusedError("reopen.not_resolved", id=item.id)
+    if not within_reopen_window(item, now):
+        raise RefusedError("reopen.too_late", id=item.id, days=REOPEN_WINDOW.days)
+
+
+def within_reopen_window(item: Item | ItemCard, now: datetime) -> bool:
+    return item.resolved_at is None or now - item.resolved_at <= REOPEN_WINDOW
+
+
+async def _may_reopen_as_lead(
+    session: AsyncSession, item: Item, actor: str, admins: Iterable[str]
+) -> bool:
+    team, _ = await team_and_area(session, item)
+    as_lead = may_act(item, team, actor, admins, triage_lead=await triage_lead(session))
+    if not as_lead and actor != item.reporter_id:
+        raise NotAllowedError(item.id)
+    return as_lead
+
+
+async def latest_held_text(session: AsyncSession, item: Item) -> str:
+    """What the reporter last wrote under the resolved item (held, not relayed), or ""."""
+    found = await session.execute(
+        select(RelayedMessage.text)
+        .where(
+            RelayedMessage.item_id == item.id,
+            RelayedMessage.direction == TO_LEAD,
+            RelayedMessage.status == HELD,
+            RelayedMessage.author == item.reporter_id,
+        )
+        .order_by(RelayedMessage.id.desc())
+        .limit(1)
+    )
+    return found.scalar_one_or_none() or ""
+
+
+async def check_can_reopen(
+    sessions: async_sessionmaker[AsyncSession],
+    item_id: int,
+    actor: str,
+    admins: Iterable[str],
+    *,
+    now: datetime | None = None,
+) -> ReopenForm:
+    """Before reopening: refusals as `reopen` would raise them; for the reporter (who is not
+    also a lead of it), what they wrote under the resolved item as the form's draft."""
+    now = now or utcnow()
+    async with sessions() as session:
+        item = await get_item(session, item_id)
+        if item is None:
+            raise ItemNotFoundError(item_id)
+        as_lead = await _may_reopen_as_lead(session, item, actor, admins)
+        _check_reopenable(item, now)
+        card = await load_card(session, item)
+        if as_lead:
+            return ReopenForm(card=card, as_reporter=False)
+        return ReopenForm(card=card, as_reporter=True, draft=await latest_held_text(session, item))
+
+
+async def new_question_draft(
+    sessions: async_sessionmaker[AsyncSession], item_id: int, actor: str
+) -> str:
+    """ "Ask a new question" under a resolved item: what its reporter wrote there, to start
+    the new question from; nothing for anyone else (it is the reporter's text)."""
+    async with sessions() as session:
+        item = await get_item(session, item_id)
+        if item is None or item.reporter_id != actor:
+            return ""
+        return await latest_held_text(session, item)
+
+
+async def _reporter_messages_to_rewrite(session: AsyncSession, item: Item) -> list[int]:
+    """The reporter's "resolved" messages (and offers to reopen) owed since the item was
+    last reopened: those still say it is resolved."""
+    last_rewrite = (
+        select(Delivery.id)
+        .where(Delivery.item_id == item.id, Delivery.purpose == REPORTER_REOPENED)
+        .order_by(Delivery.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    found = await session.execute(
+        select(Delivery.id)
+        .where(
+            Delivery.item_id == item.id,
+            Delivery.purpose.in_(RESOLVED_MESSAGES),
+            Delivery.id > func.coalesce(last_rewrite, 0),
+        )
+        .order_by(Delivery.id)
+    )
+    return list(found.scalars())
+
+
 async def reopen(
     sessions: async_sessionmaker[AsyncSession],
     item_id: int,
@@ -189,27 +302,26 @@ async def reopen(
     admins: Iterable[str],
     *,
     now: datetime | None = None,
+    what: str = "",
 ) -> ReopenResult:
     """Put a resolved item back to its team, within REOPEN_WINDOW of its resolution.
 
     The reporter, the lead, the backup or an admin may; the item goes to the team's lead as
-    of now (a new lead gets a fresh DM), and the other party is told.
+    of now (a new lead gets a fresh DM), and the other party is told, with `what` (escaped
+    typed text: what is still wrong), which the reopened event keeps. The reporter's
+    messages that said it was resolved are rewritten to say it is reopened.
     """
     now = now or utcnow()
+    what = what.strip()[:WHAT_LIMIT]
     async with sessions() as session:
         item = await get_item(session, item_id, for_update=True)
         if item is None:
             raise ItemNotFoundError(item_id)
-        team, _ = await team_and_area(session, item)
-        as_lead = may_act(item, team, actor, admins, triage_lead=await triage_lead(session))
-        if not as_lead and actor != item.reporter_id:
-            raise NotAllowedError(item_id)
+        as_lead = await _may_reopen_as_lead(session, item, actor, admins)
         if not await claim_state(session, item):  # see load_for_action
             raise ChangedMeanwhileError(item_id)
-        if item.status != "resolved":
-            raise RefusedError("reopen.not_resolved", id=item.id)
-        if item.resolved_at is not None and now - item.resolved_at > REOPEN_WINDOW:
-            raise RefusedError("reopen.too_late", id=item.id, days=REOPEN_WINDOW.days)
+        _check_reopenable(item, now)
+        team, _ = await team_and_area(session, item)
         target = await _home_team(session, item)
         old_assignee = item.assignee_id
         old_dm = (item.lead_dm_channel, item.lead_dm_ts)
@@ -240,6 +352,7 @@ async def reopen(
             by="lead" if as_lead else "reporter",
             to=new_lead,
             previous=previous,
+            what=what,
         )
         team_name = target.name if target is not None else (team.name if team else "")
         moved = new_lead != old_assignee or not (old_dm[0] and old_dm[1])
@@ -253,13 +366,25 @@ async def reopen(
                 reason="reopened",
                 reopened_by=actor,
                 by_reporter=by_reporter,
+                what=what,
             )
         else:
             update_lead_dm(session, item)
             if by_reporter:
-                enqueue(session, "lead_notice", item=item, notice="reopened_by_reporter")
+                enqueue(session, "lead_notice", item=item, notice="reopened_by_reporter", what=what)
+        rewrite = await _reporter_messages_to_rewrite(session, item)
+        if rewrite:
+            enqueue(
+                session,
+                REPORTER_REOPENED,
+                item=item,
+                replaces=rewrite,
+                by=actor,
+                by_reporter=by_reporter,
+                what=what,
+            )
         if not by_reporter:
-            enqueue(session, "reporter_notice", item=item, notice="reopened", who=actor)
+            enqueue(session, "reporter_notice", item=item, notice="reopened", who=actor, what=what)
         card = await load_card(session, item)
         await session.commit()
         return ReopenResult(card=card, by_reporter=by_reporter, new_lead=moved)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -17,7 +18,9 @@ from bot.text import (
     OPTION_TEXT_LIMIT,
     PRIVATE_METADATA_LIMIT,
     SECTION_TEXT_LIMIT,
+    neutralize,
     plain,
+    quote,
     truncate,
 )
 
@@ -87,6 +90,19 @@ def context(*texts: str) -> Block:
         "type": "context",
         "elements": [mrkdwn(text, CONTEXT_TEXT_LIMIT) for text in texts[:10]],
     }
+
+
+ITEM_QUOTE_LIMIT = 80  # characters of an item's first line in the line that names it
+_QUOTE_MARKS = re.compile(r"^\s*(&gt;\s*)+")
+
+
+def item_quote(text: str) -> Block:
+    """The item a message to its reporter is about, in one quoted line (its first line, cut,
+    mention-safe), so the reporter knows which of their items it is without its number."""
+    # The first line with words, without the reporter's own quote marks.
+    lines = (_QUOTE_MARKS.sub("", line).strip() for line in text.split("\n"))
+    first = next((line for line in lines if line), "")
+    return context(quote(truncate(neutralize(first), ITEM_QUOTE_LIMIT, marker=" …")))
 
 
 def divider() -> Block:

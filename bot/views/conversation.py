@@ -13,6 +13,7 @@ from bot.views.blocks import (
     context,
     encode_metadata,
     input_block,
+    item_quote,
     modal,
     section,
     text_input,
@@ -74,23 +75,26 @@ def relayed_message(
     status: str = "relayed",
     hint: str | None = None,
     hide_file_links: bool = False,
+    about: str | None = None,
 ) -> Message:
     """One message carried across: who wrote it (`line`), the text quoted, files as links.
 
     `status` "edited" adds a marker; "deleted" shows only that the author deleted it.
+    `about`: the item's text, quoted in one line under `line` (messages to the reporter).
     """
+    head: list[Block] = [section(line)] + ([item_quote(about)] if about is not None else [])
     if status == "deleted":
         note = t("conversation.deleted", lang)
         return {
             "text": truncate(f"{line} {note}", FALLBACK_LIMIT),
-            "blocks": [section(line), context(note)],
+            "blocks": [*head, context(note)],
         }
     shown = neutralize(text)
     total = len(shown)
     cut = total > RELAY_TEXT_LIMIT
     if cut:
         shown = truncate(shown, RELAY_TEXT_LIMIT, marker=CUT_MARKER)
-    blocks: list[Block] = [section(line)]
+    blocks: list[Block] = list(head)
     blocks += [section(quote(piece)) for piece in split_for_sections(shown)]
     files_block = _files_block(files, lang, hide_links=hide_file_links)
     if files_block is not None:
@@ -130,8 +134,9 @@ def from_reporter_line(lang: str, *, who: str | None, item_id: int) -> str:
 
 
 def question_to_reporter(
-    lang: str, *, who: str, team: str, kind: str, item_id: int, question: str
+    lang: str, *, who: str, team: str, kind: str, item_id: int, question: str, about: str
 ) -> Message:
+    """The lead's "Ask for details" question; `about`: the item's text."""
     line = t(
         "conversation.question",
         lang,
@@ -141,7 +146,11 @@ def question_to_reporter(
         id=item_id,
     )
     return relayed_message(
-        lang, line=f":question: {line}", text=question, hint=t("conversation.reply_hint", lang)
+        lang,
+        line=f":question: {line}",
+        text=question,
+        hint=t("conversation.reply_hint", lang),
+        about=about,
     )
 
 

@@ -18,7 +18,16 @@ from bot.text import (
     truncate,
 )
 from bot.views import lead_actions
-from bot.views.blocks import Block, actions, button, context, fields_section, header, section
+from bot.views.blocks import (
+    Block,
+    actions,
+    button,
+    context,
+    fields_section,
+    header,
+    item_quote,
+    section,
+)
 
 Message = dict[str, Any]  # {"text": fallback, "blocks": [...]}, ready for chat.postMessage
 
@@ -202,21 +211,23 @@ def status_label(card: ItemCard, lang: str, reassigned_to: str | None = None) ->
 
 
 def receipt(card: ItemCard, lang: str) -> Message:
-    """What the reporter sees right after asking: the number, the team, and why."""
-    line = t(
-        "receipt.line" if card.route_step != "unrouted" else "receipt.line_unrouted",
-        lang,
-        kind=kind_label(card.kind, lang).lower(),
-        id=card.id,
-        team=card.team,
-    )
+    """What the reporter sees right after asking: the number, and what happens next in
+    human terms (which team and why is for leads and admins, not the reporter)."""
+    line = t("receipt.line", lang, kind=kind_label(card.kind, lang).lower(), id=card.id)
     # Where the answer will come: the thread asked in, the shared message's thread, or a DM.
     where = {"mention": "thread", "dm": "thread", "shortcut": "message_thread"}
     # An anonymous "Send to Jerry" is answered by DM: an answer in the thread is public.
     route = "dm" if card.anonymous and card.source == "shortcut" else where.get(card.source, "dm")
     follow = t(f"receipt.follow.{route}", lang)
+    next_step = t(
+        "receipt.next_unrouted" if card.route_step == "unrouted" else "receipt.next", lang
+    )
     extra = [t("receipt.anonymous", lang)] if card.anonymous else []
-    blocks = [section(f":inbox_tray: {line}"), context(why(card, lang), follow, *extra)]
+    blocks = [
+        section(f":inbox_tray: {line}"),
+        item_quote(card.text),
+        context(next_step, follow, *extra),
+    ]
     return {"text": line, "blocks": blocks}
 
 
@@ -230,20 +241,27 @@ def answer_to_reporter(card: ItemCard, lang: str, *, answer: str, by: str, team:
         kind=kind_label(card.kind, lang).lower(),
         id=card.id,
     )
-    blocks = [
-        section(f"{line}\n{quote(safe(answer))}"),
-        context(t("answer.original", lang, text=safe(card.text, 280))),
-    ]
+    blocks = [section(line), item_quote(card.text), section(quote(safe(answer)))]
     return {"text": truncate(f"{line}\n{neutralize(answer)}", MESSAGE_TEXT_LIMIT), "blocks": blocks}
 
 
+# Notices about the item's journey inside product (moved between teams, routed late from
+# triage): not the reporter's concern, so they are no longer sent. Kept here so that such a
+# notice still owed from before is dropped rather than sent.
+INTERNAL_NOTICES = frozenset({"reassigned", "routed_late"})
+
+
 def reporter_notice(card: ItemCard, lang: str, notice: str, **params: str) -> Message:
-    """Status news for the reporter (acknowledged, reassigned, rerouted …)."""
+    """Status news for the reporter (acknowledged, reopened, a reminder to reply …)."""
     params = {"team": card.team, **params}  # where the item is now, unless the caller says
+    what = params.pop("what", "")
     line = t(
         f"notice.{notice}", lang, id=card.id, kind=kind_label(card.kind, lang).lower(), **params
     )
-    return {"text": line, "blocks": [section(line)]}
+    blocks: list[Block] = [section(line), item_quote(card.text)]
+    if what:  # the lead's "what is still wrong" when they reopen it
+        blocks.append(section(quote(safe(what, 2000))))
+    return {"text": line, "blocks": blocks}
 
 
 def with_fallback_note(message: Message, lang: str, channel: str) -> Message:

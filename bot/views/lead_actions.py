@@ -21,15 +21,20 @@ from bot.views.blocks import (
     encode_metadata,
     fields_section,
     input_block,
+    item_quote,
     modal,
     option,
     plain_text,
     section,
+    text_input,
 )
 
 RESOLVE_CALLBACK = "jerry_resolve"
 ACKNOWLEDGE, ANSWER, REASSIGN = "item_acknowledge", "item_answer", "item_reassign"
 RESOLVE, REOPEN = "item_resolve", "item_reopen"
+REOPEN_CALLBACK = "jerry_reopen"  # the reporter's "What is still wrong?" form
+NEW_QUESTION = "item_new_question"  # after a reply to a resolved item: the intake form
+WHAT_LIMIT = 2000  # the "What is still wrong?" text
 ASK_DETAILS = "item_ask_details"  # built by the conversation work (bot/relay/conversation.py)
 NOTE_MAX_LENGTH = 2000
 PREVIEW = 500
@@ -213,14 +218,11 @@ def resolution_to_reporter(
     dup_id = (duplicate or {}).get("id", "?")
     line = t(f"resolution.{outcome}", lang, dup=dup_id, **params)
     text = line
-    blocks: list[Block] = []
-    body = line
+    blocks: list[Block] = [section(f":white_check_mark: {line}"), item_quote(card.text)]
     if note:
-        body += (
-            "\n" + t("resolution.note", lang, who=params["who"]) + "\n" + quote(_safe(note, 2000))
-        )
+        said = quote(_safe(note, 2000))
+        blocks.append(section(t("resolution.note", lang, who=params["who"]) + "\n" + said))
         text += "\n" + neutralize(note)
-    blocks.append(section(f":white_check_mark: {body}"))
     if outcome == "duplicate" and duplicate:
         blocks += _duplicate_blocks(duplicate, lang)
     blocks.append(context(t("resolution.reopen_hint", lang, days=30)))
@@ -232,15 +234,96 @@ def resolution_to_reporter(
     return {"text": truncate(text, MESSAGE_TEXT_LIMIT), "blocks": blocks}
 
 
-def lead_notice(card: ItemCard, lang: str, notice: str) -> Message:
-    """A short line for the lead, in the thread of their DM about the item."""
+def lead_notice(card: ItemCard, lang: str, notice: str, *, what: str = "") -> Message:
+    """A short line for the lead, in the thread of their DM about the item; `what`: what the
+    reporter says is still wrong when they reopen it."""
     who = t("item.anonymous_reporter", lang) if card.anonymous else f"<@{card.reporter_id}>"
     line = t(f"lead_notice.{notice}", lang, id=card.id, who=who, team=card.team)
-    return {"text": line, "blocks": [section(line)]}
+    if not what:
+        return {"text": line, "blocks": [section(line)]}
+    said = _safe(what, WHAT_LIMIT)
+    blocks = [section(f"{line}\n*{t('reopen.still_wrong', lang)}*\n{quote(said)}")]
+    return {"text": truncate(f"{line}\n{neutralize(what)}", MESSAGE_TEXT_LIMIT), "blocks": blocks}
 
 
-def reopen_note(lang: str, *, who: str, by_reporter: bool, anonymous: bool) -> str:
-    """The note on a fresh DM to the lead who gets a reopened item."""
+def reopen_note(lang: str, *, who: str, by_reporter: bool, anonymous: bool, what: str = "") -> str:
+    """The note on a fresh DM to the lead who gets a reopened item (`what`: escaped typed
+    text, what the person who reopened it says is still wrong)."""
     hidden = by_reporter and anonymous
     who_label = t("item.anonymous_reporter", lang) if hidden else f"<@{who}>"
-    return t("note.reopened", lang, who=who_label)
+    note = t("note.reopened", lang, who=who_label)
+    if what:
+        note += "\n" + t("note.reopen_what", lang, what=truncate(what, 500, marker=" …"))
+    return note
+
+
+# --- the reporter's side of reopening ---------------------------------------------------------
+
+
+def reopen_modal(card: ItemCard, lang: str, *, draft: str = "") -> dict[str, Any]:
+    """The form behind the reporter's "Reopen": what is still wrong (required); `draft`: what
+    they wrote in the resolved item's thread, as the text to start from."""
+    blocks: list[Block] = [
+        section(f"*{t('reopen.modal_item', lang, id=card.id)}*\n{quote(_safe(card.text, 2500))}"),
+        input_block(
+            "what",
+            t("reopen.still_wrong", lang),
+            text_input(
+                "value",
+                multiline=True,
+                max_length=WHAT_LIMIT,
+                initial=draft or None,
+                placeholder=t("reopen.modal_placeholder", lang),
+            ),
+        ),
+        context(t("reopen.modal_goes_to", lang)),
+    ]
+    return modal(
+        callback_id=REOPEN_CALLBACK,
+        title=t("reopen.modal_title", lang, id=card.id),
+        submit=t("reopen.modal_submit", lang),
+        close=t("modal.cancel", lang),
+        blocks=blocks,
+        private_metadata=encode_metadata({"item": card.id}),
+    )
+
+
+def reopen_offer(card: ItemCard, lang: str, *, can_reopen: bool, days: int) -> Message:
+    """The reporter wrote in the thread of a resolved item: Jerry passes nothing on and
+    offers to reopen it (within `days` of its resolution) or to ask a new question."""
+    value = str(card.id)
+    kind = _kind(card, lang)
+    if can_reopen:
+        line = t("reopen.offer", lang, kind=kind, id=card.id)
+        buttons = [
+            button(t("action.reopen", lang), REOPEN, value, style="primary"),
+            button(t("action.new_question", lang), NEW_QUESTION, value),
+        ]
+    else:
+        line = t("reopen.offer_too_late", lang, kind=kind, id=card.id, days=days)
+        buttons = [button(t("action.new_question", lang), NEW_QUESTION, value, style="primary")]
+    blocks: list[Block] = [
+        section(f":leftwards_arrow_with_hook: {line}"),
+        item_quote(card.text),
+        actions(f"item_reopen_offer_{card.id}", *buttons),
+    ]
+    return {"text": line, "blocks": blocks}
+
+
+def reopened_for_reporter(
+    card: ItemCard, lang: str, *, who: str, by_reporter: bool, what: str = ""
+) -> Message:
+    """What the reporter's earlier "resolved" message (and any offer to reopen) becomes once
+    the item is reopened: it no longer says resolved, nor offers to reopen."""
+    kind = _kind(card, lang)
+    if by_reporter:
+        line = t("reopen.reopened_by_you", lang, kind=kind, id=card.id)
+    else:
+        line = t("reopen.reopened_by", lang, kind=kind, id=card.id, who=f"<@{who}>")
+    blocks: list[Block] = [section(f":arrows_counterclockwise: {line}"), item_quote(card.text)]
+    text = line
+    if what:
+        said = _safe(what, WHAT_LIMIT)
+        blocks.append(section(f"*{t('reopen.still_wrong', lang)}*\n{quote(said)}"))
+        text += "\n" + neutralize(what)
+    return {"text": truncate(text, MESSAGE_TEXT_LIMIT), "blocks": blocks}
