@@ -482,7 +482,7 @@ async def test_serve_answers_slack_over_http_and_stops_on_sigterm(
             assert response.status_code == 200, response.text
             receipt = response.json()
             assert receipt["response_type"] == "ephemeral"
-            assert "Payments" in receipt["text"], receipt
+            assert "*#1*" in receipt["text"], receipt
             # The running bot delivers the item to the owning lead.
             await fake_slack.wait_for(lambda: fake_slack.dms_to("U0PAYLEAD"), message="lead's DM")
 

@@ -87,7 +87,7 @@ async def test_started_while_slack_is_down_it_stores_and_answers_then_learns_who
 
     assert command.status_code == 200, command.text
     receipt = command.json()
-    assert receipt["response_type"] == "ephemeral" and "Payments" in receipt["text"], receipt
+    assert receipt["response_type"] == "ephemeral" and "*#1*" in receipt["text"], receipt
     assert "installation" not in command.text
     assert mention.status_code == 200, mention.text
     async with app.sessions() as session:
