@@ -28,6 +28,8 @@ STORED_PURPOSES = {
     "survey_results",
     "survey_ask",
     "summary_reply",
+    "triage_item_copy",
+    "internal_note_kept",
 }
 
 

@@ -566,7 +566,8 @@ async def render(
         role = "backup" if params.get("backup") else "triage"
         note = t(f"escalation.{kind}.{role}", lang, **values)
         card = await load_card(session, item, note=note)
-        message = views.lead_dm(card, lang)
+        # A copy for the backup (or triage): its thread is not the item's conversation.
+        message = views.lead_dm(card, lang, thread_relays=False)
         return recipient, message, None
     line = t(f"reminder.{kind}", lang, **values)
     if item.lead_dm_channel and item.lead_dm_ts and item.assignee_id == recipient:
