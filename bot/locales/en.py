@@ -62,6 +62,7 @@ MESSAGES: dict[str, str] = {
     "note_kept.named": "Kept as an internal note — not sent to {who}.",
     "note_kept.anonymous": "Kept as an internal note — not sent to the anonymous reporter.",
     "triage_copy.line": "#{id} new {kind} for {team}, sent to {lead}.",
+    "triage_copy.fact": "{label}: {value}",
     "note.lead_unreachable": "Jerry could not reach {who} ({error}), so this came to you.",
     "note.reassigned": "Reassigned to you by {who} (from {team}).",
     "note.reassign_note": "Note: {note}",

@@ -62,6 +62,7 @@ MESSAGES: dict[str, str] = {
     "note_kept.named": "Gardé comme note interne — non envoyé à {who}.",
     "note_kept.anonymous": "Gardé comme note interne — non envoyé à la personne anonyme.",
     "triage_copy.line": "Nouveau : n° {id} · {kind} pour {team}, envoyé à {lead}.",
+    "triage_copy.fact": "{label} : {value}",
     "note.lead_unreachable": "Jerry n’a pas pu joindre {who} ({error}) ; ce sujet vous revient.",
     "note.reassigned": "Réattribué à vous par {who} (depuis {team}).",
     "note.reassign_note": "Note : {note}",

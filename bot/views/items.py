@@ -339,12 +339,13 @@ def triage_copy(card: ItemCard, lang: str) -> Message:
     params = {"id": card.id, "kind": kind_label(card.kind, lang).lower(), "team": card.team}
     line = t("triage_copy.line", lang, lead=lead, **params)
     preview = safe(card.text, FALLBACK_PREVIEW)
-    facts = [
-        f"{t('item.field.reporter', lang)}: {reporter_label(card, lang)}",
-        f"{t('item.field.origin', lang)}: {origin_label(card, lang)}",
+    shown = [
+        ("item.field.reporter", reporter_label(card, lang)),
+        ("item.field.origin", origin_label(card, lang)),
     ]
     if card.customer:
-        facts.append(f"{t('item.field.customer', lang)}: {safe(card.customer, 200)}")
+        shown.append(("item.field.customer", safe(card.customer, 200)))
+    facts = [t("triage_copy.fact", lang, label=t(key, lang), value=value) for key, value in shown]
     blocks: list[Block] = [
         section(f"*{' · '.join(standing_out)}*\n{line}"),
         section(quote(safe(card.text, 1500))),
