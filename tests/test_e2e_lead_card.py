@@ -234,7 +234,7 @@ async def test_a_customer_at_risk_stands_out_and_an_ordinary_item_is_not_copied(
 ) -> None:
     plain = await painpoint(slack, "the invoice total is wrong")
     at_risk = await from_modal(
-        slack, "Refunds are late again", customer="Acme", flags=("at_risk", "anonymous")
+        slack, "The refund for Acme is late again", customer="Acme", flags=("at_risk", "anonymous")
     )
 
     _, _, card = lead_dm(fake_slack)
