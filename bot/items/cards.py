@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.items.domain import InternalNote, ItemCard
@@ -70,7 +70,7 @@ def card_from(
 
 async def load_card(session: AsyncSession, item: Item, *, note: str | None = None) -> ItemCard:
     team, area = await team_and_area(session, item)
-    notes, count = await internal_notes(session, item.id)
+    notes, count = await internal_notes(session, item)
     return card_from(
         item,
         team.name if team else None,
@@ -92,15 +92,18 @@ async def reporter_reachable(session: AsyncSession, item: Item) -> bool:
 
 
 async def internal_notes(
-    session: AsyncSession, item_id: int, *, latest: int = NOTES_ON_CARD
+    session: AsyncSession, item: Item, *, latest: int = NOTES_ON_CARD
 ) -> tuple[tuple[InternalNote, ...], int]:
-    """The latest `latest` internal notes on the item, oldest first, and how many it has."""
-    of_item = (ItemEvent.item_id == item_id, ItemEvent.kind == NOTE_EVENT)
-    count = (await session.execute(select(func.count(ItemEvent.id)).where(*of_item))).scalar_one()
+    """The latest `latest` internal notes on the item, oldest first, and how many it has
+    (no query for an item without notes: most items)."""
+    count = item.internal_note_count or 0
     if not count:
         return (), 0
     rows = await session.execute(
-        select(ItemEvent).where(*of_item).order_by(ItemEvent.id.desc()).limit(latest)
+        select(ItemEvent)
+        .where(ItemEvent.item_id == item.id, ItemEvent.kind == NOTE_EVENT)
+        .order_by(ItemEvent.id.desc())
+        .limit(latest)
     )
     notes = [
         InternalNote(author=row.actor, text=str((row.detail or {}).get("text", "")), at=row.at)

@@ -285,7 +285,7 @@ async def _lead_dm_update(
         card,
         lang,
         reassigned_to=params.get("reassigned_to"),
-        fallback_timezone=await reader_timezone(outbox, reader),
+        fallback_timezone=await reader_timezone(outbox, reader, item),
     )
     await outbox.client.chat_update(
         channel=channel, ts=ts, text=message["text"], blocks=message["blocks"]

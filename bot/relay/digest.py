@@ -161,8 +161,11 @@ async def ensure_permalink(outbox: OutboxContext, item: Item) -> None:
         log.info("no permalink for item %s: %s", item.id, classify(exc).code)
 
 
-async def reader_timezone(outbox: OutboxContext, user_id: str | None) -> str:
-    """A person's timezone for the fallback of times Jerry shows them ("UTC" if unknown)."""
+async def reader_timezone(outbox: OutboxContext, user_id: str | None, item: Item) -> str:
+    """A person's timezone for the fallback of the times an item's card shows them (its
+    notes'; "UTC" if unknown, or when the card shows no time: not looked up then)."""
+    if not item.internal_note_count:
+        return "UTC"
     user = await outbox.directory.user(user_id) if user_id else None
     name = user.tz if user is not None else None
     try:
@@ -189,7 +192,7 @@ async def post_card(
         card,
         lang,
         thread_relays=recipient == item.assignee_id,
-        fallback_timezone=await reader_timezone(outbox, recipient),
+        fallback_timezone=await reader_timezone(outbox, recipient, item),
     )
     return await outbox.post(recipient, message, part=part)
 

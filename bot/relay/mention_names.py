@@ -51,7 +51,7 @@ async def _texts_of(session: AsyncSession, delivery: Delivery, item: Item | None
     if item is not None:
         texts += [item.text, item.answer_text or "", item.resolution_note or ""]
         texts += [item.customer or ""]
-        notes, _ = await internal_notes(session, item.id)  # the card shows the latest ones
+        notes, _ = await internal_notes(session, item)  # the card shows the latest ones
         texts += [note.text for note in notes]
     if isinstance(params.get("message"), int):
         relayed = await session.get(RelayedMessage, params["message"])

@@ -72,6 +72,7 @@ def keep(
     if source is not None:
         detail["channel"], detail["ts"] = source
     add_event(session, item, actor, NOTE_EVENT, **detail)
+    item.internal_note_count = (item.internal_note_count or 0) + 1
     update_lead_dm(session, item)
 
 
