@@ -91,3 +91,20 @@ def late_item_moved(session: AsyncSession, item: Item) -> None:
         return
     delivery = enqueue(session, LATE_UPDATE, item=item)
     delivery.lane = late_lane(item)
+
+
+# A blocking item, or one whose customer is at risk: product ops hears of it on arrival.
+TRIAGE_COPY = "triage_item_copy"
+TRIAGE_COPY_LANE = "triage-copy"  # its own lane: nobody's rate limit holds it back
+
+
+def stands_out(item: Item) -> bool:
+    return item.impact == "blocking" or bool(item.customer_at_risk)
+
+
+def owe_triage_copy(session: AsyncSession, item: Item) -> None:
+    """Owe the triage channel one copy of an item that stands out, as it arrives at its
+    lead (who gets it is decided when it is sent: the triage channel, else its lead)."""
+    if stands_out(item):
+        delivery = enqueue(session, TRIAGE_COPY, item=item)
+        delivery.lane = TRIAGE_COPY_LANE

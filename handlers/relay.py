@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.i18n import t
 from bot.intake import service as intake
-from bot.relay import conversation, lead_actions, resolution
+from bot.relay import conversation, lead_actions, notes, resolution
 from bot.relay.conversation import SharedFile
 from bot.relay.lead_actions import (
     InvalidActionError,
@@ -118,6 +118,7 @@ async def thread_message(
         conversation.Outcome.RELAYED,
         conversation.Outcome.UPDATED,
         conversation.Outcome.HELD,
+        conversation.Outcome.NOTE_KEPT,
     }:
         services.kick()
     else:
@@ -268,6 +269,41 @@ async def reassign_submitted(
         raise
     except InvalidActionError:
         await show_form_error(ack, "target", t("reassign.error_target", lang))
+        return
+    await ack()
+    services.kick()
+
+
+async def open_internal_note(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    services: Services,
+    lang: str,
+) -> None:
+    await ack()
+    card = await card_for_form(services, body, lead_actions.check_can_act)
+    if card is not None:
+        view = lead_action_views.internal_note_modal(card, lang)
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+async def internal_note_submitted(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], services: Services, lang: str
+) -> None:
+    item_id = form_item_id(view)
+    text = (_value(_values(view), "note").get("value")) or ""
+    if item_id is None:
+        await ack()
+        return
+    try:
+        await notes.add_note(
+            services.sessions, item_id, body["user"]["id"], escape_plain(text), services.admins
+        )
+    except RefusedError:
+        raise
+    except InvalidActionError:
+        await show_form_error(ack, "note", t("note_modal.error_empty", lang))
         return
     await ack()
     services.kick()
@@ -437,3 +473,5 @@ def register(app: AsyncApp) -> None:
     app.action(lead_action_views.REOPEN)(reopen)
     app.view(lead_action_views.REOPEN_CALLBACK)(reopen_submitted)
     app.action(lead_action_views.NEW_QUESTION)(open_new_question)
+    app.action(lead_action_views.NOTE)(open_internal_note)
+    app.view(lead_action_views.NOTE_CALLBACK)(internal_note_submitted)

@@ -147,6 +147,10 @@ class Item(Base):
     customer_outcome: Mapped[str | None] = mapped_column(String(20))
     helped_deal: Mapped[bool] = mapped_column(default=False, server_default=false())
 
+    # How many internal notes the team kept on it (item events of kind "note"): a card reads
+    # them only when there are some.
+    internal_note_count: Mapped[int] = mapped_column(default=0, server_default="0")
+
     events: Mapped[list[ItemEvent]] = relationship(
         back_populates="item", order_by="ItemEvent.id", lazy="raise"
     )

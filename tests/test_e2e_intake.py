@@ -197,6 +197,7 @@ async def test_painpoint_command_acks_a_receipt_stores_routes_and_dms_the_lead(
         "item_reassign",
         "item_ask_details",
         "item_resolve",
+        "item_note",
     ]
     # The receipt was the ack itself: nothing else went to the reporter, nobody else was DMed.
     assert fake_slack.dms_to("U0REPORTER") == []

@@ -30,6 +30,7 @@ ACTIONS = (
     "item_reassign",
     "item_ask_details",
     "item_resolve",
+    "item_note",
 )
 BROADCASTS_TEXT = "<!channel> <!here> <!everyone> <!subteam^S123|@team>"
 DEFUSED = [f"@{WORD_JOINER}{name}" for name in ("channel", "here", "everyone", "team")]
@@ -288,7 +289,7 @@ async def test_lead_dm_from_a_command_says_what_who_where_and_has_the_buttons(
     assert button_ids(message) == list(ACTIONS)
     values = {e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"]}
     assert values == {str(item.id)}
-    assert message["text"].startswith(f"#{item.id} new Pain point for Payments:")
+    assert message["text"].startswith(f"#{item.id} new pain point for Payments:")
 
 
 async def test_lead_dm_from_the_form_shows_kind_area_impact_and_customer(
@@ -306,7 +307,9 @@ async def test_lead_dm_from_the_form_shows_kind_area_impact_and_customer(
 
     assert (item.kind, item.source, item.impact) == ("question", "modal", "high")
     _, _, message = lead_dm(fake_slack)
-    assert message["blocks"][0]["text"]["text"] == f"#{item.id} · Question · Checkout"
+    assert message["blocks"][0]["text"]["text"] == (
+        f"⚠ Customer at risk (Acme & Sons) · #{item.id} · Question · Checkout"
+    )
     assert message["blocks"][1]["text"]["text"] == "> Can we refund in two parts?"
     facts = [f["text"] for f in message["blocks"][2]["fields"]]
     assert f"*Reported by*\n<@{REPORTER}>" in facts
@@ -411,6 +414,7 @@ async def test_answer_opens_a_modal_and_relays_the_answer_to_the_reporter_by_dm(
         "item_reassign",
         "item_ask_details",
         "item_resolve",
+        "item_note",
     ]
 
     stored = await load_item(jerry, item.id)
@@ -553,6 +557,7 @@ async def test_acknowledge_updates_the_item_the_dm_and_tells_the_reporter(
         "item_reassign",
         "item_ask_details",
         "item_resolve",
+        "item_note",
     ]
     [notice] = fake_slack.dms_to(REPORTER)
     assert notice["text"] == f"<@{LEAD}> (Payments) is on your pain point *#{item.id}*."

@@ -34,6 +34,8 @@ STORED_PURPOSES = {
     "survey_ask",
     "summary_reply",
     "dm_reply",
+    "triage_item_copy",
+    "internal_note_kept",
 }
 
 

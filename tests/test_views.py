@@ -111,12 +111,14 @@ def test_lead_dm_actions_follow_status() -> None:
         "item_reassign",
         "item_ask_details",
         "item_resolve",
+        "item_note",
     ]
     assert action_ids(views.lead_dm(card(status="acknowledged"), "en")) == [
         "item_answer",
         "item_reassign",
         "item_ask_details",
         "item_resolve",
+        "item_note",
     ]
     assert action_ids(views.lead_dm(card(status="resolved"), "en")) == ["item_reopen"]
     assert action_ids(views.lead_dm(card(), "en", reassigned_to="Mobile")) == []

@@ -162,6 +162,51 @@ CASES: list[Case] = [
         rule_from_shortcut=lambda lang: {"card": inputs.rule_item()},
         long_unrouted=lambda lang: {"card": inputs.long_item(lang)},
         worst_case=lambda lang: {"card": item_view_tests.card()},
+        # Issue 11: what stands out, where replies go, the primary button per state, notes
+        blocking_open_named=lambda lang: {
+            "card": inputs.rule_item(impact="blocking"),
+        },
+        blocking_at_risk_acknowledged_anonymous=lambda lang: {
+            "card": inputs.anonymous_question(
+                impact="blocking",
+                customer="Initech",
+                customer_at_risk=True,
+                awaiting_reporter=False,
+            ),
+        },
+        at_risk_unnamed_answered=lambda lang: {
+            "card": inputs.customer_item(
+                status="answered",
+                customer=None,
+                answer=inputs.ANSWER_TEXT,
+                answered_by="U0PAYLEAD",
+            )
+        },
+        copy_for_the_backup=lambda lang: {
+            "card": inputs.customer_item(status="acknowledged", acknowledged_by="U0PAYLEAD"),
+            "thread_relays": False,
+        },
+        reporter_left_slack=lambda lang: {
+            "card": inputs.rule_item(reporter_reachable=False),
+        },
+        seven_internal_notes=lambda lang: {
+            "card": inputs.customer_item(**inputs.internal_notes(7)),
+            "fallback_timezone": "Europe/Paris",
+        },
+        one_internal_note_anonymous=lambda lang: {
+            "card": inputs.anonymous_question(**inputs.internal_notes(1)),
+            "fallback_timezone": "America/New_York",
+        },
+    ),
+    *cases(
+        items.triage_copy,
+        blocking_named=lambda lang: {"card": inputs.rule_item(impact="blocking")},
+        at_risk_anonymous=lambda lang: {
+            "card": inputs.anonymous_question(
+                status="open", customer="Initech", customer_at_risk=True
+            )
+        },
+        both=lambda lang: {"card": inputs.customer_item(impact="blocking")},
     ),
     *cases(
         items.lead_digest,
@@ -253,11 +298,15 @@ CASES: list[Case] = [
     *cases(
         late.escalation_copy_done,
         acknowledged=lambda lang: {
-            "card_message": items.lead_dm(inputs.customer_item(status="acknowledged"), lang),
+            "card_message": items.lead_dm(
+                inputs.customer_item(status="acknowledged"), lang, thread_relays=False
+            ),
             "late": inputs.late_item("acknowledged"),
         },
         resolved=lambda lang: {
-            "card_message": items.lead_dm(inputs.customer_item(status="resolved"), lang),
+            "card_message": items.lead_dm(
+                inputs.customer_item(status="resolved"), lang, thread_relays=False
+            ),
             "late": inputs.late_item("resolved"),
         },
     ),
@@ -304,6 +353,16 @@ CASES: list[Case] = [
         lead_actions.resolve_modal,
         customer=lambda lang: {"card": inputs.customer_item(), "customer_flagged": True},
         anonymous=lambda lang: {"card": inputs.anonymous_question(), "customer_flagged": False},
+    ),
+    *cases(
+        lead_actions.internal_note_modal,
+        named=lambda lang: {"card": inputs.customer_item()},
+        anonymous=lambda lang: {"card": inputs.anonymous_question()},
+    ),
+    *cases(
+        lead_actions.note_kept,
+        named=lambda lang: {"card": inputs.customer_item()},
+        anonymous=lambda lang: {"card": inputs.anonymous_question()},
     ),
     *cases(
         lead_actions.resolution_to_reporter,

@@ -305,6 +305,7 @@ def test_queue_rows_carry_the_lead_dm_actions_by_item_id() -> None:
         ("item_reassign", "4"),
         ("item_ask_details", "4"),
         ("item_resolve", "4"),
+        ("item_note", "4"),
     ]
     second = [e["action_id"] for e in blocks["home_q_actions_5"]["elements"]]
     assert "item_acknowledge" not in second  # already acknowledged, as in the DM

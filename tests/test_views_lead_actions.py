@@ -159,7 +159,7 @@ def test_resolved_lead_dm_says_outcome_customer_and_deal() -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "expected"),
+    ("status", "expected", "primary"),
     [
         (
             "open",
@@ -169,14 +169,24 @@ def test_resolved_lead_dm_says_outcome_customer_and_deal() -> None:
                 "item_reassign",
                 "item_ask_details",
                 "item_resolve",
+                "item_note",
             ],
+            "item_acknowledge",
         ),
-        ("acknowledged", ["item_answer", "item_reassign", "item_ask_details", "item_resolve"]),
-        ("answered", ["item_answer", "item_reassign", "item_ask_details", "item_resolve"]),
-        ("resolved", ["item_reopen"]),
+        (
+            "acknowledged",
+            ["item_answer", "item_reassign", "item_ask_details", "item_resolve", "item_note"],
+            "item_answer",
+        ),
+        (
+            "answered",
+            ["item_answer", "item_reassign", "item_ask_details", "item_resolve", "item_note"],
+            "item_resolve",
+        ),
+        ("resolved", ["item_reopen"], None),
     ],
 )
-def test_action_buttons_follow_status(status: str, expected: list[str]) -> None:
+def test_action_buttons_follow_status(status: str, expected: list[str], primary: str) -> None:
     buttons = views.action_buttons(card(status=status), "fr")
     # The same buttons, in the same order, as on the lead's DM.
     dm = item_views.lead_dm(card(status=status), "fr")
@@ -185,6 +195,10 @@ def test_action_buttons_follow_status(status: str, expected: list[str]) -> None:
     ] == expected
     assert [b["action_id"] for b in buttons] == expected
     assert all(b["value"] == "12345" and len(b["text"]["text"]) <= 75 for b in buttons)
+    # The next step is the one highlighted: the card never pushes an action done already.
+    assert [b["action_id"] for b in buttons if b.get("style") == "primary"] == (
+        [primary] if primary else []
+    )
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.i18n import t
 from bot.items.domain import OUTCOMES as OUTCOMES  # one golden case per outcome
-from bot.items.domain import AreaChoice, ItemCard, ReassignTarget
+from bot.items.domain import AreaChoice, InternalNote, ItemCard, ReassignTarget
 from bot.sla.domain import LateItem
 from bot.summaries.content import AreaVoice, Period, SharedAnswer, Summary
 from bot.surveys.answers import Parsed, ParsedAnswer, parse_reply, questions_of
@@ -184,6 +184,28 @@ def digest_cards(count: int) -> list[ItemCard]:
         lambda n: customer_item(id=n, text=CRASH_TEXT * 3, customer=None, customer_at_risk=False),
     ]
     return [makers[n % len(makers)](5000 + n) for n in range(count)]
+
+
+NOTES = (
+    "Globex is on the renewal call on Thursday: keep sales in the loop.",
+    "<!channel> same gateway cap as #4102, see <https://status.example.com|status page>.",
+    "Asked finance for the three refund ids; the fix is in review.",
+    "Deploy planned for 16:00 Paris; support has the manual workaround.",
+    "Their CSM <@U0CSM> confirmed the customer is waiting on this.",
+)
+
+
+def internal_notes(count: int) -> dict[str, Any]:
+    """The card's fields for an item with `count` internal notes (it shows the latest five)."""
+    shown = [
+        InternalNote(
+            author=("U0PAYLEAD", "U0PAYBACK", "U0ADMIN")[n % 3],
+            text=NOTES[n % len(NOTES)],
+            at=CREATED + timedelta(minutes=35 * (n + 1)),
+        )
+        for n in range(max(0, count - 5), count)
+    ]
+    return {"internal_notes": tuple(shown), "internal_note_count": count}
 
 
 def resolved_item(**overrides: Any) -> ItemCard:

@@ -25,6 +25,7 @@ from bot.items.domain import AreaChoice, ItemCard
 from bot.items.store import add_event, item_by_intake_key, items_by_intake_keys
 from bot.outbox.store import enqueue
 from bot.text import has_visible_text
+from bot.triage import owe_triage_copy
 from models.deliveries import Delivery
 from models.items import DEADLINE_EVENTS, Item, ItemEvent
 
@@ -145,6 +146,7 @@ def _record_routing(session: AsyncSession, item: Item, decision: Decision) -> No
         lead=decision.team.lead,
     )
     enqueue(session, "lead_dm", item=item, recipient=decision.team.lead)
+    owe_triage_copy(session, item)
 
 
 async def user_language(session: AsyncSession, user_id: str, default: str) -> str:

@@ -4,18 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.items.domain import ItemCard
+from bot.items.domain import InternalNote, ItemCard
 from bot.items.store import team_and_area
-from models.items import Item
+from models.items import Item, ItemEvent
 from models.routing import Team
+from models.users import SlackUser
 
 UNROUTED_TEAM_LABEL = "—"
 
 
+NOTE_EVENT = "note"  # an internal note kept on an item (bot/relay/notes.py)
+NOTES_ON_CARD = 5  # the latest notes a card shows; it counts the others
+
+
 def card_from(
-    item: Item, team_name: str | None, area_name: str | None, *, note: str | None = None
+    item: Item,
+    team_name: str | None,
+    area_name: str | None,
+    *,
+    note: str | None = None,
+    reporter_reachable: bool = True,
+    internal_notes: tuple[InternalNote, ...] = (),
+    internal_note_count: int = 0,
 ) -> ItemCard:
     return ItemCard(
         id=item.id,
@@ -49,12 +62,54 @@ def card_from(
         helped_deal=item.helped_deal,
         resolved_at=item.resolved_at,
         hide_origin=bool(item.hide_origin),
+        reporter_reachable=reporter_reachable,
+        internal_notes=internal_notes,
+        internal_note_count=internal_note_count,
     )
 
 
 async def load_card(session: AsyncSession, item: Item, *, note: str | None = None) -> ItemCard:
     team, area = await team_and_area(session, item)
-    return card_from(item, team.name if team else None, area.name if area else None, note=note)
+    notes, count = await internal_notes(session, item)
+    return card_from(
+        item,
+        team.name if team else None,
+        area.name if area else None,
+        note=note,
+        reporter_reachable=await reporter_reachable(session, item),
+        internal_notes=notes,
+        internal_note_count=count,
+    )
+
+
+async def reporter_reachable(session: AsyncSession, item: Item) -> bool:
+    """Whether what the lead writes can reach the reporter: not when they left Slack (as far
+    as Jerry's cache of people knows, without asking Slack)."""
+    if not item.reporter_id:
+        return False
+    person = await session.get(SlackUser, item.reporter_id)
+    return person is None or not person.deleted
+
+
+async def internal_notes(
+    session: AsyncSession, item: Item, *, latest: int = NOTES_ON_CARD
+) -> tuple[tuple[InternalNote, ...], int]:
+    """The latest `latest` internal notes on the item, oldest first, and how many it has
+    (no query for an item without notes: most items)."""
+    count = item.internal_note_count or 0
+    if not count:
+        return (), 0
+    rows = await session.execute(
+        select(ItemEvent)
+        .where(ItemEvent.item_id == item.id, ItemEvent.kind == NOTE_EVENT)
+        .order_by(ItemEvent.id.desc())
+        .limit(latest)
+    )
+    notes = [
+        InternalNote(author=row.actor, text=str((row.detail or {}).get("text", "")), at=row.at)
+        for row in rows.scalars()
+    ]
+    return tuple(reversed(notes)), count
 
 
 def may_act(

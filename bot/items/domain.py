@@ -19,6 +19,16 @@ CUSTOMER_OUTCOMES = ("kept", "lost", "unknown")
 
 
 @dataclass(frozen=True)
+class InternalNote:
+    """A note a lead, backup or admin kept on an item for the team: never sent to the
+    reporter (an item event of kind "note", bot/relay/notes.py)."""
+
+    author: str
+    text: str  # Slack-formatted, as written
+    at: datetime
+
+
+@dataclass(frozen=True)
 class ItemCard:
     """What a message needs to know about an item (bot/items/cards.py builds it from the
     database)."""
@@ -56,6 +66,11 @@ class ItemCard:
     resolved_at: datetime | None = None
     # Anonymous and its origin (channel, message) would point at the reporter: not shown.
     hide_origin: bool = False
+    # The reporter can still be reached (not deactivated): replies to them are delivered.
+    reporter_reachable: bool = True
+    # The team's internal notes, oldest first (the latest few), and how many there are.
+    internal_notes: tuple[InternalNote, ...] = ()
+    internal_note_count: int = 0
 
 
 @dataclass(frozen=True)

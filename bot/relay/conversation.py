@@ -29,6 +29,7 @@ from bot.items.store import add_event, get_item, team_and_area
 from bot.outbox.store import enqueue
 from bot.relay.conversation_store import LEAD_SIDE, item_for_thread, relayed_by_source
 from bot.relay.lead_actions import InvalidActionError, load_for_action, update_lead_dm
+from bot.relay.notes import keep_from_thread, note_body
 from models.base import utcnow
 from models.conversation import TO_LEAD, TO_REPORTER, RelayedMessage
 from models.items import Item
@@ -63,6 +64,7 @@ class Outcome(StrEnum):
     STRANGER = "stranger"  # neither the reporter nor the item's lead/backup
     EMPTY = "empty"
     HELD = "held"  # the reporter wrote under a resolved item: offered to reopen, not relayed
+    NOTE_KEPT = "note_kept"  # a lead-side "note:" reply: kept for the team, not relayed
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,9 @@ async def relay(sessions: async_sessionmaker[AsyncSession], message: ThreadMessa
         text = message.text.strip()[:STORED_TEXT_LIMIT]
         if not text and not message.files:
             return Outcome.EMPTY
+        note = note_body(text) if side == LEAD_SIDE else None
+        if note is not None:
+            return await _keep_note(session, item, message, note)
         if await relayed_by_source(session, message.channel, message.ts) is not None:
             return Outcome.DUPLICATE
         # The lead closed it and the reporter was told so: relaying would land in a closed
@@ -175,6 +180,29 @@ async def relay(sessions: async_sessionmaker[AsyncSession], message: ThreadMessa
             await session.rollback()
             return Outcome.DUPLICATE
         return Outcome.RELAYED
+
+
+async def _keep_note(
+    session: AsyncSession, item: Item, message: ThreadMessage, note: str
+) -> Outcome:
+    """A lead-side reply starting with "note:": kept as an internal note, never relayed."""
+    files = [f":paperclip: {f.name}" for f in message.files]
+    text = "\n".join([note, *files]).strip()
+    if not text:
+        return Outcome.EMPTY
+    kept = await keep_from_thread(
+        session,
+        item,
+        author=message.user,
+        text=text,
+        channel=message.channel,
+        thread_ts=message.thread_ts or "",
+        ts=message.ts,
+    )
+    if not kept:
+        return Outcome.DUPLICATE
+    await session.commit()
+    return Outcome.NOTE_KEPT
 
 
 async def relay_edit(

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import t
 from bot.items.cards import load_card
+from bot.items.store import triage_team
 from bot.outbox.registry import (
     Deferred,
     OutboxContext,
@@ -40,12 +41,20 @@ from bot.outbox.registry import (
     require_item,
 )
 from bot.outbox.store import enqueue
-from bot.relay.digest import LeadDigest, lead_card, post_card, send_digest, went_in_digest
+from bot.relay.digest import (
+    LeadDigest,
+    lead_card,
+    post_card,
+    reader_timezone,
+    send_digest,
+    went_in_digest,
+)
 from bot.relay.lead_actions import lead_unreachable
 from bot.relay.mention_names import with_mention_names
+from bot.relay.notes import PURPOSE_NOTE_KEPT
 from bot.relay.resolution import REOPEN_WINDOW, REPORTER_REOPENED, within_reopen_window
 from bot.slack import AsyncWebhookClient
-from bot.triage import ANONYMOUS_REPORTER, alert_gave_up, alert_triage
+from bot.triage import ANONYMOUS_REPORTER, TRIAGE_COPY, alert_gave_up, alert_triage
 from bot.views import items as views
 from bot.views import lead_actions as lead_action_views
 from models.base import utcnow
@@ -88,6 +97,16 @@ def register_outbox(registry: OutboxRegistry, digest: LeadDigest | None = None) 
             undeliverable=nothing_more,
             gave_up=alert_gave_up,
         ),
+    )
+    registry.register(
+        TRIAGE_COPY,
+        OutboxHandler(
+            send=with_mention_names(_triage_copy), undeliverable=nothing_more, gave_up=alert_gave_up
+        ),
+    )
+    registry.register(
+        PURPOSE_NOTE_KEPT,
+        OutboxHandler(send=_note_kept, undeliverable=nothing_more, gave_up=alert_gave_up),
     )
     registry.register(
         "lead_notice",
@@ -160,6 +179,35 @@ async def _triage_alert(
         params["who"] = f"<@{params['who']}>"
     message = views.triage_alert(lang, params.pop("alert"), **params)
     return await outbox.post(delivery.recipient or "", message)
+
+
+async def _triage_copy(
+    outbox: OutboxContext, session: AsyncSession, delivery: Delivery, item: Item | None
+) -> Posted:
+    """A blocking item or a customer at risk, copied to product ops' triage channel (else
+    its lead, unless the item is theirs: they have its card)."""
+    item = require_item(item)
+    triage = await triage_team(session)
+    recipient = None
+    if triage is not None:
+        recipient = triage.channel or (triage.lead if triage.lead != item.assignee_id else None)
+    if not recipient:
+        return None, None  # no triage to tell
+    lang = await outbox.directory.language(recipient, outbox.default_language)
+    card = await load_card(session, item)
+    return await outbox.post(recipient, views.triage_copy(card, lang))
+
+
+async def _note_kept(
+    outbox: OutboxContext, session: AsyncSession, delivery: Delivery, item: Item | None
+) -> Posted:
+    """Jerry's line under a "note:" reply in the lead's thread: kept, not sent."""
+    item = require_item(item)
+    params: dict[str, Any] = dict(delivery.params or {})
+    lang = await outbox.directory.language(item.assignee_id, outbox.default_language)
+    card = await load_card(session, item)
+    message = lead_action_views.note_kept(card, lang)
+    return await outbox.post(params.get("channel", ""), message, thread_ts=params.get("thread_ts"))
 
 
 async def _lead_dm(
@@ -250,7 +298,13 @@ async def _lead_dm_update(
     reader = params.get("reader") or item.assignee_id
     lang = await outbox.directory.language(reader, outbox.default_language)
     card = await load_card(session, item)
-    message = views.lead_dm(card, lang, reassigned_to=params.get("reassigned_to"))
+    # The text follows the state too: it is what notifications and screen readers show.
+    message = views.lead_dm(
+        card,
+        lang,
+        reassigned_to=params.get("reassigned_to"),
+        fallback_timezone=await reader_timezone(outbox, reader, item),
+    )
     await outbox.client.chat_update(
         channel=channel, ts=ts, text=message["text"], blocks=message["blocks"]
     )

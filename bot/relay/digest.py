@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -160,6 +161,19 @@ async def ensure_permalink(outbox: OutboxContext, item: Item) -> None:
         log.info("no permalink for item %s: %s", item.id, classify(exc).code)
 
 
+async def reader_timezone(outbox: OutboxContext, user_id: str | None, item: Item) -> str:
+    """A person's timezone for the fallback of the times an item's card shows them (its
+    notes'; "UTC" if unknown, or when the card shows no time: not looked up then)."""
+    if not item.internal_note_count:
+        return "UTC"
+    user = await outbox.directory.user(user_id) if user_id else None
+    name = user.tz if user is not None else None
+    try:
+        return ZoneInfo(name).key if name else "UTC"
+    except (ZoneInfoNotFoundError, ValueError):
+        return "UTC"
+
+
 async def post_card(
     outbox: OutboxContext,
     session: AsyncSession,
@@ -169,11 +183,18 @@ async def post_card(
     note: str | None = None,
     part: int | None = None,
 ) -> Posted:
-    """The item's card with its actions, as a new DM to `recipient`."""
+    """The item's card with its actions, as a new DM to `recipient`; only the item's lead's
+    card is its lead DM, whose thread is relayed (the card says where replies go)."""
     lang = await outbox.directory.language(recipient, outbox.default_language)
     await ensure_permalink(outbox, item)
     card = await load_card(session, item, note=note)
-    return await outbox.post(recipient, views.lead_dm(card, lang), part=part)
+    message = views.lead_dm(
+        card,
+        lang,
+        thread_relays=recipient == item.assignee_id,
+        fallback_timezone=await reader_timezone(outbox, recipient, item),
+    )
+    return await outbox.post(recipient, message, part=part)
 
 
 def went_in_digest(item: Item) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.items.cards import internal_notes
 from bot.outbox.registry import OutboxContext, Send
 from bot.text import known_names, mentioned_users
 from models.conversation import RelayedMessage
@@ -50,6 +51,8 @@ async def _texts_of(session: AsyncSession, delivery: Delivery, item: Item | None
     if item is not None:
         texts += [item.text, item.answer_text or "", item.resolution_note or ""]
         texts += [item.customer or ""]
+        notes, _ = await internal_notes(session, item)  # the card shows the latest ones
+        texts += [note.text for note in notes]
     if isinstance(params.get("message"), int):
         relayed = await session.get(RelayedMessage, params["message"])
         if relayed is not None:

@@ -97,9 +97,13 @@ async def escalation_message(
     it); once the item moved on, the card without buttons, saying who acted."""
     late = await late_item(session, item, utcnow())
     if late.late:
-        return item_views.lead_dm(await load_card(session, item, note=note), lang)
+        # A copy for the backup (or triage): its thread is not the item's conversation.
+        card = await load_card(session, item, note=note)
+        return item_views.lead_dm(card, lang, thread_relays=False)
     card = await load_card(session, item)
-    return views.escalation_copy_done(item_views.lead_dm(card, lang), late, lang)
+    return views.escalation_copy_done(
+        item_views.lead_dm(card, lang, thread_relays=False), late, lang
+    )
 
 
 # --- the outbox's handlers ----------------------------------------------------------------------

@@ -15,6 +15,7 @@ from bot.text import (
     SECTION_TEXT_LIMIT,
     neutralize,
     quote,
+    readable,
     truncate,
 )
 from bot.views import lead_actions
@@ -27,6 +28,7 @@ from bot.views.blocks import (
     header,
     item_quote,
     section,
+    slack_date,
 )
 
 Message = dict[str, Any]  # {"text": fallback, "blocks": [...]}, ready for chat.postMessage
@@ -114,11 +116,90 @@ def origin_label(card: ItemCard, lang: str) -> str:
     return " · ".join(parts)
 
 
-def lead_dm(card: ItemCard, lang: str, *, reassigned_to: str | None = None) -> Message:
-    """The DM a team lead gets for an item, with its actions; re-rendered on every change."""
+FLAG_CUSTOMER = 40  # characters of a customer's name in a card's header and its notification
+
+
+def flags(card: ItemCard, lang: str, *, plain_text: bool = False) -> list[str]:
+    """What makes an item stand out, first in its card's header and in the notification:
+    blocking, a customer at risk. `plain_text`: for a header (no Slack markup at all)."""
+    shown: list[str] = []
+    if card.impact == "blocking":
+        shown.append(t("lead_dm.flag.blocking", lang))
+    if card.customer_at_risk:
+        if card.customer:
+            name = readable(card.customer) if plain_text else neutralize(card.customer)
+            name = truncate(name, FLAG_CUSTOMER, marker="…")
+            shown.append(t("lead_dm.flag.at_risk_named", lang, customer=name))
+        else:
+            shown.append(t("lead_dm.flag.at_risk", lang))
+    return shown
+
+
+def lead_dm_text(card: ItemCard, lang: str, *, reassigned_to: str | None = None) -> str:
+    """The card's notification text (what a phone shows): flags first, then the item in its
+    state now, so an updated card never tells an old story."""
+    params = {
+        "id": card.id,
+        "kind": kind_label(card.kind, lang).lower(),
+        "team": card.team,
+        "preview": safe(card.text, FALLBACK_PREVIEW),
+    }
+    if reassigned_to is None and card.status == "open":
+        line = t("lead_dm.text.new", lang, **params)
+    else:
+        state = status_label(card, lang, reassigned_to)
+        if reassigned_to is None and card.status == "resolved" and card.outcome:
+            outcome = lead_actions.outcome_label(card.outcome, lang, card.duplicate_of)
+            state += f" ({outcome})"
+        line = t("lead_dm.text.state", lang, state=state, **params)
+    return truncate(" · ".join([*flags(card, lang), line]), MESSAGE_TEXT_LIMIT)
+
+
+def words_go_to(card: ItemCard, lang: str, *, thread_relays: bool) -> str:
+    """Where what the reader writes goes: the reporter (named, or anonymous), nowhere when
+    the reporter left Slack; a copy's thread (backup, triage, a reminder) is not relayed."""
+    who = t("lead_dm.words.anonymous", lang) if card.anonymous else f"<@{card.reporter_id}>"
+    if not card.reporter_reachable:
+        return t("lead_dm.words.unreachable", lang, who=who)
+    if not thread_relays:
+        return t("lead_dm.words.copy", lang, who=who)
+    return t("lead_dm.words.thread", lang, who=who)
+
+
+NOTE_PREVIEW = 400  # characters of one internal note on a card
+
+
+def internal_notes_block(card: ItemCard, lang: str, *, fallback_timezone: str) -> Block | None:
+    """The team's internal notes on the card: never sent to the reporter."""
+    if not card.internal_notes:
+        return None
+    lines = [f"*:lock: {t('lead_dm.notes.title', lang)}*"]
+    earlier = card.internal_note_count - len(card.internal_notes)
+    if earlier > 0:
+        lines.append(tn("lead_dm.notes.earlier", earlier, lang))
+    for note in card.internal_notes:
+        when = slack_date(note.at, fallback_timezone=fallback_timezone)
+        lines.append(f"<@{note.author}> · {when}\n{quote(safe(note.text, NOTE_PREVIEW))}")
+    return section(truncate("\n".join(lines), SECTION_TEXT_LIMIT))
+
+
+def lead_dm(
+    card: ItemCard,
+    lang: str,
+    *,
+    reassigned_to: str | None = None,
+    thread_relays: bool = True,
+    fallback_timezone: str = "UTC",
+) -> Message:
+    """The DM a team lead gets for an item, with its actions; re-rendered on every change.
+
+    `thread_relays`: replies in this message's thread reach the reporter (the item's lead
+    DM); False for copies (the backup's, triage's, a reminder carrying the item).
+    `fallback_timezone`: the reader's, for times shown where Slack cannot render them."""
     title = t("lead_dm.title", lang, id=card.id, kind=kind_label(card.kind, lang))
     if card.area:
         title += f" · {card.area}"
+    title = " · ".join([*flags(card, lang, plain_text=True), title])
     blocks: list[Block] = [header(title), section(quote(safe(card.text)))]
     facts = [
         f"*{t('item.field.reporter', lang)}*\n{reporter_label(card, lang)}",
@@ -141,30 +222,19 @@ def lead_dm(card: ItemCard, lang: str, *, reassigned_to: str | None = None) -> M
         )
     if reassigned_to is None:
         blocks += lead_actions.resolution_blocks(card, lang)
+    notes_block = internal_notes_block(card, lang, fallback_timezone=fallback_timezone)
+    if notes_block is not None:
+        blocks.append(notes_block)
     # The note is Jerry's line (its mentions are Jerry's) around escaped typed text.
     note = truncate(neutralize(card.note, jerrys_mentions=True), 1000) if card.note else None
     notes = [why(card, lang)] + ([note] if note else [])
     blocks.append(context(*notes))
-    if reassigned_to is None and card.status == "resolved":
+    if reassigned_to is None:
+        words = words_go_to(card, lang, thread_relays=thread_relays)
+        blocks.append(context(f":speech_balloon: {words}"))
         blocks.append(actions(f"item_actions_{card.id}", *lead_actions.action_buttons(card, lang)))
-    if reassigned_to is None and card.status not in {"resolved"}:
-        value = str(card.id)
-        buttons = [button(t("action.answer", lang), "item_answer", value, style="primary")]
-        if card.status == "open":
-            buttons.append(button(t("action.acknowledge", lang), "item_acknowledge", value))
-        buttons.append(button(t("action.reassign", lang), "item_reassign", value))
-        buttons.append(button(t("action.ask_details", lang), "item_ask_details", value))
-        buttons.append(button(t("action.resolve", lang), lead_actions.RESOLVE, value))
-        blocks.append(actions(f"item_actions_{card.id}", *buttons))
-    fallback = t(
-        "lead_dm.fallback",
-        lang,
-        id=card.id,
-        kind=kind_label(card.kind, lang),
-        team=card.team,
-        preview=safe(card.text, FALLBACK_PREVIEW),
-    )
-    return {"text": truncate(fallback, MESSAGE_TEXT_LIMIT), "blocks": blocks}
+    text = lead_dm_text(card, lang, reassigned_to=reassigned_to)
+    return {"text": text, "blocks": blocks}
 
 
 OPEN_FROM_DIGEST = "item_open"  # a digest's button: the item's card, posted as a new DM
@@ -183,10 +253,9 @@ def lead_digest(cards: Sequence[ItemCard], lang: str, *, more: bool = False) -> 
     for card in shown:
         name = t("lead_dm.title", lang, id=card.id, kind=kind_label(card.kind, lang))
         facts = [f"*{name}*", reporter_label(card, lang)]
-        if card.customer:
+        if card.customer and not card.customer_at_risk:  # else the flag names them
             facts.append(safe(card.customer, 100))
-        if card.customer_at_risk:
-            facts.append(f":rotating_light: {t('item.customer_at_risk', lang)}")
+        facts += flags(card, lang)
         lines = (card.text or "").strip().splitlines() or [""]
         preview = safe(lines[0], DIGEST_PREVIEW)
         block = section(" · ".join(facts) + (f"\n{quote(preview)}" if preview else ""))
@@ -277,8 +346,8 @@ def reminder_in_thread(line: str) -> Message:
 
 def reminder_with_item(card: ItemCard, lang: str, line: str) -> Message:
     """A reminder with no DM to thread under (it never went out): the line above the item
-    and its actions."""
-    message = lead_dm(card, lang)
+    and its actions (its thread is not the item's conversation)."""
+    message = lead_dm(card, lang, thread_relays=False)
     return {**message, "text": line, "blocks": [section(line), *message["blocks"]][:50]}
 
 
@@ -290,3 +359,27 @@ def triage_alert(lang: str, alert: str, **params: Any) -> Message:
 
 def refusal(lang: str, item_id: int) -> str:
     return t("refusal.not_allowed", lang, id=item_id)
+
+
+def triage_copy(card: ItemCard, lang: str) -> Message:
+    """Product ops hears at once of a blocking item or a customer at risk: one message in
+    the triage channel as it arrives at its lead."""
+    standing_out = flags(card, lang)
+    lead = f"<@{card.assignee_id}>" if card.assignee_id else "—"
+    params = {"id": card.id, "kind": kind_label(card.kind, lang).lower(), "team": card.team}
+    line = t("triage_copy.line", lang, lead=lead, **params)
+    preview = safe(card.text, FALLBACK_PREVIEW)
+    shown = [
+        ("item.field.reporter", reporter_label(card, lang)),
+        ("item.field.origin", origin_label(card, lang)),
+    ]
+    if card.customer:
+        shown.append(("item.field.customer", safe(card.customer, 200)))
+    facts = [t("triage_copy.fact", lang, label=t(key, lang), value=value) for key, value in shown]
+    blocks: list[Block] = [
+        section(f"*{' · '.join(standing_out)}*\n{line}"),
+        section(quote(safe(card.text, 1500))),
+        context(*facts, why(card, lang)),
+    ]
+    text = " · ".join([*standing_out, t("lead_dm.text.new", lang, preview=preview, **params)])
+    return {"text": truncate(text, MESSAGE_TEXT_LIMIT), "blocks": blocks}

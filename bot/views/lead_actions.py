@@ -36,6 +36,7 @@ REOPEN_CALLBACK = "jerry_reopen"  # the reporter's "What is still wrong?" form
 NEW_QUESTION = "item_new_question"  # after a reply to a resolved item: the intake form
 WHAT_LIMIT = 2000  # the "What is still wrong?" text
 ASK_DETAILS = "item_ask_details"  # built by the conversation work (bot/relay/conversation.py)
+NOTE, NOTE_CALLBACK = "item_note", "jerry_internal_note"  # an internal note (bot/relay/notes.py)
 NOTE_MAX_LENGTH = 2000
 PREVIEW = 500
 
@@ -59,18 +60,30 @@ def _kind(card: ItemCard, lang: str) -> str:
     return t(f"item.kind.{card.kind}", lang).lower()
 
 
+# Per state, the action that moves the item on: the card's primary (highlighted) button.
+PRIMARY = {"open": ACKNOWLEDGE, "acknowledged": ANSWER, "answered": RESOLVE}
+
+
 def action_buttons(card: ActionTarget, lang: str) -> list[dict[str, Any]]:
-    """The buttons for an item in its current state (empty when there is nothing to do)."""
+    """The buttons for an item in its current state, the next step highlighted; a resolved
+    item offers only Reopen (nothing else applies to it)."""
     value = str(card.id)
     if card.status == "resolved":
         return [button(t("action.reopen", lang), REOPEN, value)]
-    buttons = [button(t("action.answer", lang), ANSWER, value, style="primary")]
+    primary = PRIMARY.get(card.status, ANSWER)
+    shown = [(ANSWER, "action.answer")]
     if card.status == "open":
-        buttons.append(button(t("action.acknowledge", lang), ACKNOWLEDGE, value))
-    buttons.append(button(t("action.reassign", lang), REASSIGN, value))
-    buttons.append(button(t("action.ask_details", lang), ASK_DETAILS, value))
-    buttons.append(button(t("action.resolve", lang), RESOLVE, value))
-    return buttons
+        shown.append((ACKNOWLEDGE, "action.acknowledge"))
+    shown += [
+        (REASSIGN, "action.reassign"),
+        (ASK_DETAILS, "action.ask_details"),
+        (RESOLVE, "action.resolve"),
+        (NOTE, "action.note"),
+    ]
+    return [
+        button(t(key, lang), action, value, style="primary" if action == primary else None)
+        for action, key in shown
+    ]
 
 
 def outcome_label(outcome: str, lang: str, duplicate_of: int | None = None) -> str:
@@ -288,6 +301,34 @@ def reopen_modal(card: ItemCard, lang: str, *, draft: str = "") -> dict[str, Any
     )
 
 
+def internal_note_modal(card: ItemCard, lang: str) -> dict[str, Any]:
+    """The form behind "Internal note": a note the team keeps on the item, which the
+    reporter never sees."""
+    not_sent_to = (
+        t("note_modal.not_sent_anonymous", lang)
+        if card.anonymous
+        else t("note_modal.not_sent", lang, who=f"<@{card.reporter_id}>")
+    )
+    blocks: list[Block] = [
+        section(f"*{t('lead_dm.title', lang, id=card.id, kind=_kind(card, lang))}* · {card.team}"),
+        section(quote(_safe(card.text, 2500))),
+        input_block(
+            "note",
+            t("note_modal.label", lang),
+            text_input("value", multiline=True, max_length=NOTE_MAX_LENGTH),
+        ),
+        context(f":lock: {not_sent_to}"),
+    ]
+    return modal(
+        callback_id=NOTE_CALLBACK,
+        title=t("note_modal.title", lang, id=card.id),
+        submit=t("note_modal.submit", lang),
+        close=t("modal.cancel", lang),
+        blocks=blocks,
+        private_metadata=encode_metadata({"item": card.id}),
+    )
+
+
 def reopen_offer(card: ItemCard, lang: str, *, can_reopen: bool, days: int) -> Message:
     """The reporter wrote in the thread of a resolved item: Jerry passes nothing on and
     offers to reopen it (within `days` of its resolution) or to ask a new question."""
@@ -327,3 +368,12 @@ def reopened_for_reporter(
         blocks.append(section(f"*{t('reopen.still_wrong', lang)}*\n{quote(said)}"))
         text += "\n" + neutralize(what)
     return {"text": truncate(text, MESSAGE_TEXT_LIMIT), "blocks": blocks}
+
+
+def note_kept(card: ItemCard, lang: str) -> Message:
+    """Jerry's line under a thread reply it kept as an internal note instead of relaying."""
+    if card.anonymous:
+        line = t("note_kept.anonymous", lang)
+    else:
+        line = t("note_kept.named", lang, who=f"<@{card.reporter_id}>")
+    return {"text": line, "blocks": [context(f":lock: {line}")]}
