@@ -56,6 +56,7 @@ def spec_of(survey: Survey) -> SurveySpec:
                 q.get("low"),
                 q.get("high"),
                 tuple(q.get("options") or ()),
+                {lang: dict(texts) for lang, texts in (q.get("translations") or {}).items()},
             )
             for q in survey.questions or []
         ),
