@@ -101,6 +101,12 @@ class Directory:
             return default
         return normalize_language(user.locale if user else None, default)
 
+    async def spoken_language(self, user_id: str) -> str | None:
+        """The person's Slack language when Jerry speaks it, else None (the caller then uses
+        the language of what it answers about: a survey's, say)."""
+        language = await self.language(user_id, "")
+        return language or None
+
     async def lookup_email(self, email: str) -> str | None:
         return await user_id_by_email(self.client, email)
 

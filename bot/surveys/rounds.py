@@ -22,7 +22,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.directory import Directory
+from bot.directory import Directory, cached_language
 from bot.errors import KeyedRefusal
 from bot.outbox.registry import (
     OutboxContext,
@@ -41,7 +41,7 @@ from bot.surveys.answer_store import round_with_survey
 from bot.surveys.file import parse_duration, trigger_of
 from bot.surveys.keys import respondent_key, survey_secret, survey_secret_of, thread_tag
 from bot.triage import alert_triage
-from bot.views.survey_round import intro_message, question_message
+from bot.views.survey_round import round_message
 from models.deliveries import Delivery
 from models.items import Item
 from models.surveys import Survey, SurveyInvite, SurveyRound
@@ -316,14 +316,18 @@ def register_outbox(registry: OutboxRegistry) -> None:
 
 
 async def ask(outbox: OutboxContext, delivery: Delivery) -> Posted:
-    """Post the round's intro to the delivery's recipient (a user id: their DM, no
-    `conversations.open`; or the channel) and each question in its thread.
+    """Post the round's one message (its questions and the Answer button) to the delivery's
+    recipient (a user id: their DM, no `conversations.open`; or the channel).
 
-    What is posted is recorded as it goes (in the delivery's params, and on the invites as
-    soon as the intro is there, so replies count at once): a retry after a rate limit, an
-    outage or a crash posts only what is missing. For an anonymous round, what stays once
-    asked names neither the person nor their thread (the delivery's recipient and progress
-    are cleared; the invite keeps a keyed hash of the thread).
+    A person is asked in their Slack language, read from the cache only (filled at the
+    round's start by one `users.list` pass when many people were unknown): no Slack call per
+    person here, so a large round goes at Slack's posting pace. A channel round speaks the
+    survey's language (each person's form then speaks theirs).
+
+    What is posted is recorded at once (on the invites, so replies and the form count): a
+    retry after a crash looks for the message before posting it again. For an anonymous
+    round, what stays once asked names neither the person nor their thread (the delivery's
+    recipient and progress are cleared; the invite keeps a keyed hash of the thread).
     """
     params = dict(delivery.params or {})
     round_id = int(params.get("round_id") or 0)
@@ -340,51 +344,35 @@ async def ask(outbox: OutboxContext, delivery: Delivery) -> Posted:
     secret = await survey_secret(outbox.sessions) if anonymous else ""
     respondent = respondent_key(recipient, round_id, anonymous=anonymous, secret=secret)
     progress: dict[str, Any] = dict(params.get("_progress") or {})
-    questions = list(round_.questions or [])
-    lang = survey.language
     if not progress.get("ts"):
-        intro = intro_message(
+        lang = (
+            survey.language
+            if in_channel
+            else await cached_language(outbox.sessions, recipient, survey.language)
+        )
+        message = round_message(
             title=survey.title,
-            count=len(questions),
+            questions=list(round_.questions or []),
+            round_id=round_id,
             closes_at=round_.closes_at,
             timezone=survey.timezone,
             anonymous=anonymous,
             in_channel=in_channel,
             lang=lang,
         )
-        channel, ts = await outbox.post(recipient, intro, part=1)
+        channel, ts = await outbox.post(recipient, message, part=1)
         if not channel or not ts:
             raise PermanentDeliveryError("no_ts")
-        progress = {"channel": channel, "ts": ts, "questions": {}}
+        progress = {"channel": channel, "ts": ts}
         async with outbox.sessions() as session:
             await _link_thread(session, round_, respondent, channel, ts, in_channel, secret)
             await _save_progress(session, delivery.id, params, progress)
             await session.commit()
-    channel, ts = str(progress["channel"]), str(progress["ts"])
-    posted: dict[str, str] = dict(progress.get("questions") or {})
-    for n, question in enumerate(questions, start=1):
-        if question["id"] in posted:
-            continue
-        message = question_message(
-            question, n=n, count=len(questions), round_id=round_id, lang=lang
-        )
-        _where, reply_ts = await outbox.post(channel, message, thread_ts=ts, part=n + 1)
-        posted[question["id"]] = reply_ts or ""
-        progress["questions"] = posted
-        async with outbox.sessions() as session:
-            await _save_progress(session, delivery.id, params, progress)
-            await session.commit()
     if not anonymous:
-        async with outbox.sessions() as session:
-            await store.set_question_ts(
-                session, round_id, None if in_channel else respondent, posted
-            )
-            await session.commit()
         delivery.params = {"round_id": round_id, "_progress": progress}
-        return channel, ts
+        return str(progress["channel"]), str(progress["ts"])
     # Asked: nothing here may say whom, nor where their thread is (written here too: the
-    # worker writes only what changed since it loaded the row, and the progress was written
-    # behind its back).
+    # worker writes only what changed since it loaded the row).
     async with outbox.sessions() as session:
         await session.execute(
             update(Delivery)

@@ -238,16 +238,6 @@ async def link_channel_thread(session: AsyncSession, round_id: int, channel: str
     )
 
 
-async def set_question_ts(
-    session: AsyncSession, round_id: int, respondent: str | None, question_ts: dict[str, str]
-) -> None:
-    """Each question's message in the thread (named rounds; `respondent` None: every invite)."""
-    statement = update(SurveyInvite).where(SurveyInvite.round_id == round_id)
-    if respondent is not None:
-        statement = statement.where(SurveyInvite.respondent == respondent)
-    await session.execute(statement.values(question_ts=dict(question_ts)))
-
-
 async def drop_invites(session: AsyncSession, round_id: int, respondent: str | None) -> None:
     """Leave people Jerry could not ask out of the round (`respondent` None: everyone not yet
     asked), and count only those left."""

@@ -67,9 +67,7 @@ def _scale_options(question: dict[str, Any], lang: str) -> list[dict[str, Any]]:
     return shown
 
 
-def _choice_element(
-    options: list[dict[str, Any]], chosen: str | None, lang: str
-) -> dict[str, Any]:
+def _choice_element(options: list[dict[str, Any]], chosen: str | None, lang: str) -> dict[str, Any]:
     """Radio buttons while they fit (10), else a menu; the earlier answer selected."""
     if len(options) <= RADIO_LIMIT:
         element: dict[str, Any] = {"type": "radio_buttons", "action_id": ANSWER}

@@ -57,7 +57,9 @@ def round_message(
     blocks.append(
         actions(
             f"survey_round_{round_id}",
-            button(t("survey_form.answer", lang), ANSWER_FORM_ACTION, str(round_id), style="primary"),
+            button(
+                t("survey_form.answer", lang), ANSWER_FORM_ACTION, str(round_id), style="primary"
+            ),
         )
     )
     blocks.append(
