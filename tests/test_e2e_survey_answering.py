@@ -71,6 +71,7 @@ async def start(
     language: str = "en",
     deliver_in: str = "dm",
     name: str = "pm-pulse",
+    questions: list[dict[str, Any]] | None = None,
 ) -> SurveyRound:
     async with jerry.sessions() as session:
         session.add(
@@ -87,7 +88,7 @@ async def start(
                 remind_before="1d",
                 anonymous=anonymous,
                 language=language,
-                questions=QUESTIONS,
+                questions=questions or QUESTIONS,
                 archived=False,
             )
         )
@@ -783,3 +784,140 @@ async def test_anonymous_answers_cannot_be_tied_to_who_gave_them_from_the_databa
     assert {r.source_ts for r in sealed} == {None}
     [post] = [m for m in fake_slack.messages["C0PRODOPS"] if not m.get("thread_ts")]
     assert "*1 of 2* answered every question" in json.dumps(post["blocks"], ensure_ascii=False)
+
+
+# --- the answer form (the round message's Answer button) ------------------------------------
+
+
+@pytest.mark.usefixtures("people")
+async def test_the_form_records_answers_and_skips_shows_them_again_and_confirms_once(
+    slack: SlackDriver, jerry: JerryApp, clock: list
+) -> None:
+    round_ = await start(jerry)
+    thread = intro_ts(slack.fake, dm(PM1))
+    view = await open_form(slack, user=PM1)
+    assert view["callback_id"] == "survey_answer_form" and view["title"]["text"] == "PM pulse"
+    assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == [
+        "q:priorities",
+        "q:nps",
+        "q:focus",
+        "q:tasks",
+        "skip:tasks",
+    ]
+    assert {initial(view, q) for q in ("priorities", "nps", "focus", "tasks")} == {None}
+    # some answers and a skip: saved, the form closes, nothing is posted
+    assert await submit_form(slack, view, user=PM1, priorities="3", nps="skip") == {}
+    async with jerry.sessions() as session:
+        rows = (await session.scalars(select(SurveyAnswer))).all()
+    assert {(r.question_id, r.number, r.skipped) for r in rows} == {
+        ("priorities", 3.0, False),
+        ("nps", None, True),  # answered by skipping: no value
+    }
+    assert (await invite(jerry, PM1)).answered == 2
+    assert (await invite(jerry, PM1)).finished_at is None
+    assert notes(slack.fake, dm(PM1), thread) == []
+    # reopened: what was answered, and the skip, are shown
+    view = await open_form(slack, user=PM1)
+    assert (initial(view, "priorities"), initial(view, "nps")) == ("3", "skip")
+    # the last questions: a choice and a skipped free text; the form says the one thanks
+    clock[0] += timedelta(minutes=5)
+    done = await submit_form(slack, view, user=PM1, focus="o2", tasks="skip")
+    assert done["response_action"] == "update"
+    [thanks] = done["view"]["blocks"]
+    assert thanks["text"]["text"] == (
+        "Thanks — all 4 answers are in. You can change them until "
+        "<!date^1795683600^{date_short_pretty} {time}|2026-11-26 10:00 Europe/Paris>. "
+        "(2 questions skipped.)"
+    )
+    assert "submit" not in done["view"]
+    skipped = {"nps": None, "tasks": None}  # rows with no value: answered by skipping
+    assert await answers(jerry, PM1) == {"priorities": 3, "focus": "Delivery", **skipped}
+    finished = await invite(jerry, PM1)
+    assert (finished.answered, finished.finished_at) == (4, clock[0])  # no reminder chases it
+    # a text answer written later replaces the skip; the thread still answers too
+    view = await open_form(slack, user=PM1)
+    assert (initial(view, "focus"), initial(view, "tasks")) == ("o2", "skip")
+    await reply(slack, "4) fewer meetings", user=PM1)
+    assert (await answers(jerry, PM1))["tasks"] == "fewer meetings"
+    view = await open_form(slack, user=PM1)
+    assert initial(view, "tasks") == "fewer meetings"
+    assert notes(slack.fake, dm(PM1), thread) == []  # finished before: no second thanks
+    assert round_.status == "open"
+
+
+@pytest.mark.usefixtures("people")
+async def test_the_conflict_of_a_text_and_its_skip_is_refused(
+    slack: SlackDriver, jerry: JerryApp, clock: list
+) -> None:
+    await start(jerry)
+    view = await open_form(slack, user=PM1)
+    values = form_values(view, tasks="meetings")
+    values["skip:tasks"]["skip"]["selected_options"] = view["blocks"][-1]["element"]["options"]
+    response = await slack.submit(view, values, user=PM1)
+    assert response.json() == {
+        "response_action": "errors",
+        "errors": {"skip:tasks": "Write an answer or skip the question, not both."},
+    }
+    assert await answers(jerry, PM1) == {}
+
+
+@pytest.mark.usefixtures("people")
+async def test_each_person_is_asked_in_their_slack_language(
+    slack: SlackDriver, jerry: JerryApp, clock: list
+) -> None:
+    """PM2's Slack speaks French: Jerry's words and the question translated in the surveys
+    file are in French for them; PM1 gets the survey's English."""
+    translated = {
+        **QUESTIONS[0],
+        "translations": {
+            "fr": {
+                "text": "Les équipes client connaissent-elles vos priorités ?",
+                "low": "Pas du tout",
+            }
+        },
+    }
+    await start(jerry, questions=[translated, *QUESTIONS[1:]])
+    french = json.dumps(round_message(slack.fake, dm(PM2))["blocks"], ensure_ascii=False)
+    assert "*1/4* Les équipes client connaissent-elles vos priorités ?" in french
+    assert "Répondre" in french and "4 questions courtes" in french
+    assert "*2/4* Would you recommend product ops?" in french  # not translated: as written
+    english = json.dumps(round_message(slack.fake, dm(PM1))["blocks"], ensure_ascii=False)
+    assert "*1/4* Do customer-facing teams know your priorities?" in english
+    assert "Answer" in english
+    view = await open_form(slack, user=PM2)
+    assert view["submit"]["text"] == "Enregistrer"
+    labels = [b["label"]["text"] for b in view["blocks"] if b["type"] == "input"]
+    assert labels[0] == "1. Les équipes client connaissent-elles vos priorités ?"
+    first = view["blocks"][2]["element"]["options"]
+    assert first[0]["text"]["text"] == "1 · Pas du tout"
+    assert first[-1]["text"]["text"] == "Passer cette question"
+    done = await submit_form(
+        slack, view, user=PM2, priorities="4", nps="9", focus="o1", tasks="moins de réunions"
+    )
+    assert done["view"]["blocks"][0]["text"]["text"].startswith(
+        "Merci — vos 4 réponses sont bien reçues."
+    )
+    # a thread reply PM2 gets wrong is explained in French too
+    await reply(slack, "1) 12", user=PM2)
+    [note] = notes(slack.fake, dm(PM2), intro_ts(slack.fake, dm(PM2)))
+    assert "Question 1 : 12" in note
+
+
+@pytest.mark.usefixtures("people")
+async def test_a_channel_round_offers_the_private_form(
+    slack: SlackDriver, jerry: JerryApp, clock: list
+) -> None:
+    await start(jerry, deliver_in=PM_CHANNEL)
+    message = round_message(slack.fake, PM_CHANNEL)
+    assert "Replies in this thread are visible to the whole channel." in json.dumps(
+        message["blocks"]
+    )
+    view = await open_form(slack, user=PM1, channel=PM_CHANNEL)
+    assert await submit_form(slack, view, user=PM1, priorities="5") == {}
+    assert await answers(jerry, PM1) == {"priorities": 5}
+    assert notes(slack.fake, PM_CHANNEL, intro_ts(slack.fake, PM_CHANNEL)) == []
+    # someone the round did not ask is told so, privately, and gets no form
+    assert await open_form(slack, user=STRANGER, channel=PM_CHANNEL) is None
+    refusal = slack.fake.responses[-1]
+    assert refusal["response_type"] == "ephemeral"
+    assert refusal["text"] == "This survey was not sent to you, so Jerry cannot count your answer."
