@@ -27,7 +27,10 @@ from models.base import utcnow
 from models.users import SlackUser
 
 CACHE_CHUNK = 500  # ids per IN (…) when reading the cache for many people
-USERS_PAGE = 200  # users.list page size (Slack recommends at most 200)
+# users.list page size: Slack takes up to 1000 and recommends 200; a round may need thousands
+# of people from this Tier 2 method (~20 pages a minute), so pages of 500 (10 000 people
+# within its burst of 20 pages).
+USERS_PAGE = 500
 
 
 class Directory:
@@ -98,7 +101,7 @@ class Directory:
         return found
 
     async def load_listed(self, wanted: set[str]) -> dict[str, SlackUser]:
-        """One pass over `users.list` (paginated; a Tier 2 method, ~20 pages a minute) saving
+        """One pass over `users.list` (pages of USERS_PAGE; Tier 2, ~20 pages a minute) saving
         the people in `wanted` to the cache: their language, timezone, whether they are gone
         or bots. For thousands of people at once, where one `users.info` each (Tier 4, ~100
         a minute) would take an hour. What Slack refuses midway is left as it was."""

@@ -241,7 +241,7 @@ async def test_a_large_round_does_not_ask_slack_about_each_person_first(
 
     assert (result.status, result.invited, result.skipped) == ("started", len(users), 2)
     assert fake_slack.calls_to("users.info") == []
-    # One users.list pass (a page of 200) told Jerry who they are, their language included.
+    # One users.list pass (one page) told Jerry who they are, their language included.
     assert [bool(call["include_locale"]) for call in fake_slack.calls_to("users.list")] == [True]
     assert result.round_id is not None
 

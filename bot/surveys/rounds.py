@@ -267,7 +267,7 @@ async def _reachable(directory: Directory, members: list[str]) -> list[str]:
     People the cache does not know (or knew too long ago) are asked of Slack one by one
     (users.info) only while they are few: users.info is a Tier 4 method (about 100 a minute),
     so for thousands of new people it would hold the round back for an hour. Beyond
-    LOOKUP_LIMIT, one `users.list` pass (200 people a page) fills the cache instead: each
+    LOOKUP_LIMIT, one `users.list` pass (500 people a page) fills the cache instead: each
     person's language (their ask is written in it), timezone, and whether they are gone.
     Whoever it misses stays in the round (a stale record still counts), and their DM says
     whether they can be reached: Slack's refusal leaves them out of the round then."""
