@@ -18,8 +18,9 @@ scheduler would, until every channel has it), both at once. The run ends when ev
 sent and every summary posted.
 
 The script then checks, from what the fake Slack holds, that each person's DM has exactly
-one message (every question and the Answer button, in the person's language), and each channel
-the summary exactly once (each of its parts once); and reports the time against the bound those limits set:
+one message (every question and the Answer button, in the person's language), and each
+channel the summary exactly once (each of its parts once); and reports the time against the
+bound those limits set:
 
     bound = max(posts / workspace ceiling, the busiest channel's posts at 1 a second)
 
