@@ -326,7 +326,7 @@ def main() -> None:
     calls = sum(data["calls"].values())
     concurrency = options.concurrency
     print(
-        f"{options.people} people × {options.questions + 1} messages, {options.channels} "
+        f"{options.people} people × 1 message, {options.channels} "
         f"summaries; {url.split(':')[0]}; ceiling {options.workspace_rate:g}/s, latency "
         f"{options.latency * 1000:.0f} ms, random 429 {options.random_429:.0%}, "
         f"outbox concurrency {concurrency}"

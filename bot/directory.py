@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -31,6 +31,7 @@ CACHE_CHUNK = 500  # ids per IN (…) when reading the cache for many people
 # of people from this Tier 2 method (~20 pages a minute), so pages of 500 (10 000 people
 # within its burst of 20 pages).
 USERS_PAGE = 500
+USER_COLUMNS = ("id", "name", "real_name", "tz", "locale", "deleted", "is_bot", "fetched_at")
 
 
 class Directory:
@@ -127,21 +128,28 @@ class Directory:
         return found
 
     async def _save_many(self, members: dict[str, dict]) -> dict[str, SlackUser]:
+        """A page of people written at once (rows replaced in one transaction, with a few
+        statements: the ORM took half a second a page)."""
+        ids = list(members)
         async with self.sessions() as session:
-            rows = await session.execute(select(SlackUser).where(SlackUser.id.in_(list(members))))
-            existing = {user.id: user for user in rows.scalars()}
+            rows = await session.execute(
+                select(SlackUser.id, SlackUser.locale).where(SlackUser.id.in_(ids))
+            )
+            locales = {user_id: locale for user_id, locale in rows.all()}
+            records = []
             for user_id, data in members.items():
-                record = existing.get(user_id)
-                if record is None:
-                    record = existing[user_id] = SlackUser(id=user_id)
-                    session.add(record)
+                record = SlackUser(id=user_id, locale=locales.get(user_id))
                 _apply(record, data)
+                records.append(record)
+            values = [{c: getattr(r, c) for c in USER_COLUMNS} for r in records]
+            await session.execute(delete(SlackUser).where(SlackUser.id.in_(ids)))
+            await session.execute(insert(SlackUser), values)
             try:
                 await session.commit()
             except IntegrityError:  # someone stored one of them meanwhile: theirs is as good
                 await session.rollback()
                 return {}
-            return existing
+        return {record.id: record for record in records}
 
     def fresh(self, user: SlackUser) -> bool:
         return utcnow() - user.fetched_at < self.ttl

@@ -16,14 +16,13 @@ import logging
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.directory import Directory, cached_language
+from bot.directory import Directory, cached_user
 from bot.errors import KeyedRefusal
+from bot.i18n import normalize_language
 from bot.outbox.registry import (
     OutboxContext,
     OutboxHandler,
@@ -304,7 +303,7 @@ def register_outbox(registry: OutboxRegistry) -> None:
     async def send(
         outbox: OutboxContext, session: AsyncSession, delivery: Delivery, item: Item | None
     ) -> Posted:
-        return await ask(outbox, delivery)
+        return await ask(outbox, session, delivery)
 
     async def undeliverable(
         session: AsyncSession, delivery: Delivery, item: Item | None, error: str
@@ -319,7 +318,7 @@ def register_outbox(registry: OutboxRegistry) -> None:
     registry.register(ASK, OutboxHandler(send=send, undeliverable=undeliverable, gave_up=gave_up))
 
 
-async def ask(outbox: OutboxContext, delivery: Delivery) -> Posted:
+async def ask(outbox: OutboxContext, session: AsyncSession, delivery: Delivery) -> Posted:
     """Post the round's one message (its questions and the Answer button) to the delivery's
     recipient (a user id: their DM, no `conversations.open`; or the channel).
 
@@ -328,16 +327,18 @@ async def ask(outbox: OutboxContext, delivery: Delivery) -> Posted:
     person here, so a large round goes at Slack's posting pace. A channel round speaks the
     survey's language (each person's form then speaks theirs).
 
-    What is posted is recorded at once (on the invites, so replies and the form count): a
-    retry after a crash looks for the message before posting it again. For an anonymous
-    round, what stays once asked names neither the person nor their thread (the delivery's
-    recipient and progress are cleared; the invite keeps a keyed hash of the thread).
+    Everything is read and written in the outbox's own session for this delivery (one
+    transaction, committed with the delivery's "sent" a moment later: a large round goes at
+    Slack's pace, not the database's): the invite linked to the message, so replies and the
+    form count. A process that dies after posting leaves the delivery unsure, and its retry
+    finds the message in Slack rather than posting it again. For an anonymous round, what
+    stays once asked names neither the person nor their thread (the delivery's recipient is
+    cleared; the invite keeps a keyed hash of the thread).
     """
     params = dict(delivery.params or {})
     round_id = int(params.get("round_id") or 0)
     recipient = delivery.recipient or ""
-    async with outbox.sessions() as session:
-        pair = await round_with_survey(session, round_id)
+    pair = await round_with_survey(session, round_id)
     if pair is None:
         raise PermanentDeliveryError("round_missing")
     round_, survey = pair
@@ -347,43 +348,34 @@ async def ask(outbox: OutboxContext, delivery: Delivery) -> Posted:
     anonymous = round_.anonymous
     secret = await survey_secret(outbox.sessions) if anonymous else ""
     respondent = respondent_key(recipient, round_id, anonymous=anonymous, secret=secret)
-    progress: dict[str, Any] = dict(params.get("_progress") or {})
-    if not progress.get("ts"):
-        lang = (
-            survey.language
-            if in_channel
-            else await cached_language(outbox.sessions, recipient, survey.language)
-        )
-        message = round_message(
-            title=survey.title,
-            questions=list(round_.questions or []),
-            round_id=round_id,
-            closes_at=round_.closes_at,
-            timezone=survey.timezone,
-            anonymous=anonymous,
-            in_channel=in_channel,
-            lang=lang,
-        )
-        channel, ts = await outbox.post(recipient, message, part=1)
-        if not channel or not ts:
-            raise PermanentDeliveryError("no_ts")
-        progress = {"channel": channel, "ts": ts}
-        async with outbox.sessions() as session:
-            await _link_thread(session, round_, respondent, channel, ts, in_channel, secret)
-            await _save_progress(session, delivery.id, params, progress)
-            await session.commit()
+    lang = survey.language
+    if not in_channel:
+        person = await cached_user(session, recipient)
+        lang = normalize_language(person.locale if person else None, survey.language)
+    message = round_message(
+        title=survey.title,
+        questions=list(round_.questions or []),
+        round_id=round_id,
+        closes_at=round_.closes_at,
+        timezone=survey.timezone,
+        anonymous=anonymous,
+        in_channel=in_channel,
+        lang=lang,
+    )
+    # A delivery an earlier version began has its message's place saved: the person has it.
+    earlier = params.get("_progress") or {}
+    posted: Posted = (
+        (str(earlier["channel"]), str(earlier["ts"]))
+        if earlier.get("ts")
+        else await outbox.post(recipient, message, part=1)
+    )
+    channel, ts = posted
+    if not channel or not ts:
+        raise PermanentDeliveryError("no_ts")
+    await _link_thread(session, round_, respondent, channel, ts, in_channel, secret)
     if not anonymous:
-        delivery.params = {"round_id": round_id, "_progress": progress}
-        return str(progress["channel"]), str(progress["ts"])
-    # Asked: nothing here may say whom, nor where their thread is (written here too: the
-    # worker writes only what changed since it loaded the row).
-    async with outbox.sessions() as session:
-        await session.execute(
-            update(Delivery)
-            .where(Delivery.id == delivery.id)
-            .values(params={"round_id": round_id}, recipient=None, lane=None)
-        )
-        await session.commit()
+        return channel, ts
+    # Asked: nothing here may say whom, nor where their thread is.
     delivery.params = {"round_id": round_id}
     delivery.recipient = None
     delivery.lane = None
@@ -408,16 +400,6 @@ async def _link_thread(
         )
     else:
         await store.link_dm_thread(session, round_.id, respondent, channel=channel, ts=ts)
-
-
-async def _save_progress(
-    session: AsyncSession, delivery_id: int, params: dict[str, Any], progress: dict[str, Any]
-) -> None:
-    await session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id)
-        .values(params={**params, "_progress": progress})
-    )
 
 
 async def _not_asked(session: AsyncSession, delivery: Delivery, error: str, *, alert: bool) -> None:
