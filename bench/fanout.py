@@ -18,8 +18,9 @@ scheduler would, until every channel has it), both at once. The run ends when ev
 sent and every summary posted.
 
 The script then checks, from what the fake Slack holds, that each person's DM has exactly
-one intro and each question exactly once in its thread, and each channel the summary exactly
-once (each of its parts once); and reports the time against the bound those limits set:
+one message (every question and the Answer button, in the person's language), and each
+channel the summary exactly once (each of its parts once); and reports the time against the
+bound those limits set:
 
     bound = max(posts / workspace ceiling, the busiest channel's posts at 1 a second)
 
@@ -92,6 +93,7 @@ def report(fake: FakeSlack) -> dict[str, Any]:
         if call.status == 429:
             limited[call.method] += 1
     intros: dict[str, int] = {}  # DM channel → intros posted
+    french = 0  # round messages in French (to the people whose Slack speaks it)
     parts: dict[str, collections.Counter[int]] = {}  # channel → message part → times
     summary_parts: dict[str, collections.Counter[int]] = {}
     for channel, messages in fake.messages.items():
@@ -105,6 +107,8 @@ def report(fake: FakeSlack) -> dict[str, Any]:
                 parts.setdefault(channel, collections.Counter())[part] += 1
                 if not message.get("thread_ts"):
                     intros[channel] = intros.get(channel, 0) + 1
+                    if "Répondre" in json.dumps(message.get("blocks"), ensure_ascii=False):
+                        french += 1
             elif metadata.get("event_type") == SUMMARY_EVENT:
                 part = int(payload.get("part") or 0)
                 summary_parts.setdefault(channel, collections.Counter())[part] += 1
@@ -114,6 +118,7 @@ def report(fake: FakeSlack) -> dict[str, Any]:
         "calls": dict(calls),
         "limited": dict(limited),
         "intros": intros,
+        "french": french,
         "parts": {k: dict(v) for k, v in parts.items()},
         "summary_parts": {k: dict(v) for k, v in summary_parts.items()},
         "posts": len(posts),
@@ -132,6 +137,10 @@ async def serve_fake(config: dict[str, Any]) -> None:
     fake.method_limits = dict(METHOD_TIERS)
     fake.random_429_rate = config["random_429"]
     fake.latency = config["latency"]
+    # The workspace knows the people (users.list lists them): half speak French, so each
+    # person's message is in their language, read from one users.list pass at round start.
+    for n in range(config["people"]):
+        fake.add_user(f"U{n:07d}", locale="fr-FR" if n % 2 else "en-US")
     await fake.start(config["port"])
 
     async def give_report(_request: web.Request) -> web.Response:
@@ -250,11 +259,14 @@ async def run(options: argparse.Namespace, url: str, port: int, report_port: int
 
 
 def check(options: argparse.Namespace, fake: dict[str, Any]) -> None:
-    """Everyone asked exactly once; each channel the summary exactly once."""
-    wanted = {str(part): 1 for part in range(1, options.questions + 2)}  # JSON keys
+    """Everyone asked exactly once (one message: the questions and the Answer button); each
+    channel the summary exactly once."""
+    wanted = {"1": 1}  # JSON keys
     dms = [f"D{n:07d}" for n in range(options.people)]
     wrong = [dm for dm in dms if fake["intros"].get(dm) != 1 or fake["parts"].get(dm) != wanted]
     assert not wrong, f"{len(wrong)} people not asked exactly once, e.g. {wrong[:3]}"
+    french = options.people // 2
+    assert fake["french"] == french, f"{fake['french']} asked in French, not {french}"
     summaries = fake["summary_parts"]
     assert len(summaries) == options.channels, f"{len(summaries)} channels got a summary"
     bad = [c for c, parts in summaries.items() if set(parts.values()) != {1} or "0" not in parts]
@@ -286,6 +298,7 @@ def main() -> None:
         "workspace_rate": options.workspace_rate,
         "random_429": options.random_429,
         "latency": options.latency,
+        "people": options.people,
     }
     fake = subprocess.Popen(
         [sys.executable, __file__, "--fake", json.dumps(config)],
@@ -313,7 +326,7 @@ def main() -> None:
     calls = sum(data["calls"].values())
     concurrency = options.concurrency
     print(
-        f"{options.people} people × {options.questions + 1} messages, {options.channels} "
+        f"{options.people} people × 1 message, {options.channels} "
         f"summaries; {url.split(':')[0]}; ceiling {options.workspace_rate:g}/s, latency "
         f"{options.latency * 1000:.0f} ms, random 429 {options.random_429:.0%}, "
         f"outbox concurrency {concurrency}"

@@ -14,7 +14,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
@@ -129,6 +139,7 @@ class SurveyInvite(Base):
 class SurveyAnswer(Base):
     """The latest answer of one respondent to one question of a round.
 
+    A skipped question is a row with `skipped` set and no value.
     Named rounds: `respondent` is the user id. Anonymous rounds: a ballot key (not the
     invite's), a random `id`, `answered_at` the round's opening and `source_ts` a keyed hash.
     """
@@ -145,6 +156,8 @@ class SurveyAnswer(Base):
     number: Mapped[float | None]  # scales (1-5, 0-10)
     choice: Mapped[str | None] = mapped_column(String(300))
     text: Mapped[str | None] = mapped_column(Text)
+    # "Skip this question": answered by skipping (no value); reminders do not chase it.
+    skipped: Mapped[bool] = mapped_column(default=False, server_default=false())
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The Slack message it came from, so an edit of that message replaces it.
     source_ts: Mapped[str | None] = mapped_column(String(32))

@@ -1,8 +1,9 @@
-"""End to end: answering a pulse survey in its Slack thread, and with the one-click buttons.
+"""End to end: answering a pulse survey in its private form (the Answer button), in its Slack
+thread, and with the one-click buttons of rounds posted before the form.
 
-A round is started with `bot.surveys.rounds.start_round` (the intro DM and one thread reply per
-question, through the fake Slack); people then answer with signed Slack events sent to the
-ASGI app. The handler's clock is the scheduler's, which tests set. We look at the database,
+A round is started with `bot.surveys.rounds.start_round` (one message per person with every
+question and the Answer button, through the fake Slack); people then answer with signed Slack
+requests (clicks, form submissions, thread messages) sent to the ASGI app. The handler's clock is the scheduler's, which tests set. We look at the database,
 at what the fake Slack received and at the logs. Every test runs on SQLite and PostgreSQL.
 """
 
@@ -29,6 +30,11 @@ from tests.fakeslack import BOT_USER_ID, FakeSlack
 from tests.harness import SIGNING_SECRET, SlackDriver
 
 PM1, PM2, STRANGER = "U0PMONE", "U0PMTWO", "U0STRANGER"
+# The one confirmation (the round closes Thursday at 10:00 in Paris)
+DONE = (
+    "Thanks — all 4 answers are in. You can change them until "
+    "<!date^1795683600^{date_short_pretty} {time}|2026-11-26 10:00 Europe/Paris>."
+)
 PM_CHANNEL = "C0PMS"
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 QUESTIONS = [
@@ -65,6 +71,7 @@ async def start(
     language: str = "en",
     deliver_in: str = "dm",
     name: str = "pm-pulse",
+    questions: list[dict[str, Any]] | None = None,
 ) -> SurveyRound:
     async with jerry.sessions() as session:
         session.add(
@@ -81,7 +88,7 @@ async def start(
                 remind_before="1d",
                 anonymous=anonymous,
                 language=language,
-                questions=QUESTIONS,
+                questions=questions or QUESTIONS,
                 archived=False,
             )
         )
@@ -205,6 +212,29 @@ def reactions(fake: FakeSlack, channel: str, ts: str) -> list[str]:
     return list(message.get("reactions") or [])
 
 
+def legacy_question(fake: FakeSlack, channel: str, round_id: int, question_id: str, top: int):
+    """A scale question's message with one button per value, as rounds posted before the
+    answer form have them in their thread: those buttons still answer."""
+    thread = intro_ts(fake, channel)
+    message = fake.add_message(channel, BOT_USER_ID, f"{question_id}?", thread_ts=thread)
+    message["blocks"] = [
+        {
+            "type": "actions",
+            "block_id": f"survey_{round_id}_{question_id}",
+            "elements": [
+                {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": str(n)},
+                    "action_id": f"survey_answer_{n}",
+                    "value": f"{round_id}:{question_id}:{n}",
+                }
+                for n in range(0 if top == 10 else 1, top + 1)
+            ],
+        }
+    ]
+    return message
+
+
 def question_message(fake: FakeSlack, channel: str, question_id: str) -> dict[str, Any]:
     for message in fake.messages[channel]:
         for block in message.get("blocks") or []:
@@ -240,6 +270,82 @@ async def click(
     return slack.fake.responses[-1]
 
 
+def round_message(fake: FakeSlack, channel: str) -> dict[str, Any]:
+    return next(
+        m for m in fake.messages[channel] if m.get("user") == BOT_USER_ID and not m.get("thread_ts")
+    )
+
+
+def initial(view: dict[str, Any], question_id: str) -> str | None:
+    """What the form shows as answered to a question ("4", "o2", the text, or "skip")."""
+    for block in view["blocks"]:
+        element = block.get("element") or {}
+        if block.get("block_id") == f"skip:{question_id}" and element.get("initial_options"):
+            return "skip"
+        if block.get("block_id") == f"q:{question_id}":
+            found = element.get("initial_option") or {}
+            value = found.get("value") or element.get("initial_value")
+            if value is not None or element["type"] != "plain_text_input":
+                return value
+    return None
+
+
+def view_round(view: dict[str, Any]) -> int:
+    return int(json.loads(view["private_metadata"])["round"])
+
+
+async def open_form(slack: SlackDriver, *, user: str, channel: str | None = None) -> Any:
+    """`user` clicks Answer on the round message (in their DM by default): the form Jerry
+    opened, or None when it refused (then its private answer is the last response)."""
+    channel = channel or dm(user)
+    opened = len(slack.fake.calls_to("views.open", ok=True))
+    response = await slack.click(
+        round_message(slack.fake, channel), channel, "survey_answer_form", user=user
+    )
+    assert response.status_code == 200
+    await slack.settle()
+    if len(slack.fake.calls_to("views.open", ok=True)) == opened:
+        return None
+    return slack.last_view()
+
+
+def form_values(view: dict[str, Any], **answers: str) -> dict[str, dict[str, Any]]:
+    """The form's state as Slack submits it: question id → "4", "o2", text, or "skip"
+    (a free-text question's skip is its box). Questions not named are left as shown."""
+    values: dict[str, dict[str, Any]] = {}
+    for block in view["blocks"]:
+        if block["type"] != "input":
+            continue
+        element = block["element"]
+        kind, _, question_id = block["block_id"].partition(":")
+        wanted = answers.get(question_id)
+        if kind == "skip":
+            chosen = [o for o in element["options"] if wanted == "skip"]
+            if wanted is None:
+                chosen = element.get("initial_options") or []
+            state = {"type": "checkboxes", "selected_options": chosen}
+        elif element["type"] == "plain_text_input":
+            text = element.get("initial_value") if wanted is None else wanted
+            state = {"type": "plain_text_input", "value": None if text == "skip" else text}
+        else:
+            option = next((o for o in element["options"] if o["value"] == wanted), None)
+            if wanted is None:
+                option = element.get("initial_option")
+            state = {"type": element["type"], "selected_option": option}
+        values[block["block_id"]] = {element["action_id"]: state}
+    return values
+
+
+async def submit_form(
+    slack: SlackDriver, view: dict[str, Any], *, user: str, **answers: str
+) -> dict[str, Any]:
+    """Submit the form with `answers` (see form_values); Jerry's answer to the submission."""
+    response = await slack.submit(view, form_values(view, **answers), user=user)
+    assert response.status_code == 200
+    await slack.settle()
+    return response.json() if response.content else {}
+
+
 # --- answering in the thread ----------------------------------------------------------------
 
 
@@ -250,8 +356,7 @@ async def test_one_by_one_in_order(slack: SlackDriver, jerry: JerryApp, clock: l
     first = await reply(slack, "I'd say 4", user=PM1)
     assert await answers(jerry, PM1) == {"priorities": 4}
     assert reactions(slack.fake, dm(PM1), first["event"]["ts"]) == ["white_check_mark"]
-    [note] = notes(slack.fake, dm(PM1), thread)
-    assert note == "Got it: 1 → 4.\n3 questions left (2, 3, 4)."
+    assert notes(slack.fake, dm(PM1), thread) == []  # understood: the ✓ says it, nothing more
     await reply(slack, ":nine:", user=PM1)
     await reply(slack, "delivery", user=PM1)
     assert (await invite(jerry, PM1)).finished_at is None
@@ -264,8 +369,8 @@ async def test_one_by_one_in_order(slack: SlackDriver, jerry: JerryApp, clock: l
         "tasks": "1) roadmap reviews 2) support escalations",
     }
     assert (await invite(jerry, PM1)).finished_at == clock[0]
-    assert notes(slack.fake, dm(PM1), thread)[-1].endswith("All done, thank you!")
-    assert notes(slack.fake, dm(PM1), thread)[1] == "Got it: 2 → 9.\n2 questions left (3, 4)."
+    # one confirmation, after the last question; none before
+    assert notes(slack.fake, dm(PM1), thread) == [DONE]
     # PM2 has answered nothing; the round counts nobody else
     assert await answers(jerry, PM2) == {}
     assert round_.status == "open"
@@ -279,13 +384,12 @@ async def test_all_at_once_in_french_and_out_of_order(
     thread = intro_ts(slack.fake, dm(PM2))
     await reply(slack, "3) support\n1) quatre\n2) :keycap_ten:", user=PM2)
     assert await answers(jerry, PM2) == {"priorities": 4, "nps": 10, "focus": "Support"}
-    assert notes(slack.fake, dm(PM2), thread) == [
-        "C'est noté : 1 → 4, 2 → 10, 3 → Support.\nIl reste 1 question (4)."
-    ]
+    assert notes(slack.fake, dm(PM2), thread) == []
     await reply(slack, "plus de découverte, moins de réunions", user=PM2)
     assert (await answers(jerry, PM2))["tasks"] == "plus de découverte, moins de réunions"
     assert (await invite(jerry, PM2)).finished_at is not None
-    assert notes(slack.fake, dm(PM2), thread)[-1].endswith("C'est tout, merci !")
+    [done] = notes(slack.fake, dm(PM2), thread)
+    assert done.startswith("Merci — vos 4 réponses sont bien reçues. Vous pouvez les modifier")
 
 
 @pytest.mark.usefixtures("people")
@@ -320,7 +424,6 @@ async def test_edits_replace_and_the_latest_answer_wins(
     assert await answers(jerry, PM1) == {"priorities": 4, "nps": 7}
     edited = await edit(slack, first, "1) 5")  # the edit no longer answers question 2
     assert await answers(jerry, PM1) == {"priorities": 5}
-    assert notes(slack.fake, dm(PM1), thread)[-1] == "Got it: 1 → 5.\n3 questions left (2, 3, 4)."
     count = len(notes(slack.fake, dm(PM1), thread))
     # Slack retrying the edit event changes nothing and says nothing again
     await slack.event(edited, headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "timeout"})
@@ -374,7 +477,7 @@ async def test_slack_retries_never_double_count(
     async with jerry.sessions() as session:
         rows = (await session.scalars(select(SurveyAnswer))).all()
     assert [(r.question_id, r.number) for r in rows] == [("priorities", 4.0)]
-    assert len(notes(slack.fake, dm(PM1), thread)) == 1
+    assert len(notes(slack.fake, dm(PM1), thread)) == 0  # understood: the ✓ only
     assert reactions(slack.fake, dm(PM1), body["event"]["ts"]) == ["white_check_mark"]
     # the next reply is about question 2, not question 1 again
     await reply(slack, "8", user=PM1)
@@ -415,12 +518,11 @@ async def test_channel_round_each_member_answers_in_the_one_thread(
     assert await answers(jerry, PM1) == {"priorities": 4, "nps": 9}
     assert await answers(jerry, PM2) == {"priorities": 2}
     assert reactions(slack.fake, PM_CHANNEL, one["event"]["ts"]) == ["white_check_mark"]
-    ephemerals = slack.fake.calls_to("chat.postEphemeral", ok=True)
-    assert [(c.args["user"], c.args["thread_ts"]) for c in ephemerals] == [
-        (PM1, thread),
-        (PM2, thread),
-    ]
-    assert ephemerals[0].args["text"] == "Got it: 1 → 4, 2 → 9.\n2 questions left (3, 4)."
+    assert slack.fake.calls_to("chat.postEphemeral") == []  # understood: the ✓ only
+    # the last answer gets the one confirmation, only to that person
+    await reply(slack, "3) support 4) fewer meetings", user=PM1, channel=PM_CHANNEL)
+    [done] = slack.fake.calls_to("chat.postEphemeral", ok=True)
+    assert (done.args["user"], done.args["thread_ts"], done.args["text"]) == (PM1, thread, DONE)
     assert notes(slack.fake, PM_CHANNEL, thread) == []  # nothing posted for everyone
 
 
@@ -448,20 +550,32 @@ async def test_late_answers_are_not_counted_and_the_person_is_told_once(
     )
     await edit(slack, body, "1")
     assert await answers(jerry, PM1) == {"priorities": 4}
-    # a button too
+    # the form does not open, and a form opened before closing saves nothing
+    assert await open_form(slack, user=PM1) is None
+    assert "closed" in slack.fake.responses[-1]["text"]
+    clock[0] = NOW + timedelta(hours=2)
+    view = await open_form(slack, user=PM1)
+    clock[0] = NOW + timedelta(days=3, seconds=1)
+    refused = await submit_form(slack, view, user=PM1, nps="5")
+    assert refused["response_action"] == "errors"
+    assert "closed" in json.dumps(refused["errors"])
+    # a button of a round posted before the form too
+    legacy_question(slack.fake, dm(PM1), view_round(view), "nps", 10)
     response = await click(slack, dm(PM1), "nps", 5, user=PM1)
     assert response["response_type"] == "ephemeral" and "closed" in response["text"]
     assert await answers(jerry, PM1) == {"priorities": 4}
 
 
-# --- the one-click buttons ------------------------------------------------------------------
+# --- the one-click buttons (rounds posted before the answer form) --------------------------
 
 
 @pytest.mark.usefixtures("people")
 async def test_buttons_answer_and_show_the_choice(
     slack: SlackDriver, jerry: JerryApp, clock: list
 ) -> None:
-    await start(jerry)
+    round_ = await start(jerry)
+    legacy_question(slack.fake, dm(PM1), round_.id, "priorities", 5)
+    legacy_question(slack.fake, dm(PM1), round_.id, "nps", 10)
     response = await click(slack, dm(PM1), "priorities", 3, user=PM1)
     assert await answers(jerry, PM1) == {"priorities": 3}
     assert response["replace_original"] is True
@@ -491,7 +605,8 @@ async def test_buttons_answer_and_show_the_choice(
 async def test_buttons_in_a_channel_round_confirm_privately(
     slack: SlackDriver, jerry: JerryApp, clock: list
 ) -> None:
-    await start(jerry, deliver_in=PM_CHANNEL, language="fr")
+    round_ = await start(jerry, deliver_in=PM_CHANNEL, language="fr")
+    legacy_question(slack.fake, PM_CHANNEL, round_.id, "nps", 10)
     response = await click(slack, PM_CHANNEL, "nps", 7, user=PM2)
     assert response["response_type"] == "ephemeral" and response["replace_original"] is False
     assert response["text"] == (
@@ -517,10 +632,12 @@ async def test_anonymous_rounds_store_log_and_say_no_identity(
     thread = intro_ts(slack.fake, dm(PM1))
     first = await reply(slack, "1) 4 2) 7", user=PM1)
     await edit(slack, first, "1) 5 2) 7")
-    await click(slack, dm(PM1), "priorities", 3, user=PM1)
+    view = await open_form(slack, user=PM1)  # the form shows what the thread answered
+    assert initial(view, "priorities") == "5"
+    assert await submit_form(slack, view, user=PM1, priorities="3") == {}
     await reply(slack, "delivery\n<@U0PMTWO> and I spend days on support", user=PM1)
     await reply(slack, "2", user=PM2)
-    await click(slack, dm(PM2), "priorities", 1, user=STRANGER)  # refused
+    assert await open_form(slack, user=STRANGER, channel=dm(PM2)) is None  # refused
     clock[0] = NOW + timedelta(days=4)
     await reply(slack, "1) 1", user=PM2)  # too late
 
@@ -558,11 +675,17 @@ async def test_anonymous_rounds_store_log_and_say_no_identity(
         message = record.getMessage()
         assert not [who for who in identities if who in message], message
     # every message Jerry sent (notes, reactions' targets are the person's own messages)
+    # (the form's private_metadata names the DM thread it was opened from: Slack gives it back
+    # only to Jerry with the submission, where the ballot key needs it; it is stored nowhere)
     sent = [
         json.dumps({k: c.args.get(k) for k in ("text", "blocks")}, ensure_ascii=False)
         for c in slack.fake.calls
         if c.method in {"chat.postMessage", "chat.postEphemeral", "chat.update"}
-    ] + [json.dumps(r, ensure_ascii=False) for r in slack.fake.responses]
+    ] + [
+        json.dumps({**c.args["view"], "private_metadata": None}, ensure_ascii=False)
+        for c in slack.fake.calls_to("views.open")
+    ]
+    sent += [json.dumps(r, ensure_ascii=False) for r in slack.fake.responses]
     for text in sent:
         assert not [who for who in identities if who in text], text
     assert notes(slack.fake, dm(PM1), thread)  # there were notes to check
@@ -593,7 +716,7 @@ async def test_replies_at_once_are_all_counted(
         "tasks": "fewer meetings",
     }
     assert (await invite(jerry, PM1)).finished_at is not None
-    assert len(notes(slack.fake, dm(PM1), thread)) == 4
+    assert notes(slack.fake, dm(PM1), thread) == [DONE]  # one confirmation, not one each
 
 
 @pytest.mark.usefixtures("people")
@@ -609,7 +732,8 @@ async def test_anonymous_answers_cannot_be_tied_to_who_gave_them_from_the_databa
     first = await reply(slack, "1) 4 2) 7", user=PM1)
     await edit(slack, first, "1) 5 2) 7")  # an edit still replaces its answers
     await reply(slack, "delivery\nfewer meetings", user=PM1)
-    await click(slack, dm(PM2), "priorities", 2, user=PM2)  # a button still counts
+    view = await open_form(slack, user=PM2)  # the form counts, and keeps nobody's id either
+    await submit_form(slack, view, user=PM2, priorities="2")
     answered = sorted((await answers_by_respondent(jerry)).values(), key=len)
     assert answered == [
         {"priorities": 2},
@@ -620,7 +744,7 @@ async def test_anonymous_answers_cannot_be_tied_to_who_gave_them_from_the_databa
     derived = hmac.new(SIGNING_SECRET.encode(), b"jerry-survey-respondent", "sha256").hexdigest()
     assert secret != derived and len(secret) == 64  # random, in the database
     dm_ts = {m["ts"] for user in (PM1, PM2) for m in fake_slack.messages[dm(user)]}
-    assert len(dm_ts) >= 12  # 2 intros, 8 questions, the people's messages
+    assert len(dm_ts) >= 5  # 2 round messages, the people's messages
     identities = {PM1, PM2, dm(PM1), dm(PM2), "pmone", "pmtwo", "Paula", "Pierre"}
 
     async def stored() -> str:
@@ -660,3 +784,140 @@ async def test_anonymous_answers_cannot_be_tied_to_who_gave_them_from_the_databa
     assert {r.source_ts for r in sealed} == {None}
     [post] = [m for m in fake_slack.messages["C0PRODOPS"] if not m.get("thread_ts")]
     assert "*1 of 2* answered every question" in json.dumps(post["blocks"], ensure_ascii=False)
+
+
+# --- the answer form (the round message's Answer button) ------------------------------------
+
+
+@pytest.mark.usefixtures("people")
+async def test_the_form_records_answers_and_skips_shows_them_again_and_confirms_once(
+    slack: SlackDriver, jerry: JerryApp, clock: list
+) -> None:
+    round_ = await start(jerry)
+    thread = intro_ts(slack.fake, dm(PM1))
+    view = await open_form(slack, user=PM1)
+    assert view["callback_id"] == "survey_answer_form" and view["title"]["text"] == "PM pulse"
+    assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == [
+        "q:priorities",
+        "q:nps",
+        "q:focus",
+        "q:tasks",
+        "skip:tasks",
+    ]
+    assert {initial(view, q) for q in ("priorities", "nps", "focus", "tasks")} == {None}
+    # some answers and a skip: saved, the form closes, nothing is posted
+    assert await submit_form(slack, view, user=PM1, priorities="3", nps="skip") == {}
+    async with jerry.sessions() as session:
+        rows = (await session.scalars(select(SurveyAnswer))).all()
+    assert {(r.question_id, r.number, r.skipped) for r in rows} == {
+        ("priorities", 3.0, False),
+        ("nps", None, True),  # answered by skipping: no value
+    }
+    assert (await invite(jerry, PM1)).answered == 2
+    assert (await invite(jerry, PM1)).finished_at is None
+    assert notes(slack.fake, dm(PM1), thread) == []
+    # reopened: what was answered, and the skip, are shown
+    view = await open_form(slack, user=PM1)
+    assert (initial(view, "priorities"), initial(view, "nps")) == ("3", "skip")
+    # the last questions: a choice and a skipped free text; the form says the one thanks
+    clock[0] += timedelta(minutes=5)
+    done = await submit_form(slack, view, user=PM1, focus="o2", tasks="skip")
+    assert done["response_action"] == "update"
+    [thanks] = done["view"]["blocks"]
+    assert thanks["text"]["text"] == (
+        "Thanks — all 4 answers are in. You can change them until "
+        "<!date^1795683600^{date_short_pretty} {time}|2026-11-26 10:00 Europe/Paris>. "
+        "(2 questions skipped.)"
+    )
+    assert "submit" not in done["view"]
+    skipped = {"nps": None, "tasks": None}  # rows with no value: answered by skipping
+    assert await answers(jerry, PM1) == {"priorities": 3, "focus": "Delivery", **skipped}
+    finished = await invite(jerry, PM1)
+    assert (finished.answered, finished.finished_at) == (4, clock[0])  # no reminder chases it
+    # a text answer written later replaces the skip; the thread still answers too
+    view = await open_form(slack, user=PM1)
+    assert (initial(view, "focus"), initial(view, "tasks")) == ("o2", "skip")
+    await reply(slack, "4) fewer meetings", user=PM1)
+    assert (await answers(jerry, PM1))["tasks"] == "fewer meetings"
+    view = await open_form(slack, user=PM1)
+    assert initial(view, "tasks") == "fewer meetings"
+    assert notes(slack.fake, dm(PM1), thread) == []  # finished before: no second thanks
+    assert round_.status == "open"
+
+
+@pytest.mark.usefixtures("people")
+async def test_the_conflict_of_a_text_and_its_skip_is_refused(
+    slack: SlackDriver, jerry: JerryApp, clock: list
+) -> None:
+    await start(jerry)
+    view = await open_form(slack, user=PM1)
+    values = form_values(view, tasks="meetings")
+    values["skip:tasks"]["skip"]["selected_options"] = view["blocks"][-1]["element"]["options"]
+    response = await slack.submit(view, values, user=PM1)
+    assert response.json() == {
+        "response_action": "errors",
+        "errors": {"skip:tasks": "Write an answer or skip the question, not both."},
+    }
+    assert await answers(jerry, PM1) == {}
+
+
+@pytest.mark.usefixtures("people")
+async def test_each_person_is_asked_in_their_slack_language(
+    slack: SlackDriver, jerry: JerryApp, clock: list
+) -> None:
+    """PM2's Slack speaks French: Jerry's words and the question translated in the surveys
+    file are in French for them; PM1 gets the survey's English."""
+    translated = {
+        **QUESTIONS[0],
+        "translations": {
+            "fr": {
+                "text": "Les équipes client connaissent-elles vos priorités ?",
+                "low": "Pas du tout",
+            }
+        },
+    }
+    await start(jerry, questions=[translated, *QUESTIONS[1:]])
+    french = json.dumps(round_message(slack.fake, dm(PM2))["blocks"], ensure_ascii=False)
+    assert "*1/4* Les équipes client connaissent-elles vos priorités ?" in french
+    assert "Répondre" in french and "4 questions courtes" in french
+    assert "*2/4* Would you recommend product ops?" in french  # not translated: as written
+    english = json.dumps(round_message(slack.fake, dm(PM1))["blocks"], ensure_ascii=False)
+    assert "*1/4* Do customer-facing teams know your priorities?" in english
+    assert "Answer" in english
+    view = await open_form(slack, user=PM2)
+    assert view["submit"]["text"] == "Enregistrer"
+    labels = [b["label"]["text"] for b in view["blocks"] if b["type"] == "input"]
+    assert labels[0] == "1. Les équipes client connaissent-elles vos priorités ?"
+    first = view["blocks"][2]["element"]["options"]
+    assert first[0]["text"]["text"] == "1 · Pas du tout"
+    assert first[-1]["text"]["text"] == "Passer cette question"
+    done = await submit_form(
+        slack, view, user=PM2, priorities="4", nps="9", focus="o1", tasks="moins de réunions"
+    )
+    assert done["view"]["blocks"][0]["text"]["text"].startswith(
+        "Merci — vos 4 réponses sont bien reçues."
+    )
+    # a thread reply PM2 gets wrong is explained in French too
+    await reply(slack, "1) 12", user=PM2)
+    [note] = notes(slack.fake, dm(PM2), intro_ts(slack.fake, dm(PM2)))
+    assert "Question 1 : 12" in note
+
+
+@pytest.mark.usefixtures("people")
+async def test_a_channel_round_offers_the_private_form(
+    slack: SlackDriver, jerry: JerryApp, clock: list
+) -> None:
+    await start(jerry, deliver_in=PM_CHANNEL)
+    message = round_message(slack.fake, PM_CHANNEL)
+    assert "Replies in this thread are visible to the whole channel." in json.dumps(
+        message["blocks"]
+    )
+    view = await open_form(slack, user=PM1, channel=PM_CHANNEL)
+    assert await submit_form(slack, view, user=PM1, priorities="5") == {}
+    assert await answers(jerry, PM1) == {"priorities": 5}
+    assert notes(slack.fake, PM_CHANNEL, intro_ts(slack.fake, PM_CHANNEL)) == []
+    # someone the round did not ask is told so, privately, and gets no form
+    assert await open_form(slack, user=STRANGER, channel=PM_CHANNEL) is None
+    refusal = slack.fake.responses[-1]
+    assert refusal["response_type"] == "ephemeral"
+    assert refusal["text"] == "This survey was not sent to you, so Jerry cannot count your answer."

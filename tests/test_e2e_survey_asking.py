@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,7 +36,7 @@ QUESTIONS = [
     {"id": "q3", "kind": "scale10", "text": "Recommend product ops?"},
     {"id": "q4", "kind": "text", "text": "Where does your time go?"},
 ]
-MESSAGES_EACH = 1 + len(QUESTIONS)  # the intro and one thread reply per question
+MESSAGES_EACH = 1  # one message: every question and the Answer button
 
 
 def people(fake: FakeSlack, count: int) -> list[str]:
@@ -70,12 +70,11 @@ async def add_survey(sessions: Any, users: list[str], *, anonymous: bool = False
 
 
 def asked(fake: FakeSlack, user: str) -> list[dict[str, Any]]:
-    """Jerry's intro in the person's DM and its questions ("*1/4* …"), not its notes."""
+    """Jerry's round message in the person's DM, not its notes in the thread."""
     return [
         m
         for m in fake.messages.get(fake.dm_channel(user), [])
-        if m.get("user") == BOT_USER_ID
-        and (not m.get("thread_ts") or re.match(r"\*\d+/\d+\*", m.get("text") or ""))
+        if m.get("user") == BOT_USER_ID and not m.get("thread_ts")
     ]
 
 
@@ -121,18 +120,18 @@ async def test_a_crash_mid_round_resumes_where_it_stopped_and_answers_count(
 ) -> None:
     users = people(fake_slack, 5)
     third = fake_slack.dm_channel(users[2])
-    thread_replies_to_third: list[int] = []
+    posts_to_third: list[int] = []
 
-    def third_persons_second_question(args: dict[str, Any]) -> bool:
-        if args.get("thread_ts") and args.get("channel") in (third, users[2]):
-            thread_replies_to_third.append(1)
-            return len(thread_replies_to_third) == 2
+    def third_persons_message(args: dict[str, Any]) -> bool:
+        if args.get("channel") in (third, users[2]):
+            posts_to_third.append(1)
+            return len(posts_to_third) == 1
         return False
 
-    # Slack takes the third person's second question but is slow to answer: the process is
-    # killed while it waits, after their intro and first question were posted. (The outbox
-    # never sleeps on a rate limit inside a call, so a slow answer is how a send is cut.)
-    fake_slack.slow_next("chat.postMessage", 3, when=third_persons_second_question)
+    # Slack takes the third person's message but is slow to answer: the process is killed
+    # while it waits. (The outbox never sleeps on a rate limit inside a call, so a slow
+    # answer is how a send is cut.)
+    fake_slack.slow_next("chat.postMessage", 3, when=third_persons_message)
     # The dying process sends one delivery at a time: "killing" it in-process cancels its
     # tasks, and on SQLite a write cancelled mid-statement can leave aiosqlite's connection
     # holding the lock until it is collected (a real kill -9 ends the process and its locks).
@@ -143,7 +142,7 @@ async def test_a_crash_mid_round_resumes_where_it_stopped_and_answers_count(
     starting = asyncio.create_task(start_round(first.services, "pulse", now=utcnow()))
 
     async def held() -> bool:
-        return len(thread_replies_to_third) >= 2
+        return len(posts_to_third) >= 1
 
     await wait_until(held)
     # kill -9: nothing finishes, nothing is cleaned up
@@ -154,24 +153,16 @@ async def test_a_crash_mid_round_resumes_where_it_stopped_and_answers_count(
                 await task
     first.worker._task = None
     await first.stop()
-    # Slack has the third person's second question; Jerry never heard so.
-    assert [len(asked(fake_slack, u)) for u in users[:3]] == [MESSAGES_EACH, MESSAGES_EACH, 3]
+    # Slack has the third person's message; Jerry never heard so.
+    assert [len(asked(fake_slack, u)) for u in users[:3]] == [MESSAGES_EACH] * 3
 
-    # The third person answers in their thread before the round is finished.
     second = create_app(settings)
     await second.start()
     slack = SlackDriver(second, fake_slack)
     try:
-        intro = next(m for m in asked(fake_slack, users[2]) if not m.get("thread_ts"))
-        text = "1) 4"
-        ts = fake_slack.add_message(third, users[2], text, thread_ts=intro["ts"])["ts"]
-        body = payloads.thread_message(
-            text, user=users[2], channel=third, thread_ts=intro["ts"], ts=ts, channel_type="im"
-        )
-        assert (await slack.event(body)).status_code == 200
-        await slack.settle()
         # The restarted process finds the dead one's lease expired (two minutes later) and
-        # finishes the round: each person asked once, nothing posted twice.
+        # finishes the round: each person asked once, the third person's message found in
+        # Slack rather than posted twice.
         async with second.sessions() as session:
             await session.execute(
                 update(Delivery)
@@ -181,20 +172,15 @@ async def test_a_crash_mid_round_resumes_where_it_stopped_and_answers_count(
             await session.commit()
         await slack.settle()
         assert [len(asked(fake_slack, u)) for u in users] == [MESSAGES_EACH] * 5
-        for user in users:
-            messages = asked(fake_slack, user)
-            intros = [m for m in messages if not m.get("thread_ts")]
-            assert len(intros) == 1 and all(
-                m.get("thread_ts") == intros[0]["ts"] for m in messages if m is not intros[0]
+        # the third person's answers in the thread of the message found count
+        [intro] = asked(fake_slack, users[2])
+        for text in ("1) 4", "2) 3"):
+            ts = fake_slack.add_message(third, users[2], text, thread_ts=intro["ts"])["ts"]
+            body = payloads.thread_message(
+                text, user=users[2], channel=third, thread_ts=intro["ts"], ts=ts, channel_type="im"
             )
-        # the third person's second answer, now that every question is there, counts too
-        text = "2) 3"
-        ts = fake_slack.add_message(third, users[2], text, thread_ts=intro["ts"])["ts"]
-        body = payloads.thread_message(
-            text, user=users[2], channel=third, thread_ts=intro["ts"], ts=ts, channel_type="im"
-        )
-        assert (await slack.event(body)).status_code == 200
-        await slack.settle()
+            assert (await slack.event(body)).status_code == 200
+            await slack.settle()
         async with second.sessions() as session:
             rows = (await session.scalars(select(SurveyAnswer))).all()
         assert {(r.respondent, r.question_id, r.number) for r in rows} == {
@@ -242,16 +228,21 @@ async def test_a_large_round_does_not_ask_slack_about_each_person_first(
     from models.users import SlackUser
 
     users = people(fake_slack, LOOKUP_LIMIT + 10)
+    for user in users[:3]:  # their Slack speaks French: so does their survey message
+        fake_slack.users[user].locale = "fr-FR"
+    fake_slack.add_user("U0GONEASK", "gone", deleted=True)  # users.list says so: left out
     fake_slack.add_user("U0ASKBOT", "asker", is_bot=True)
     async with jerry.sessions() as session:  # known to the cache as a bot: left out
         session.add(SlackUser(id="U0ASKBOT", name="asker", is_bot=True))
         await session.commit()
-    await add_survey(jerry.sessions, [*users, "U0ASKBOT"])
+    await add_survey(jerry.sessions, [*users, "U0GONEASK", "U0ASKBOT"])
 
     result = await start_round(jerry.services, "pulse", now=utcnow())
 
-    assert (result.status, result.invited, result.skipped) == ("started", len(users), 1)
+    assert (result.status, result.invited, result.skipped) == ("started", len(users), 2)
     assert fake_slack.calls_to("users.info") == []
+    # One users.list pass (one page) told Jerry who they are, their language included.
+    assert [bool(call["include_locale"]) for call in fake_slack.calls_to("users.list")] == [True]
     assert result.round_id is not None
 
     async def everyone_asked() -> bool:
@@ -259,3 +250,7 @@ async def test_a_large_round_does_not_ask_slack_about_each_person_first(
 
     await wait_until(everyone_asked)
     assert all(len(asked(fake_slack, user)) == MESSAGES_EACH for user in users)
+    [french] = asked(fake_slack, users[0])
+    assert "Répondre" in json.dumps(french["blocks"], ensure_ascii=False)
+    [english] = asked(fake_slack, users[5])
+    assert "Answer" in json.dumps(english["blocks"])

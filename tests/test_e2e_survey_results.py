@@ -601,16 +601,19 @@ async def test_a_round_started_and_answered_in_slack_closes_with_its_results(
     await slack.settle()  # the outbox asks everyone
     for user in people[:3]:  # three answer everything; the fourth nothing
         dm = fake_slack.dm_channel(user)
-        asked = [m for m in fake_slack.messages[dm] if m.get("thread_ts")]
-        for message in asked:
-            if any(
-                e.get("action_id") == "survey_answer_5"
-                for b in message.get("blocks") or []
-                for e in b.get("elements") or []
-            ):
-                await slack.click(message, dm, "survey_answer_5", user=user)
-        await slack.dm(f"focus on discovery ({user[-3:].lower()})", user=user,
-                       thread_ts=asked[-1]["thread_ts"])  # fmt: skip
+        [asked] = [m for m in fake_slack.messages[dm] if not m.get("thread_ts")]
+        await slack.click(asked, dm, "survey_answer_form", user=user)  # the scales: the form
+        await slack.settle()
+        view = slack.last_view()
+        values = {
+            block["block_id"]: {"answer": {"type": block["element"]["type"], "selected_option": {"value": "5"}}}
+            for block in view["blocks"]
+            if block["type"] == "input" and block["element"]["type"] != "plain_text_input"
+        }  # fmt: skip
+        assert (await slack.submit(view, values, user=user)).status_code == 200
+        await slack.dm(
+            f"focus on discovery ({user[-3:].lower()})", user=user, thread_ts=asked["ts"]
+        )  # the free text: the thread; fmt: skip
         await slack.settle()
 
     await jerry.run_survey_results(now + timedelta(days=3, minutes=1))

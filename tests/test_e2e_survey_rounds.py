@@ -171,15 +171,13 @@ async def test_anonymous_dm_round_reaches_the_group_and_stores_nobody(
         ]
         assert intro["blocks"][0]["text"]["text"] == "Product manager pulse"
         assert "Anonymous" in json.dumps(intro["blocks"])
-        thread = fake_slack.thread(fake_slack.dm_channel(user), intro["ts"])
-        assert len(thread) == 4  # one reply per question, in order
-        assert "*1/4* Do customer-facing teams know your priorities?" in thread[0]["text"]
-        assert buttons(thread[0]) == [
-            (f"survey_answer_{n}", str(n), f"{round_.id}:priorities:{n}") for n in range(1, 6)
-        ]
-        assert [b[1] for b in buttons(thread[1])] == [str(n) for n in range(11)]  # 0-10
-        assert buttons(thread[2]) == [] and "1) Discovery" in json.dumps(thread[2]["blocks"])
-        assert buttons(thread[3]) == []
+        # One message: every question, and the Answer button opening the private form.
+        assert fake_slack.thread(fake_slack.dm_channel(user), intro["ts"]) == []
+        shown = json.dumps(intro["blocks"], ensure_ascii=False)
+        assert "*1/4* Do customer-facing teams know your priorities?" in shown
+        assert "*4/4*" in shown
+        assert buttons(intro) == [("survey_answer_form", "Answer", str(round_.id))]
+        assert "1) Discovery" in shown
         invite = next(
             i
             for i in stored
@@ -248,7 +246,7 @@ async def test_users_audience_skips_bots_deactivated_and_a_dm_error(
     assert round_.invited == 1 and not round_.anonymous  # the refused DM is not counted
     [invite] = await invites(jerry, round_.id)
     assert (invite.respondent, invite.channel) == ("U0PMANN", "D0PMANN")
-    assert len(fake_slack.dms_to("U0PMANN")) == 2  # intro + one question
+    assert len(fake_slack.dms_to("U0PMANN")) == 1  # one message: its question, Answer
     for user in ("U0PMBOB", "U0GONE", "U0BOTTY", "U0NOBODY"):
         assert fake_slack.dms_to(user) == []
     async with jerry.sessions() as session:
@@ -282,15 +280,16 @@ async def test_channel_round_one_thread_paginated_members(
     pages = fake_slack.calls_to("conversations.members")
     assert len(pages) == 2 and pages[1]["cursor"] == "next:2"
     [intro] = [m for m in fake_slack.messages["C0PMTEAM"] if "thread_ts" not in m]
-    thread = fake_slack.thread("C0PMTEAM", intro["ts"])
-    assert len(thread) == 2 and len(buttons(thread[0])) == 5
+    assert fake_slack.thread("C0PMTEAM", intro["ts"]) == []
+    assert "visible to the whole channel" in intro["blocks"][1]["text"]["text"]
+    [round_] = await rounds(jerry, "team-thread")
+    assert buttons(intro) == [("survey_answer_form", "Answer", str(round_.id))]
     [round_] = await rounds(jerry, "team-thread")
     assert (round_.channel, round_.ts) == ("C0PMTEAM", intro["ts"])
     stored = await invites(jerry, round_.id)
     assert len(stored) == 3
     assert {(i.channel, i.ts) for i in stored} == {("C0PMTEAM", intro["ts"])}
     assert sorted(i.respondent for i in stored) == sorted(PMS)  # a named survey
-    assert all(i.question_ts == {"q1": thread[0]["ts"], "q2": thread[1]["ts"]} for i in stored)
     assert fake_slack.calls_to("conversations.open") == []  # nobody got a DM
     async with jerry.sessions() as session:
         mine = await invite_for_thread(session, "C0PMTEAM", intro["ts"], "U0PMCLE", "")
@@ -330,7 +329,7 @@ async def test_one_round_per_slot_across_a_restart_and_two_processes(
             await asyncio.gather(first.drain(), second.drain(), jerry.drain())
         started = [r for results in together for r in results if r.survey == "pm-pulse"]
         assert [r.status for r in started] == ["started"]
-        assert [len(fake_slack.dms_to(user)) for user in PMS] == [5, 5, 5]
+        assert [len(fake_slack.dms_to(user)) for user in PMS] == [1, 1, 1]
         # a restart (a new process on the same database) at the same slot starts nothing
         again = create_app(settings)
         try:
@@ -343,7 +342,7 @@ async def test_one_round_per_slot_across_a_restart_and_two_processes(
         finally:
             await again.stop()
         assert [r.number for r in await rounds(jerry, "pm-pulse")] == [1]
-        assert [len(fake_slack.dms_to(user)) for user in PMS] == [5, 5, 5]
+        assert [len(fake_slack.dms_to(user)) for user in PMS] == [1, 1, 1]
     finally:
         await first.stop()
         await second.stop()
@@ -403,7 +402,7 @@ async def test_jerry_surveys_run_starts_a_round_now(
     assert run.ok, str(run)
     assert "pm-pulse round 1 started by DM: 3 people asked" in run.stdout
     for user in PMS:
-        assert len(fake_slack.dms_to(user)) == 5
+        assert len(fake_slack.dms_to(user)) == 1
     # its hashes are the running bot's: the same key, the one in the database
     [round_] = await rounds(jerry, "pm-pulse")
     keys = {i.respondent for i in await invites(jerry, round_.id)}

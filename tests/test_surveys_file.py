@@ -318,3 +318,46 @@ def test_audience_problems_have_their_field_and_line(
     found = problems(_with_audience(audience))
     assert [(line, f) for line, f, _ in found] == [(5, field)], found
     assert message in found[0][2]
+
+
+TRANSLATED = """\
+surveys:
+  - name: pulse
+    title: Pulse
+    owner_channel: C0PRODOPS
+    audience: {users: [U0PM1]}
+    schedule: {every: day, time: "10:00"}
+    language: en
+    questions:
+      - id: roadmap
+        kind: scale5
+        text: {en: "Do you see the roadmap?", fr: "Voyez-vous la feuille de route ?"}
+        low: {en: Not at all, fr: Pas du tout}
+        high: Completely
+      - {id: why, kind: text, text: "Why?"}
+"""
+
+
+def test_a_question_may_be_translated_and_round_trips() -> None:
+    [spec] = parse(TRANSLATED)
+    roadmap, why = spec.questions
+    assert roadmap.text == "Do you see the roadmap?"  # the survey's language: results use it
+    assert roadmap.low == "Not at all" and roadmap.high == "Completely"
+    assert roadmap.translations == {
+        "fr": {"text": "Voyez-vous la feuille de route ?", "low": "Pas du tout"}
+    }
+    assert roadmap.as_json()["translations"] == roadmap.translations
+    assert why.translations == {} and "translations" not in why.as_json()
+    assert parse(dump([spec])) == (spec,)
+
+
+def test_a_translation_must_include_the_surveys_language_and_known_ones() -> None:
+    broken = TRANSLATED.replace(
+        '{en: "Do you see the roadmap?", fr: "Voyez-vous la feuille de route ?"}',
+        '{fr: "Voyez-vous ?", de: "Sehen Sie?"}',
+    )
+    with pytest.raises(SurveysFileError) as raised:
+        parse(broken)
+    fields = {problem.field for problem in raised.value.errors}
+    assert "surveys[0].questions[0].text.de" in fields
+    assert "surveys[0].questions[0].text.en" in fields

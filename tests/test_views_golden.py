@@ -42,6 +42,7 @@ from bot.views import (
     modals,
     summary,
     survey_answers,
+    survey_form,
     survey_results,
     survey_round,
     updates,
@@ -127,9 +128,25 @@ def reminder_line(lang: str) -> str:
 
 
 def question_blocks(lang: str) -> list[dict[str, Any]]:
-    """The blocks of the DM a respondent clicked a scale button in."""
+    """The blocks of the DM a respondent clicked a scale button in: a question message of a
+    round posted before the answer form (its one-click buttons still answer)."""
     question = inputs.survey_questions(lang)[0]
-    return survey_round.question_message(question, n=1, count=4, round_id=31, lang=lang)["blocks"]
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*1/4* {question['text']}"}},
+        {
+            "type": "actions",
+            "block_id": "survey_31_priorities",
+            "elements": [
+                {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": str(n), "emoji": True},
+                    "action_id": f"survey_answer_{n}",
+                    "value": f"31:priorities:{n}",
+                }
+                for n in range(1, 6)
+            ],
+        },
+    ]
 
 
 # --- the registry: every case of every builder ------------------------------------------------
@@ -710,10 +727,11 @@ CASES: list[Case] = [
     *cases(summary.summary_csv, week=lambda lang: {"summary": inputs.summary_week("en")}),
     # Survey rounds (bot/views/survey_round.py)
     *cases(
-        survey_round.intro_message,
+        survey_round.round_message,
         dm_anonymous=lambda lang: {
             "title": "PM pulse",
-            "count": 4,
+            "questions": inputs.survey_questions("en"),
+            "round_id": 31,
             "closes_at": inputs.SURVEY_CLOSES,
             "timezone": "Europe/Paris",
             "anonymous": True,
@@ -721,7 +739,8 @@ CASES: list[Case] = [
         },
         channel_named=lambda lang: {
             "title": "Revenue team pulse",
-            "count": 4,
+            "questions": inputs.survey_questions("en")[:1],
+            "round_id": 32,
             "closes_at": inputs.SURVEY_CLOSES,
             "timezone": "America/New_York",
             "anonymous": False,
@@ -744,18 +763,51 @@ CASES: list[Case] = [
             "channel": "C0REVENUE",
         },
     ),
+    # The answer form and its confirmation (bot/views/survey_form.py)
     *cases(
-        survey_round.question_message,
-        **{
-            question["kind"]: (
-                lambda lang, n=n: {
-                    "question": inputs.survey_questions(lang)[n],
-                    "n": n + 1,
-                    "count": 4,
-                    "round_id": 31,
-                }
-            )
-            for n, question in enumerate(inputs.survey_questions("en"))
+        survey_form.answer_form,
+        nothing_answered=lambda lang: {
+            "title": "PM pulse",
+            "questions": inputs.survey_questions("en"),
+            "given": {},
+            "closes_at": inputs.SURVEY_CLOSES,
+            "timezone": "Europe/Paris",
+            "anonymous": True,
+            "metadata": '{"round":31}',
+        },
+        answered_and_skipped=lambda lang: {
+            "title": "Revenue team pulse",
+            "questions": inputs.survey_questions("en"),
+            "given": inputs.survey_given(),
+            "closes_at": inputs.SURVEY_CLOSES,
+            "timezone": "America/New_York",
+            "anonymous": False,
+            "metadata": '{"round":32}',
+        },
+    ),
+    *cases(
+        survey_form.done_message,
+        one_skipped=lambda lang: {
+            "count": 4,
+            "skipped": 1,
+            "closes_at": inputs.SURVEY_CLOSES,
+            "timezone": "Europe/Paris",
+        },
+        single_question=lambda lang: {
+            "count": 1,
+            "skipped": 0,
+            "closes_at": inputs.SURVEY_CLOSES,
+            "timezone": "Europe/Paris",
+        },
+    ),
+    *cases(
+        survey_form.done_view,
+        two_skipped=lambda lang: {
+            "title": "PM pulse",
+            "count": 4,
+            "skipped": 2,
+            "closes_at": inputs.SURVEY_CLOSES,
+            "timezone": "Europe/Paris",
         },
     ),
     # Answering a survey (bot/views/survey_answers.py)
@@ -772,6 +824,11 @@ CASES: list[Case] = [
         not_understood=lambda lang: {
             "parsed": inputs.parsed_reply("hmm", lang),
             "remaining": (1, 2, 3, 4),
+        },
+        last_answer_with_a_problem=lambda lang: {
+            "parsed": inputs.parsed_reply("4\n12\nCustomer calls\nmore discovery", lang),
+            "remaining": (),
+            "done": t("survey_form.done_other", lang, count=4, closes="Thu"),
         },
     ),
     *cases(survey_answers.closed_note, closed=lambda lang: {}),
@@ -830,6 +887,8 @@ NOT_WHOLE = {
     "help.welcome_blocks": "the Home's welcome: the home_view first_open cases show it",
     "lead_actions.action_buttons": "an item's buttons: the lead_dm and home_view cases show them",
     "lead_actions.resolution_blocks": "part of the lead's DM: the lead_dm resolved cases show it",
+    "survey_round.question_blocks": "one question of the round message: its cases show them",
+    "survey_form.question_inputs": "one question of the answer form: its cases show them",
 }
 # Return annotations of what may be a whole message or view (strings: the modules use
 # `from __future__ import annotations`).

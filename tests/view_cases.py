@@ -18,7 +18,7 @@ from bot.items.domain import OUTCOMES as OUTCOMES  # one golden case per outcome
 from bot.items.domain import AreaChoice, InternalNote, ItemCard, ReassignTarget
 from bot.sla.domain import LateItem
 from bot.summaries.content import AreaVoice, Period, SharedAnswer, Summary
-from bot.surveys.answers import Parsed, ParsedAnswer, parse_reply, questions_of
+from bot.surveys.answers import Given, Parsed, ParsedAnswer, parse_reply, questions_of
 from bot.surveys.results import QuestionInfo, RoundResults
 from bot.views.help import LedTeam, Welcome
 from bot.views.home import (
@@ -527,7 +527,21 @@ def survey_questions(lang: str) -> list[dict[str, Any]]:
             "low": t("surveys.template.low", lang),
             "high": t("surveys.template.high", lang),
         },
-        {"id": "recommend", "kind": "scale10", "text": "How likely are you to recommend us?"},
+        {
+            "id": "recommend",
+            "kind": "scale10",
+            "text": "How likely are you to recommend us?",
+            "low": "Not likely",
+            "high": "Very likely",
+            # The surveys file's optional translation: a French reader sees it.
+            "translations": {
+                "fr": {
+                    "text": "Nous recommanderiez-vous ?",
+                    "low": "Peu probable",
+                    "high": "Très probable",
+                }
+            },
+        },
         {
             "id": "focus",
             "kind": "choice",
@@ -536,6 +550,16 @@ def survey_questions(lang: str) -> list[dict[str, Any]]:
         },
         {"id": "time", "kind": "text", "text": t("surveys.template.time", lang)},
     ]
+
+
+def survey_given() -> dict[str, Given]:
+    """What a person answered before reopening the form: a scale, a choice, a skipped text."""
+    return {
+        "priorities": Given(number=4.0),
+        "recommend": Given(skipped=True),
+        "focus": Given(choice="Customer calls"),
+        "time": Given(skipped=True),
+    }
 
 
 def parsed_reply(text: str, lang: str, answered: frozenset[str] = frozenset()) -> Parsed:

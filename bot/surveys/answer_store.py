@@ -1,5 +1,6 @@
-"""Queries for answering surveys in their threads: which round a thread belongs to, the
-respondent's invite, and their answers (one row per question, the latest wins)."""
+"""Queries for answering surveys (in their threads or the answer form): which round a thread
+belongs to, the respondent's invite, and their answers (one row per question, the latest
+wins; a skipped question is a row too)."""
 
 from __future__ import annotations
 
@@ -104,19 +105,23 @@ def put_answer(
     source_ts: str | None,
     now: datetime,
     answer_id: int | None = None,
+    skipped: bool = False,
 ) -> bool:
     """Insert or replace one answer (the caller holds the invite's lock); whether it changed.
-    `answer_id`: the new row's id (anonymous rounds: random), else the next in sequence."""
+    `answer_id`: the new row's id (anonymous rounds: random), else the next in sequence.
+    `skipped`: the person chose "Skip this question" (no value)."""
     row = existing.get(question_id)
+    values = (number, choice, text, source_ts, skipped)
     if row is None:
         row = SurveyAnswer(round_id=round_id, respondent=respondent, question_id=question_id)
         if answer_id is not None:
             row.id = answer_id
         session.add(row)
         existing[question_id] = row
-    elif (row.number, row.choice, row.text, row.source_ts) == (number, choice, text, source_ts):
+    elif (row.number, row.choice, row.text, row.source_ts, bool(row.skipped)) == values:
         return False
     row.number, row.choice, row.text = number, choice, text
+    row.skipped = skipped
     row.source_ts = source_ts
     row.answered_at = now
     return True

@@ -46,8 +46,10 @@ from bot.surveys.answer_store import (
     rounds_for_thread,
 )
 from bot.surveys.answers import (
+    Given,
     Parsed,
     ParsedAnswer,
+    Problem,
     Question,
     parse_answer,
     parse_reply,
@@ -62,6 +64,7 @@ from bot.surveys.keys import (
     thread_tag,
 )
 from bot.views import survey_answers as views
+from bot.views.survey_form import done_message
 from models.surveys import Survey, SurveyAnswer, SurveyInvite, SurveyRound
 
 log = logging.getLogger("jerry.surveys")
@@ -71,6 +74,7 @@ REACTION_UNCLEAR = "question"
 REACTION_CLOSED = "lock"
 RACE_ATTEMPTS = 3
 BUTTON_SOURCE = "button"  # SurveyAnswer.source_ts of a one-click answer: no message to edit
+FORM_SOURCE = "form"  # SurveyAnswer.source_ts of an answer given in the answer form
 
 
 class ReplyStatus(StrEnum):
@@ -93,10 +97,23 @@ class ReplyOutcome:
     in_channel: bool = False  # a channel round: confirmations are ephemeral
     anonymous: bool = False
     changed: bool = False
+    # This reply answered the last question left: the one confirmation is owed.
+    just_finished: bool = False
+    done: Done | None = None
 
     @property
     def finished(self) -> bool:
         return self.status is ReplyStatus.RECORDED and not self.remaining
+
+
+@dataclass(frozen=True)
+class Done:
+    """What the confirmation says once every question is answered or skipped."""
+
+    count: int  # the round's questions
+    skipped: int
+    closes_at: datetime
+    timezone: str
 
 
 class _RoundContext(TypedDict):
@@ -132,7 +149,7 @@ class _Found:
 
     def source(self, ts: str) -> str:
         """What an answer row keeps of the message it came from."""
-        if not self.anonymous or ts == BUTTON_SOURCE:
+        if not self.anonymous or ts in {BUTTON_SOURCE, FORM_SOURCE}:
             return ts
         return message_tag(self.secret, ts)
 
@@ -209,14 +226,16 @@ async def record_reply(
     text: str,
     now: datetime,
     edited: bool = False,
+    lang: str | None = None,
 ) -> ReplyOutcome:
-    """A person's message (or its edit) in a survey thread: read it, store the answers."""
+    """A person's message (or its edit) in a survey thread: read it, store the answers.
+    `lang`: the person's Slack language when Jerry speaks it (else the survey's is used)."""
     if not thread_ts or thread_ts == ts or not user_id:
         return ReplyOutcome(ReplyStatus.NOT_A_SURVEY)
     for attempt in range(RACE_ATTEMPTS):
         try:
             return await _record_reply(
-                sessions, secret, channel, thread_ts, user_id, ts, text, now, edited
+                sessions, secret, channel, thread_ts, user_id, ts, text, now, edited, lang
             )
         except IntegrityError:
             # Two replies of one person at once inserted the same answer (SQLite has no row
@@ -236,13 +255,15 @@ async def _record_reply(
     text: str,
     now: datetime,
     edited: bool,
+    person_lang: str | None,
 ) -> ReplyOutcome:
     async with sessions() as session, session.begin():
         found, round_, survey = await _find(session, secret, channel, thread_ts, user_id)
         if round_ is None or survey is None:
             return ReplyOutcome(ReplyStatus.NOT_A_SURVEY)
+        lang = person_lang or survey.language
         base: _RoundContext = {
-            "lang": survey.language,
+            "lang": lang,
             "round_id": round_.id,
             "in_channel": round_.channel == channel and round_.ts == thread_ts,
             "anonymous": round_.anonymous,
@@ -262,7 +283,7 @@ async def _record_reply(
         parsed = parse_reply(
             text,
             questions,
-            lang=survey.language,
+            lang=lang,
             replying_to=next((q.id for q in questions if q.id in from_this), None),
             answered=set(answers) - from_this,
         )
@@ -285,7 +306,8 @@ async def _record_reply(
                 **_values(answer),
             )
         remaining = _remaining(questions, answers)
-        _mark_finished(found.invite, remaining, len(answers), now)
+        just_finished = _mark_finished(found.invite, remaining, len(answers), now)
+        done = _done(round_, survey, answers) if just_finished else None
         if edited and not changed:
             status = ReplyStatus.UNCHANGED
         elif parsed.answers:
@@ -300,17 +322,34 @@ async def _record_reply(
         len(parsed.problems),
         len(remaining),
     )
-    return ReplyOutcome(status, parsed=parsed, remaining=remaining, changed=changed, **base)
+    return ReplyOutcome(
+        status,
+        parsed=parsed,
+        remaining=remaining,
+        changed=changed,
+        just_finished=just_finished,
+        done=done,
+        **base,
+    )
 
 
 def _mark_finished(
     invite: SurveyInvite, remaining: tuple[int, ...], answered: int, now: datetime
-) -> None:
+) -> bool:
+    """Count the person's answers (skips included); whether they have just finished."""
     invite.answered = answered
     if remaining:
         invite.finished_at = None
-    elif invite.finished_at is None:
+        return False
+    if invite.finished_at is None:
         invite.finished_at = now
+        return True
+    return False
+
+
+def _done(round_: SurveyRound, survey: Survey, answers: dict[str, SurveyAnswer]) -> Done:
+    skipped = sum(1 for row in answers.values() if row.skipped)
+    return Done(len(round_.questions or []), skipped, round_.closes_at, survey.timezone)
 
 
 async def delete_reply(
@@ -379,27 +418,12 @@ async def record_button(
         if pair is None:
             return ButtonOutcome("invalid")
         round_, survey = pair
-        await lock_round(session, round_)
         lang, in_channel = survey.language, bool(round_.channel and round_.ts)
-        invited = respondent_key(user_id, round_.id, anonymous=round_.anonymous, secret=secret)
-        invite = await invite_of(session, round_.id, invited, for_update=True)
-        own_thread = not round_.anonymous or (
-            bool(thread_ts)
-            and invite is not None
-            and invite.ts == thread_tag(secret, channel, thread_ts or "")
-        )
-        if invite is None or not own_thread:
+        found = await _invitee(session, round_, survey, secret, user_id, channel, thread_ts)
+        if found is None:
             log.info("survey round %s: a button from someone not invited, refused", round_.id)
             return ButtonOutcome("not_yours", lang, in_channel=in_channel)
-        found = _Found(
-            round_,
-            survey,
-            invite,
-            ballot_key(secret, round_.id, user_id, thread_ts or "")
-            if round_.anonymous
-            else user_id,
-            secret,
-        )
+        invite = found.invite
         if is_closed(round_, now):
             return ButtonOutcome("closed", lang, in_channel=in_channel)
         questions = questions_of(round_.questions)
@@ -427,6 +451,205 @@ async def record_button(
     return ButtonOutcome("recorded", lang, result, remaining, in_channel)
 
 
+async def _invitee(
+    session: AsyncSession,
+    round_: SurveyRound,
+    survey: Survey,
+    secret: str,
+    user_id: str,
+    channel: str,
+    thread_ts: str | None,
+) -> _Found | None:
+    """The person's invite to `round_`, locked (the round under a share lock first), when they
+    were asked; for an anonymous round only from their own DM thread (`thread_ts`, the
+    round message's ts: their ballot key needs it, and it is stored nowhere)."""
+    await lock_round(session, round_)
+    invited = respondent_key(user_id, round_.id, anonymous=round_.anonymous, secret=secret)
+    invite = await invite_of(session, round_.id, invited, for_update=True)
+    own_thread = not round_.anonymous or (
+        bool(thread_ts)
+        and invite is not None
+        and invite.ts == thread_tag(secret, channel, thread_ts or "")
+    )
+    if invite is None or not own_thread:
+        return None
+    respondent = (
+        ballot_key(secret, round_.id, user_id, thread_ts or "") if round_.anonymous else user_id
+    )
+    return _Found(round_, survey, invite, respondent, secret)
+
+
+# --- the answer form (the round message's Answer button) -------------------------------------
+
+
+@dataclass(frozen=True)
+class FormData:
+    """What the answer form shows a person, or why it cannot open."""
+
+    status: str  # "open" | "not_yours" | "closed" | "invalid"
+    survey_lang: str = "en"
+    title: str = ""
+    questions: list[dict[str, Any]] = field(default_factory=list)
+    given: dict[str, Given] = field(default_factory=dict)
+    closes_at: datetime | None = None
+    timezone: str = "UTC"
+    anonymous: bool = False
+
+
+@dataclass(frozen=True)
+class FormEntry:
+    """One question as the submitted form has it: its raw value (a scale value "4", an
+    option "o2", free text) or None when left empty, and whether "Skip" was chosen."""
+
+    question_id: str
+    value: str | None = None
+    skipped: bool = False
+
+
+@dataclass(frozen=True)
+class FormOutcome:
+    status: str  # "recorded" | "problems" | "not_yours" | "closed" | "invalid"
+    survey_lang: str = "en"
+    title: str = ""
+    problems: dict[str, str] = field(default_factory=dict)  # question id → why, in `lang`
+    skip_conflicts: list[str] = field(default_factory=list)  # text written AND skipped
+    remaining: tuple[int, ...] = ()
+    done: Done | None = None  # every question is answered or skipped: the confirmation
+
+
+def _given(row: SurveyAnswer) -> Given:
+    return Given(row.number, row.choice, row.text, bool(row.skipped))
+
+
+async def answer_form(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    secret: str,
+    round_id: int,
+    user_id: str,
+    channel: str,
+    thread_ts: str | None,
+    now: datetime,
+) -> FormData:
+    """What the form opened from the round message (in `channel`, ts `thread_ts`) shows."""
+    async with sessions() as session, session.begin():
+        pair = await round_with_survey(session, round_id)
+        if pair is None:
+            return FormData("invalid")
+        round_, survey = pair
+        found = await _invitee(session, round_, survey, secret, user_id, channel, thread_ts)
+        if found is None:
+            log.info("survey round %s: the form asked by someone not invited", round_.id)
+            return FormData("not_yours", survey_lang=survey.language, title=survey.title)
+        if is_closed(round_, now):
+            return FormData("closed", survey_lang=survey.language, title=survey.title)
+        answers = await answers_of(session, round_.id, found.respondent)
+        return FormData(
+            "open",
+            questions=list(round_.questions or []),
+            given={question_id: _given(row) for question_id, row in answers.items()},
+            closes_at=round_.closes_at,
+            timezone=survey.timezone,
+            anonymous=round_.anonymous,
+            survey_lang=survey.language,
+            title=survey.title,
+        )
+
+
+def _form_answer(
+    question: Question, position: int, entry: FormEntry, lang: str
+) -> ParsedAnswer | Problem:
+    value = entry.value or ""
+    if question.kind == "choice" and value.startswith("o"):
+        value = value[1:]  # the option's number, which parse_answer reads as that option
+    return parse_answer(question, position, value, lang=lang)
+
+
+async def record_form(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    secret: str,
+    round_id: int,
+    user_id: str,
+    channel: str,
+    thread_ts: str | None,
+    entries: list[FormEntry],
+    now: datetime,
+    lang: str | None = None,
+) -> FormOutcome:
+    """The submitted form: each answer replaces the person's earlier one (from the form or the
+    thread), "Skip" records a skip, a free text emptied takes that answer back, a question left
+    empty keeps what it had. Nothing is stored when a problem is found (said per question)."""
+    async with sessions() as session, session.begin():
+        pair = await round_with_survey(session, round_id)
+        if pair is None:
+            return FormOutcome("invalid")
+        round_, survey = pair
+        found = await _invitee(session, round_, survey, secret, user_id, channel, thread_ts)
+        if found is None:
+            log.info("survey round %s: a form from someone not invited, refused", round_.id)
+            return FormOutcome("not_yours", survey_lang=survey.language, title=survey.title)
+        if is_closed(round_, now):
+            return FormOutcome("closed", survey_lang=survey.language, title=survey.title)
+        questions = questions_of(round_.questions)
+        by_id = {entry.question_id: entry for entry in entries}
+        answers = await answers_of(session, round_.id, found.respondent)
+        writes: list[tuple[str, ParsedAnswer | None]] = []  # None: a skip
+        erased: set[str] = set()
+        problems: dict[str, str] = {}
+        conflicts: list[str] = []
+        for position, question in enumerate(questions, start=1):
+            entry = by_id.get(question.id)
+            if entry is None:
+                continue
+            if entry.skipped and entry.value and question.kind == "text":
+                conflicts.append(question.id)
+            elif entry.skipped:
+                writes.append((question.id, None))
+            elif entry.value:
+                result = _form_answer(question, position, entry, lang or survey.language)
+                if isinstance(result, ParsedAnswer):
+                    writes.append((question.id, result))
+                else:
+                    problems[question.id] = result.message
+            elif question.kind == "text" and question.id in answers:
+                erased.add(question.id)  # the form showed it: emptied on purpose
+        if problems or conflicts:
+            return FormOutcome(
+                "problems",
+                problems=problems,
+                skip_conflicts=conflicts,
+                survey_lang=survey.language,
+                title=survey.title,
+            )
+        await remove_answers(session, answers, erased)
+        for question_id, answer in writes:
+            put_answer(
+                session,
+                answers,
+                round_id=round_.id,
+                respondent=found.respondent,
+                question_id=question_id,
+                source_ts=found.source(FORM_SOURCE),
+                now=found.answered_at(now),
+                answer_id=found.new_id(),
+                skipped=answer is None,
+                **(_values(answer) if answer else {"number": None, "choice": None, "text": None}),
+            )
+        remaining = _remaining(questions, answers)
+        _mark_finished(found.invite, remaining, len(answers), now)
+        done = None if remaining else _done(round_, survey, answers)
+    log.info(
+        "survey round %s: form saved, %d answer(s) or skip(s), %d question(s) left",
+        round_id,
+        len(writes),
+        len(remaining),
+    )
+    return FormOutcome(
+        "recorded", remaining=remaining, done=done, survey_lang=survey.language, title=survey.title
+    )
+
+
 # --- telling the person (Slack calls; the handler passes plain data) -------------------------
 
 
@@ -452,7 +675,9 @@ async def confirm(
     user_id: str,
     edited: bool = False,
 ) -> bool:
-    """React to the person's message and say what was understood; whether a note was sent.
+    """React to the person's message (✓, or ❓ when nothing was understood); say in the
+    thread only what was not understood and why, and, once the last question is answered,
+    the one confirmation. Whether a note was sent.
 
     A first reaction already there means Slack retried the event after we answered: nothing
     is said twice. An edit says again only when it changed something.
@@ -467,7 +692,25 @@ async def confirm(
         first = await _react(client, channel, ts, reaction)
         if not first and not edited:
             return False
-        message = views.reply_note(outcome.parsed, outcome.remaining, outcome.lang)
+        done = outcome.done
+        if outcome.parsed.problems or not outcome.parsed.answers:
+            # What was not understood, and why: said, or the person cannot fix it.
+            message = views.reply_note(
+                outcome.parsed,
+                outcome.remaining,
+                outcome.lang,
+                done=_done_text(done, outcome.lang) if done else None,
+            )
+        elif done is not None:
+            message = done_message(
+                count=done.count,
+                skipped=done.skipped,
+                closes_at=done.closes_at,
+                timezone=done.timezone,
+                lang=outcome.lang,
+            )
+        else:
+            return False  # understood, not the last: the ✓ is the whole answer
     else:
         return False
     try:
@@ -483,3 +726,13 @@ async def confirm(
         log.warning("survey confirmation not sent: %s", classify(exc).code)
         return False
     return True
+
+
+def _done_text(done: Done, lang: str) -> str:
+    return done_message(
+        count=done.count,
+        skipped=done.skipped,
+        closes_at=done.closes_at,
+        timezone=done.timezone,
+        lang=lang,
+    )["text"]

@@ -71,6 +71,16 @@ class ParsedAnswer:
 
 
 @dataclass(frozen=True)
+class Given:
+    """What a person has answered to one question so far (the form shows it), or skipped."""
+
+    number: float | None = None
+    choice: str | None = None
+    text: str | None = None
+    skipped: bool = False
+
+
+@dataclass(frozen=True)
 class Problem:
     question_id: str | None  # None: the reply as a whole (no such question, nothing left…)
     position: int | None
@@ -86,6 +96,16 @@ class Parsed:
     @property
     def understood(self) -> bool:
         return bool(self.answers)
+
+
+def localized(question: dict[str, Any], lang: str) -> dict[str, Any]:
+    """A stored question (SurveyRound.questions) as shown to someone speaking `lang`: its
+    translation's text and end labels when the surveys file gives them, else as written."""
+    translated = (question.get("translations") or {}).get(lang) or {}
+    return {**question, **{k: v for k, v in translated.items() if k in LOCALIZED and v}}
+
+
+LOCALIZED = ("text", "low", "high")
 
 
 def questions_of(raw: Iterable[dict[str, Any]]) -> list[Question]:

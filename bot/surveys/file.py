@@ -40,7 +40,7 @@ from datetime import timedelta
 from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
-from yaml.nodes import Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.config_file import (
     USER_ID,
@@ -110,10 +110,14 @@ class QuestionSpec:
     low: str | None = None  # scales: what the lowest value means
     high: str | None = None
     options: tuple[str, ...] = ()  # choice
+    # Other languages than the survey's: {"fr": {"text": …, "low": …, "high": …}}. Each person
+    # is asked in their Slack language when the question has it, else in the survey's.
+    translations: dict[str, dict[str, str]] = field(default_factory=dict, hash=False)
 
     def as_json(self) -> dict[str, Any]:
-        """As stored in Survey.questions (and read back by bot.surveys.answers.questions_of)."""
-        return {
+        """As stored in Survey.questions (and read back by bot.surveys.answers.questions_of).
+        `text`, `low` and `high` stay in the survey's language (results are written in it)."""
+        stored: dict[str, Any] = {
             "id": self.id,
             "kind": self.kind,
             "text": self.text,
@@ -121,6 +125,20 @@ class QuestionSpec:
             "high": self.high,
             "options": list(self.options),
         }
+        if self.translations:
+            stored["translations"] = {
+                lang: dict(texts) for lang, texts in sorted(self.translations.items())
+            }
+        return stored
+
+    def written(self, key: str, language: str) -> str | dict[str, str] | None:
+        """`text`, `low` or `high` as the file writes it: the plain string, or, when it is
+        translated, {survey language: …, other language: …}."""
+        value = getattr(self, key)
+        others = {lang: texts[key] for lang, texts in self.translations.items() if key in texts}
+        if value is None or not others:
+            return value
+        return {language: value, **dict(sorted(others.items()))}
 
 
 @dataclass(frozen=True)
@@ -315,7 +333,7 @@ class _SurveysChecker(Checker):
                 text = None
             ok = ok and text is not None
             language = (text or language).lower()
-        questions = self.questions(values.get("questions"), f"{field}.questions")
+        questions = self.questions(values.get("questions"), f"{field}.questions", language)
         if (
             not ok
             or name is None
@@ -532,7 +550,9 @@ class _SurveysChecker(Checker):
                 fields["week"] = f"*/{weeks}"
         return fields
 
-    def questions(self, node: Node | None, field: str) -> tuple[QuestionSpec, ...] | None:
+    def questions(
+        self, node: Node | None, field: str, language: str
+    ) -> tuple[QuestionSpec, ...] | None:
         nodes = self.sequence(node, field, "questions")
         if node is not None and not nodes and isinstance(node, SequenceNode | ScalarNode):
             self.problem(node, field, "needs at least one question")
@@ -541,12 +561,30 @@ class _SurveysChecker(Checker):
             self.problem(node, field, f"at most {MAX_QUESTIONS} questions")
             return None
         seen: dict[str, int] = {}
-        found = [self.question(q, f"{field}[{i}]", seen) for i, q in enumerate(nodes)]
+        found = [self.question(q, f"{field}[{i}]", seen, language) for i, q in enumerate(nodes)]
         if not nodes or any(q is None for q in found):
             return None
         return tuple(q for q in found if q is not None)
 
-    def question(self, node: Node, field: str, seen: dict[str, int]) -> QuestionSpec | None:
+    def localized(
+        self, node: Node | None, field: str, *, limit: int, language: str
+    ) -> tuple[str | None, dict[str, str]]:
+        """A text written plainly, or per language (`{en: …, fr: …}`, the survey's language
+        required): (the survey language's text, {other language: text})."""
+        if not isinstance(node, MappingNode):
+            return self.text(node, field, limit=limit), {}
+        values = self.mapping(node, field, LANGUAGES, required=(language,))
+        if values is None:
+            return None, {}
+        texts = {lang: self.text(values[lang], f"{field}.{lang}", limit=limit) for lang in values}
+        if language not in texts or any(text is None for text in texts.values()):
+            return None, {}
+        others = {lang: text for lang, text in texts.items() if lang != language and text}
+        return texts[language], others
+
+    def question(
+        self, node: Node, field: str, seen: dict[str, int], language: str
+    ) -> QuestionSpec | None:
         values = self.mapping(node, field, QUESTION_KEYS, required=("id", "kind", "text"))
         if values is None:
             return None
@@ -569,7 +607,12 @@ class _SurveysChecker(Checker):
         if kind is not None and kind not in QUESTION_KINDS:
             self.problem(values["kind"], f"{field}.kind", "must be scale5, scale10, choice or text")
             kind = None
-        text = self.text(values.get("text"), f"{field}.text", limit=QUESTION_TEXT_LIMIT)
+        text, text_in = self.localized(
+            values.get("text"), f"{field}.text", limit=QUESTION_TEXT_LIMIT, language=language
+        )
+        translations: dict[str, dict[str, str]] = {}
+        for lang, translated in text_in.items():
+            translations.setdefault(lang, {})["text"] = translated
         low = high = None
         for key in ("low", "high"):
             if key not in values:
@@ -578,7 +621,11 @@ class _SurveysChecker(Checker):
                 self.problem(values[key], f"{field}.{key}", "only scale questions have end labels")
                 ok = False
                 continue
-            label = self.text(values[key], f"{field}.{key}", limit=LABEL_LIMIT)
+            label, label_in = self.localized(
+                values[key], f"{field}.{key}", limit=LABEL_LIMIT, language=language
+            )
+            for lang, translated in label_in.items():
+                translations.setdefault(lang, {})[key] = translated
             ok = ok and label is not None
             low, high = (label, high) if key == "low" else (low, label)
         options: list[str] = []
@@ -606,7 +653,7 @@ class _SurveysChecker(Checker):
             ok = False
         if not ok or qid is None or kind is None or text is None:
             return None
-        return QuestionSpec(qid, kind, text, low, high, tuple(options))
+        return QuestionSpec(qid, kind, text, low, high, tuple(options), translations)
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -624,12 +671,12 @@ def dump(surveys: tuple[SurveySpec, ...] | list[SurveySpec], header: str = _HEAD
             entry: dict[str, Any] = {
                 "id": question.id,
                 "kind": question.kind,
-                "text": question.text,
+                "text": question.written("text", spec.language),
             }
             if question.low:
-                entry["low"] = question.low
+                entry["low"] = question.written("low", spec.language)
             if question.high:
-                entry["high"] = question.high
+                entry["high"] = question.written("high", spec.language)
             if question.options:
                 entry["options"] = FlowList(question.options)
             questions.append(entry)

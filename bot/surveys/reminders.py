@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.i18n import normalize_language
 from bot.sla import business_time as sla
 from bot.slack import SLACK_FAILURES, AsyncWebClient, classify
 from bot.surveys import results_store as store
@@ -131,11 +132,12 @@ async def _remind_round(
     else:
         targets = [(invite.respondent, invite) for invite in invites]
     questions = len(round_.questions or [])
-    lang = survey.language
     for user_id, invite in targets:
         user = await directory.user(user_id) if directory is not None else None
         if user is not None and (user.deleted or user.is_bot):
             continue
+        # Each person in their Slack language when Jerry speaks it, else the survey's.
+        lang = normalize_language(user.locale if user is not None else None, survey.language)
         tz = user.tz if user is not None else None
         if not sla.in_business_hours(now, sla.DEFAULT_HOURS, tz):
             summary.deferred += 1

@@ -16,14 +16,13 @@ import logging
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.directory import Directory
+from bot.directory import Directory, cached_user
 from bot.errors import KeyedRefusal
+from bot.i18n import normalize_language
 from bot.outbox.registry import (
     OutboxContext,
     OutboxHandler,
@@ -42,7 +41,7 @@ from bot.surveys.file import audience_entries, parse_duration, trigger_of
 from bot.surveys.keys import respondent_key, survey_secret, survey_secret_of, thread_tag
 from bot.surveys.results_domain import LISTED_PEOPLE
 from bot.triage import alert_triage
-from bot.views.survey_round import intro_message, question_message
+from bot.views.survey_round import round_message
 from models.deliveries import Delivery
 from models.items import Item
 from models.surveys import Survey, SurveyInvite, SurveyRound
@@ -315,11 +314,15 @@ async def _reachable(directory: Directory, members: list[str]) -> list[str]:
     People the cache does not know (or knew too long ago) are asked of Slack one by one
     (users.info) only while they are few: users.info is a Tier 4 method (about 100 a minute),
     so for thousands of new people it would hold the round back for an hour. Beyond
-    LOOKUP_LIMIT they stay in the round (a stale record still counts), and their DM says
+    LOOKUP_LIMIT, one `users.list` pass (500 people a page) fills the cache instead: each
+    person's language (their ask is written in it), timezone, and whether they are gone.
+    Whoever it misses stays in the round (a stale record still counts), and their DM says
     whether they can be reached: Slack's refusal leaves them out of the round then."""
     known = await directory.cached_many(members)
     unsure = [user for user in members if user not in known or not directory.fresh(known[user])]
-    if len(unsure) <= LOOKUP_LIMIT:
+    if len(unsure) > LOOKUP_LIMIT:
+        known.update(await directory.load_listed(set(unsure)))
+    else:
         gate = asyncio.Semaphore(LOOKUP_CONCURRENCY)
 
         async def look_up(user_id: str) -> None:
@@ -348,7 +351,7 @@ def register_outbox(registry: OutboxRegistry) -> None:
     async def send(
         outbox: OutboxContext, session: AsyncSession, delivery: Delivery, item: Item | None
     ) -> Posted:
-        return await ask(outbox, delivery)
+        return await ask(outbox, session, delivery)
 
     async def undeliverable(
         session: AsyncSession, delivery: Delivery, item: Item | None, error: str
@@ -363,21 +366,27 @@ def register_outbox(registry: OutboxRegistry) -> None:
     registry.register(ASK, OutboxHandler(send=send, undeliverable=undeliverable, gave_up=gave_up))
 
 
-async def ask(outbox: OutboxContext, delivery: Delivery) -> Posted:
-    """Post the round's intro to the delivery's recipient (a user id: their DM, no
-    `conversations.open`; or the channel) and each question in its thread.
+async def ask(outbox: OutboxContext, session: AsyncSession, delivery: Delivery) -> Posted:
+    """Post the round's one message (its questions and the Answer button) to the delivery's
+    recipient (a user id: their DM, no `conversations.open`; or the channel).
 
-    What is posted is recorded as it goes (in the delivery's params, and on the invites as
-    soon as the intro is there, so replies count at once): a retry after a rate limit, an
-    outage or a crash posts only what is missing. For an anonymous round, what stays once
-    asked names neither the person nor their thread (the delivery's recipient and progress
-    are cleared; the invite keeps a keyed hash of the thread).
+    A person is asked in their Slack language, read from the cache only (filled at the
+    round's start by one `users.list` pass when many people were unknown): no Slack call per
+    person here, so a large round goes at Slack's posting pace. A channel round speaks the
+    survey's language (each person's form then speaks theirs).
+
+    Everything is read and written in the outbox's own session for this delivery (one
+    transaction, committed with the delivery's "sent" a moment later: a large round goes at
+    Slack's pace, not the database's): the invite linked to the message, so replies and the
+    form count. A process that dies after posting leaves the delivery unsure, and its retry
+    finds the message in Slack rather than posting it again. For an anonymous round, what
+    stays once asked names neither the person nor their thread (the delivery's recipient is
+    cleared; the invite keeps a keyed hash of the thread).
     """
     params = dict(delivery.params or {})
     round_id = int(params.get("round_id") or 0)
     recipient = delivery.recipient or ""
-    async with outbox.sessions() as session:
-        pair = await round_with_survey(session, round_id)
+    pair = await round_with_survey(session, round_id)
     if pair is None:
         raise PermanentDeliveryError("round_missing")
     round_, survey = pair
@@ -387,59 +396,34 @@ async def ask(outbox: OutboxContext, delivery: Delivery) -> Posted:
     anonymous = round_.anonymous
     secret = await survey_secret(outbox.sessions) if anonymous else ""
     respondent = respondent_key(recipient, round_id, anonymous=anonymous, secret=secret)
-    progress: dict[str, Any] = dict(params.get("_progress") or {})
-    questions = list(round_.questions or [])
     lang = survey.language
-    if not progress.get("ts"):
-        intro = intro_message(
-            title=survey.title,
-            count=len(questions),
-            closes_at=round_.closes_at,
-            timezone=survey.timezone,
-            anonymous=anonymous,
-            in_channel=in_channel,
-            lang=lang,
-        )
-        channel, ts = await outbox.post(recipient, intro, part=1)
-        if not channel or not ts:
-            raise PermanentDeliveryError("no_ts")
-        progress = {"channel": channel, "ts": ts, "questions": {}}
-        async with outbox.sessions() as session:
-            await _link_thread(session, round_, respondent, channel, ts, in_channel, secret)
-            await _save_progress(session, delivery.id, params, progress)
-            await session.commit()
-    channel, ts = str(progress["channel"]), str(progress["ts"])
-    posted: dict[str, str] = dict(progress.get("questions") or {})
-    for n, question in enumerate(questions, start=1):
-        if question["id"] in posted:
-            continue
-        message = question_message(
-            question, n=n, count=len(questions), round_id=round_id, lang=lang
-        )
-        _where, reply_ts = await outbox.post(channel, message, thread_ts=ts, part=n + 1)
-        posted[question["id"]] = reply_ts or ""
-        progress["questions"] = posted
-        async with outbox.sessions() as session:
-            await _save_progress(session, delivery.id, params, progress)
-            await session.commit()
+    if not in_channel:
+        person = await cached_user(session, recipient)
+        lang = normalize_language(person.locale if person else None, survey.language)
+    message = round_message(
+        title=survey.title,
+        questions=list(round_.questions or []),
+        round_id=round_id,
+        closes_at=round_.closes_at,
+        timezone=survey.timezone,
+        anonymous=anonymous,
+        in_channel=in_channel,
+        lang=lang,
+    )
+    # A delivery an earlier version began has its message's place saved: the person has it.
+    earlier = params.get("_progress") or {}
+    posted: Posted = (
+        (str(earlier["channel"]), str(earlier["ts"]))
+        if earlier.get("ts")
+        else await outbox.post(recipient, message, part=1)
+    )
+    channel, ts = posted
+    if not channel or not ts:
+        raise PermanentDeliveryError("no_ts")
+    await _link_thread(session, round_, respondent, channel, ts, in_channel, secret)
     if not anonymous:
-        async with outbox.sessions() as session:
-            await store.set_question_ts(
-                session, round_id, None if in_channel else respondent, posted
-            )
-            await session.commit()
-        delivery.params = {"round_id": round_id, "_progress": progress}
         return channel, ts
-    # Asked: nothing here may say whom, nor where their thread is (written here too: the
-    # worker writes only what changed since it loaded the row, and the progress was written
-    # behind its back).
-    async with outbox.sessions() as session:
-        await session.execute(
-            update(Delivery)
-            .where(Delivery.id == delivery.id)
-            .values(params={"round_id": round_id}, recipient=None, lane=None)
-        )
-        await session.commit()
+    # Asked: nothing here may say whom, nor where their thread is.
     delivery.params = {"round_id": round_id}
     delivery.recipient = None
     delivery.lane = None
@@ -464,16 +448,6 @@ async def _link_thread(
         )
     else:
         await store.link_dm_thread(session, round_.id, respondent, channel=channel, ts=ts)
-
-
-async def _save_progress(
-    session: AsyncSession, delivery_id: int, params: dict[str, Any], progress: dict[str, Any]
-) -> None:
-    await session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id)
-        .values(params={**params, "_progress": progress})
-    )
 
 
 async def _not_asked(session: AsyncSession, delivery: Delivery, error: str, *, alert: bool) -> None:

@@ -56,6 +56,7 @@ def spec_of(survey: Survey) -> SurveySpec:
                 q.get("low"),
                 q.get("high"),
                 tuple(q.get("options") or ()),
+                {lang: dict(texts) for lang, texts in (q.get("translations") or {}).items()},
             )
             for q in survey.questions or []
         ),
@@ -235,16 +236,6 @@ async def link_channel_thread(session: AsyncSession, round_id: int, channel: str
     await session.execute(
         update(SurveyInvite).where(SurveyInvite.round_id == round_id).values(channel=channel, ts=ts)
     )
-
-
-async def set_question_ts(
-    session: AsyncSession, round_id: int, respondent: str | None, question_ts: dict[str, str]
-) -> None:
-    """Each question's message in the thread (named rounds; `respondent` None: every invite)."""
-    statement = update(SurveyInvite).where(SurveyInvite.round_id == round_id)
-    if respondent is not None:
-        statement = statement.where(SurveyInvite.respondent == respondent)
-    await session.execute(statement.values(question_ts=dict(question_ts)))
 
 
 async def drop_invites(session: AsyncSession, round_id: int, respondent: str | None) -> None:

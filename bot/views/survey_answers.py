@@ -1,4 +1,7 @@
-"""Messages about answering a survey in its thread: pure builders, data in, dict out."""
+"""Messages about answering a survey in its thread: pure builders, data in, dict out.
+
+A reply fully understood gets a ✓ reaction and no note; these notes say what was not
+understood, and the one-click buttons of rounds posted before the answer form."""
 
 from __future__ import annotations
 
@@ -43,9 +46,12 @@ def remaining_line(remaining: Sequence[int], lang: str) -> str:
     return t("survey_answering.left_many", lang, count=len(remaining), numbers=numbers)
 
 
-def reply_note(parsed: Parsed, remaining: Sequence[int], lang: str) -> Message:
-    """The threaded note after a reply: what was understood, what was not and why, what is
-    left. It never names the person (anonymous rounds stay anonymous in the thread too)."""
+def reply_note(
+    parsed: Parsed, remaining: Sequence[int], lang: str, *, done: str | None = None
+) -> Message:
+    """The threaded note after a reply some of which was not understood: what was understood,
+    what was not and why, what is left (or `done`, the confirmation, when nothing is). It
+    never names the person (anonymous rounds stay anonymous in the thread too)."""
     lines: list[str] = []
     if parsed.answers:
         lines.append(
@@ -56,7 +62,7 @@ def reply_note(parsed: Parsed, remaining: Sequence[int], lang: str) -> Message:
         lines.extend(f"• {p.message}" for p in parsed.problems[:MAX_PROBLEMS])
     if not parsed.answers:
         lines.append(t("survey_answering.hint", lang))
-    lines.append(remaining_line(remaining, lang))
+    lines.append(done if done and not remaining else remaining_line(remaining, lang))
     text = truncate("\n".join(lines), SECTION_TEXT_LIMIT)
     return {"text": text, "blocks": [section(text)]}
 

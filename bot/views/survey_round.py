@@ -1,8 +1,10 @@
-"""The messages that open a survey round: the intro, then one thread reply per question;
-and the reminder someone who has not finished gets before the round closes.
+"""The message that opens a survey round (its questions, and an Answer button opening the
+private form, bot/views/survey_form.py), and the reminder someone who has not finished gets
+before the round closes.
 
-Pure builders: plain data in, Block Kit dicts out, within Slack's limits. Scale questions
-carry one button per value (action id `survey_answer`, value "round:question:n").
+Pure builders: plain data in, Block Kit dicts out, within Slack's limits. Rounds posted before
+the form existed have one thread reply per question, scale ones with a button per value
+(action id `survey_answer_<n>`, value "round:question:n"): those buttons still answer.
 """
 
 from __future__ import annotations
@@ -10,24 +12,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.i18n import t
+from bot.i18n import t, tn
 from bot.sla.business_time import zone
+from bot.surveys.answers import localized
 from bot.surveys.results_domain import SCALE_RANGES
-from bot.text import MESSAGE_TEXT_LIMIT, escape_plain, neutralize, truncate
-from bot.views.blocks import (
-    Block,
-    actions,
-    button,
-    context,
-    header,
-    section,
-    slack_date,
-)
+from bot.text import MESSAGE_BLOCK_LIMIT, MESSAGE_TEXT_LIMIT, escape_plain, neutralize, truncate
+from bot.views.blocks import Block, actions, button, context, header, section, slack_date
 from bot.views.survey_results import safe_label
 
 Message = dict[str, Any]
-# One action id per button (Slack wants them unique within a block): survey_answer_<n>.
-ANSWER_ACTION_PREFIX = "survey_answer_"
+# The round message's button opening the answer form (value: the round id).
+ANSWER_FORM_ACTION = "survey_answer_form"
 
 
 def _safe(text: str) -> str:
@@ -40,37 +35,44 @@ def closes_text(closes_at: datetime, timezone: str) -> str:
     return slack_date(closes_at, fallback_timezone=timezone)
 
 
-def answer_value(round_id: int, question_id: str, n: int) -> str:
-    return f"{round_id}:{question_id}:{n}"
-
-
-def intro_message(
+def round_message(
     *,
     title: str,
-    count: int,
+    questions: list[dict[str, Any]],
+    round_id: int,
     closes_at: datetime,
     timezone: str,
     anonymous: bool,
     in_channel: bool,
     lang: str,
 ) -> Message:
+    """The one message of a round: every question (in `lang` when the surveys file translates
+    it), how to answer in the thread, and the Answer button opening the private form. A
+    channel round says plainly that its thread is public and the form is the private way."""
+    count = len(questions)
     closes = closes_text(closes_at, timezone)
-    key = "surveys.round.intro_channel" if in_channel else "surveys.round.intro"
-    blocks: list[Block] = [
-        header(title),
-        section(t(key, lang, count=count, closes=closes)),
-        context(t("surveys.round.anonymous" if anonymous else "surveys.round.named", lang)),
-    ]
-    text = t("surveys.round.fallback", lang, title=_safe(title), count=count)
-    return {"text": truncate(text, MESSAGE_TEXT_LIMIT), "blocks": blocks}
+    key = "survey_form.intro_channel" if in_channel else "survey_form.intro"
+    blocks: list[Block] = [header(title), section(tn(key, count, lang, closes=closes))]
+    for n, question in enumerate(questions, start=1):
+        blocks.extend(question_blocks(localized(question, lang), n=n, count=count, lang=lang))
+    blocks.append(
+        actions(
+            f"survey_round_{round_id}",
+            button(
+                t("survey_form.answer", lang), ANSWER_FORM_ACTION, str(round_id), style="primary"
+            ),
+        )
+    )
+    blocks.append(
+        context(t("surveys.round.anonymous" if anonymous else "surveys.round.named", lang))
+    )
+    text = tn("survey_form.fallback", count, lang, title=_safe(title))
+    return {"text": truncate(text, MESSAGE_TEXT_LIMIT), "blocks": blocks[:MESSAGE_BLOCK_LIMIT]}
 
 
-def question_message(
-    question: dict[str, Any], *, n: int, count: int, round_id: int, lang: str
-) -> Message:
-    """Question `n` of `count` (a dict as in SurveyRound.questions)."""
+def question_blocks(question: dict[str, Any], *, n: int, count: int, lang: str) -> list[Block]:
+    """Question `n` of `count` (a dict as in SurveyRound.questions) and how to answer it."""
     text = t("surveys.round.question", lang, n=n, count=count, text=_safe(question["text"]))
-    blocks: list[Block] = [section(text)]
     kind = question["kind"]
     if kind in SCALE_RANGES:
         low_n, high_n = SCALE_RANGES[kind]
@@ -84,30 +86,16 @@ def question_message(
                 high_n=high_n,
                 high=_safe(question["high"]),
             )
-            hint = f"{labels}\n{hint}"
-        blocks.append(context(hint))
-        blocks.append(
-            actions(
-                f"survey_{round_id}_{question['id']}",
-                *(
-                    button(
-                        str(value),
-                        f"{ANSWER_ACTION_PREFIX}{value}",
-                        answer_value(round_id, question["id"], value),
-                    )
-                    for value in range(low_n, high_n + 1)
-                ),
-            )
-        )
+            hint = f"{hint} {labels}"
     elif kind == "choice":
         options = " · ".join(
             f"{index}) {_safe(option)}"
             for index, option in enumerate(question.get("options") or [], start=1)
         )
-        blocks.append(context(t("surveys.round.choice_hint", lang, options=options)))
+        hint = t("surveys.round.choice_hint", lang, options=options)
     else:
-        blocks.append(context(t("surveys.round.text_hint", lang)))
-    return {"text": truncate(text, MESSAGE_TEXT_LIMIT), "blocks": blocks}
+        hint = t("surveys.round.text_hint", lang)
+    return [section(text), context(hint)]
 
 
 def reminder_message(
