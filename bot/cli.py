@@ -177,6 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Bolt logs whole request bodies (what people typed, anonymous or not) at INFO.
     logging.getLogger("jerry.bolt").setLevel(logging.WARNING)
     try:
+        if _needs_schema(args):
+            asyncio.run(_require_schema(settings))
         return _dispatch(args, settings) or 0
     except MissingSettingError as exc:
         print(f"jerry: {exc}", file=sys.stderr)
@@ -247,6 +249,44 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int | None:
     return 2
 
 
+# Commands that work without Jerry's tables: the schema's own, the ones that check it
+# themselves (serve and socket migrate first), and writing a template file.
+NO_SCHEMA_NEEDED = {("db",), ("serve",), ("socket",), ("doctor",), ("surveys", "init")}
+
+
+def _needs_schema(args: argparse.Namespace) -> bool:
+    command = args.command
+    action = getattr(args, f"{command}_command", None)
+    return (command,) not in NO_SCHEMA_NEEDED and (command, action) not in NO_SCHEMA_NEEDED
+
+
+async def _require_schema(settings: Settings) -> None:
+    """Refuse, in one line, a command whose tables do not exist yet or are older than the
+    code (instead of a traceback from the first query)."""
+    from bot.i18n import t
+    from bot.schema import code_heads, schema_is_current
+
+    lang = settings.jerry_language
+    state = await schema_is_current(settings.database_url, code_heads(settings.database_url))
+    if state is None:
+        raise CommandError(
+            t("cli.setup.database_unreachable", lang, url=_safe_url(settings.database_url))
+        )
+    if not state:
+        raise CommandError(t("cli.setup.schema_behind", lang, url=_safe_url(settings.database_url)))
+
+
+async def _refuse_bad_token(settings: Settings) -> None:
+    """Stop at start when Slack says the bot token is bad; an outage does not stop Jerry
+    (it keeps asking who it is in the background: bot/app.py, BotIdentity)."""
+    from bot.i18n import t
+    from bot.slack import token_refused
+
+    refused = await token_refused(settings.slack_bot_token, settings.slack_api_url)
+    if refused is not None:
+        raise CommandError(t("cli.setup.token_refused", settings.jerry_language, code=refused))
+
+
 def surveys_admin_actions() -> tuple[str, ...]:
     from bot.surveys.cli import ACTIONS
 
@@ -274,7 +314,15 @@ async def _check_schema(settings: Settings, *, migrate: bool) -> None:
     if state is None:
         raise CommandError(f"cannot reach the database at {_safe_url(settings.database_url)}")
     if not state:
-        raise CommandError("the database schema is behind: run `jerry db upgrade` first")
+        from bot.i18n import t
+
+        raise CommandError(
+            t(
+                "cli.setup.schema_behind",
+                settings.jerry_language,
+                url=_safe_url(settings.database_url),
+            )
+        )
 
 
 def _serve(
@@ -292,6 +340,7 @@ def _serve(
     from bot.http_server import uvicorn_options
 
     settings.require_http()
+    asyncio.run(_refuse_bad_token(settings))
     asyncio.run(_check_schema(settings, migrate=migrate))
     jerry = create_app(settings)
     # Debug shows Jerry's own lines; the libraries' debug output stays off (bot/logs.py).
@@ -307,6 +356,7 @@ async def _socket(settings: Settings, *, migrate: bool) -> int:
     from bot.app import create_app
 
     settings.require_socket()
+    await _refuse_bad_token(settings)
     await _check_schema(settings, migrate=migrate)
     jerry = create_app(settings)
     await jerry.start()

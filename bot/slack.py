@@ -47,6 +47,7 @@ __all__ = [
     "outbox_client",
     "slack_client",
     "slack_http_session",
+    "token_refused",
     "user_id_by_email",
 ]
 
@@ -165,6 +166,26 @@ PERMANENT_ERRORS = frozenset(
     }
 )
 RATE_LIMITED_ERRORS = frozenset({"ratelimited", "rate_limited"})
+# What Slack answers when the token itself is bad (auth.test): no wait or retry fixes it,
+# unlike an outage (https://docs.slack.dev/reference/methods/auth.test).
+BAD_TOKEN_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "no_permission",
+        "not_allowed_token_type",
+        "missing_scope",
+        "org_login_required",
+        "team_access_not_granted",
+        "two_factor_setup_required",
+        "enterprise_is_restricted",
+    }
+)
+# How long the check at start waits for auth.test: an outage must not hold the start long.
+TOKEN_CHECK_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -314,6 +335,21 @@ class BotIdentity:
         self.known = True
         log.info("Slack says Jerry is %s (bot %s) in %s", self.user_id, self.bot_id, self.team_id)
         return True
+
+
+async def token_refused(token: str | None, base_url: str) -> str | None:
+    """Slack's error code when it says `token` is bad (one of BAD_TOKEN_ERRORS); None when
+    the token works or Slack did not answer (an outage: the caller starts anyway and keeps
+    asking, see BotIdentity)."""
+    client = AsyncWebClient(token=token, base_url=base_url, timeout=TOKEN_CHECK_SECONDS)
+    try:
+        await client.auth_test()
+    except SlackApiError as exc:
+        code = classify(exc).code
+        return code if code in BAD_TOKEN_ERRORS else None
+    except TRANSPORT_ERRORS:
+        return None
+    return None
 
 
 async def user_id_by_email(client: AsyncWebClient, email: str) -> str | None:

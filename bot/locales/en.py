@@ -113,6 +113,10 @@ MESSAGES: dict[str, str] = {
     # CLI
     "cli.routing_test.team": "Team",
     "cli.routing_test.why": "Why",
+    # --- setup checks (jerry serve/socket at start, every command's schema, jerry doctor) ---
+    "cli.setup.token_refused": "Slack refuses SLACK_BOT_TOKEN (auth.test: {code}): copy the Bot User OAuth Token (xoxb-…) from your app's OAuth & Permissions page, then start again",
+    "cli.setup.schema_behind": "the database at {url} has no Jerry tables yet (or is behind): run `jerry db upgrade`",
+    "cli.setup.database_unreachable": "cannot reach the database at {url}: check DATABASE_URL and that the database server is running",
     # routing: why an item went where it did
     "routing.quoted": "“{text}”",
     "routing.why.chosen_area": "the reporter chose the area {area}",

@@ -113,6 +113,10 @@ MESSAGES: dict[str, str] = {
     # CLI
     "cli.routing_test.team": "Équipe",
     "cli.routing_test.why": "Pourquoi",
+    # --- setup checks (jerry serve/socket at start, every command's schema, jerry doctor) ---
+    "cli.setup.token_refused": "Slack refuse SLACK_BOT_TOKEN (auth.test : {code}) : copiez le Bot User OAuth Token (xoxb-…) depuis la page OAuth & Permissions de votre app, puis relancez",
+    "cli.setup.schema_behind": "la base de données {url} n’a pas encore les tables de Jerry (ou elles sont en retard) : lancez `jerry db upgrade`",
+    "cli.setup.database_unreachable": "impossible de joindre la base de données {url} : vérifiez DATABASE_URL et que le serveur de base de données tourne",
     # routing: why an item went where it did
     "routing.quoted": "« {text} »",
     "routing.why.chosen_area": "la personne a choisi le domaine {area}",

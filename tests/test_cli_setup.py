@@ -1,0 +1,132 @@
+"""Setup mistakes surface at setup (issue 11): a bad token stops `jerry serve`/`jerry socket`
+at start in one line, and every command that needs the schema says to run `jerry db upgrade`
+when the tables are missing or older than the code. Real `jerry` processes (tests/test_cli.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from bot.db import upgrade_sync
+from tests.conftest import POSTGRES_ADMIN_URL, _pg_url
+from tests.fakeslack import FakeSlack
+from tests.harness import SIGNING_SECRET
+from tests.test_cli import Jerry, Run, assert_no_traceback
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Jerry:
+    """`jerry` with no settings at all, in an empty directory."""
+    return Jerry(tmp_path)
+
+
+def one_line_refusal(run: Run, *needles: str) -> str:
+    assert run.returncode != 0, str(run)
+    assert_no_traceback(run)
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr\n{run}"
+    for needle in needles:
+        assert needle in lines[0], f"{needle!r} not in the line\n{run}"
+    return lines[0]
+
+
+# --- a bad token stops the start -------------------------------------------------------------
+
+
+async def test_serve_and_socket_refuse_to_start_with_a_token_slack_refuses(
+    cli: Jerry, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    base = cli.with_settings(
+        SLACK_API_URL=fake_slack.api_url,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'jerry.db'}",
+    )
+    wrong = base.with_settings(SLACK_BOT_TOKEN="xoxb-not-this-one")
+    serve, socket, french = await asyncio.gather(
+        wrong("serve", "--port", "9"),
+        wrong.with_settings(SLACK_APP_TOKEN="xapp-test")("socket"),
+        wrong.with_settings(JERRY_LANGUAGE="fr")("serve", "--port", "9"),
+    )
+    one_line_refusal(serve, "SLACK_BOT_TOKEN", "invalid_auth")
+    one_line_refusal(socket, "SLACK_BOT_TOKEN", "invalid_auth")
+    one_line_refusal(french, "Slack refuse SLACK_BOT_TOKEN", "invalid_auth")
+    # Revoked: the right token, which Slack no longer accepts.
+    fake_slack.fail_next("auth.test", "token_revoked")
+    revoked = await base.with_settings(SLACK_BOT_TOKEN=fake_slack.token)("serve", "--port", "9")
+    one_line_refusal(revoked, "token_revoked")
+    # Refused before touching the database.
+    assert not (tmp_path / "jerry.db").exists()
+
+
+# --- the schema is missing or behind ---------------------------------------------------------
+
+SCHEMA_COMMANDS = [
+    ("routing", "export"),
+    ("routing", "test", "the invoice is wrong"),
+    ("summaries", "export"),
+    ("surveys", "export"),
+    ("surveys", "results", "pulse"),
+    ("summaries", "fetch"),
+]
+
+
+async def refused_for_schema(jerry: Jerry) -> None:
+    runs = await asyncio.gather(*(jerry(*command) for command in SCHEMA_COMMANDS))
+    for run in runs:
+        one_line_refusal(run, "no Jerry tables yet", "jerry db upgrade")
+
+
+async def test_commands_on_a_fresh_sqlite_file_say_run_db_upgrade(
+    cli: Jerry, tmp_path: Path
+) -> None:
+    path = tmp_path / "fresh.db"
+    await refused_for_schema(cli.with_settings(DATABASE_URL=f"sqlite:///{path}"))
+    assert not path.exists()  # checking did not leave an empty file behind
+    path.touch()  # an empty file, as some tools create
+    await refused_for_schema(cli.with_settings(DATABASE_URL=f"sqlite:///{path}"))
+    french = await cli.with_settings(DATABASE_URL=f"sqlite:///{path}", JERRY_LANGUAGE="fr")(
+        "routing", "export"
+    )
+    one_line_refusal(french, "n’a pas encore les tables de Jerry", "jerry db upgrade")
+    # After the upgrade the same command runs (and says there is no routing model yet).
+    assert (await cli.with_settings(DATABASE_URL=f"sqlite:///{path}")("db", "upgrade")).ok
+    after = await cli.with_settings(DATABASE_URL=f"sqlite:///{path}")("routing", "export")
+    assert "no routing model yet" in after.stderr, str(after)
+
+
+async def test_a_schema_older_than_the_code_says_run_db_upgrade(cli: Jerry, tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    await asyncio.to_thread(upgrade_sync, f"sqlite:///{path}", "0013")
+    await refused_for_schema(cli.with_settings(DATABASE_URL=f"sqlite:///{path}"))
+
+
+async def test_commands_on_an_empty_postgresql_database_say_run_db_upgrade(cli: Jerry) -> None:
+    name = f"jerry_test_empty_{os.getpid()}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=10)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    await admin(f'DROP DATABASE IF EXISTS "{name}"')
+    await admin(f'CREATE DATABASE "{name}"')
+    try:
+        await refused_for_schema(cli.with_settings(DATABASE_URL=_pg_url(name)))
+    finally:
+        await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def test_an_unreachable_database_is_one_line(cli: Jerry) -> None:
+    run = await cli.with_settings(DATABASE_URL="postgresql://nobody@127.0.0.1:9/none")(
+        "routing", "export"
+    )
+    one_line_refusal(run, "cannot reach the database")
