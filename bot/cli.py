@@ -23,6 +23,8 @@ EPILOG = """all commands:
   serve [--port N] [--host H] [--no-migrate]   serve Slack over HTTP (/slack/events, /healthz)
   socket                                       connect in Socket Mode (needs SLACK_APP_TOKEN)
   db upgrade                                   create or migrate the database schema
+  doctor                                       check the setup: token, scopes, channels, people,
+                                               database, scheduler; say what to fix
   routing import FILE [--dry-run]              validate FILE and replace the routing model with it
   routing export [FILE]                        write the routing model in the import format
   routing test TEXT [--channel C] [--area A]   show which team some text would go to, and why
@@ -95,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
         "socket", help="connect to Slack in Socket Mode (needs SLACK_APP_TOKEN)"
     )
     socket.add_argument("--no-migrate", action="store_true", help="do not migrate the schema first")
+
+    commands.add_parser(
+        "doctor",
+        help="check the setup (token, scopes, channels, people, database, scheduler) "
+        "and say what to fix (exit status 1 if anything fails)",
+    )
 
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
@@ -207,6 +215,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int | None:
         )
     if args.command == "socket":
         return asyncio.run(_socket(settings, migrate=not args.no_migrate))
+    if args.command == "doctor":
+        return asyncio.run(_doctor(settings))
     if args.command == "db":
         from bot.db import upgrade_sync
 
@@ -285,6 +295,28 @@ async def _refuse_bad_token(settings: Settings) -> None:
     refused = await token_refused(settings.slack_bot_token, settings.slack_api_url)
     if refused is not None:
         raise CommandError(t("cli.setup.token_refused", settings.jerry_language, code=refused))
+
+
+async def _doctor(settings: Settings) -> int:
+    from bot.app import scheduled_jobs
+    from bot.doctor import Setup, run_checks
+    from bot.i18n import t, tn
+
+    lang = settings.jerry_language
+    checks = await run_checks(Setup(settings, scheduled_jobs(settings), lang))
+    for check in checks:
+        if check.ok:
+            print(t("doctor.line_ok", lang, what=check.what))
+        elif check.fix:
+            print(t("doctor.line_fix", lang, what=check.what, fix=check.fix))
+        else:
+            print(t("doctor.line_failed", lang, what=check.what))
+    failed = sum(not check.ok for check in checks)
+    if failed:
+        print(tn("doctor.summary_failed", failed, lang))
+        return 1
+    print(t("doctor.summary_ok", lang))
+    return 0
 
 
 def surveys_admin_actions() -> tuple[str, ...]:

@@ -79,14 +79,10 @@ async def schema_is_current(url: str, heads: set[str] | None = None) -> bool | N
 
 def _missing_sqlite_file(url: str) -> bool:
     parsed = make_url(url)
-    path = parsed.database
-    return (
-        parsed.get_backend_name() == "sqlite"
-        and bool(path)
-        and path != ":memory:"
-        and not path.startswith("file:")
-        and not Path(path).exists()
-    )
+    path = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or path in ("", ":memory:"):
+        return False
+    return not path.startswith("file:") and not Path(path).exists()
 
 
 async def ensure_schema(url: str) -> None:

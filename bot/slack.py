@@ -43,12 +43,14 @@ __all__ = [
     "SlackHTTPSession",
     "classify",
     "find_posted",
+    "granted_scopes",
     "kind_of",
     "outbox_client",
     "slack_client",
     "slack_http_session",
     "token_refused",
     "user_id_by_email",
+    "user_standing",
 ]
 
 SlackHTTPSession = aiohttp.ClientSession
@@ -361,3 +363,38 @@ async def user_id_by_email(client: AsyncWebClient, email: str) -> str | None:
             return None
         raise
     return (response.get("user") or {}).get("id")
+
+
+# What users.info says of someone Jerry is to send to: `user_standing`'s answers.
+ACTIVE, UNKNOWN, DEACTIVATED, A_BOT = "active", "unknown", "deactivated", "bot"
+
+
+async def user_standing(client: AsyncWebClient, user_id: str) -> str:
+    """ACTIVE, UNKNOWN (Slack does not know the id), DEACTIVATED, or A_BOT (users.info);
+    other failures (Slack unreachable, a bad token) are raised."""
+    try:
+        response = await client.users_info(user=user_id)
+    except SlackApiError as exc:
+        if classify(exc).code == "user_not_found":
+            return UNKNOWN
+        raise
+    user = response.get("user") or {}
+    if user.get("deleted"):
+        return DEACTIVATED
+    if user.get("is_bot") or user.get("id") == "USLACKBOT":
+        return A_BOT
+    return ACTIVE
+
+
+def granted_scopes(headers: Any) -> set[str] | None:
+    """The scopes a Web API response says the token has (its x-oauth-scopes header), or None
+    when the header is absent."""
+    value = None
+    for name, header in dict(headers or {}).items():
+        if str(name).lower() == "x-oauth-scopes":
+            value = header
+    if isinstance(value, list):
+        value = ",".join(value)
+    if value is None:
+        return None
+    return {scope.strip() for scope in str(value).split(",") if scope.strip()}
