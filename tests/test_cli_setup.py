@@ -130,3 +130,54 @@ async def test_an_unreachable_database_is_one_line(cli: Jerry) -> None:
         "routing", "export"
     )
     one_line_refusal(run, "cannot reach the database")
+
+
+# --- quiet logs --------------------------------------------------------------------------------
+
+
+async def test_serve_logs_no_scheduler_ticks_no_warning_and_no_traceback_on_sigterm(
+    cli: Jerry, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    import signal
+
+    import httpx
+
+    from tests.test_cli import free_port, wait_healthy
+
+    port = free_port()
+    jerry = cli.with_slack(fake_slack).with_settings(
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}",
+        # Every job ticks each second, so a few seconds hold several ticks of each.
+        JERRY_REMINDER_SECONDS="1",
+        JERRY_SURVEY_CHECK_SECONDS="1",
+        JERRY_SUMMARY_CHECK_SECONDS="1",
+    )
+    proc = await jerry.start(
+        "serve",
+        "--port",
+        str(port),
+        "--host",
+        "127.0.0.1",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert proc.stdout is not None
+    output = asyncio.create_task(proc.stdout.read())
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            await wait_healthy(http, proc, output)
+        await asyncio.sleep(3.5)
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.wait(), 20)
+        log = (await output).decode()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        output.cancel()
+    assert "Application shutdown complete" in log, log
+    assert "apscheduler" not in log.lower() and "Running job" not in log, log
+    assert "executed successfully" not in log, log
+    assert "WARNING" not in log and "ERROR" not in log, log
+    assert "Traceback" not in log and "CancelledError" not in log, log
