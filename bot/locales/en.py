@@ -166,7 +166,7 @@ MESSAGES: dict[str, str] = {
     "doctor.people.unreadable": "Slack says {code} about {user} ({role})",
     "doctor.people.replace_fix": "name an active person in the routing file and run `jerry routing import` again",
     "doctor.people.no_model": "there is no routing model yet",
-    "doctor.people.import_fix": "write one (`jerry routing init`) and import it (`jerry routing import FILE`)",
+    "doctor.people.import_fix": "write a routing file (README.md, section The routing file) and import it with `jerry routing import FILE`",
     "doctor.scheduler.ok": "the scheduled jobs are registered: {jobs}",
     "doctor.scheduler.last_run": "{job} ran {ago}",
     "doctor.scheduler.not_run_yet": "{job} has not run yet",

@@ -166,7 +166,7 @@ MESSAGES: dict[str, str] = {
     "doctor.people.unreadable": "Slack répond {code} pour {user} ({role})",
     "doctor.people.replace_fix": "nommez une personne active dans le fichier de routage et relancez `jerry routing import`",
     "doctor.people.no_model": "il n’y a pas encore de modèle de routage",
-    "doctor.people.import_fix": "écrivez-en un (`jerry routing init`) et importez-le (`jerry routing import FICHIER`)",
+    "doctor.people.import_fix": "écrivez un fichier de routage (README.md, section The routing file) et importez-le avec `jerry routing import FICHIER`",
     "doctor.scheduler.ok": "les tâches planifiées sont enregistrées : {jobs}",
     "doctor.scheduler.last_run": "{job} a tourné {ago}",
     "doctor.scheduler.not_run_yet": "{job} n’a pas encore tourné",
