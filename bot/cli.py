@@ -192,7 +192,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"jerry: {exc}", file=sys.stderr)
         return 2
     except CommandError as exc:
-        print(f"jerry: {exc}", file=sys.stderr)
+        from bot.text import plain_for_terminal
+
+        print(f"jerry: {plain_for_terminal(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -301,22 +303,25 @@ async def _doctor(settings: Settings) -> int:
     from bot.app import scheduled_jobs
     from bot.doctor import Setup, run_checks
     from bot.i18n import t, tn
+    from bot.text import plain_for_terminal
 
     lang = settings.jerry_language
     checks = await run_checks(Setup(settings, scheduled_jobs(settings), lang))
+    lines = []
     for check in checks:
         if check.ok:
-            print(t("doctor.line_ok", lang, what=check.what))
+            lines.append(t("doctor.line_ok", lang, what=check.what))
         elif check.fix:
-            print(t("doctor.line_fix", lang, what=check.what, fix=check.fix))
+            lines.append(t("doctor.line_fix", lang, what=check.what, fix=check.fix))
         else:
-            print(t("doctor.line_failed", lang, what=check.what))
+            lines.append(t("doctor.line_failed", lang, what=check.what))
     failed = sum(not check.ok for check in checks)
     if failed:
-        print(tn("doctor.summary_failed", failed, lang))
-        return 1
-    print(t("doctor.summary_ok", lang))
-    return 0
+        lines.append(tn("doctor.summary_failed", failed, lang))
+    else:
+        lines.append(t("doctor.summary_ok", lang))
+    print("\n".join(plain_for_terminal(line) for line in lines))
+    return 1 if failed else 0
 
 
 def surveys_admin_actions() -> tuple[str, ...]:

@@ -202,7 +202,7 @@ async def test_jerry_doctor_prints_one_line_per_check_and_exits_1_on_a_failure(
     assert "✗ SLACK_SIGNING_SECRET is not set" in missing_secret.stdout
     assert ". Fix: copy the Signing Secret" in missing_secret.stdout
     assert missing_secret.stdout.strip().endswith(
-        "1 check failed: fix it and run `jerry doctor` again."
+        "1 check failed: fix it and run jerry doctor again."
     )
     assert french.returncode == 1, str(french)
     assert "✗ SLACK_SIGNING_SECRET n’est pas défini" in french.stdout

@@ -11,6 +11,7 @@ from bot.admin_files import (
     CommandError,
     change_in_one_transaction,
     in_session,
+    print_for_terminal,
     print_imported,
     print_problems,
     read_file,
@@ -108,6 +109,11 @@ async def test_text(
         raise CommandError(f"there is no area named {area!r}")
     decision = decide(model, text, channel=channel, chosen_area=area)
     target = decision.team.name + (f" / {decision.area.name}" if decision.area else "")
-    print(f"{t('cli.routing_test.team', lang)}: {target} (lead {decision.team.lead})")
-    print(f"{t('cli.routing_test.why', lang)}: {explain(decision.step, decision.detail, lang)}")
+    lead = t("cli.routing_test.lead", lang, lead=f"<@{decision.team.lead}>")
+    why = explain(decision.step, decision.detail, lang)
+    await print_for_terminal(
+        settings,
+        f"{t('cli.routing_test.team', lang)}: {target} ({lead})\n"
+        f"{t('cli.routing_test.why', lang)}: {why}",
+    )
     return 0

@@ -113,6 +113,9 @@ MESSAGES: dict[str, str] = {
     # CLI
     "cli.routing_test.team": "Team",
     "cli.routing_test.why": "Why",
+    # --- routing import checks people, routing init, the lead welcome DM (issue 11, part 2) ---
+    "cli.routing_test.lead": "lead {lead}",
+    # --- end of routing import / welcome block ---
     # --- setup checks (jerry serve/socket at start, every command's schema, jerry doctor) ---
     "cli.setup.token_refused": "Slack refuses SLACK_BOT_TOKEN (auth.test: {code}): copy the Bot User OAuth Token (xoxb-…) from your app's OAuth & Permissions page, then start again",
     "cli.setup.schema_behind": "the database at {url} has no Jerry tables yet (or is behind): run `jerry db upgrade`",

@@ -113,6 +113,9 @@ MESSAGES: dict[str, str] = {
     # CLI
     "cli.routing_test.team": "Équipe",
     "cli.routing_test.why": "Pourquoi",
+    # --- routing import checks people, routing init, the lead welcome DM (issue 11, part 2) ---
+    "cli.routing_test.lead": "responsable {lead}",
+    # --- end of routing import / welcome block ---
     # --- setup checks (jerry serve/socket at start, every command's schema, jerry doctor) ---
     "cli.setup.token_refused": "Slack refuse SLACK_BOT_TOKEN (auth.test : {code}) : copiez le Bot User OAuth Token (xoxb-…) depuis la page OAuth & Permissions de votre app, puis relancez",
     "cli.setup.schema_behind": "la base de données {url} n’a pas encore les tables de Jerry (ou elles sont en retard) : lancez `jerry db upgrade`",
