@@ -24,6 +24,7 @@ import handlers
 from bot.config import Settings
 from bot.db import database_answers
 from bot.directory import Directory
+from bot.intake import welcome as lead_welcome
 from bot.logs import keep_people_out_of_logs, quiet_routine_logs
 from bot.outbox.registry import OutboxContext, OutboxRegistry
 from bot.outbox.worker import DeliveryWorker
@@ -70,6 +71,7 @@ def outbox_handlers(surveys: SurveyContext, digest: LeadDigest | None = None) ->
     survey_results.register_outbox(registry, surveys)
     survey_rounds.register_outbox(registry)
     summary_replies.register_outbox(registry)
+    lead_welcome.register_outbox(registry)
     return registry
 
 

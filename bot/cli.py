@@ -25,7 +25,8 @@ EPILOG = """all commands:
   db upgrade                                   create or migrate the database schema
   doctor                                       check the setup: token, scopes, channels, people,
                                                database, scheduler; say what to fix
-  routing import FILE [--dry-run]              validate FILE and replace the routing model with it
+  routing import FILE [--dry-run] [--no-check] validate FILE (people checked with Slack) and
+                                               replace the routing model with it
   routing export [FILE]                        write the routing model in the import format
   routing test TEXT [--channel C] [--area A]   show which team some text would go to, and why
   summaries fetch                              fetch every feed now and say what each brought
@@ -123,6 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", type=Path, help="a routing file (YAML; format in README.md)")
     imp.add_argument(
         "--dry-run", action="store_true", help="validate and show what would change; change nothing"
+    )
+    imp.add_argument(
+        "--no-check",
+        action="store_true",
+        help="do not ask Slack (users.info) whether every lead and backup is an active person",
     )
     exp = routing_commands.add_parser("export", help="write the routing model in the import format")
     exp.add_argument(
@@ -229,7 +235,17 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int | None:
         from bot.intake import routing_cli as routing_admin
 
         if args.routing_command == "import":
-            return asyncio.run(routing_admin.import_file(settings, args.file, dry_run=args.dry_run))
+            return asyncio.run(
+                routing_admin.import_file(
+                    settings,
+                    args.file,
+                    dry_run=args.dry_run,
+                    people_check=None
+                    if args.no_check
+                    else routing_admin.slack_people_check(settings),
+                    welcome=True,
+                )
+            )
         if args.routing_command == "export":
             return asyncio.run(routing_admin.export_file(settings, args.file))
         if args.routing_command == "test":

@@ -6,7 +6,7 @@ from models.conversation import RelayedMessage
 from models.deliveries import Delivery, OutboxAlert
 from models.items import Item, ItemEvent
 from models.reminders import ScheduledJob, SentReminder
-from models.routing import Area, RoutingRule, Team
+from models.routing import Area, LeadWelcome, RoutingRule, Team
 from models.summaries import SummaryPost, SummarySubscription
 from models.surveys import Survey, SurveyAnswer, SurveyInvite, SurveyRound, SurveySecret
 from models.updates import Feed, ProductUpdate
@@ -19,6 +19,7 @@ __all__ = [
     "Feed",
     "Item",
     "ItemEvent",
+    "LeadWelcome",
     "OutboxAlert",
     "ProductUpdate",
     "RelayedMessage",

@@ -28,6 +28,7 @@ STORED_PURPOSES = {
     "survey_results",
     "survey_ask",
     "summary_reply",
+    "lead_welcome",
 }
 
 

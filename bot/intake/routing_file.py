@@ -27,10 +27,10 @@ rules:                # optional, checked in order before keywords; first match 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-from yaml.nodes import Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.config_file import (
     Checker,
@@ -405,6 +405,56 @@ async def resolve_emails(
     if problems:
         raise RoutingFileError(problems, source)
     return replace(model, triage=triage, teams=tuple(teams))
+
+
+# --- people ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NamedPerson:
+    """A person the routing file names: who, in which role of which team, and where."""
+
+    user_id: str  # after `resolve_emails`
+    team: str
+    role: str  # "lead" or "backup"
+    field: str  # e.g. "teams[1].backup"
+    line: int  # 0 when the file's text is not at hand
+
+
+def people_named(model: RoutingModel, text: str | None = None) -> list[NamedPerson]:
+    """Every lead and backup of `model` (triage's lead first), with the line `text` (the
+    file `model` was parsed from) names them on."""
+    lines = _person_lines(text) if text is not None else {}
+    named = [NamedPerson(model.triage.lead, model.triage.name, "lead", "triage.lead", 0)]
+    for index, spec in enumerate(model.teams):
+        named.append(NamedPerson(spec.lead, spec.name, "lead", f"teams[{index}].lead", 0))
+        if spec.backup:
+            named.append(NamedPerson(spec.backup, spec.name, "backup", f"teams[{index}].backup", 0))
+    return [replace(person, line=lines.get(person.field, 0)) for person in named]
+
+
+def _person_lines(text: str) -> dict[str, int]:
+    """Field ("triage.lead", "teams[0].backup" …) → line, in a file `parse` accepted."""
+    root = compose_yaml(text, "routing file", RoutingFileError)
+    lines: dict[str, int] = {}
+    if not isinstance(root, MappingNode):
+        return lines
+    for key, value in root.value:
+        if key.value == "triage" and isinstance(value, MappingNode):
+            lines.update(_lines_of(value, "triage"))
+        elif key.value == "teams" and isinstance(value, SequenceNode):
+            for index, team in enumerate(value.value):
+                if isinstance(team, MappingNode):
+                    lines.update(_lines_of(team, f"teams[{index}]"))
+    return lines
+
+
+def _lines_of(node: MappingNode, field: str) -> dict[str, int]:
+    return {
+        f"{field}.{key.value}": line_of(value)
+        for key, value in node.value
+        if isinstance(key, ScalarNode) and key.value in ("lead", "backup")
+    }
 
 
 # --- writing ----------------------------------------------------------------------------------
