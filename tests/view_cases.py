@@ -31,6 +31,7 @@ from bot.views.home import (
     RuleGlance,
     TeamGlance,
 )
+from bot.views.welcome import WelcomeTeam
 from tests import test_survey_results as survey_results_tests
 from tests import test_views_home as home_tests
 from tests import test_views_summary as summary_tests
@@ -546,3 +547,27 @@ def round_results_many_answers() -> RoundResults:
         for n in range(30)
     ]
     return survey_results_view_tests.make([text], rows, invited=40)
+
+
+# --- the welcome DM of a lead or backup ---------------------------------------------------------
+
+
+def welcome_payments() -> WelcomeTeam:
+    """A lead's team with its own targets, an area with many keywords (some cut) and text
+    that must not ping anyone."""
+    return WelcomeTeam(
+        name="Payments & Billing",
+        role="lead",
+        areas=(
+            ("Billing", ("invoice", "billing", "refund", "facture", "credit note", "VAT", "PDF")),
+            ("Checkout <!here>", ("checkout", "cart")),
+            ("Fraud", ()),
+        ),
+        ack_target="4h",
+        answer_target="1.5d",
+    )
+
+
+def welcome_mobile_backup() -> WelcomeTeam:
+    """A backup's team on the default targets (one business day each), no area yet."""
+    return WelcomeTeam(name="Mobile", role="backup")
