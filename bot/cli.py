@@ -188,8 +188,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # Alembic announces each of its autogenerate plugins at INFO on every migration: noise.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
-    # Bolt logs whole request bodies (what people typed, anonymous or not) at INFO.
-    logging.getLogger("jerry.bolt").setLevel(logging.WARNING)
+    # Bolt logs whole request bodies (what people typed, anonymous or not) at INFO, and
+    # slack_sdk a line per retried call: a command says what went wrong in one line instead.
+    from bot.logs import keep_people_out_of_logs
+
+    keep_people_out_of_logs()
     try:
         if _needs_schema(args):
             asyncio.run(_require_schema(settings))

@@ -132,6 +132,71 @@ async def test_an_unreachable_database_is_one_line(cli: Jerry) -> None:
     one_line_refusal(run, "cannot reach the database")
 
 
+# --- routing import checks every person with Slack -------------------------------------------
+
+
+async def test_routing_import_refuses_an_unknown_or_deactivated_backup_with_its_line(
+    cli: Jerry, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    from tests.harness import ROUTING_YAML
+    from tests.test_cli import assert_plain_text
+
+    fake_slack.add_user("U0GONE", "gone", deleted=True)
+    text = ROUTING_YAML.replace("backup: U0PAYBACK", "backup: U0NOBODY").replace(
+        "    lead: U0MOBLEAD\n", "    lead: U0MOBLEAD\n    backup: U0GONE\n"
+    )
+    (tmp_path / "routing.yml").write_text(text, encoding="utf-8")
+    database = f"sqlite+aiosqlite:///{tmp_path / 'jerry.db'}"
+    await asyncio.to_thread(upgrade_sync, database, "head")
+    jerry = cli.with_slack(fake_slack).with_settings(DATABASE_URL=database)
+    real, dry_run, unchecked, no_token = await asyncio.gather(
+        jerry("routing", "import", "routing.yml"),
+        jerry("routing", "import", "routing.yml", "--dry-run"),
+        cli.with_settings(DATABASE_URL=database)(
+            "routing", "import", "routing.yml", "--dry-run", "--no-check"
+        ),
+        cli.with_settings(DATABASE_URL=database)("routing", "import", "routing.yml"),
+    )
+    lines = text.splitlines()
+    nobody = lines.index("    backup: U0NOBODY") + 1
+    gone = lines.index("    backup: U0GONE") + 1
+    for run in (real, dry_run):
+        assert run.returncode == 1, str(run)
+        assert_no_traceback(run)
+        assert (
+            f"routing.yml:{nobody}: teams[0].backup: the backup of Payments, U0NOBODY, is not a "
+            "user Slack knows" in run.stderr
+        ), str(run)
+        assert (
+            f"routing.yml:{gone}: teams[1].backup: the backup of Mobile, U0GONE, is deactivated"
+            in run.stderr
+        ), str(run)
+        assert "the routing model was not changed" in run.stderr
+        assert_plain_text(run.stdout + run.stderr)
+    # --no-check: people are not asked about (no token needed); the file is otherwise fine.
+    assert unchecked.ok and "would import routing.yml" in unchecked.stdout, str(unchecked)
+    one_line_refusal(no_token, "SLACK_BOT_TOKEN", "--no-check")
+
+
+async def test_routing_import_with_slack_unreachable_is_one_line(
+    cli: Jerry, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    from tests.harness import ROUTING_YAML
+
+    (tmp_path / "routing.yml").write_text(ROUTING_YAML, encoding="utf-8")
+    database = f"sqlite+aiosqlite:///{tmp_path / 'jerry.db'}"
+    await asyncio.to_thread(upgrade_sync, database, "head")
+    jerry = cli.with_settings(
+        SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL="http://127.0.0.1:9/api/", DATABASE_URL=database
+    )
+    french = jerry.with_settings(JERRY_LANGUAGE="fr")
+    run, run_fr = await asyncio.gather(
+        jerry("routing", "import", "routing.yml"), french("routing", "import", "routing.yml")
+    )
+    one_line_refusal(run, "Slack could not be asked whether U0PRODOPS is active", "--no-check")
+    one_line_refusal(run_fr, "impossible de demander à Slack", "--no-check")
+
+
 # --- quiet logs --------------------------------------------------------------------------------
 
 
