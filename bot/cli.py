@@ -28,6 +28,7 @@ EPILOG = """all commands:
   routing import FILE [--dry-run] [--no-check] validate FILE (people checked with Slack) and
                                                replace the routing model with it
   routing export [FILE]                        write the routing model in the import format
+  routing init [FILE] [--language en|fr]       write a commented example routing file, to edit
   routing test TEXT [--channel C] [--area A]   show which team some text would go to, and why
   summaries fetch                              fetch every feed now and say what each brought
   summaries import FILE [--dry-run]            validate FILE and replace the subscriptions and feeds
@@ -133,6 +134,18 @@ def build_parser() -> argparse.ArgumentParser:
     exp = routing_commands.add_parser("export", help="write the routing model in the import format")
     exp.add_argument(
         "file", type=Path, nargs="?", help="where to write it (default: standard output)"
+    )
+    init = routing_commands.add_parser(
+        "init", help="write a commented example routing file to edit, then import"
+    )
+    init.add_argument(
+        "file", type=Path, nargs="?", help="where to write it (default: standard output)"
+    )
+    init.add_argument(
+        "--language",
+        choices=["en", "fr"],
+        default="en",
+        help="the language of its comments and names (default en)",
     )
     test = routing_commands.add_parser(
         "test", help="show which team some text would go to, and why"
@@ -251,6 +264,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int | None:
             )
         if args.routing_command == "export":
             return asyncio.run(routing_admin.export_file(settings, args.file))
+        if args.routing_command == "init":
+            return asyncio.run(routing_admin.init_file(args.file, language=args.language))
         if args.routing_command == "test":
             return asyncio.run(
                 routing_admin.test_text(
@@ -282,7 +297,14 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int | None:
 
 # Commands that work without Jerry's tables: the schema's own, the ones that check it
 # themselves (serve and socket migrate first), and writing a template file.
-NO_SCHEMA_NEEDED = {("db",), ("serve",), ("socket",), ("doctor",), ("surveys", "init")}
+NO_SCHEMA_NEEDED = {
+    ("db",),
+    ("serve",),
+    ("socket",),
+    ("doctor",),
+    ("surveys", "init"),
+    ("routing", "init"),
+}
 
 
 def _needs_schema(args: argparse.Namespace) -> bool:

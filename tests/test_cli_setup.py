@@ -197,6 +197,29 @@ async def test_routing_import_with_slack_unreachable_is_one_line(
     one_line_refusal(run_fr, "impossible de demander à Slack", "--no-check")
 
 
+async def test_routing_init_writes_an_example_to_edit_in_either_language(
+    cli: Jerry, tmp_path: Path
+) -> None:
+    from bot.intake.routing_file import parse
+
+    # No settings and no database: it only writes a file.
+    to_stdout, to_file, french = await asyncio.gather(
+        cli("routing", "init"),
+        cli("routing", "init", "routing.yml"),
+        cli("routing", "init", "routage.yml", "--language", "fr"),
+    )
+    for run in (to_stdout, to_file, french):
+        assert run.ok, str(run)
+    assert (tmp_path / "routing.yml").read_text(encoding="utf-8") == to_stdout.stdout
+    assert parse(to_stdout.stdout).teams[0].name == "Payments"
+    assert "jerry routing import routing.yml --dry-run" in to_stdout.stdout
+    assert (
+        parse((tmp_path / "routage.yml").read_text(encoding="utf-8")).teams[0].name == "Paiements"
+    )
+    again = await cli("routing", "init", "routing.yml")
+    one_line_refusal(again, "routing.yml exists already")
+
+
 # --- quiet logs --------------------------------------------------------------------------------
 
 

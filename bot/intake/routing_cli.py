@@ -180,6 +180,17 @@ async def _email_lookup(settings: Settings) -> Callable[[str], Awaitable[str | N
     return lookup
 
 
+async def init_file(path: Path | None, *, language: str = "en") -> int:
+    """`jerry routing init`: a commented example routing file, never over an existing one."""
+    import asyncio
+
+    from bot.intake.routing_file import example_file
+
+    if path is not None and await asyncio.to_thread(path.exists):
+        raise CommandError(t("cli.routing_init.exists", language, path=path))
+    return await write_file(example_file(language), path, "an example routing file")
+
+
 async def export_file(settings: Settings, path: Path | None) -> int:
     model = await in_session(settings, load_routing_model)
     if model is None:

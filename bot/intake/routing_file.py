@@ -45,6 +45,7 @@ from bot.config_file import (
     is_null,
     line_of,
 )
+from bot.i18n import t
 from bot.intake.routing import (
     AreaSpec,
     RoutingModel,
@@ -477,6 +478,67 @@ def _service_levels(spec: TeamSpec) -> dict[str, Any]:
     if hours:
         written["business_hours"] = hours
     return written
+
+
+# --- the example file (`jerry routing init`) --------------------------------------------------
+
+# The example's shape; its comments and names come from the catalog (`routing.example.*`), so
+# it reads in the admin's language. Every id is a placeholder to replace.
+_EXAMPLE = """\
+{header}
+
+# {triage}
+triage:
+  lead: U0PRODOPS01
+  channel: C0PRODOPS01
+
+# {teams}
+teams:
+  - name: {team1}
+    lead: U0LEAD00001
+    # {backup}
+    backup: U0BACKUP001
+    # {targets}
+    ack_target: 4h
+    answer_target: 1d
+    # {hours}
+    business_hours: {{days: [mon, tue, wed, thu, fri], start: "09:00", end: "18:00"}}
+    # {areas}
+    areas:
+      - name: {area1}
+        keywords: [{keywords1}]
+      - name: {area2}
+        keywords: [{keywords2}]
+
+  - name: {team2}
+    lead: U0LEAD00002
+    areas:
+      - name: {area3}
+        keywords: [{keywords3}]
+      - name: {area4}
+        keywords: [{keywords4}]
+
+# {rules}
+rules:
+  - name: {rule}
+    when: {{channel: C0SUPPORT01, pattern: "crash|freeze"}}
+    team: {team2}
+"""
+_EXAMPLE_COMMENTS = ("triage", "teams", "backup", "targets", "hours", "areas", "rules")
+_EXAMPLE_NAMES = (
+    *("team1", "team2", "area1", "area2", "area3", "area4"),
+    *("keywords1", "keywords2", "keywords3", "keywords4", "rule"),
+)
+
+
+def example_file(lang: str = "en") -> str:
+    """A commented example routing file to edit (`jerry routing init`), in `lang`."""
+    header = "\n".join(
+        f"# {line}".rstrip() for line in t("routing.example.header", lang).split("\n")
+    )
+    values = {key: t(f"routing.example.{key}", lang) for key in _EXAMPLE_COMMENTS}
+    values.update({key: t(f"routing.example.{key}", lang) for key in _EXAMPLE_NAMES})
+    return _EXAMPLE.format(header=header, **values)
 
 
 _HEADER = "# Jerry's routing model. Change it, then: jerry routing import FILE\n"
