@@ -34,8 +34,10 @@ from models.base import utcnow
 from models.summaries import SummarySubscription
 from models.surveys import Survey
 
-# manifest.yml beside the code (a source checkout): the scopes Jerry asks for.
+# manifest.yml, the scopes Jerry asks for: at the top of a source checkout, else the copy
+# the Docker image installs inside the `bot` package (Dockerfile, pyproject's package-data).
 MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"
+PACKAGED_MANIFEST = Path(__file__).resolve().parent / "manifest.yml"
 # A scheduled run claimed this long ago and never finished: its process died mid-run.
 STUCK_AFTER = timedelta(hours=1)
 DOCTOR_TIMEOUT_SECONDS = 10
@@ -58,8 +60,10 @@ class Setup:
     lang: str
 
 
-def manifest_scopes(path: Path = MANIFEST) -> set[str] | None:
+def manifest_scopes(path: Path | None = None) -> set[str] | None:
     """The bot scopes manifest.yml asks for; None when the file is not there."""
+    if path is None:
+        path = MANIFEST if MANIFEST.exists() else PACKAGED_MANIFEST
     try:
         manifest = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
