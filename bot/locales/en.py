@@ -175,7 +175,6 @@ MESSAGES: dict[str, str] = {
     "welcome.button.resolve": "• *{button}*: close it with an outcome; the reporter is told in plain words.",
     "welcome.thread": "What you write in the thread under an item’s DM goes to the reporter, and their replies come back in that thread (an anonymous reporter stays anonymous).",
     "welcome.reminders": "Jerry reminds you of an item waiting past its target, only in your working hours. Your queue is in Jerry’s App Home.",
-    # --- end of routing import / welcome block ---
     # --- setup checks (jerry serve/socket at start, every command's schema, jerry doctor) ---
     "cli.setup.token_refused": "Slack refuses SLACK_BOT_TOKEN (auth.test: {code}): copy the Bot User OAuth Token (xoxb-…) from your app's OAuth & Permissions page, then start again",
     "cli.setup.schema_behind": "the database at {url} has no Jerry tables yet (or is behind): run `jerry db upgrade`",

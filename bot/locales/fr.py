@@ -175,7 +175,6 @@ MESSAGES: dict[str, str] = {
     "welcome.button.resolve": "• *{button}* : clôturez-le avec son issue ; la personne qui l’a signalé en est informée en termes simples.",
     "welcome.thread": "Ce que vous écrivez dans le fil sous le message privé d’un sujet va à la personne qui l’a signalé, et ses réponses reviennent dans ce fil (une personne anonyme le reste).",
     "welcome.reminders": "Jerry vous rappelle un sujet qui attend au-delà de son objectif, seulement pendant vos heures de travail. Votre file est dans l’onglet Accueil de Jerry.",
-    # --- end of routing import / welcome block ---
     # --- setup checks (jerry serve/socket at start, every command's schema, jerry doctor) ---
     "cli.setup.token_refused": "Slack refuse SLACK_BOT_TOKEN (auth.test : {code}) : copiez le Bot User OAuth Token (xoxb-…) depuis la page OAuth & Permissions de votre app, puis relancez",
     "cli.setup.schema_behind": "la base de données {url} n’a pas encore les tables de Jerry (ou elles sont en retard) : lancez `jerry db upgrade`",
