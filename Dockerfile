@@ -12,6 +12,8 @@ RUN mkdir -p bot handlers models migrations \
     && pip uninstall -y jerry
 
 COPY bot ./bot
+# The scopes Jerry asks for, installed with the code: `jerry doctor` compares the token's.
+COPY manifest.yml ./bot/manifest.yml
 COPY handlers ./handlers
 COPY models ./models
 COPY migrations ./migrations

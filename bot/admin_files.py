@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.config_file import ConfigFileError
 from bot.db import create_engine, session_factory
+from bot.text import ids_to_name, plain_for_terminal
 
 Result = TypeVar("Result")
 
@@ -39,7 +40,7 @@ async def read_file(path: Path) -> str:
 def print_problems(path: Path, error: ConfigFileError, unchanged: str) -> int:
     """Say what is wrong with the file and that `unchanged` (e.g. "the surveys were not
     changed"); the command's exit status, 1."""
-    print(str(error), file=sys.stderr)
+    print(plain_for_terminal(str(error)), file=sys.stderr)
     print(f"jerry: {path} has {len(error.errors)} problem(s); {unchanged}", file=sys.stderr)
     return 1
 
@@ -73,6 +74,35 @@ async def change_in_one_transaction(
         return result
 
     return await in_session(settings, work)
+
+
+async def terminal_text(settings: Settings, text: str) -> str:
+    """Slack-formatted `text` as the terminal prints it (`bot.text.plain_for_terminal`): the
+    people it mentions by the names the slack_users cache knows; anyone else, and channels
+    (Jerry keeps no channel names), by their bare id."""
+    from sqlalchemy import select
+
+    from models.users import SlackUser
+
+    users, _channels = ids_to_name(text)
+    names: dict[str, str] = {}
+    if users:
+
+        async def cached(session: AsyncSession) -> dict[str, str]:
+            rows = await session.execute(
+                select(SlackUser.id, SlackUser.real_name, SlackUser.name).where(
+                    SlackUser.id.in_(sorted(users))
+                )
+            )
+            return {row.id: row.real_name or row.name for row in rows if row.real_name or row.name}
+
+        names = await in_session(settings, cached)
+    return plain_for_terminal(text, names)
+
+
+async def print_for_terminal(settings: Settings, text: str) -> None:
+    """Print Slack-formatted `text` on standard output as plain text (`terminal_text`)."""
+    sys.stdout.write((await terminal_text(settings, text)).rstrip("\n") + "\n")
 
 
 def print_imported(path: Path, summary: object, *, dry_run: bool) -> None:

@@ -25,14 +25,15 @@ from bot.config import Settings
 from bot.db import database_answers
 from bot.directory import Directory
 from bot.help import service as first_contact
-from bot.logs import keep_people_out_of_logs
+from bot.intake import welcome as lead_welcome
+from bot.logs import keep_people_out_of_logs, quiet_routine_logs
 from bot.outbox.pressure import RequestPressure
 from bot.outbox.registry import OutboxContext, OutboxRegistry
 from bot.outbox.worker import DeliveryWorker
 from bot.relay import conversation_delivery
 from bot.relay import delivery as relay_delivery
 from bot.relay.digest import LeadDigest
-from bot.scheduler import Scheduler, interval
+from bot.scheduler import JobFunction, Scheduler, interval
 from bot.services import build_services
 from bot.sla import late, reminders
 from bot.sla.reminders import ReminderSummary, run_reminders
@@ -74,7 +75,21 @@ def outbox_handlers(surveys: SurveyContext, digest: LeadDigest | None = None) ->
     survey_rounds.register_outbox(registry)
     summary_replies.register_outbox(registry)
     first_contact.register_outbox(registry)
+    lead_welcome.register_outbox(registry)
     return registry
+
+
+def scheduled_jobs(settings: Settings) -> dict[str, float]:
+    """The jobs a running Jerry schedules, name → seconds between runs (a setting of 0
+    turns one off); `jerry doctor` checks the same list."""
+    jobs = {
+        "reminders": float(settings.jerry_reminder_seconds),
+        "summaries": float(settings.jerry_summary_check_seconds),
+        "feeds": float(settings.jerry_feed_minutes * 60),
+        "survey_results": float(settings.jerry_survey_check_seconds),
+        "surveys": float(settings.jerry_survey_check_seconds),
+    }
+    return {name: seconds for name, seconds in jobs.items() if seconds > 0}
 
 
 class JerryApp:
@@ -124,29 +139,16 @@ class JerryApp:
         )
         self.directory, self.home = services.directory, services.home
         self.admins, self.language = services.admins, services.default_language
-        if settings.jerry_reminder_seconds > 0:
-            self.scheduler.add_job(
-                "reminders", interval(settings.jerry_reminder_seconds), self.run_reminders
-            )
-        if settings.jerry_summary_check_seconds > 0:
-            self.scheduler.add_job(
-                "summaries", interval(settings.jerry_summary_check_seconds), self.run_summaries
-            )
-        if settings.jerry_feed_minutes > 0:
-            self.scheduler.add_job(
-                "feeds", interval(settings.jerry_feed_minutes * 60), self.run_feeds
-            )
-        # Pulse survey results: reminders before closing, closing, results (bot/surveys/results.py).
-        if settings.jerry_survey_check_seconds > 0:
+        runs: dict[str, JobFunction] = {
+            "reminders": self.run_reminders,
+            "summaries": self.run_summaries,
+            "feeds": self.run_feeds,
             # Pulse survey results: reminders before closing, closing, results.
-            self.scheduler.add_job(
-                "survey_results",
-                interval(settings.jerry_survey_check_seconds),
-                self.run_survey_results,
-            )
-            self.scheduler.add_job(
-                "surveys", interval(settings.jerry_survey_check_seconds), self.run_surveys
-            )
+            "survey_results": self.run_survey_results,
+            "surveys": self.run_surveys,
+        }
+        for name, seconds in scheduled_jobs(settings).items():
+            self.scheduler.add_job(name, interval(seconds), runs[name])
         # Who Jerry is, learned in the background (see BotIdentity): with its own `authorize`,
         # Bolt never calls auth.test on a request's path, so Slack being down when this
         # process starts does not make it refuse every request.
@@ -367,4 +369,5 @@ def _too_large() -> Response:
 
 def create_app(settings: Settings) -> JerryApp:
     keep_people_out_of_logs()
+    quiet_routine_logs()
     return JerryApp(settings)

@@ -23,8 +23,12 @@ EPILOG = """all commands:
   serve [--port N] [--host H] [--no-migrate]   serve Slack over HTTP (/slack/events, /healthz)
   socket                                       connect in Socket Mode (needs SLACK_APP_TOKEN)
   db upgrade                                   create or migrate the database schema
-  routing import FILE [--dry-run]              validate FILE and replace the routing model with it
+  doctor                                       check the setup: token, scopes, channels, people,
+                                               database, scheduler; say what to fix
+  routing import FILE [--dry-run] [--no-check] validate FILE (people checked with Slack) and
+                                               replace the routing model with it
   routing export [FILE]                        write the routing model in the import format
+  routing init [FILE] [--language en|fr]       write a commented example routing file, to edit
   routing test TEXT [--channel C] [--area A]   show which team some text would go to, and why
   summaries fetch                              fetch every feed now and say what each brought
   summaries import FILE [--dry-run]            validate FILE and replace the subscriptions and feeds
@@ -96,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     socket.add_argument("--no-migrate", action="store_true", help="do not migrate the schema first")
 
+    commands.add_parser(
+        "doctor",
+        help="check the setup (token, scopes, channels, people, database, scheduler) "
+        "and say what to fix (exit status 1 if anything fails)",
+    )
+
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     upgrade = db_commands.add_parser(
@@ -116,9 +126,26 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument(
         "--dry-run", action="store_true", help="validate and show what would change; change nothing"
     )
+    imp.add_argument(
+        "--no-check",
+        action="store_true",
+        help="do not ask Slack (users.info) whether every lead and backup is an active person",
+    )
     exp = routing_commands.add_parser("export", help="write the routing model in the import format")
     exp.add_argument(
         "file", type=Path, nargs="?", help="where to write it (default: standard output)"
+    )
+    init = routing_commands.add_parser(
+        "init", help="write a commented example routing file to edit, then import"
+    )
+    init.add_argument(
+        "file", type=Path, nargs="?", help="where to write it (default: standard output)"
+    )
+    init.add_argument(
+        "--language",
+        choices=["en", "fr"],
+        default="en",
+        help="the language of its comments and names (default en)",
     )
     test = routing_commands.add_parser(
         "test", help="show which team some text would go to, and why"
@@ -174,15 +201,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # Alembic announces each of its autogenerate plugins at INFO on every migration: noise.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
-    # Bolt logs whole request bodies (what people typed, anonymous or not) at INFO.
-    logging.getLogger("jerry.bolt").setLevel(logging.WARNING)
+    # Bolt logs whole request bodies (what people typed, anonymous or not) at INFO, and
+    # slack_sdk a line per retried call: a command says what went wrong in one line instead.
+    from bot.logs import keep_people_out_of_logs
+
+    keep_people_out_of_logs()
     try:
+        if _needs_schema(args):
+            asyncio.run(_require_schema(settings))
         return _dispatch(args, settings) or 0
     except MissingSettingError as exc:
         print(f"jerry: {exc}", file=sys.stderr)
         return 2
     except CommandError as exc:
-        print(f"jerry: {exc}", file=sys.stderr)
+        from bot.text import plain_for_terminal
+
+        print(f"jerry: {plain_for_terminal(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -205,6 +239,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int | None:
         )
     if args.command == "socket":
         return asyncio.run(_socket(settings, migrate=not args.no_migrate))
+    if args.command == "doctor":
+        return asyncio.run(_doctor(settings))
     if args.command == "db":
         from bot.db import upgrade_sync
 
@@ -215,9 +251,21 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int | None:
         from bot.intake import routing_cli as routing_admin
 
         if args.routing_command == "import":
-            return asyncio.run(routing_admin.import_file(settings, args.file, dry_run=args.dry_run))
+            return asyncio.run(
+                routing_admin.import_file(
+                    settings,
+                    args.file,
+                    dry_run=args.dry_run,
+                    people_check=None
+                    if args.no_check
+                    else routing_admin.slack_people_check(settings),
+                    welcome=True,
+                )
+            )
         if args.routing_command == "export":
             return asyncio.run(routing_admin.export_file(settings, args.file))
+        if args.routing_command == "init":
+            return asyncio.run(routing_admin.init_file(args.file, language=args.language))
         if args.routing_command == "test":
             return asyncio.run(
                 routing_admin.test_text(
@@ -247,6 +295,76 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int | None:
     return 2
 
 
+# Commands that work without Jerry's tables: the schema's own, the ones that check it
+# themselves (serve and socket migrate first), and writing a template file.
+NO_SCHEMA_NEEDED = {
+    ("db",),
+    ("serve",),
+    ("socket",),
+    ("doctor",),
+    ("surveys", "init"),
+    ("routing", "init"),
+}
+
+
+def _needs_schema(args: argparse.Namespace) -> bool:
+    command = args.command
+    action = getattr(args, f"{command}_command", None)
+    return (command,) not in NO_SCHEMA_NEEDED and (command, action) not in NO_SCHEMA_NEEDED
+
+
+async def _require_schema(settings: Settings) -> None:
+    """Refuse, in one line, a command whose tables do not exist yet or are older than the
+    code (instead of a traceback from the first query)."""
+    from bot.i18n import t
+    from bot.schema import code_heads, schema_is_current
+
+    lang = settings.jerry_language
+    state = await schema_is_current(settings.database_url, code_heads(settings.database_url))
+    if state is None:
+        raise CommandError(
+            t("cli.setup.database_unreachable", lang, url=_safe_url(settings.database_url))
+        )
+    if not state:
+        raise CommandError(t("cli.setup.schema_behind", lang, url=_safe_url(settings.database_url)))
+
+
+async def _refuse_bad_token(settings: Settings) -> None:
+    """Stop at start when Slack says the bot token is bad; an outage does not stop Jerry
+    (it keeps asking who it is in the background: bot/app.py, BotIdentity)."""
+    from bot.i18n import t
+    from bot.slack import token_refused
+
+    refused = await token_refused(settings.slack_bot_token, settings.slack_api_url)
+    if refused is not None:
+        raise CommandError(t("cli.setup.token_refused", settings.jerry_language, code=refused))
+
+
+async def _doctor(settings: Settings) -> int:
+    from bot.app import scheduled_jobs
+    from bot.doctor import Setup, run_checks
+    from bot.i18n import t, tn
+    from bot.text import plain_for_terminal
+
+    lang = settings.jerry_language
+    checks = await run_checks(Setup(settings, scheduled_jobs(settings), lang))
+    lines = []
+    for check in checks:
+        if check.ok:
+            lines.append(t("doctor.line_ok", lang, what=check.what))
+        elif check.fix:
+            lines.append(t("doctor.line_fix", lang, what=check.what, fix=check.fix))
+        else:
+            lines.append(t("doctor.line_failed", lang, what=check.what))
+    failed = sum(not check.ok for check in checks)
+    if failed:
+        lines.append(tn("doctor.summary_failed", failed, lang))
+    else:
+        lines.append(t("doctor.summary_ok", lang))
+    print("\n".join(plain_for_terminal(line) for line in lines))
+    return 1 if failed else 0
+
+
 def surveys_admin_actions() -> tuple[str, ...]:
     from bot.surveys.cli import ACTIONS
 
@@ -274,7 +392,15 @@ async def _check_schema(settings: Settings, *, migrate: bool) -> None:
     if state is None:
         raise CommandError(f"cannot reach the database at {_safe_url(settings.database_url)}")
     if not state:
-        raise CommandError("the database schema is behind: run `jerry db upgrade` first")
+        from bot.i18n import t
+
+        raise CommandError(
+            t(
+                "cli.setup.schema_behind",
+                settings.jerry_language,
+                url=_safe_url(settings.database_url),
+            )
+        )
 
 
 def _serve(
@@ -292,6 +418,7 @@ def _serve(
     from bot.http_server import uvicorn_options
 
     settings.require_http()
+    asyncio.run(_refuse_bad_token(settings))
     asyncio.run(_check_schema(settings, migrate=migrate))
     jerry = create_app(settings)
     # Debug shows Jerry's own lines; the libraries' debug output stays off (bot/logs.py).
@@ -307,6 +434,7 @@ async def _socket(settings: Settings, *, migrate: bool) -> int:
     from bot.app import create_app
 
     settings.require_socket()
+    await _refuse_bad_token(settings)
     await _check_schema(settings, migrate=migrate)
     jerry = create_app(settings)
     await jerry.start()

@@ -72,9 +72,12 @@ def compose_yaml(text: str, source: str, error: type[ConfigFileError]) -> Node |
         raise error([FileProblem(0, "", "is nested too deeply to be read")], source) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if "quoted scalar" in (exc.context or "") and exc.context_mark is not None:
+            mark = exc.context_mark  # where the quote opens, not where the file ends
         line = mark.line + 1 if mark is not None else 0
-        problem = " ".join(part for part in (exc.context, exc.problem) if part) or str(exc)
-        raise error([FileProblem(line, "", f"not valid YAML: {problem}")], source) from exc
+        where = f"line {line}, column {mark.column + 1}: " if mark is not None else ""
+        problem = f"not valid YAML: {where}{yaml_problem_in_words(exc)}"
+        raise error([FileProblem(line, "", problem)], source) from exc
     except yaml.YAMLError as exc:
         raise error([FileProblem(0, "", f"not valid YAML: {exc}")], source) from exc
     # A "\\ud800" escape gives half a character: no database or Slack message can hold it.
@@ -86,6 +89,80 @@ def compose_yaml(text: str, source: str, error: type[ConfigFileError]) -> Node |
     if broken:
         raise error(broken, source)
     return node
+
+
+# PyYAML's most common complaints, in words an admin editing a file understands; the
+# patterns match its `problem` text (and `context` where the problem alone is ambiguous).
+_YAML_PROBLEMS: tuple[tuple[str, str, str], ...] = (
+    (
+        "block collection",
+        "expected <block end>",
+        "a list item or a line is not aligned with the ones above it (indent it like them)",
+    ),
+    (
+        "block mapping",
+        "found '<block sequence start>'",
+        "a list item is not aligned with the ones above (indent its '-' like theirs)",
+    ),
+    (
+        "block mapping",
+        "found '-'",
+        "a list item ('- …') stands where a 'key: value' line was expected "
+        "(indent it under its key, or add the missing key)",
+    ),
+    (
+        "block mapping",
+        "expected <block end>",
+        "a line is indented less or more than the other keys of its block",
+    ),
+    (
+        "",
+        "mapping values are not allowed here",
+        "a colon where none is expected: the line is indented more than the one above, "
+        "or a value holds ': ' and needs quotes around it",
+    ),
+    (
+        "",
+        "found character '\\t' that cannot start any token",
+        "a tab character: indent with spaces only",
+    ),
+    (
+        "",
+        "that cannot start any token",
+        "a value starts with a character YAML reserves (like @, ` or %): put the value in quotes",
+    ),
+    (
+        "simple key",
+        "could not find expected ':'",
+        "a line has no colon: write it as 'key: value' (or as a list item '- value')",
+    ),
+    (
+        "quoted scalar",
+        "",
+        "a quote opens here and is never closed",
+    ),
+    (
+        "flow sequence",
+        "",
+        "a list in brackets [ ] is not closed, or its items are not separated by commas",
+    ),
+    (
+        "flow mapping",
+        "",
+        "a mapping in braces { } is not closed, or its entries are not separated by commas",
+    ),
+    ("", "found undefined alias", "a '*name' refers to an anchor ('&name') defined nowhere above"),
+    ("duplicate anchor", "", "the same anchor ('&name') is defined twice"),
+)
+
+
+def yaml_problem_in_words(exc: yaml.MarkedYAMLError) -> str:
+    """A plain sentence for PyYAML's complaint; PyYAML's own words when it is not a common one."""
+    context, problem = exc.context or "", exc.problem or ""
+    for context_part, problem_part, words in _YAML_PROBLEMS:
+        if context_part in context and problem_part in problem:
+            return words
+    return " ".join(part for part in (context, problem) if part) or str(exc)
 
 
 def _scalars(root: Node | None) -> list[ScalarNode]:

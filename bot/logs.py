@@ -20,3 +20,14 @@ def keep_people_out_of_logs() -> None:
     """Hold the loggers that would pair a person with a text at WARNING."""
     for name in IDENTIFYING_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+# APScheduler logs every job's start and end at INFO ("Running job …", "… executed
+# successfully"): lines per job per tick that say nothing. Its warnings and errors still show.
+ROUTINE_LOGGERS = ("apscheduler",)
+
+
+def quiet_routine_logs() -> None:
+    """Hold the libraries that log every routine tick at WARNING."""
+    for name in ROUTINE_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -200,16 +200,19 @@ class Scheduler:
         )
 
     async def _fire(self, name: str) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._running.add(task)
+        """APScheduler's tick: the run goes on in a task of Jerry's own, so stopping cancels
+        it quietly (APScheduler logs a job it sees cancelled as an error, with a traceback)."""
+        if self._locks[name].locked():
+            return  # the previous run is still going; it covers this slot too
+        task = asyncio.create_task(self._run_fired(name))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _run_fired(self, name: str) -> None:
         try:
             await self.run_job(name, self.clock())
         except Exception:
             log.exception("scheduled job %s failed", name)
-        finally:
-            if task is not None:
-                self._running.discard(task)
 
     async def run_pending(self, now: datetime) -> list[str]:
         """Run every job due at `now` (once each, whatever it missed); the names run."""

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from pathlib import Path
 
 from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
 
 from bot.db import create_engine
 
@@ -42,9 +44,24 @@ async def _in_child(action: str, url: str) -> str:
     return output.decode()
 
 
-async def schema_is_current(url: str) -> bool | None:
-    """True when at head, False when behind or empty, None when the database cannot be reached."""
-    heads = set(json.loads(await _in_child("heads", url)))
+def code_heads(url: str) -> set[str]:
+    """The migration heads of this code, read in this process (for a short-lived command;
+    a serving process asks a child, see the module's doc)."""
+    from alembic.script import ScriptDirectory
+
+    from bot.db import alembic_config
+
+    return set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+
+
+async def schema_is_current(url: str, heads: set[str] | None = None) -> bool | None:
+    """True when at head, False when behind or empty, None when the database cannot be reached.
+
+    `heads`: the code's migration heads when the caller knows them (else asked of a child)."""
+    if heads is None:
+        heads = set(json.loads(await _in_child("heads", url)))
+    if _missing_sqlite_file(url):
+        return False  # connecting would create an empty file: nothing to leave behind
     engine = create_engine(url)
     try:
         async with engine.connect() as conn:
@@ -58,6 +75,14 @@ async def schema_is_current(url: str) -> bool | None:
     finally:
         await engine.dispose()
     return current == heads
+
+
+def _missing_sqlite_file(url: str) -> bool:
+    parsed = make_url(url)
+    path = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or path in ("", ":memory:"):
+        return False
+    return not path.startswith("file:") and not Path(path).exists()
 
 
 async def ensure_schema(url: str) -> None:

@@ -43,11 +43,14 @@ __all__ = [
     "SlackHTTPSession",
     "classify",
     "find_posted",
+    "granted_scopes",
     "kind_of",
     "outbox_client",
     "slack_client",
     "slack_http_session",
+    "token_refused",
     "user_id_by_email",
+    "user_standing",
 ]
 
 SlackHTTPSession = aiohttp.ClientSession
@@ -165,6 +168,26 @@ PERMANENT_ERRORS = frozenset(
     }
 )
 RATE_LIMITED_ERRORS = frozenset({"ratelimited", "rate_limited"})
+# What Slack answers when the token itself is bad (auth.test): no wait or retry fixes it,
+# unlike an outage (https://docs.slack.dev/reference/methods/auth.test).
+BAD_TOKEN_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "no_permission",
+        "not_allowed_token_type",
+        "missing_scope",
+        "org_login_required",
+        "team_access_not_granted",
+        "two_factor_setup_required",
+        "enterprise_is_restricted",
+    }
+)
+# How long the check at start waits for auth.test: an outage must not hold the start long.
+TOKEN_CHECK_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -316,6 +339,21 @@ class BotIdentity:
         return True
 
 
+async def token_refused(token: str | None, base_url: str) -> str | None:
+    """Slack's error code when it says `token` is bad (one of BAD_TOKEN_ERRORS); None when
+    the token works or Slack did not answer (an outage: the caller starts anyway and keeps
+    asking, see BotIdentity)."""
+    client = AsyncWebClient(token=token, base_url=base_url, timeout=TOKEN_CHECK_SECONDS)
+    try:
+        await client.auth_test()
+    except SlackApiError as exc:
+        code = classify(exc).code
+        return code if code in BAD_TOKEN_ERRORS else None
+    except TRANSPORT_ERRORS:
+        return None
+    return None
+
+
 async def user_id_by_email(client: AsyncWebClient, email: str) -> str | None:
     """users.lookupByEmail: the user's id, or None when nobody has that email."""
     try:
@@ -325,3 +363,38 @@ async def user_id_by_email(client: AsyncWebClient, email: str) -> str | None:
             return None
         raise
     return (response.get("user") or {}).get("id")
+
+
+# What users.info says of someone Jerry is to send to: `user_standing`'s answers.
+ACTIVE, UNKNOWN, DEACTIVATED, A_BOT = "active", "unknown", "deactivated", "bot"
+
+
+async def user_standing(client: AsyncWebClient, user_id: str) -> str:
+    """ACTIVE, UNKNOWN (Slack does not know the id), DEACTIVATED, or A_BOT (users.info);
+    other failures (Slack unreachable, a bad token) are raised."""
+    try:
+        response = await client.users_info(user=user_id)
+    except SlackApiError as exc:
+        if classify(exc).code == "user_not_found":
+            return UNKNOWN
+        raise
+    user = response.get("user") or {}
+    if user.get("deleted"):
+        return DEACTIVATED
+    if user.get("is_bot") or user.get("id") == "USLACKBOT":
+        return A_BOT
+    return ACTIVE
+
+
+def granted_scopes(headers: Any) -> set[str] | None:
+    """The scopes a Web API response says the token has (its x-oauth-scopes header), or None
+    when the header is absent."""
+    value = None
+    for name, header in dict(headers or {}).items():
+        if str(name).lower() == "x-oauth-scopes":
+            value = header
+    if isinstance(value, list):
+        value = ",".join(value)
+    if value is None:
+        return None
+    return {scope.strip() for scope in str(value).split(",") if scope.strip()}

@@ -160,6 +160,51 @@ def readable(
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+# Slack's emphasis marks, for a terminal: *bold*, _italic_, ~strike~, `code` and ``` blocks.
+_EMPHASIS = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]*?\S)\*(?![\w*])")
+_ITALIC = re.compile(r"(?<![\w_])_(?=\S)([^_\n]*?\S)_(?![\w_])")
+_STRIKE = re.compile(r"(?<![\w~])~(?=\S)([^~\n]*?\S)~(?![\w~])")
+_CODE = re.compile(r"```\n?|`([^`\n]*)`")
+
+
+def plain_for_terminal(text: str, names: Mapping[str, str] | None = None) -> str:
+    """Slack-formatted text as a terminal should print it: a person or a channel by name
+    (`names`: user or channel id → name, e.g. from the slack_users cache; an id nobody
+    named is printed bare, without its brackets), a date's fallback, a link's label with its
+    address when they differ, no `&amp;` entities and no mrkdwn marks (`*bold*`, `_italic_`,
+    backticks)."""
+    names = names or {}
+    # Someone or a channel nobody named: the bare id (an "@U0…" would look like a handle).
+    text = _USER_MENTION.sub(
+        lambda m: (
+            "@" + (m.group(2) or names[m.group(1)])
+            if m.group(2) or m.group(1) in names
+            else m.group(1)
+        ),
+        text,
+    )
+    text = _CHANNEL.sub(
+        lambda m: (
+            "#" + (m.group(2) or names[m.group(1)])
+            if m.group(2) or m.group(1) in names
+            else m.group(1)
+        ),
+        text,
+    )
+    text = readable(text)
+    text = _CODE.sub(lambda m: m.group(1) or "", text)
+    text = _EMPHASIS.sub(r"\1", text)
+    text = _ITALIC.sub(r"\1", text)
+    return _STRIKE.sub(r"\1", text)
+
+
+def ids_to_name(text: str) -> tuple[set[str], set[str]]:
+    """The user ids and the channel ids that Slack markup in `text` names only by id (what
+    a caller looks up for `plain_for_terminal`)."""
+    users = {m.group(1) for m in _USER_MENTION.finditer(text) if not m.group(2)}
+    return users, unnamed_channels(text)
+
+
 def _safe_cut(text: str, end: int) -> int:
     """Move a cut point back so it splits no `<…>` link, `&…;` entity or surrogate pair."""
     lt = text.rfind("<", 0, end)

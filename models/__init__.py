@@ -7,7 +7,7 @@ from models.deliveries import Delivery, OutboxAlert
 from models.help import HomeWelcome, MessageReply
 from models.items import Item, ItemEvent
 from models.reminders import ScheduledJob, SentReminder
-from models.routing import Area, RoutingRule, Team
+from models.routing import Area, LeadWelcome, RoutingRule, Team
 from models.summaries import SummaryPost, SummarySubscription
 from models.surveys import Survey, SurveyAnswer, SurveyInvite, SurveyRound, SurveySecret
 from models.updates import Feed, ProductUpdate
@@ -21,6 +21,7 @@ __all__ = [
     "HomeWelcome",
     "Item",
     "ItemEvent",
+    "LeadWelcome",
     "MessageReply",
     "OutboxAlert",
     "ProductUpdate",

@@ -7,10 +7,12 @@ a new routing file no longer names is archived instead.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base
+from models.base import Base, utcnow
 
 
 class Team(Base):
@@ -62,3 +64,15 @@ class RoutingRule(Base):
     pattern: Mapped[str | None] = mapped_column(String(1000))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
+
+
+class LeadWelcome(Base):
+    """A lead or backup who was owed the welcome DM for a team (once per person and team:
+    a re-import owes nothing, a new team owes a short "you now also own …")."""
+
+    __tablename__ = "lead_welcomes"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(10))  # "lead" or "backup", when first owed
+    owed_at: Mapped[datetime] = mapped_column(default=utcnow)

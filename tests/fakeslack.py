@@ -47,6 +47,14 @@ def sample(name: str) -> dict[str, Any]:
     return {"ok": True}
 
 
+def manifest_bot_scopes() -> list[str]:
+    """The bot scopes in the repository's manifest.yml."""
+    import yaml
+
+    manifest = yaml.safe_load((Path(__file__).resolve().parents[1] / "manifest.yml").read_text())
+    return list(manifest["oauth_config"]["scopes"]["bot"])
+
+
 @dataclass
 class Call:
     method: str
@@ -181,6 +189,8 @@ class FakeSlack:
         self.responses: list[dict[str, Any]] = []  # what was POSTed to response_urls
         self.violations: list[str] = []  # things real Slack would reject or that would ping
         self.failures: dict[str, list[Failure]] = {}
+        # The scopes the token was granted: by default every bot scope manifest.yml asks for.
+        self.scopes: list[str] = manifest_bot_scopes()
         self.expired_response_urls: set[str] = set()
         # An outage: while set, every Web API call answers this HTTP status (e.g. 503).
         self.outage_status: int | None = None
@@ -522,7 +532,9 @@ class FakeSlack:
         delay = self._slowness_for(method, args)
         if delay:
             await asyncio.sleep(delay)
-        return web.json_response(response)
+        # Slack names the token's scopes on every Web API answer
+        # (https://docs.slack.dev/authentication/tokens: "x-oauth-scopes").
+        return web.json_response(response, headers={"x-oauth-scopes": ",".join(self.scopes)})
 
     # --- checks ----------------------------------------------------------------------------
 

@@ -132,6 +132,12 @@ def assert_no_traceback(run: Run) -> None:
     assert "Traceback" not in run.stderr + run.stdout, str(run)
 
 
+def assert_plain_text(output: str) -> None:
+    """A terminal shows it as written: no Slack markup, entities or mrkdwn marks."""
+    for markup in ("<#", "<@", "<!", "&amp;", "&lt;", "&gt;", "*", "`"):
+        assert markup not in output, f"{markup!r} in the CLI's output:\n{output}"
+
+
 async def snapshot(database_url: str) -> dict[str, list[tuple[str, ...]]]:
     """Every row of every table, to show that a command changed nothing."""
     engine = create_engine(database_url)
@@ -407,6 +413,10 @@ async def test_routing_test_says_which_team_and_why(
     assert re.search(r"^Why: .*keyword.*invoice", keyword.stdout, re.M), keyword.stdout
     assert re.search(r"^Team: Mobile\b.*U0MOBLEAD", rule.stdout, re.M), rule.stdout
     assert re.search(r"^Why: .*support crashes go to Mobile", rule.stdout, re.M), rule.stdout
+    # Plain text: the channel and the pattern as written, not Slack's <#C…> and backticks.
+    assert re.search(r"channel C0SUPPORT and pattern crash\|freeze", rule.stdout), rule.stdout
+    for run in (keyword, rule):
+        assert_plain_text(run.stdout + run.stderr)
 
 
 # --- serve -------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from models.summaries import SummaryPost, SummarySubscription
 from models.updates import ProductUpdate
 from tests.fakeslack import FakeSlack
 from tests.harness import SlackDriver
-from tests.test_cli import Jerry
+from tests.test_cli import Jerry, assert_plain_text
 
 pytestmark = pytest.mark.usefixtures("routed")
 
@@ -555,7 +555,8 @@ async def test_cli_preview_and_send(
     tmp_path: Path,
 ) -> None:
     await subscribe(settings, tmp_path)
-    await shipped(jerry, "Invoices in PDF", date(2026, 11, 19))
+    # Stored as Slack writes text (entities); printed as typed.
+    await shipped(jerry, "Invoices in PDF &amp; CSV", date(2026, 11, 19))
     cli = Jerry(tmp_path, {"DATABASE_URL": database_url})
     text, as_json, unknown, bad_week = await asyncio.gather(
         cli("summaries", "preview", "sales-weekly", "--week", "2026-W48"),
@@ -564,7 +565,8 @@ async def test_cli_preview_and_send(
         cli("summaries", "preview", "sales-weekly", "--week", "2026-W99"),
     )
     assert text.ok, str(text)
-    assert "Invoices in PDF" in text.stdout
+    assert "Invoices in PDF & CSV" in text.stdout
+    assert_plain_text(text.stdout)
     assert as_json.ok, str(as_json)
     data = json.loads(as_json.stdout)
     assert "Invoices in PDF" in json.dumps(data, ensure_ascii=False)

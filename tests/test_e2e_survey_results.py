@@ -30,7 +30,7 @@ from models.surveys import Survey, SurveyAnswer, SurveyInvite, SurveyRound
 from models.users import SlackUser
 from tests.fakeslack import BOT_USER_ID, FakeSlack
 from tests.harness import PEOPLE, SlackDriver
-from tests.test_cli import Jerry
+from tests.test_cli import Jerry, assert_plain_text
 
 pytestmark = pytest.mark.usefixtures("routed")
 
@@ -569,6 +569,7 @@ async def test_cli_results_in_text_csv_and_json(
     assert "1 of 2 answered every question (50%)" in text.stdout
     assert "Mean 5.0 / 5 (1 answer)" in text.stdout  # ...nor after closing
     assert "Discovery (Olga)" in text.stdout
+    assert_plain_text(text.stdout)
     rows = list(csv.DictReader(io.StringIO(table.stdout)))
     by = {(r["question"], r["measure"], r["key"]): r["value"] for r in rows}
     assert by[("q1", "mean", "")] == "5.00" and by[("q1", "change", "")] == "'+3.00"

@@ -436,3 +436,25 @@ def test_manifest_declares_the_conversation_events_and_their_scopes(
     for event in ("message.channels", "message.groups", "message.im", "message.mpim"):
         assert event in events
         assert EVENT_SCOPES[event] in scopes
+
+
+def test_the_docker_image_installs_the_manifest_so_doctor_can_compare_scopes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`jerry doctor` reads the scopes from manifest.yml: in the image, the copy installed
+    inside the bot package (no source checkout there)."""
+    import tomllib
+
+    from bot import doctor
+
+    root = Path(__file__).resolve().parents[1]
+    assert "COPY manifest.yml ./bot/manifest.yml" in (root / "Dockerfile").read_text()
+    project = tomllib.loads((root / "pyproject.toml").read_text())
+    assert "manifest.yml" in project["tool"]["setuptools"]["package-data"]["bot"]
+    packaged = tmp_path / "bot" / "manifest.yml"
+    packaged.parent.mkdir()
+    packaged.write_text((root / "manifest.yml").read_text(), encoding="utf-8")
+    monkeypatch.setattr(doctor, "MANIFEST", tmp_path / "manifest.yml")  # no checkout
+    monkeypatch.setattr(doctor, "PACKAGED_MANIFEST", packaged)
+    scopes = doctor.manifest_scopes()
+    assert scopes is not None and "chat:write" in scopes

@@ -36,6 +36,7 @@ STORED_PURPOSES = {
     "dm_reply",
     "triage_item_copy",
     "internal_note_kept",
+    "lead_welcome",
 }
 
 

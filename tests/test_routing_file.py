@@ -645,3 +645,15 @@ async def test_resolve_emails_reports_every_unknown_email() -> None:
         "routing.yml: teams[0].backup: no Slack user has the email Bob@Example.com",
         "routing.yml: teams[1].lead: no Slack user has the email bob@example.com",
     ]
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_example_file_of_routing_init_reads_as_a_model_with_comments(lang: str) -> None:
+    from bot.intake.routing_file import example_file
+
+    text = example_file(lang)
+    model = parse(text)
+    assert len(model.teams) == 2 and model.teams[0].backup and model.rules
+    assert model.teams[0].ack_target == "4h"
+    assert text.count("\n# ") >= 7  # every section is explained
+    assert ("Facturation" in text) == (lang == "fr")

@@ -167,3 +167,17 @@ def test_json_ready_dates_iso_and_durations_in_seconds() -> None:
 )
 def test_has_visible_text(text: str, visible: bool) -> None:
     assert has_visible_text(text) is visible
+
+
+def test_plain_for_terminal_names_people_and_channels_and_drops_markup() -> None:
+    from bot.text import plain_for_terminal
+
+    text = (
+        "*Team*: rule “x” (channel <#C0SUP> and pattern `crash|freeze`) &amp; _1 = No_ "
+        "<@U1> <@U2|bob> <@U3> <#C9|general> <!here> <!date^1700000000^{date}|Mar 3> "
+        "<https://a.example|docs> snake_case_word 2*3*4 &lt;b&gt;"
+    )
+    assert plain_for_terminal(text, {"U1": "Olga", "C0SUP": "support"}) == (
+        "Team: rule “x” (channel #support and pattern crash|freeze) & 1 = No "
+        "@Olga @bob U3 #general @here Mar 3 docs (https://a.example) snake_case_word 2*3*4 <b>"
+    )

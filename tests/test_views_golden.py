@@ -46,6 +46,7 @@ from bot.views import (
     survey_results,
     survey_round,
     updates,
+    welcome,
 )
 from tests import test_views as item_view_tests
 from tests import test_views_home as home_tests
@@ -852,6 +853,15 @@ CASES: list[Case] = [
             "answer": inputs.scale_answer(),
             "remaining": (2, 3, 4),
         },
+    ),
+    # The welcome DM of a lead or backup (bot/views/welcome.py)
+    *cases(
+        welcome.lead_welcome,
+        lead=lambda lang: {"teams": [inputs.welcome_payments()]},
+        lead_and_backup=lambda lang: {
+            "teams": [inputs.welcome_payments(), inputs.welcome_mobile_backup()]
+        },
+        also_backup=lambda lang: {"teams": [inputs.welcome_mobile_backup()], "also": True},
     ),
     # Survey results (bot/views/survey_results.py)
     *cases(

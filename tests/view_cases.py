@@ -33,6 +33,7 @@ from bot.views.home import (
     RuleGlance,
     TeamGlance,
 )
+from bot.views.welcome import WelcomeTeam
 from tests import test_survey_results as survey_results_tests
 from tests import test_views_home as home_tests
 from tests import test_views_summary as summary_tests
@@ -644,3 +645,27 @@ def late_item(state: str, *, nudged: bool = False) -> LateItem:
         nudged_by="U0PRODOPS" if nudged else None,
         nudged_at=datetime(2026, 3, 5, 15, 30, tzinfo=UTC) if nudged else None,
     )
+
+
+# --- the welcome DM of a lead or backup ---------------------------------------------------------
+
+
+def welcome_payments() -> WelcomeTeam:
+    """A lead's team with its own targets, an area with many keywords (some cut) and text
+    that must not ping anyone."""
+    return WelcomeTeam(
+        name="Payments & Billing",
+        role="lead",
+        areas=(
+            ("Billing", ("invoice", "billing", "refund", "facture", "credit note", "VAT", "PDF")),
+            ("Checkout <!here>", ("checkout", "cart")),
+            ("Fraud", ()),
+        ),
+        ack_target="4h",
+        answer_target="1.5d",
+    )
+
+
+def welcome_mobile_backup() -> WelcomeTeam:
+    """A backup's team on the default targets (one business day each), no area yet."""
+    return WelcomeTeam(name="Mobile", role="backup")

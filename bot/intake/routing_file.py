@@ -27,10 +27,10 @@ rules:                # optional, checked in order before keywords; first match 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-from yaml.nodes import Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.config_file import (
     Checker,
@@ -45,6 +45,7 @@ from bot.config_file import (
     is_null,
     line_of,
 )
+from bot.i18n import t
 from bot.intake.routing import (
     AreaSpec,
     RoutingModel,
@@ -407,6 +408,56 @@ async def resolve_emails(
     return replace(model, triage=triage, teams=tuple(teams))
 
 
+# --- people ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NamedPerson:
+    """A person the routing file names: who, in which role of which team, and where."""
+
+    user_id: str  # after `resolve_emails`
+    team: str
+    role: str  # "lead" or "backup"
+    field: str  # e.g. "teams[1].backup"
+    line: int  # 0 when the file's text is not at hand
+
+
+def people_named(model: RoutingModel, text: str | None = None) -> list[NamedPerson]:
+    """Every lead and backup of `model` (triage's lead first), with the line `text` (the
+    file `model` was parsed from) names them on."""
+    lines = _person_lines(text) if text is not None else {}
+    named = [NamedPerson(model.triage.lead, model.triage.name, "lead", "triage.lead", 0)]
+    for index, spec in enumerate(model.teams):
+        named.append(NamedPerson(spec.lead, spec.name, "lead", f"teams[{index}].lead", 0))
+        if spec.backup:
+            named.append(NamedPerson(spec.backup, spec.name, "backup", f"teams[{index}].backup", 0))
+    return [replace(person, line=lines.get(person.field, 0)) for person in named]
+
+
+def _person_lines(text: str) -> dict[str, int]:
+    """Field ("triage.lead", "teams[0].backup" …) → line, in a file `parse` accepted."""
+    root = compose_yaml(text, "routing file", RoutingFileError)
+    lines: dict[str, int] = {}
+    if not isinstance(root, MappingNode):
+        return lines
+    for key, value in root.value:
+        if key.value == "triage" and isinstance(value, MappingNode):
+            lines.update(_lines_of(value, "triage"))
+        elif key.value == "teams" and isinstance(value, SequenceNode):
+            for index, team in enumerate(value.value):
+                if isinstance(team, MappingNode):
+                    lines.update(_lines_of(team, f"teams[{index}]"))
+    return lines
+
+
+def _lines_of(node: MappingNode, field: str) -> dict[str, int]:
+    return {
+        f"{field}.{key.value}": line_of(value)
+        for key, value in node.value
+        if isinstance(key, ScalarNode) and key.value in ("lead", "backup")
+    }
+
+
 # --- writing ----------------------------------------------------------------------------------
 
 
@@ -427,6 +478,67 @@ def _service_levels(spec: TeamSpec) -> dict[str, Any]:
     if hours:
         written["business_hours"] = hours
     return written
+
+
+# --- the example file (`jerry routing init`) --------------------------------------------------
+
+# The example's shape; its comments and names come from the catalog (`routing.example.*`), so
+# it reads in the admin's language. Every id is a placeholder to replace.
+_EXAMPLE = """\
+{header}
+
+# {triage}
+triage:
+  lead: U0PRODOPS01
+  channel: C0PRODOPS01
+
+# {teams}
+teams:
+  - name: {team1}
+    lead: U0LEAD00001
+    # {backup}
+    backup: U0BACKUP001
+    # {targets}
+    ack_target: 4h
+    answer_target: 1d
+    # {hours}
+    business_hours: {{days: [mon, tue, wed, thu, fri], start: "09:00", end: "18:00"}}
+    # {areas}
+    areas:
+      - name: {area1}
+        keywords: [{keywords1}]
+      - name: {area2}
+        keywords: [{keywords2}]
+
+  - name: {team2}
+    lead: U0LEAD00002
+    areas:
+      - name: {area3}
+        keywords: [{keywords3}]
+      - name: {area4}
+        keywords: [{keywords4}]
+
+# {rules}
+rules:
+  - name: {rule}
+    when: {{channel: C0SUPPORT01, pattern: "crash|freeze"}}
+    team: {team2}
+"""
+_EXAMPLE_COMMENTS = ("triage", "teams", "backup", "targets", "hours", "areas", "rules")
+_EXAMPLE_NAMES = (
+    *("team1", "team2", "area1", "area2", "area3", "area4"),
+    *("keywords1", "keywords2", "keywords3", "keywords4", "rule"),
+)
+
+
+def example_file(lang: str = "en") -> str:
+    """A commented example routing file to edit (`jerry routing init`), in `lang`."""
+    header = "\n".join(
+        f"# {line}".rstrip() for line in t("routing.example.header", lang).split("\n")
+    )
+    values = {key: t(f"routing.example.{key}", lang) for key in _EXAMPLE_COMMENTS}
+    values.update({key: t(f"routing.example.{key}", lang) for key in _EXAMPLE_NAMES})
+    return _EXAMPLE.format(header=header, **values)
 
 
 _HEADER = "# Jerry's routing model. Change it, then: jerry routing import FILE\n"

@@ -22,6 +22,7 @@ from bot.admin_files import (
     CommandError,
     change_in_one_transaction,
     in_session,
+    print_for_terminal,
     print_imported,
     print_problems,
     read_file,
@@ -146,7 +147,7 @@ async def preview(
         sys.stdout.write(json.dumps(summary_json(found.summary), ensure_ascii=False, indent=2))
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(summary_text(found.summary, found.language).rstrip("\n") + "\n")
+        await print_for_terminal(settings, summary_text(found.summary, found.language))
     return 0
 
 

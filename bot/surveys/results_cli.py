@@ -13,7 +13,7 @@ import json
 import sys
 from typing import Any
 
-from bot.admin_files import CommandError
+from bot.admin_files import CommandError, print_for_terminal
 from bot.config import Settings
 from bot.db import create_engine, session_factory
 
@@ -78,5 +78,5 @@ async def results_command(
     elif fmt == "csv":
         sys.stdout.write(results_csv(results))
     else:
-        sys.stdout.write(results_text(results, results.language))
+        await print_for_terminal(settings, results_text(results, results.language))
     return 0
