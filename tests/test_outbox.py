@@ -32,6 +32,7 @@ STORED_PURPOSES = {
     "survey_ask",
     "summary_reply",
     "dm_reply",
+    "mention_reply",
 }
 
 
