@@ -360,14 +360,17 @@ class HomePublisher:
         async with self.sessions() as session:
             if user_id in self._opening:
                 self._opening.discard(user_id)
-                await welcome.home_opened(session, user_id, self.now())
+                # In full on the first open only: what the open recorded, no need to read it.
+                expanded = await welcome.home_opened(session, user_id, self.now())
+            else:
+                expanded = await welcome.welcome_expanded(session, user_id)
             data = await load_home(
                 session,
                 user_id,
                 admins=self.admins,
                 offsets=offsets,
                 now=self.now(),
-                welcome_expanded=await welcome.welcome_expanded(session, user_id),
+                welcome_expanded=expanded,
             )
         return home_view(data, lang)
 
