@@ -14,6 +14,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.db import DATABASE_ERRORS
 from bot.intake import service as intake
 from bot.services import Services
 from bot.views import help as help_views
@@ -122,7 +123,10 @@ async def welcome_toggle(ack: AsyncAck, body: dict[str, Any], services: Services
         return
     services.home.used(user)
     action = (body.get("actions") or [{}])[0].get("action_id")
-    services.home.show_welcome(user, action == help_views.WELCOME_SHOW_ACTION)
+    try:
+        await services.home.show_welcome(user, action == help_views.WELCOME_SHOW_ACTION)
+    except DATABASE_ERRORS:
+        log.exception("could not record the welcome shown or hidden by %s", user)
 
 
 def register(app: AsyncApp) -> None:

@@ -198,7 +198,50 @@ async def mentioned(
 ) -> None:
     if event.get("bot_id") or event.get("subtype") not in IGNORED_SUBTYPES_ALLOWING:
         return
+    if await _mention_answered_without_filing(services, lang, event, body, context):
+        return
     await _intake_from_message(services, lang, event, body, context, say, source="mention")
+
+
+async def _mention_answered_without_filing(
+    services: Services,
+    lang: str,
+    event: dict[str, Any],
+    body: dict[str, Any],
+    context: dict[str, Any],
+) -> bool:
+    """ "@Jerry hi", "@Jerry help", "@Jerry thanks": the help card (or a friendly word) for
+    its author only, where they wrote, instead of an item; True when Jerry did not file it.
+    A few other words are filed as any mention: mentioning Jerry in a channel is deliberate,
+    and a prompt only its author sees, briefly, could leave it unfiled without them noticing.
+    """
+    text = _strip_bot_mention(event.get("text") or "", context.get("bot_user_id"))
+    meaning = words.meaning(text)
+    user, channel = event.get("user"), event.get("channel")
+    key = intake.message_key(channel, event.get("ts"))
+    if event.get("files") or meaning not in {"help", "greeting", "thanks"}:
+        return False
+    if not user or not channel or not key:
+        return False
+    if event.get("edited"):
+        # An edit does not ask again, and an item made from the message keeps its text.
+        return True
+    try:
+        await first_contact.answer_mention(
+            services.sessions,
+            key=key,
+            user_id=user,
+            reply="thanks" if meaning == "thanks" else "help",
+            lang=lang,
+            channel=channel,
+            thread_ts=event.get("thread_ts"),
+            home=help_views.home_url(body.get("team_id"), body.get("api_app_id")),
+        )
+    except DATABASE_ERRORS:
+        log.exception("could not answer a mention from %s", user)
+        return False  # filed as a question rather than lost
+    services.kick()
+    return True
 
 
 async def direct_message(

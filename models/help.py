@@ -5,19 +5,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
 
 
 class HomeWelcome(Base):
-    """A person opened Jerry's Home at least once: the welcome is shown collapsed since."""
+    """A person opened Jerry's Home at least once, and how its welcome is shown to them now:
+    in full from the first open until the next open or "hide", then collapsed unless they
+    click "How Jerry works". Kept here, not in a process, so every replica agrees."""
 
     __tablename__ = "home_welcomes"
 
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     first_opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expanded: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class MessageReply(Base):

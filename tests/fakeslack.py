@@ -732,6 +732,9 @@ class FakeSlack:
         if known is not None and known.members and user.id not in known.members:
             raise SlackError("user_not_in_channel")
         self._check_message("chat.postEphemeral", args)
+        thread_ts = args.get("thread_ts") or None
+        if thread_ts and not any(m["ts"] == thread_ts for m in self.messages.get(channel, [])):
+            self.violations.append(f"chat.postEphemeral: unknown thread_ts {thread_ts}")
         return {"message_ts": self._next_ts()}
 
     def api_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:

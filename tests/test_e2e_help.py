@@ -1,6 +1,8 @@
 """End to end: first contact. `/jerry`, `/painpoint help`, `/ask aide`, `/painpoint liste`, a DM
-of "hi" or "thanks" get an answer and never become an item nor reach a lead or triage; a DM
-of a few words is filed only when the person clicks; the Home welcomes a person once.
+of "hi" or "thanks", a mention "@Jerry hi" get an answer and never become an item nor reach a
+lead or triage; a DM of a few words is filed only when the person clicks (a mention of a few
+words is filed at once); the Home welcomes a person once, and every replica agrees on how
+its welcome is shown.
 
 Every test runs on SQLite and PostgreSQL, in English (U0REPORTER) and, where the text
 matters, French (U0FRENCH, whose Slack locale is fr-FR).
@@ -14,11 +16,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import JerryApp
+from bot.app import JerryApp, create_app
+from bot.config import Settings
 from models.deliveries import Delivery
 from models.items import Item
 from tests import payloads
-from tests.fakeslack import FakeSlack
+from tests.fakeslack import BOT_USER_ID, FakeSlack
 from tests.harness import SlackDriver
 
 pytestmark = pytest.mark.slow
@@ -273,6 +276,121 @@ async def test_a_longer_dm_is_still_a_question_at_once(
     assert await count(routed, Delivery) >= 2  # its receipt and the lead's DM
 
 
+# --- mentions ------------------------------------------------------------------------------
+
+BOT = f"<@{BOT_USER_ID}>"
+
+
+def ephemerals(fake: FakeSlack) -> list[dict[str, Any]]:
+    """What Jerry showed people privately (chat.postEphemeral's arguments)."""
+    return [call.args for call in fake.calls_to("chat.postEphemeral", ok=True)]
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+@pytest.mark.parametrize("text", [f"{BOT} hi", f"{BOT} Help!", f"Bonjour {BOT} 👋", f"{BOT} aide"])
+async def test_a_greeting_or_help_by_mention_gets_the_card_privately_once(
+    slack: SlackDriver, fake_slack: FakeSlack, routed: JerryApp, text: str, lang: str
+) -> None:
+    user = PERSON[lang]
+    _, body = await slack.mention(text, user=user)
+    retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    await slack.event(body, headers=retry)
+    # The same message again under another event id: still answered once.
+    await slack.event({**body, "event_id": payloads.unique("Ev")})
+    await slack.settle()
+    [card] = ephemerals(fake_slack)
+    assert (card["channel"], card["user"]) == ("C0GENERAL", user)
+    assert not card.get("thread_ts")  # the mention started no thread: none for the card
+    assert CARD[lang] in blocks_text(card)
+    assert {"help_painpoint", "help_question", "help_my_items"} <= set(action_ids(card))
+    await nothing_filed(routed, fake_slack)
+    assert fake_slack.posts() == []  # nothing public, in the channel or anywhere
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+async def test_a_mention_in_a_thread_is_answered_in_that_thread(
+    slack: SlackDriver, fake_slack: FakeSlack, routed: JerryApp, lang: str
+) -> None:
+    user = PERSON[lang]
+    parent = fake_slack.add_message("C0GENERAL", "U0STRANGER", "checkout is slow again")
+    await slack.mention(f"{BOT} hello", user=user, thread_ts=parent["ts"])
+    await slack.mention(
+        f"{BOT} {'merci' if lang == 'fr' else 'thanks!'}", user=user, thread_ts=parent["ts"]
+    )
+    await slack.settle()
+    card, thanks = ephemerals(fake_slack)
+    assert card["thread_ts"] == thanks["thread_ts"] == parent["ts"]
+    assert CARD[lang] in blocks_text(card)
+    said = {"en": "You're welcome!", "fr": "Avec plaisir !"}
+    assert said[lang] in thanks["text"] and action_ids(thanks) == []
+    await nothing_filed(routed, fake_slack)
+    assert fake_slack.posts() == []
+
+
+async def test_the_buttons_of_a_mentions_card_open_the_intake_forms(
+    slack: SlackDriver, fake_slack: FakeSlack, routed: JerryApp
+) -> None:
+    await slack.mention(f"{BOT} help")
+    await slack.settle()
+    [card] = ephemerals(fake_slack)
+    message = {"text": card["text"], "blocks": card["blocks"], "ts": payloads.new_ts()}
+    await slack.click(message, "C0GENERAL", "help_painpoint", user=REPORTER)
+    await slack.click(message, "C0GENERAL", "help_question", user=REPORTER)
+    await slack.settle()
+    forms = [call.args["view"] for call in fake_slack.calls_to("views.open", ok=True)]
+    assert [f["callback_id"] for f in forms] == ["jerry_intake", "jerry_intake"]
+    await nothing_filed(routed, fake_slack)
+
+
+@pytest.mark.parametrize("error", ["user_not_in_channel", "channel_not_found"])
+async def test_a_mentions_card_slack_will_not_show_there_comes_by_dm(
+    slack: SlackDriver, fake_slack: FakeSlack, routed: JerryApp, error: str
+) -> None:
+    if error == "user_not_in_channel":  # the person left the channel since
+        fake_slack.add_channel("C0SALES", "sales", members=["U0STRANGER"])
+    else:  # the channel is gone (deleted, or Jerry was removed from a private one)
+        fake_slack.strict_channels = True
+    await slack.mention(f"{BOT} hi", user=FRENCH, channel="C0SALES")
+    await slack.settle()
+    [refused] = fake_slack.calls_to("chat.postEphemeral", ok=False)
+    assert refused.response["error"] == error
+    [card] = posted(fake_slack, FRENCH)
+    assert CARD["fr"] in blocks_text(card)
+    async with routed.sessions() as session:
+        deliveries = (await session.execute(select(Delivery).order_by(Delivery.id))).scalars()
+        assert [(d.purpose, d.status, d.last_error) for d in deliveries] == [
+            ("mention_reply", "failed", error),
+            ("dm_reply", "sent", None),
+        ]
+    await nothing_filed(routed, fake_slack)
+
+
+async def test_a_few_words_by_mention_are_filed_at_once(
+    slack: SlackDriver, fake_slack: FakeSlack, routed: JerryApp
+) -> None:
+    _, body = await slack.mention(f"{BOT} pricing page")
+    await slack.settle()
+    [item] = await items(routed)
+    assert (item.kind, item.text, item.source) == ("question", "pricing page", "mention")
+    assert ephemerals(fake_slack) == []
+    [receipt] = fake_slack.posts("C0GENERAL")
+    assert receipt.args["thread_ts"] == body["event"]["ts"]
+    assert len(fake_slack.dms_to("U0PRODOPS")) == 1  # nothing routes it: triage has it
+
+
+async def test_an_edit_to_a_greeting_neither_answers_nor_changes_the_item(
+    slack: SlackDriver, fake_slack: FakeSlack, routed: JerryApp
+) -> None:
+    _, body = await slack.mention(f"{BOT} the export to CSV times out for big accounts")
+    await slack.settle()
+    event = {**body["event"], "text": f"{BOT} thanks", "edited": {"user": REPORTER, "ts": "1"}}
+    await slack.event({**body, "event": event, "event_id": payloads.unique("Ev")})
+    await slack.settle()
+    [item] = await items(routed)
+    assert item.text == "the export to CSV times out for big accounts"
+    assert ephemerals(fake_slack) == []
+
+
 # --- the App Home welcome -----------------------------------------------------------------
 
 
@@ -319,3 +437,37 @@ async def test_a_lead_is_welcomed_with_what_they_own(
     assert "*Payments* (lead): Billing, Checkout" in owned["text"]["text"]
     backup_home = await open_home(slack, "U0PAYBACK")
     assert "*Payments* (backup)" in blocks_text(backup_home)
+
+
+async def test_replicas_agree_on_how_the_welcome_is_shown(
+    slack: SlackDriver, fake_slack: FakeSlack, routed: JerryApp, settings: Settings
+) -> None:
+    """Two replicas on one database: whichever handles the open or the click, the other one
+    publishes the Home with the welcome as the person last left it."""
+    other = create_app(settings)
+    await other.start()
+    driver = SlackDriver(other, fake_slack)
+    user = FRENCH
+
+    async def published_by(app: JerryApp) -> list[str]:
+        assert await app.home.publish(user)
+        return ids(fake_slack.home[user])
+
+    async def click(on: SlackDriver, action: str) -> list[str]:
+        await on.interactive(payloads.home_block_action(user=user, action_id=action, value="x"))
+        await on.settle()
+        return ids(fake_slack.home[user])
+
+    try:
+        await fake_slack.wait_for(lambda: other.identity.known, message="auth.test at start")
+        assert "home_welcome_intro" in ids(await open_home(slack, user))  # first open, on A
+        assert "home_welcome_intro" in await published_by(other)  # B shows it in full too
+        assert "home_welcome_intro" not in ids(await open_home(slack, user))  # collapsed
+        assert "home_welcome_intro" not in await published_by(other)
+        assert "home_welcome_intro" in await click(driver, "home_welcome_show")  # on B
+        assert "home_welcome_intro" in await published_by(routed)  # A agrees
+        assert "home_welcome_intro" not in await click(slack, "home_welcome_hide")  # on A
+        assert "home_welcome_intro" not in await published_by(other)
+    finally:
+        await driver.close()
+        await other.stop()

@@ -458,7 +458,8 @@ async def test_rendering_costs_the_same_queries_for_10_or_150_items(
     await add_items(jerry, 140)
     many = {user: await queries(user) for user in (LEAD, REPORTER, ADMIN)}
     assert many == few, (few, many)
-    assert many[REPORTER] <= 4 and many[LEAD] <= 7 and many[ADMIN] <= 14, many
+    # One of them reads the welcome's state, kept in the database for every replica.
+    assert many[REPORTER] <= 5 and many[LEAD] <= 8 and many[ADMIN] <= 14, many
 
 
 # --- Slack's side ---------------------------------------------------------------------------

@@ -812,11 +812,12 @@ async def test_database_down_a_click_on_an_item_button_is_answered(
 async def test_database_down_a_reply_in_an_item_thread_is_answered_not_lost_silently(
     no_database: SlackDriver, fake_slack: FakeSlack
 ) -> None:
+    parent = fake_slack.add_message("C0GENERAL", "U0REPORTER", "the export times out")
     body = payloads.thread_message(
         "Here is the screenshot you asked for",
         user="U0REPORTER",
         channel="C0GENERAL",
-        thread_ts="1700000000.000100",
+        thread_ts=parent["ts"],
     )
 
     response = await no_database.event(body)
@@ -826,7 +827,7 @@ async def test_database_down_a_reply_in_an_item_thread_is_answered_not_lost_sile
     assert (told["channel"], told["user"], told["thread_ts"]) == (
         "C0GENERAL",
         "U0REPORTER",
-        "1700000000.000100",
+        parent["ts"],
     )
     assert told["text"] == (
         "Jerry could not pass this message on right now (its database is not answering). "

@@ -37,6 +37,7 @@ STORED_PURPOSES = {
     "triage_item_copy",
     "internal_note_kept",
     "lead_welcome",
+    "mention_reply",
 }
 
 

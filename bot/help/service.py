@@ -1,11 +1,14 @@
-"""First contact: Jerry's answer to a direct message it does not file as it is, the "send this
-to product?" prompt's decision, and who has seen the App Home welcome.
+"""First contact: Jerry's answer to a direct message or a mention it does not file as it is,
+the "send this to product?" prompt's decision, and the App Home welcome's state.
 
 A DM of "hi" or "help" gets the help card, "thanks" a friendly word, and a few words
-("pricing page") a prompt: nothing is filed until the person clicks. Each answer is owed
-through the outbox in the transaction that records it, once per message (its intake key,
-`message:<channel>:<ts>`), so a retried Slack event is answered once. A click on the prompt
-files the item under that same key: clicking twice, or both buttons, files one item.
+("pricing page") a prompt: nothing is filed until the person clicks. A mention of @Jerry with
+only "hi", "help" or "thanks" gets the same answer, privately (an ephemeral message in that
+channel, in the thread when the mention was in one); a mention of a few other words is filed
+at once, as any mention. Each answer is owed through the outbox in the transaction that
+records it, once per message (its intake key, `message:<channel>:<ts>`), so a retried Slack
+event is answered once. A click on the prompt files the item under that same key: clicking
+twice, or both buttons, files one item.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from bot.outbox.registry import (
     nothing_more,
 )
 from bot.outbox.store import enqueue
+from bot.slack import FailureKind, kind_of
 from bot.views import help as views
 from models.base import utcnow
 from models.deliveries import Delivery
@@ -39,6 +43,8 @@ from models.routing import Team
 log = logging.getLogger("jerry.help")
 
 DM_REPLY = "dm_reply"  # the outbox row answering one DM: the help card, thanks, or the prompt
+# The outbox row answering one mention, seen only by its author where they wrote it.
+MENTION_REPLY = "mention_reply"
 Reply = Literal["help", "thanks", "prompt"]
 Decision = Literal["question", "painpoint", "declined"]
 
@@ -55,18 +61,50 @@ async def answer_message(
 ) -> bool:
     """Owe `user_id` the answer `reply` to their DM `key` (by DM, after the ack); False when
     that message was answered already (Slack sent the event again)."""
+    params: dict[str, Any] = {"reply": reply, "lang": lang, "key": key}
+    if reply == "prompt":
+        params["text"] = text or ""
+    if home:
+        params["home"] = home
+    row = MessageReply(
+        key=key, user_id=user_id, reply=reply, text=text if reply == "prompt" else None
+    )
+    return await _answer_once(sessions, row, DM_REPLY, user_id, params)
+
+
+async def answer_mention(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    key: str,
+    user_id: str,
+    reply: Literal["help", "thanks"],
+    lang: str,
+    channel: str,
+    thread_ts: str | None = None,
+    home: str | None = None,
+) -> bool:
+    """Owe `user_id` the answer `reply` to their mention `key`, as an ephemeral message in
+    `channel` (in the thread `thread_ts` if any); False when that mention was answered
+    already (a retried event, or an edit of it)."""
+    params: dict[str, Any] = {"reply": reply, "lang": lang, "key": key, "channel": channel}
+    if thread_ts:
+        params["thread_ts"] = thread_ts
+    if home:
+        params["home"] = home
+    row = MessageReply(key=key, user_id=user_id, reply=reply)
+    return await _answer_once(sessions, row, MENTION_REPLY, user_id, params)
+
+
+async def _answer_once(
+    sessions: async_sessionmaker[AsyncSession],
+    row: MessageReply,
+    purpose: str,
+    user_id: str,
+    params: dict[str, Any],
+) -> bool:
     async with sessions() as session:
-        session.add(
-            MessageReply(
-                key=key, user_id=user_id, reply=reply, text=text if reply == "prompt" else None
-            )
-        )
-        params: dict[str, Any] = {"reply": reply, "lang": lang, "key": key}
-        if reply == "prompt":
-            params["text"] = text or ""
-        if home:
-            params["home"] = home
-        enqueue(session, DM_REPLY, recipient=user_id, **params)
+        session.add(row)
+        enqueue(session, purpose, recipient=user_id, **params)
         try:
             await session.commit()
         except IntegrityError:
@@ -88,16 +126,50 @@ def render_reply(params: dict[str, Any]) -> dict[str, Any]:
 
 def register_outbox(registry: OutboxRegistry) -> None:
     """The "dm_reply" rows: an answer in the person's DM with Jerry (nothing else depends on
-    it: one Slack will never take is only marked failed)."""
+    it: one Slack will never take is only marked failed). The "mention_reply" rows: an answer
+    only its author sees under their mention; where Slack will not show it (they left the
+    channel, it is gone) the same answer goes to their DM instead."""
 
-    async def send(
+    async def send_dm(
         outbox: OutboxContext, session: AsyncSession, delivery: Delivery, item: Item | None
     ) -> Posted:
         return await outbox.post(str(delivery.recipient), render_reply(delivery.params or {}))
 
+    async def send_ephemeral(
+        outbox: OutboxContext, session: AsyncSession, delivery: Delivery, item: Item | None
+    ) -> Posted:
+        params = delivery.params or {}
+        return await outbox.post_ephemeral(
+            str(params.get("channel") or ""),
+            str(delivery.recipient),
+            render_reply(params),
+            thread_ts=params.get("thread_ts"),
+        )
+
     registry.register(
-        DM_REPLY, OutboxHandler(send=send, undeliverable=nothing_more, gave_up=nothing_more)
+        DM_REPLY, OutboxHandler(send=send_dm, undeliverable=nothing_more, gave_up=nothing_more)
     )
+    registry.register(
+        MENTION_REPLY,
+        OutboxHandler(send=send_ephemeral, undeliverable=mention_reply_by_dm, gave_up=nothing_more),
+    )
+
+
+async def mention_reply_by_dm(
+    session: AsyncSession, delivery: Delivery, item: Item | None, error: str
+) -> None:
+    """Slack will never show the ephemeral answer to a mention (`user_not_in_channel`,
+    `channel_not_found`, an archived channel …): the same answer by DM. Not when the person
+    themself cannot be reached: a DM would fail the same way."""
+    if kind_of(error) is FailureKind.PERSON_GONE or not delivery.recipient:
+        return
+    params = {
+        key: value
+        for key, value in (delivery.params or {}).items()
+        if key in {"reply", "lang", "key", "home"}
+    }
+    log.info("answering a mention by DM instead (%s)", error)
+    enqueue(session, DM_REPLY, recipient=delivery.recipient, **params)
 
 
 # --- the prompt's buttons --------------------------------------------------------------------
@@ -175,17 +247,48 @@ def _request(key: str, user_id: str, text: str, kind: Kind) -> IntakeRequest:
 # --- the App Home welcome --------------------------------------------------------------------
 
 
-async def first_open(session: AsyncSession, user_id: str, now: datetime) -> bool:
-    """Record that `user_id` opened their Home; True only the first time ever."""
-    if await session.get(HomeWelcome, user_id) is not None:
+async def home_opened(session: AsyncSession, user_id: str, now: datetime) -> bool:
+    """Record that `user_id` opened their Home: the welcome in full the first time ever,
+    collapsed at every later open. True only the first time."""
+    collapsed = await session.execute(
+        update(HomeWelcome).where(HomeWelcome.user_id == user_id).values(expanded=False)
+    )
+    if collapsed.rowcount == 1:  # type: ignore[attr-defined]
+        await session.commit()
         return False
-    session.add(HomeWelcome(user_id=user_id, first_opened_at=now))
+    session.add(HomeWelcome(user_id=user_id, first_opened_at=now, expanded=True))
     try:
         await session.commit()
     except IntegrityError:  # two opens at once: the other one was first
         await session.rollback()
         return False
     return True
+
+
+async def show_welcome(session: AsyncSession, user_id: str, expanded: bool, now: datetime) -> None:
+    """ "How Jerry works" (`expanded`) or "Got it, hide this": how every replica will show
+    `user_id`'s welcome from now on."""
+    changed = await session.execute(
+        update(HomeWelcome).where(HomeWelcome.user_id == user_id).values(expanded=expanded)
+    )
+    if changed.rowcount == 0:  # type: ignore[attr-defined]
+        # A Home published before its first open was recorded (e.g. by the CLI).
+        session.add(HomeWelcome(user_id=user_id, first_opened_at=now, expanded=expanded))
+        try:
+            await session.commit()
+            return
+        except IntegrityError:  # recorded meanwhile by an open: this click still decides
+            await session.rollback()
+            await session.execute(
+                update(HomeWelcome).where(HomeWelcome.user_id == user_id).values(expanded=expanded)
+            )
+    await session.commit()
+
+
+async def welcome_expanded(session: AsyncSession, user_id: str) -> bool:
+    """Whether `user_id`'s Home shows the welcome in full (collapsed before any open)."""
+    row = await session.get(HomeWelcome, user_id, populate_existing=True)
+    return bool(row is not None and row.expanded)
 
 
 def led_teams(teams: list[Team], user_id: str) -> tuple[views.LedTeam, ...]:

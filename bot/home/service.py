@@ -20,7 +20,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import DATABASE_ERRORS
-from bot.help.service import first_open, led_teams
+from bot.help import service as welcome
+from bot.help.service import led_teams
 from bot.home import queries as q
 from bot.sla.business_time import CLOSED_STATUSES, sla_state
 from bot.slack import TRANSPORT_ERRORS, AsyncWebClient, SlackApiError, classify
@@ -322,9 +323,8 @@ class HomePublisher:
         self.now: Callable[[], datetime] = utcnow
         self._offsets: dict[str, dict[str, int]] = {}
         self._in_use: dict[str, float] = {}
-        # The welcome in full (True) or collapsed, per person: in full from their very first
-        # open (remembered in the database) until they open the tab again or hide it.
-        self._welcome: dict[str, bool] = {}
+        # Who opened the tab since their Home was last rendered here: the render records the
+        # open (the welcome's state lives in the database, shared by every replica).
         self._opening: set[str] = set()
         self._dirty: set[str] = set()
         self._running: dict[str, asyncio.Task[None]] = {}
@@ -349,9 +349,10 @@ class HomePublisher:
         self._opening.add(user_id)
         self.schedule(user_id, {})
 
-    def show_welcome(self, user_id: str, expanded: bool) -> None:
-        """The "How Jerry works" / "hide" buttons."""
-        self._welcome[user_id] = expanded
+    async def show_welcome(self, user_id: str, expanded: bool) -> None:
+        """The "How Jerry works" / "hide" buttons: recorded, then the Home published."""
+        async with self.sessions() as session:
+            await welcome.show_welcome(session, user_id, expanded, self.now())
         self.schedule(user_id)
 
     async def render(self, user_id: str, offsets: dict[str, int] | None = None) -> dict[str, Any]:
@@ -359,14 +360,17 @@ class HomePublisher:
         async with self.sessions() as session:
             if user_id in self._opening:
                 self._opening.discard(user_id)
-                self._welcome[user_id] = await first_open(session, user_id, self.now())
+                # In full on the first open only: what the open recorded, no need to read it.
+                expanded = await welcome.home_opened(session, user_id, self.now())
+            else:
+                expanded = await welcome.welcome_expanded(session, user_id)
             data = await load_home(
                 session,
                 user_id,
                 admins=self.admins,
                 offsets=offsets,
                 now=self.now(),
-                welcome_expanded=self._welcome.get(user_id, False),
+                welcome_expanded=expanded,
             )
         return home_view(data, lang)
 

@@ -143,6 +143,31 @@ class OutboxContext:
             self.dm_channels[channel] = posted_in
         return posted_in, response.get("ts")
 
+    async def post_ephemeral(
+        self,
+        channel: str,
+        user: str,
+        message: dict[str, Any],
+        thread_ts: str | None = None,
+    ) -> Posted:
+        """chat.postEphemeral: shown to `user` only, in `channel` (in the thread `thread_ts`).
+
+        Slack keeps no ephemeral message to look for: one whose answer was lost (a timeout)
+        may be shown twice, which is better than not at all. Posted has no ts: there is no
+        message to update."""
+        await self.client.chat_postEphemeral(
+            channel=channel,
+            user=user,
+            text=message["text"],
+            blocks=message["blocks"],
+            thread_ts=thread_ts,
+        )
+        attempt = current_attempt.get()
+        if attempt is not None:
+            attempt.posts += 1
+            attempt.posted_at = time.monotonic()
+        return channel, None
+
     async def _already_posted(
         self, channel: str, thread_ts: str | None, attempt: Attempt
     ) -> Posted | None:
