@@ -495,6 +495,8 @@ class FakeSlack:
         if self.echo:  # running by hand: show what the app asked of Slack
             shown = {k: v for k, v in args.items() if k in ("channel", "user", "thread_ts", "text")}
             print(f"{method} {json.dumps(shown, ensure_ascii=False)[:300]}", flush=True)
+            for line in _readable_blocks(args.get("blocks") or (args.get("view") or {})):
+                print(f"    | {line}", flush=True)
         if self.latency:
             await asyncio.sleep(self.latency)
         if self.outage_status is not None:
@@ -976,6 +978,35 @@ class FakeSlack:
         return {"files": done}
 
 
+def _readable_blocks(blocks: object) -> list[str]:
+    """The texts and button labels of a message or view, a line each (for reading by hand)."""
+    if isinstance(blocks, str):
+        try:
+            blocks = json.loads(blocks)
+        except ValueError:
+            return []
+    if isinstance(blocks, dict):
+        blocks = blocks.get("blocks", [])
+    lines: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("type") in ("plain_text", "mrkdwn") and isinstance(node.get("text"), str):
+                lines.extend(node["text"].split("\n"))
+                return
+            if node.get("type") == "button":
+                lines.append(f"[{node.get('text', {}).get('text')}]")
+                return
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(blocks)
+    return lines
+
+
 def default_workspace(fake: FakeSlack) -> FakeSlack:
     """People and channels for running Jerry by hand or in a benchmark."""
     for user_id, name in [
@@ -986,7 +1017,9 @@ def default_workspace(fake: FakeSlack) -> FakeSlack:
         ("U0REPORTER", "rita"),
     ]:
         fake.add_user(user_id, name)
+    fake.add_user("U0FRENCH", "francois", locale="fr-FR")  # reads Jerry in French
     fake.add_channel("C0GENERAL", "general")
+    fake.add_channel("C0PRODOPS", "product-ops")  # the triage channel of tests.harness.ROUTING_YAML
     fake.auto_users = True
     return fake
 
