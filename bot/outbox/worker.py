@@ -67,9 +67,9 @@ BACKLOG_ALERT = "backlog"  # outbox_alerts.name of the old-backlog alert
 # this many seconds may be that channel's; one on a channel quiet for longer is the
 # workspace's (or the method's) limit, and holds back every send.
 CHANNEL_PACE_SECONDS = 1.0
-# A single such 429 may be Slack's noise: it takes this many recipients rate limited within
+# One or two such 429s may be Slack's noise: it takes this many recipients rate limited within
 # CHANNEL_PACE_SECONDS to hold back every send (a workspace limit hits every send in flight).
-WORKSPACE_SIGNS = 2
+WORKSPACE_SIGNS = 3
 
 # (session, alert, params): tell product ops (bot/triage.py's alert_triage, given by the app).
 Alert = Callable[..., Awaitable[None]]
