@@ -39,6 +39,11 @@ def t(key: str, lang: str | None = DEFAULT_LANGUAGE, /, **params: object) -> str
     return template.format(**params) if params else template
 
 
+def has_plural(key: str) -> bool:
+    """Whether `key` is a stem tn() takes: the catalogs have `<key>_one` and `<key>_other`."""
+    return f"{key}_other" in CATALOGS[DEFAULT_LANGUAGE]
+
+
 def tn(key: str, count: int, lang: str | None = DEFAULT_LANGUAGE, /, **params: object) -> str:
     """A string about `count` things, in the language's form for that number: the catalog's
     `<key>_one` or `<key>_other`; `count` is among the template's parameters."""
