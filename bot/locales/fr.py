@@ -1,4 +1,78 @@
-"""Catalogue français."""
+"""Catalogue français.
+
+Its words follow one glossary (GLOSSARY: each concept's one French term, AVOID: the synonyms
+not to use for it; tests/test_i18n.py holds every value to both) and French typography: item
+numbers as « n° 8 », the apostrophe ’, « » quotes, and a no-break space before : ; ! ? » and
+after « (added by `_typeset` below, so the strings stay readable here).
+"""
+
+import re
+
+# Glossaire : un concept, un terme.
+#   item (a pain point or a question) → « demande » (la demande n° 8) ; never « sujet »,
+#       « élément », « ticket »
+#   pain point → « point de friction » ; never « irritant »
+#   reporter → « auteur de la demande » ; never « demandeur », « la personne qui l’a signalé »
+#   team lead → « responsable » ; backup → « suppléant » (never « remplaçant ») ;
+#       admin → « administrateur »
+#   product ops → « l’équipe product ops » ; triage → « triage » (never « tri »)
+#   acknowledge → « prendre en charge » ; answer → « répondre » ; reassign → « réattribuer » ;
+#   resolve → « résoudre » (never « clore », « clôturer ») ; reopen → « rouvrir » ;
+#   escalate → « remonter »
+#   internal note → « note interne » ; routing model → « modèle de routage » ;
+#       product area → « domaine produit »
+#   weekly summary → « résumé hebdomadaire » ; pulse survey → « sondage » (never
+#       « questionnaire ») ; survey round → « tour » (never « session »)
+#   DM → « message privé » (never « MP », « message direct ») ; the lead's DM → « fiche »
+GLOSSARY: dict[str, str] = {
+    "item": "demande",
+    "item number": "n° {id}",
+    "pain point": "point de friction",
+    "question": "question",
+    "reporter": "auteur de la demande",
+    "team lead": "responsable",
+    "backup": "suppléant",
+    "admin": "administrateur",
+    "product ops": "l’équipe product ops",
+    "triage": "triage",
+    "acknowledge": "prendre en charge",
+    "answer": "répondre",
+    "reassign": "réattribuer",
+    "resolve": "résoudre",
+    "reopen": "rouvrir",
+    "escalate": "remonter",
+    "internal note": "note interne",
+    "routing model": "modèle de routage",
+    "product area": "domaine produit",
+    "weekly summary": "résumé hebdomadaire",
+    "pulse survey": "sondage",
+    "survey round": "tour",
+    "direct message": "message privé",
+    "item card": "fiche",
+    "queue": "file",
+    "nudge": "relancer",
+    "outcome": "issue",
+    "revenue teams": "équipes commerciales",
+}
+# Words (matched whole, in any case) that no French value may use for these concepts.
+AVOID: dict[str, tuple[str, ...]] = {
+    "item": ("sujet", "sujets", "élément", "éléments", "ticket", "tickets"),
+    "pain point": ("irritant", "irritants"),
+    "reporter": ("demandeur", "demandeurs", "demandeuse", "qui l’a signalé", "qui l’a signalée"),
+    "backup": ("remplaçant", "remplaçants", "remplaçante"),
+    "admin": ("admin", "admins"),
+    "product ops": ("le product ops", "du product ops", "au product ops", "ops produit"),
+    "triage": ("tri",),
+    "acknowledge": ("prendre en compte", "pris en compte", "accuser réception"),
+    "reassign": ("réassigner", "réassignez", "réassigné", "réassignée", "réassignez-le"),
+    "resolve": ("clore", "clos", "close", "clôturer", "clôturez", "clôturé", "clôturée"),
+    "reopen": ("réouvrir", "réouvert", "réouverte"),
+    "escalate": ("escalader", "escaladé", "escaladée"),
+    "pulse survey": ("questionnaire", "questionnaires", "enquête", "pulse"),
+    "survey round": ("session", "sessions"),
+    "direct message": ("MP", "message direct", "messages directs"),
+    "weekly summary": ("récapitulatif", "synthèse"),
+}
 
 MESSAGES: dict[str, str] = {
     # items
@@ -849,3 +923,16 @@ MESSAGES: dict[str, str] = {
     "digest.more": "La suite arrive dans le message suivant.",
     "lead_notice.card_here": "Voici le *n° {id}* : sa fiche, avec ses actions, est le premier message de ce fil.",
 }
+
+
+def _typeset(text: str) -> str:
+    """French spacing: a no-break space (U+00A0) before : ; ! ? » and after «, so that the
+    mark never starts a line; code in backticks and emoji names (":tada:") are left alone."""
+    parts = re.split(r"(`[^`]*`)", text)
+    for index in range(0, len(parts), 2):
+        prose = re.sub(r" (?=[;!?»]|:(?![\w+-]+:))", "\u00a0", parts[index])
+        parts[index] = prose.replace("« ", "«\u00a0")
+    return "".join(parts)
+
+
+MESSAGES = {key: _typeset(value) for key, value in MESSAGES.items()}
