@@ -26,6 +26,7 @@ from models.items import Item, ItemEvent
 from models.routing import Area, Team
 from models.summaries import SummarySubscription
 from models.updates import Feed, ProductUpdate
+from tests.french import spaced
 
 TZ = "Europe/Paris"
 WEEK = "2026-W48"  # Monday 23 Nov 2026 to Sunday 29 Nov, Paris time
@@ -510,7 +511,7 @@ async def test_french_output(sessions: Sessions) -> None:
     scope = SummaryScope(name="Ventes", areas=(), language="fr", timezone=TZ)
     summary = await build_summary(sessions, scope, PERIOD)
     text = summary_text(summary, "fr")
-    assert "Cette semaine côté produit : Ventes" in text
+    assert spaced("Cette semaine côté produit : Ventes") in text
     assert "du 23 nov. au 29 nov." in text
     assert "livré le 25 nov." in text and "visible des clients" in text
     assert "prévu le 10 déc." in text and "probable" in text
