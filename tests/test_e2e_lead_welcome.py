@@ -171,7 +171,7 @@ async def test_unknown_deactivated_or_bot_people_are_refused_with_their_line_and
         assert (
             f"routing.yml:{gone}: teams[1].lead: the lead of Mobile, U0GONE, is deactivated" in err
         ), err
-        assert "3 problem(s); the routing model was not changed" in err
+        assert "3 problems; the routing model was not changed" in err
     async with jerry.sessions() as session:
         assert (await session.execute(select(LeadWelcome))).first() is None
     from tests.test_cli import stored_model
