@@ -8,6 +8,6 @@ NBSP = "\u00a0"
 
 
 def spaced(text: str) -> str:
-    """`text` with French spacing: a no-break space before : ; ! ? » and after «
+    """`text` with French spacing: a no-break space before : ; ! ? » % and after «
     ("Question 1 : 7" → "Question 1\u00a0: 7")."""
-    return re.sub(r" (?=[:;!?»])", NBSP, text).replace("« ", "«" + NBSP)
+    return re.sub(r" (?=[:;!?»%])", NBSP, text).replace("« ", "«" + NBSP)

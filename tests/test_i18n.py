@@ -178,11 +178,11 @@ def test_french_prose_uses_the_typographic_apostrophe(key: str) -> None:
 
 @pytest.mark.parametrize("key", FRENCH)
 def test_french_quotes_and_spaces(key: str) -> None:
-    """« » quotes, and a no-break space (U+00A0, the one the catalog uses) before : ; ! ? »
+    """« » quotes, and a no-break space (U+00A0, the one the catalog uses) before : ; ! ? » %
     and after «; never a plain or a narrow one there."""
     prose = _prose(CATALOGS["fr"][key])
     assert not re.search(r"[“”\"]", prose)
-    assert not re.search(r"[ \u202f](?:[;!?»]|:(?![\w+-]+:))", prose)
+    assert not re.search(r"[ \u202f](?:[;!?»%]|:(?![\w+-]+:))", prose)
     assert not re.search(r"«[ \u202f]", prose)
     assert not re.search(r"\w[;!?»]|\w:\s|«\w", re.sub(r":[\w+-]+:", "", prose))
 

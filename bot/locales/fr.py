@@ -2,8 +2,8 @@
 
 Its words follow one glossary (GLOSSARY: each concept's one French term, AVOID: the synonyms
 not to use for it; tests/test_i18n.py holds every value to both) and French typography: item
-numbers as « n° 8 », the apostrophe ’, « » quotes, and a no-break space before : ; ! ? » and
-after « (added by `_typeset` below, so the strings stay readable here).
+numbers as « n° 8 », the apostrophe ’, « » quotes, and a no-break space before : ; ! ? » %
+and after « (added by `_typeset` below, so the strings stay readable here).
 """
 
 import re
@@ -959,11 +959,11 @@ MESSAGES: dict[str, str] = {
 
 
 def _typeset(text: str) -> str:
-    """French spacing: a no-break space (U+00A0) before : ; ! ? » and after «, so that the
+    """French spacing: a no-break space (U+00A0) before : ; ! ? » % and after «, so that the
     mark never starts a line; code in backticks and emoji names (":tada:") are left alone."""
     parts = re.split(r"(`[^`]*`)", text)
     for index in range(0, len(parts), 2):
-        prose = re.sub(r" (?=[;!?»]|:(?![\w+-]+:))", "\u00a0", parts[index])
+        prose = re.sub(r" (?=[;!?»%]|:(?![\w+-]+:))", "\u00a0", parts[index])
         parts[index] = prose.replace("« ", "«\u00a0")
     return "".join(parts)
 
