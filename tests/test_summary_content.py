@@ -515,7 +515,7 @@ async def test_french_output(sessions: Sessions) -> None:
     assert "du 23 nov. au 29 nov." in text
     assert "livré le 25 nov." in text and "visible des clients" in text
     assert "prévu le 10 déc." in text and "probable" in text
-    assert "Délai médian de première réponse : 30 min" in text
+    assert spaced("Délai médian de première réponse : 30 min") in text
     post = summary_messages(summary, "fr", download_value="1:2026-W48")[0]
     buttons = next(b for b in post["blocks"] if b["type"] == "actions")["elements"]
     assert [b["text"]["text"] for b in buttons] == ["Télécharger en CSV", "Télécharger en Markdown"]
@@ -695,7 +695,7 @@ async def test_themes_never_name_a_customer_nor_come_from_unrouted_items(
     )
     assert "acme" not in rendered.casefold() and "dashboard" not in rendered
     assert "Most mentioned: Billing (3)." in rendered
-    assert "Les plus cités : Billing (3)." in rendered
+    assert spaced("Les plus cités : Billing (3).") in rendered
 
 
 def test_a_customer_word_is_no_theme_even_as_a_matched_keyword() -> None:
