@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.config_file import ConfigFileError
 from bot.db import create_engine, session_factory
+from bot.i18n import t, tn
 from bot.text import ids_to_name, plain_for_terminal
 
 Result = TypeVar("Result")
@@ -37,11 +38,18 @@ async def read_file(path: Path) -> str:
     return await asyncio.to_thread(_read, path)
 
 
-def print_problems(path: Path, error: ConfigFileError, unchanged: str) -> int:
-    """Say what is wrong with the file and that `unchanged` (e.g. "the surveys were not
-    changed"); the command's exit status, 1."""
+def print_problems(path: Path, error: ConfigFileError, unchanged: str, lang: str) -> int:
+    """Say what is wrong with the file and that what it sets was not changed (`unchanged`:
+    "routing", "surveys", "summaries", a `cli.unchanged.…` key); the exit status, 1."""
     print(plain_for_terminal(str(error)), file=sys.stderr)
-    print(f"jerry: {path} has {len(error.errors)} problem(s); {unchanged}", file=sys.stderr)
+    said = tn(
+        "cli.file_problems",
+        len(error.errors),
+        lang,
+        path=path,
+        unchanged=t(f"cli.unchanged.{unchanged}", lang),
+    )
+    print(said, file=sys.stderr)
     return 1
 
 

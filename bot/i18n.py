@@ -15,7 +15,7 @@ LANGUAGES = ("en", "fr")
 CATALOGS: Mapping[str, Mapping[str, str]] = {"en": en.MESSAGES, "fr": fr.MESSAGES}
 DEFAULT_LANGUAGE = "en"
 # Which form a count takes (CLDR's cardinal rules, the two forms these languages use): French
-# says "0 nouvel élément" and "1,5 élément", English "0 new items".
+# says "0 nouvelle demande" and "1,5 demande", English "0 new items".
 SINGULAR: Mapping[str, Callable[[int], bool]] = {
     "en": lambda count: count == 1,
     "fr": lambda count: count in (0, 1),
@@ -37,6 +37,11 @@ def t(key: str, lang: str | None = DEFAULT_LANGUAGE, /, **params: object) -> str
     if template is None:
         template = CATALOGS[DEFAULT_LANGUAGE][key]
     return template.format(**params) if params else template
+
+
+def has_plural(key: str) -> bool:
+    """Whether `key` is a stem tn() takes: the catalogs have `<key>_one` and `<key>_other`."""
+    return f"{key}_other" in CATALOGS[DEFAULT_LANGUAGE]
 
 
 def tn(key: str, count: int, lang: str | None = DEFAULT_LANGUAGE, /, **params: object) -> str:

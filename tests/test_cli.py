@@ -372,7 +372,7 @@ async def test_routing_import_invalid_files_change_nothing(
     for line, field_name, message in expected:
         pattern = rf"^bad-model\.yml:{line}: {re.escape(field_name)}: .*{re.escape(message)}"
         assert re.search(pattern, bad_model.stderr, re.M), f"no {pattern!r} in\n{bad_model}"
-    assert "4 problem(s)" in bad_model.stderr and "not changed" in bad_model.stderr
+    assert "4 problems" in bad_model.stderr and "not changed" in bad_model.stderr
 
     assert unknown_email.returncode != 0, str(unknown_email)
     assert re.search(r"teams\[1\]\.lead: .*nobody@example\.com", unknown_email.stderr), str(

@@ -694,7 +694,7 @@ async def test_files_are_relayed_as_links(
     text = shown(copy)
     assert f"<{files[0]['permalink']}|screenshot.png>" in text
     assert f"<{files[1]['permalink']}|export¦2024.csv>" in text
-    assert "2 file(s) shared" in copy["text"]
+    assert "2 files shared" in copy["text"]
     [row] = [r for r in await relayed_rows(jerry) if r.direction == "to_lead"]
     assert [f["name"] for f in row.files] == ["screenshot.png", "export|2024.csv"]
 

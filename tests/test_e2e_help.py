@@ -22,6 +22,7 @@ from models.deliveries import Delivery
 from models.items import Item
 from tests import payloads
 from tests.fakeslack import BOT_USER_ID, FakeSlack
+from tests.french import spaced
 from tests.harness import SlackDriver
 
 pytestmark = pytest.mark.slow
@@ -114,7 +115,10 @@ async def test_help_commands_answer_the_card_and_file_nothing(
     )
     if text in {"liste", "hlep"}:
         assert "help_file_anyway" in buttons
-        said = {"en": f"Jerry did not file “{text}”", "fr": f"Jerry n’a pas transmis « {text} »"}
+        said = {
+            "en": f"Jerry did not file “{text}”",
+            "fr": spaced(f"Jerry n’a pas transmis « {text} »"),
+        }
         assert said[lang] in answer["text"]
     await nothing_filed(routed, fake_slack)
     assert fake_slack.posts() == []
@@ -197,7 +201,7 @@ async def test_thanks_by_dm_gets_a_friendly_word_not_a_prompt(
     await slack.settle()
     replies = posted(fake_slack, PERSON[lang])
     assert len(replies) == 2
-    said = {"en": "You're welcome!", "fr": "Avec plaisir !"}
+    said = {"en": "You're welcome!", "fr": spaced("Avec plaisir !")}
     assert all(said[lang] in r["text"] and action_ids(r) == [] for r in replies)
     await nothing_filed(routed, fake_slack)
 
@@ -228,7 +232,10 @@ async def test_a_few_words_by_dm_are_filed_only_on_a_click_and_once(
     await slack.dm("pricing page", user=user)
     await slack.settle()
     [prompt] = posted(fake_slack, user)
-    asked = {"en": "Send “pricing page” to product", "fr": "Envoyer « pricing page » au produit"}
+    asked = {
+        "en": "Send “pricing page” to product",
+        "fr": spaced("Envoyer « pricing page » au produit"),
+    }
     assert asked[lang] in prompt["text"]
     assert action_ids(prompt) == ["dm_send_question", "dm_send_painpoint", "dm_no_thanks"]
     await nothing_filed(routed, fake_slack)
@@ -321,7 +328,7 @@ async def test_a_mention_in_a_thread_is_answered_in_that_thread(
     card, thanks = ephemerals(fake_slack)
     assert card["thread_ts"] == thanks["thread_ts"] == parent["ts"]
     assert CARD[lang] in blocks_text(card)
-    said = {"en": "You're welcome!", "fr": "Avec plaisir !"}
+    said = {"en": "You're welcome!", "fr": spaced("Avec plaisir !")}
     assert said[lang] in thanks["text"] and action_ids(thanks) == []
     await nothing_filed(routed, fake_slack)
     assert fake_slack.posts() == []

@@ -333,7 +333,7 @@ async def test_an_admin_sees_the_routing_model_counts_breaches_and_undelivered(
     row = block(view, f"home_delivery_{failed.id}")["text"]["text"]
     assert f"#{lost.id}" in row and "<@U0MOBLEAD>" in row and "lead_dm" in row
     assert "Could not be delivered (1)" in text
-    assert "4 new item(s) in the last 7 days" in text
+    assert "4 new items in the last 7 days" in text
 
 
 async def test_empty_states_and_no_routing_model_yet(
@@ -365,7 +365,9 @@ async def test_the_home_speaks_the_viewers_language(slack: SlackDriver) -> None:
     view = await open_home(slack, FRENCH)
     assert view is not None
     text = text_of(view)
-    assert "Vos demandes (1)" in text and "Signaler un irritant" in text and "Nouveau" in text
+    assert (
+        "Vos demandes (1)" in text and "Signaler un point de friction" in text and "Nouveau" in text
+    )
 
 
 # --- paging ---------------------------------------------------------------------------------

@@ -971,7 +971,7 @@ async def test_a_french_reporter_gets_a_french_receipt_from_the_first_command(
     shown = texts(response.json())
     assert f"C’est noté sous le *n° {item.id}*." in shown
     assert "Un responsable produit va l’examiner" in shown
-    assert "Jerry vous enverra la réponse en message direct." in shown
+    assert "Jerry vous enverra la réponse en message privé." in shown
     await slack.settle()
     [dm] = fake_slack.dms_to("U0PAYLEAD")  # the lead reads English
     assert "matched the keyword “facture” of Billing" in call_text(dm)

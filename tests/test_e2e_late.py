@@ -208,10 +208,10 @@ async def test_take_it_gives_the_item_to_the_clicker_and_tells_the_lead(
     assert item.assignee_id == PRODUCT_OPS and item.status == "acknowledged"
     assert item.acknowledged_by == PRODUCT_OPS and item.team_id == old.team_id
     # The clicker answered privately, and given the item's card with its actions.
-    assert fake_slack.responses[-1]["text"].startswith(f"Le n° {item_id} est à vous")
+    assert fake_slack.responses[-1]["text"].startswith(f"La demande n° {item_id} est à vous")
     [card] = [m for m in mentions(fake_slack, PRODUCT_OPS, f"n° {item_id}")]
     assert "item_answer" in buttons(card)
-    assert f"Vous avez repris ce sujet de <@{LEAD}>" in text_of(card)
+    assert f"Vous avez repris cette demande de <@{LEAD}>" in text_of(card)
     assert (item.lead_dm_channel, item.lead_dm_ts) != (old.lead_dm_channel, old.lead_dm_ts)
     # The former lead's DM says where it went, and a line in its thread tells them.
     old_dm = fake_slack.message(old.lead_dm_channel or "", old.lead_dm_ts or "")

@@ -20,6 +20,7 @@ from models.items import Item
 from models.routing import Area, Team
 from tests import payloads
 from tests.fakeslack import FakeSlack
+from tests.french import spaced
 from tests.harness import ADMIN, SlackDriver
 from tests.test_e2e_relay import (
     BACKUP,
@@ -357,8 +358,8 @@ async def test_a_french_reporter_is_told_the_outcome_in_french(
 
     [to_reporter] = fake_slack.dms_to(FRENCH)
     assert to_reporter["text"] == (
-        f"<@{LEAD}> (Payments) a clos votre demande *n° {item.id}* : cela ne sera pas modifié."
-        "\nVoulu par la loi"
+        spaced(f"<@{LEAD}> (Payments) a résolu votre demande *n° {item.id}* : ")
+        + "cela ne sera pas modifié.\nVoulu par la loi"
     )
     assert "Vous pouvez la rouvrir pendant 30 jours." in everything(to_reporter.args)
     assert to_reporter["blocks"][-1]["elements"][0]["text"]["text"] == "Rouvrir"
@@ -748,7 +749,7 @@ async def test_a_resolved_item_cannot_be_answered(
     ("lang", "refusal"),
     [
         ("en", "#{id} is resolved: reopen it before asking for details."),
-        ("fr", "#{id} est résolu : rouvrez-le avant de demander des précisions."),
+        ("fr", spaced("Le n° {id} est résolu : rouvrez-le avant de demander des précisions.")),
     ],
 )
 async def test_a_resolved_item_cannot_be_asked_about(

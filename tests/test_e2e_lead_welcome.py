@@ -17,6 +17,7 @@ from bot.intake.routing_cli import import_file, slack_people_check
 from models.deliveries import Delivery
 from models.routing import LeadWelcome
 from tests.fakeslack import Call, FakeSlack
+from tests.french import spaced
 from tests.harness import ROUTING_YAML, SlackDriver
 
 pytestmark = pytest.mark.slow
@@ -89,7 +90,10 @@ async def test_each_lead_and_backup_is_welcomed_once_and_again_only_for_a_new_te
     assert "*Payments*: you are its backup" in backup and "twice the target" in backup
     # In the person's Slack language, with the team's own target.
     french = text_of(fake_slack.dms_to("U0FRENCH")[0])
-    assert "Bienvenue dans Jerry" in french and "*Mobile* : vous en êtes le suppléant" in french
+    assert (
+        "Bienvenue dans Jerry" in french
+        and spaced("*Mobile* : vous en êtes le suppléant") in french
+    )
     assert "sous 4 heures ouvrées" in french
 
     # The same file again: nobody is welcomed twice.
@@ -171,7 +175,7 @@ async def test_unknown_deactivated_or_bot_people_are_refused_with_their_line_and
         assert (
             f"routing.yml:{gone}: teams[1].lead: the lead of Mobile, U0GONE, is deactivated" in err
         ), err
-        assert "3 problem(s); the routing model was not changed" in err
+        assert "3 problems; the routing model was not changed" in err
     async with jerry.sessions() as session:
         assert (await session.execute(select(LeadWelcome))).first() is None
     from tests.test_cli import stored_model

@@ -20,6 +20,7 @@ from models.items import Item, ItemEvent
 from models.routing import Team
 from tests import payloads
 from tests.fakeslack import Call, FakeSlack
+from tests.french import spaced
 from tests.harness import ADMIN, SlackDriver
 
 LEAD, BACKUP, MOBILE_LEAD, TRIAGE_LEAD = "U0PAYLEAD", "U0PAYBACK", "U0MOBLEAD", "U0PRODOPS"
@@ -1053,7 +1054,8 @@ async def test_a_french_reporter_gets_the_answer_in_french(
 
     [to_reporter] = fake_slack.dms_to("U0FRENCH")
     assert to_reporter["text"] == (
-        f"<@{LEAD}> (Payments) a répondu à votre demande *n° {item.id}* :\nC’est réglé 🎉"
+        spaced(f"<@{LEAD}> (Payments) a répondu à votre demande *n° {item.id}* :")
+        + "\nC’est réglé 🎉"
     )
 
 

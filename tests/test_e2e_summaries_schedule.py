@@ -37,6 +37,7 @@ from models.routing import Area
 from models.summaries import SummaryPost, SummarySubscription
 from models.updates import ProductUpdate
 from tests.fakeslack import FakeSlack
+from tests.french import spaced
 from tests.harness import SlackDriver
 from tests.test_cli import Jerry, assert_plain_text
 
@@ -631,7 +632,7 @@ async def test_slash_jerry_summary_preview_is_ephemeral_and_posts_nothing(
     await slack.command("/jerry", "résumé aperçu nope", user="U0FRENCH", channel="C0GENERAL")
     await slack.settle()
     [answer] = fake_slack.responses
-    assert answer["text"].startswith("Aucun résumé hebdomadaire ne s'appelle « nope »")
+    assert answer["text"].startswith(spaced("Aucun résumé hebdomadaire ne s’appelle « nope »"))
 
     # Anything else: the help, at once, and nothing after.
     fake_slack.responses.clear()
@@ -732,12 +733,12 @@ async def test_the_method_note_arrives_as_a_thread_reply_not_in_the_post(
     assert (result.status, result.replies) == ("posted", 1)  # a quiet week: the note only
     await slack.settle()
     [post] = main_posts(fake_slack)
-    assert "Comment ils sont calculés : dans le fil." in text_of(post)
-    assert "Demandes routées : créées pendant la période" not in text_of(post)
+    assert spaced("Comment ils sont calculés : dans le fil.") in text_of(post)
+    assert spaced("Demandes routées : créées pendant la période") not in text_of(post)
     [note] = fake_slack.thread(SALES, post["ts"])
     assert note["thread_ts"] == post["ts"]
     assert "*Comment ces chiffres sont calculés*" in text_of(note)
-    assert "Demandes routées : créées pendant la période" in text_of(note)
+    assert spaced("Demandes routées : créées pendant la période") in text_of(note)
     # Owed through the outbox like every reply of a summary.
     async with jerry.sessions() as session:
         purposes = (

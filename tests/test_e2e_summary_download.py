@@ -27,6 +27,7 @@ from models.summaries import SummaryPost, SummarySubscription
 from models.updates import ProductUpdate
 from tests import payloads
 from tests.fakeslack import FakeSlack
+from tests.french import spaced
 from tests.harness import SlackDriver
 
 pytestmark = pytest.mark.usefixtures("routed")
@@ -196,7 +197,7 @@ async def test_markdown_button_in_the_subscriptions_language_answer_in_the_click
     assert second["channel"] == fake_slack.dm_channel(REPORTER)
     text = first["content"].decode("utf-8")
     assert text == second["content"].decode("utf-8")
-    assert text.startswith("# Cette semaine côté produit : Sales EMEA\n")
+    assert text.startswith(spaced("# Cette semaine côté produit : Sales EMEA\n"))
     assert "- **[PDF invoices](https://example.com/pdf)** — *Billing, livré le 19 nov." in text
     assert "## Les chiffres" in text
     texts = [r["text"] for r in fake_slack.responses]

@@ -27,6 +27,7 @@ from models.items import Item
 from models.surveys import Survey, SurveyAnswer, SurveyInvite, SurveyRound
 from tests import payloads
 from tests.fakeslack import BOT_USER_ID, FakeSlack
+from tests.french import spaced
 from tests.harness import SIGNING_SECRET, SlackDriver
 
 PM1, PM2, STRANGER = "U0PMONE", "U0PMTWO", "U0STRANGER"
@@ -610,7 +611,7 @@ async def test_buttons_in_a_channel_round_confirm_privately(
     response = await click(slack, PM_CHANNEL, "nps", 7, user=PM2)
     assert response["response_type"] == "ephemeral" and response["replace_original"] is False
     assert response["text"] == (
-        "Question 2 : votre réponse *7* est enregistrée. Il reste 3 questions (1, 3, 4)."
+        spaced("Question 2 : votre réponse *7* est enregistrée. Il reste 3 questions (1, 3, 4).")
     )
     assert await answers(jerry, PM2) == {"nps": 7}
     refusal = await click(slack, PM_CHANNEL, "nps", 7, user=STRANGER)
@@ -900,7 +901,7 @@ async def test_each_person_is_asked_in_their_slack_language(
     # a thread reply PM2 gets wrong is explained in French too
     await reply(slack, "1) 12", user=PM2)
     [note] = notes(slack.fake, dm(PM2), intro_ts(slack.fake, dm(PM2)))
-    assert "Question 1 : 12" in note
+    assert spaced("Question 1 : 12") in note
 
 
 @pytest.mark.usefixtures("people")

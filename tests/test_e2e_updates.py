@@ -21,6 +21,7 @@ from models.routing import Area
 from models.updates import ProductUpdate
 from tests import payloads
 from tests.fakeslack import FakeSlack
+from tests.french import spaced
 from tests.harness import ADMIN, SlackDriver
 from tests.test_e2e_relay import (
     LEAD,
@@ -436,7 +437,7 @@ async def test_a_french_user_gets_everything_in_french(
     values = form_values(title="Mode hors ligne", when="2027-02-01", confidence="exploring")
     assert await submit(slack, view, values, user=FRENCH) is None
     confirmation = last_response(fake_slack)
-    assert confirmation["text"] == "Enregistré comme à venir : *Mode hors ligne*"
+    assert confirmation["text"] == spaced("Enregistré comme à venir : *Mode hors ligne*")
     assert [b["text"]["text"] for b in buttons(confirmation)] == ["Modifier", "Retirer"]
     assert "prévu le <!date^" in everything(confirmation)
     assert "|2027-02-01> · À l’étude" in everything(confirmation)

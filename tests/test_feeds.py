@@ -548,8 +548,8 @@ async def test_jerry_summaries_fetch_prints_each_feed(
     assert first.returncode == 1, str(first)  # one feed failed
     assert first.stdout.splitlines() == [
         "Down: error: HTTP 500 Internal Server Error",
-        "News: 2 new entry(ies) (2 in the feed)",
-        "Releases: 1 new entry(ies) (1 in the feed)",
+        "News: 2 new entries (2 in the feed)",
+        "Releases: 1 new entry (1 in the feed)",
     ], str(first)
     assert "Traceback" not in first.stderr
     assert feed_server.requests_to("/repos/acme/app/releases")[-1].headers["User-Agent"] == (
@@ -561,7 +561,7 @@ async def test_jerry_summaries_fetch_prints_each_feed(
     second = await cli("summaries", "fetch")
     assert second.ok, str(second)
     assert second.stdout.splitlines() == [
-        "Down: 0 new entry(ies) (0 in the feed)",
+        "Down: 0 new entries (0 in the feed)",
         "News: unchanged (304 Not Modified)",
         "Releases: unchanged (304 Not Modified)",
     ], str(second)

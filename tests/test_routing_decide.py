@@ -18,6 +18,7 @@ from bot.intake.routing import (
     words,
 )
 from bot.items.domain import TRIAGE_TEAM_NAME
+from tests.french import spaced
 
 
 def team(name: str, lead: str, *areas: tuple[str, tuple[str, ...]]) -> TeamSpec:
@@ -352,14 +353,13 @@ def test_explain_in_english() -> None:
 
 def test_explain_in_french() -> None:
     assert explain("chosen_area", {"area": "Billing"}, "fr") == (
-        "la personne a choisi le domaine Billing"
+        "l’auteur de la demande a choisi le domaine Billing"
     )
-    assert (
-        explain("keywords", {"area": "Billing", "keywords": ["invoice", "refund"]}, "fr")
-        == "correspond aux mots-clés « invoice », « refund » du domaine Billing"
-    )
+    assert explain(
+        "keywords", {"area": "Billing", "keywords": ["invoice", "refund"]}, "fr"
+    ) == spaced("correspond aux mots-clés « invoice », « refund » du domaine Billing")
     assert explain("rule", {"rule": "r", "channel": "C0S", "pattern": "x"}, "fr") == (
-        "règle « r » (canal <#C0S> et motif `x`)"
+        spaced("règle « r » (canal <#C0S> et motif `x`)")
     )
     assert explain("triage", {}, "fr").startswith("rien d’autre ne correspondait")
 

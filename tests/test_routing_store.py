@@ -76,7 +76,7 @@ async def test_import_then_load_gives_the_same_model(sessions: Sessions) -> None
     summary = await store(sessions, FIRST)
     assert summary == ReplaceSummary(teams_added=4, areas_added=4, rules=2)
     assert str(summary) == (
-        "teams: 4 added, 0 updated, 0 archived; areas: 4 added, 0 updated, 0 archived; 2 rule(s)"
+        "teams: 4 added, 0 updated, 0 archived; areas: 4 added, 0 updated, 0 archived; rules: 2"
     )
     loaded = await load(sessions)
     assert loaded.without_ids() == FIRST

@@ -26,6 +26,7 @@ from models.items import Item, ItemEvent
 from models.routing import Area, Team
 from models.summaries import SummarySubscription
 from models.updates import Feed, ProductUpdate
+from tests.french import spaced
 
 TZ = "Europe/Paris"
 WEEK = "2026-W48"  # Monday 23 Nov 2026 to Sunday 29 Nov, Paris time
@@ -510,11 +511,11 @@ async def test_french_output(sessions: Sessions) -> None:
     scope = SummaryScope(name="Ventes", areas=(), language="fr", timezone=TZ)
     summary = await build_summary(sessions, scope, PERIOD)
     text = summary_text(summary, "fr")
-    assert "Cette semaine côté produit : Ventes" in text
+    assert spaced("Cette semaine côté produit : Ventes") in text
     assert "du 23 nov. au 29 nov." in text
     assert "livré le 25 nov." in text and "visible des clients" in text
     assert "prévu le 10 déc." in text and "probable" in text
-    assert "Délai médian de première réponse : 30 min" in text
+    assert spaced("Délai médian de première réponse : 30 min") in text
     post = summary_messages(summary, "fr", download_value="1:2026-W48")[0]
     buttons = next(b for b in post["blocks"] if b["type"] == "actions")["elements"]
     assert [b["text"]["text"] for b in buttons] == ["Télécharger en CSV", "Télécharger en Markdown"]
@@ -694,7 +695,7 @@ async def test_themes_never_name_a_customer_nor_come_from_unrouted_items(
     )
     assert "acme" not in rendered.casefold() and "dashboard" not in rendered
     assert "Most mentioned: Billing (3)." in rendered
-    assert "Les plus cités : Billing (3)." in rendered
+    assert spaced("Les plus cités : Billing (3).") in rendered
 
 
 def test_a_customer_word_is_no_theme_even_as_a_matched_keyword() -> None:

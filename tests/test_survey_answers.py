@@ -7,6 +7,7 @@ import pytest
 from bot.surveys.answers import TEXT_LIMIT, Parsed, ParsedAnswer, parse_reply, questions_of
 from bot.text import MESSAGE_BLOCK_LIMIT, SECTION_TEXT_LIMIT
 from bot.views import survey_answers as views
+from tests.french import spaced
 
 RAW = [
     {"id": "priorities", "kind": "scale5", "text": "Do they know?", "low": "No", "high": "Yes"},
@@ -85,7 +86,7 @@ def test_scale_problems_say_why(text: str, reason: str, needle_en: str, needle_f
         assert parsed.answers == {}
         [problem] = parsed.problems
         assert (problem.reason, problem.question_id, problem.position) == (reason, "priorities", 1)
-        assert needle in problem.message
+        assert spaced(needle) in problem.message
         assert problem.message.startswith("Question 1")
 
 
@@ -149,7 +150,7 @@ def test_in_order_the_next_unanswered_question() -> None:
 def test_everything_answered_asks_for_a_number() -> None:
     parsed = parse_reply("4", QS, lang="fr", answered={q.id for q in QS})
     [problem] = parsed.problems
-    assert problem.reason == "all_answered" and "« 2) 4 »" in problem.message
+    assert problem.reason == "all_answered" and spaced("« 2) 4 »") in problem.message
 
 
 @pytest.mark.parametrize(
@@ -256,7 +257,7 @@ def test_reply_note_says_what_was_understood_what_not_and_what_is_left() -> None
     assert "Not understood:" in note["text"] and "0–10 scale: 0 to 10" in note["text"]
     assert "3 questions left (2, 3, 4)." in note["text"]
     fr = views.reply_note(parse_reply("quatre", QS, lang="fr"), (2,), "fr")
-    assert "C'est noté : 1 → 4." in fr["text"] and "Il reste 1 question (2)." in fr["text"]
+    assert spaced("C’est noté : 1 → 4.") in fr["text"] and "Il reste 1 question (2)." in fr["text"]
     done = views.reply_note(parse_reply("4", QS, lang="en"), (), "en")
     assert done["text"].endswith("All done, thank you!")
     nothing = views.reply_note(parse_reply("hmm", QS, lang="en"), (1, 2, 3, 4), "en")
@@ -307,5 +308,5 @@ def test_button_chosen_marks_the_value_and_replaces_an_earlier_line() -> None:
     )
     assert len(again) == 3
     assert [e.get("style") for e in again[1]["elements"]] == [None, "primary", None, None, None]
-    assert "Votre réponse : *2*" in again[2]["elements"][0]["text"]
-    assert "C'est tout, merci !" in again[2]["elements"][0]["text"]
+    assert spaced("Votre réponse : *2*") in again[2]["elements"][0]["text"]
+    assert spaced("C’est tout, merci !") in again[2]["elements"][0]["text"]

@@ -216,7 +216,7 @@ TREND_QUESTIONS = [
     ("lang", "ticks"),
     [
         ("en", ("#1\nFeb 23–26", "#2\nFeb 27–Mar 2", "#3\nMar 9")),
-        ("fr", ("#1\n23–26 févr.", "#2\n27 févr.–2 mars", "#3\n9 mars")),
+        ("fr", ("n° 1\n23–26 févr.", "n° 2\n27 févr.–2 mars", "n° 3\n9 mars")),
     ],
 )
 def test_the_chart_spec_numbers_marks_and_dates_every_line(

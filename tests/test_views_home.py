@@ -364,7 +364,7 @@ def test_ages_read_naturally() -> None:
     assert age_text(timedelta(days=9), "fr") == "9 jours"
     assert age_text(timedelta(days=-1), "en") == "just now"
     assert age_phrase(timedelta(seconds=20), "en") == "arrived just now"
-    assert age_phrase(timedelta(seconds=20), "fr") == "arrivé à l'instant"
+    assert age_phrase(timedelta(seconds=20), "fr") == "à l’instant"
     assert age_phrase(timedelta(days=9), "en") == "9 days old"
     assert age_phrase(timedelta(days=9), "fr") == "depuis 9 jours"
 

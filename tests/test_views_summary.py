@@ -35,6 +35,7 @@ from bot.views.summary import (
     summary_messages,
     summary_text,
 )
+from tests.french import spaced
 
 # Slack's limits for a message (https://docs.slack.dev/reference/block-kit).
 MESSAGE_BLOCKS, MESSAGE_TEXT, SECTION_TEXT, FIELD_TEXT, FIELDS = 50, 40000, 3000, 2000, 10
@@ -254,8 +255,8 @@ def test_without_a_download_value_there_are_no_buttons() -> None:
         (
             "fr",
             "*Comment ces chiffres sont calculés*",
-            "Comment ils sont calculés : dans le fil.",
-            "Demandes routées : créées pendant la période et envoyées à une équipe.",
+            spaced("Comment ils sont calculés : dans le fil."),
+            spaced("Demandes routées : créées pendant la période et envoyées à une équipe."),
         ),
     ],
 )
@@ -397,9 +398,11 @@ def test_the_period_names_its_days_both_included(lang: str, expected: str) -> No
         ),
         (
             "fr",
-            "Prochaine publication : <!date^1796630400^{date_short_pretty} {time}|2026-12-07 "
+            spaced("Prochaine publication : ")
+            + "<!date^1796630400^{date_short_pretty} {time}|2026-12-07 "
             "09:00 Europe/Paris> — pour l’instant, du 30 nov. au 3 déc.",
-            "Prochaine publication : lun. 7 déc. à 09:00 — pour l’instant, du 30 nov. au 3 déc.",
+            spaced("Prochaine publication : lun. 7 déc. à ")
+            + "09:00 — pour l’instant, du 30 nov. au 3 déc.",
         ),
     ],
 )
@@ -415,7 +418,7 @@ def test_a_preview_says_when_the_post_goes_out_and_what_it_holds_so_far(
     summary = replace(make(lang=lang), period=so_far)
     post = summary_messages(summary, lang, download_value=None)[0]
     assert post["blocks"][1]["elements"][0]["text"] == slack_line + " · " + (
-        "areas: Billing" if lang == "en" else "domaines : Billing"
+        "areas: Billing" if lang == "en" else spaced("domaines : Billing")
     )
     assert summary_text(summary, lang).splitlines()[1].startswith(text_line + " · ")
     assert text_line in summary_markdown(summary, lang).replace("\\", "")

@@ -21,6 +21,7 @@ from bot.views.survey_results import (
     results_messages,
     results_text,
 )
+from tests.french import spaced
 
 OPENED = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
 
@@ -175,10 +176,12 @@ def test_breakdown_merges_small_groups_and_hides_what_would_give_someone_away(la
         assert "people listed by name: nobody answered" in text
         assert "Other groups (S0CS, S0SE: too few answers to show alone) (4 people): Q1 1.0" in text
     else:
-        assert "<#C0SALES> (4 personnes) : Q1 5,0" in text
-        assert "personnes citées par leur nom : personne n’a répondu" in text
+        assert spaced("<#C0SALES> (4 personnes) : Q1 5,0") in text
+        assert spaced("personnes citées par leur nom : personne n’a répondu") in text
         assert (
-            "Autres groupes (S0CS, S0SE : trop peu de réponses pour être montrés seuls) (4 personnes) : Q1 1,0"
+            spaced(
+                "Autres groupes (S0CS, S0SE : trop peu de réponses pour être montrés seuls) (4 personnes) : Q1 1,0"
+            )
             in text
         )
     data = results_json(results)
@@ -192,7 +195,9 @@ def test_breakdown_merges_small_groups_and_hides_what_would_give_someone_away(la
     hidden = (
         "<#C0SALES>: too few answers to show any group apart without giving someone's away: hidden"
         if lang == "en"
-        else "<#C0SALES> : trop peu de réponses pour montrer un groupe à part sans dévoiler celles de quelqu’un : masqué"
+        else spaced(
+            "<#C0SALES> : trop peu de réponses pour montrer un groupe à part sans dévoiler celles de quelqu’un : masqué"
+        )
     )
     assert hidden in text
     assert "Q1 5" not in text

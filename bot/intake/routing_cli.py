@@ -131,7 +131,7 @@ async def import_file(
         if people_check is not None:
             await check_people(model, text, people_check, lang, str(path))
     except RoutingFileError as exc:
-        return print_problems(path, exc, "the routing model was not changed")
+        return print_problems(path, exc, "routing", lang)
 
     async def replace(session: AsyncSession) -> tuple[ReplaceSummary, int, int]:
         summary = await replace_routing_model(session, model)
@@ -144,10 +144,8 @@ async def import_file(
     summary, routed, welcomed = await change_in_one_transaction(settings, replace, dry_run=dry_run)
     print_imported(path, summary, dry_run=dry_run)
     if routed:
-        print(
-            f"jerry: {routed} waiting item(s) {'would be' if dry_run else 'were'} routed; "
-            "the running bot sends their DMs within a minute"
-        )
+        key = "cli.routing_import.routed_dry_run" if dry_run else "cli.routing_import.routed"
+        print(tn(key, routed, lang))
     if welcomed:
         key = "cli.routing_people.welcome_dry_run" if dry_run else "cli.routing_people.welcome_owed"
         print(tn(key, welcomed, lang))

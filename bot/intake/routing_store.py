@@ -36,7 +36,7 @@ class ReplaceSummary:
             f"{self.teams_archived} archived; "
             f"areas: {self.areas_added} added, {self.areas_updated} updated, "
             f"{self.areas_archived} archived; "
-            f"{self.rules} rule(s)"
+            f"rules: {self.rules}"
         )
 
 

@@ -30,6 +30,7 @@ from bot.admin_files import (
 )
 from bot.config import MissingSettingError, Settings
 from bot.db import create_engine, session_factory
+from bot.i18n import t, tn
 from bot.summaries.file import SummariesFileError, dump, parse
 from bot.summaries.store import (
     ReplaceSummary,
@@ -110,12 +111,9 @@ async def import_file(
     try:
         summary = await change_in_one_transaction(settings, replace, dry_run=dry_run)
     except SummariesFileError as exc:
-        hint = (
-            " (there is no routing model yet: import one first)"
-            if not known and "routing model" in str(exc)
-            else ""
-        )
-        return print_problems(path, exc, f"the summaries were not changed{hint}")
+        no_model = not known and "routing model" in str(exc)
+        unchanged = "summaries_no_model" if no_model else "summaries"
+        return print_problems(path, exc, unchanged, settings.jerry_language)
     print_imported(path, summary, dry_run=dry_run)
     return 0
 
@@ -174,16 +172,10 @@ async def send(
     where = result.channel or "?"
     if result.status == "posted":
         # The replies are the outbox's: the running bot posts them (this command only owes them).
-        extra = (
-            f", {result.replies} thread repl{'y' if result.replies == 1 else 'ies'} queued: "
-            "the running bot posts them"
-            if result.replies
-            else ""
-        )
-        print(
-            f"jerry: posted {result.subscription} for {result.week} in {where} "
-            f"(ts {result.ts}{extra})"
-        )
+        lang = settings.jerry_language
+        replies = tn("cli.summaries_post.replies", result.replies, lang) if result.replies else ""
+        said = {"name": result.subscription, "week": result.week, "channel": where}
+        print(t("cli.summaries_post.posted", lang, ts=result.ts, replies=replies, **said))
         if result.error:
             print(f"jerry: but {result.error}", file=sys.stderr)
         return 0

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.i18n import t
+from bot.i18n import t, tn
 from bot.text import truncate
 
 TEXT_LIMIT = 2000  # characters kept of a free-text answer
@@ -443,6 +443,6 @@ def _by_lines(
         results.append(parse_answer(question, index + 1, lines[slot], lang=lang))
     if len(lines) > len(targets):
         extra = len(lines) - len(targets)
-        message = t("survey_answers.problem.too_many_lines", lang, extra=extra)
+        message = tn("survey_answers.problem.too_many_lines", extra, lang)
         results.append(Problem(None, None, "too_many_lines", message))
     return results

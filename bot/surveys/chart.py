@@ -115,7 +115,7 @@ def chart_spec(results: RoundResults) -> ChartSpec | None:
     dates = {n: (opened, closed) for n, opened, closed in results.round_dates}
     ticks = []
     for number in sorted({n for line in lines for n in line.rounds}):
-        label = f"#{number}"
+        label = t("survey_results.chart.round_tick", lang, number=number)
         if number in dates:
             label += "\n" + round_days(*dates[number], results.timezone, lang)
         ticks.append((number, label))

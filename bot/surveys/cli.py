@@ -28,6 +28,7 @@ from bot.admin_files import (
     write_file,
 )
 from bot.config import MissingSettingError, Settings
+from bot.i18n import t, tn
 from bot.surveys.file import SurveysFileError, dump, parse, template_file
 from bot.surveys.store import ReplaceSummary, load_surveys, replace_surveys
 from models.base import utcnow
@@ -93,7 +94,7 @@ async def import_file(
     try:
         specs = parse(text, source=str(path))
     except SurveysFileError as exc:
-        return print_problems(path, exc, "the surveys were not changed")
+        return print_problems(path, exc, "surveys", settings.jerry_language)
 
     async def replace(session: AsyncSession) -> ReplaceSummary:
         return await replace_surveys(session, specs, now=now or utcnow())
@@ -141,55 +142,44 @@ async def run_now(
         raise CommandError(str(exc)) from exc
     finally:
         await services.engine.dispose()
-    if result.status == "exists":
-        raise CommandError(f"{result.survey} already has a round for this moment; try again")
-    if result.status == "audience_unreachable":
+    lang = settings.jerry_language
+    if result.status in {"exists", "audience_unreachable", "audience_failed"}:
         raise CommandError(
-            f"{result.survey}: Slack could not be reached to list the audience ({result.error}): "
-            "nothing was started; run it again when Slack answers"
-        )
-    if result.status == "audience_failed":
-        raise CommandError(
-            f"{result.survey}: Slack refused to list the audience ({result.error}): nothing was "
-            "started; fix `audience` in the surveys file and import it again"
+            t(f"cli.surveys_run.{result.status}", lang, survey=result.survey, error=result.error)
         )
     if result.status == "audience_empty":
+        skipped = tn("cli.surveys_run.skipped", result.skipped, lang) if result.skipped else ""
         raise CommandError(
-            f"{result.survey}: its audience has nobody Jerry can ask"
-            + (f" ({result.skipped} bots or deactivated)" if result.skipped else "")
-            + ": nothing was started"
+            t("cli.surveys_run.audience_empty", lang, survey=result.survey, skipped=skipped)
         )
-    left_out = f", {result.skipped} bots or deactivated left out" if result.skipped else ""
+    said = {
+        "survey": result.survey,
+        "number": result.number,
+        "left_out": tn("cli.surveys_run.left_out", result.skipped, lang) if result.skipped else "",
+    }
     if result.channel:
-        state = "posted" if progress.asked else "not posted yet"
-        print(
-            f"jerry: {result.survey} round {result.number} started in {result.channel} "
-            f"({result.invited} members): {state}{left_out}"
+        state = t(
+            "cli.surveys_run.posted" if progress.asked else "cli.surveys_run.not_posted", lang
+        )
+        line = tn(
+            "cli.surveys_run.in_channel",
+            result.invited,
+            lang,
+            channel=result.channel,
+            state=state,
+            **said,
         )
     elif progress.asked == result.invited and progress.done and not progress.failed:
-        print(
-            f"jerry: {result.survey} round {result.number} started by DM: "
-            f"{result.invited} people asked{left_out}"
-        )
+        line = tn("cli.surveys_run.by_dm", result.invited, lang, **said)
     else:
-        print(
-            f"jerry: {result.survey} round {result.number} started by DM: "
-            f"{progress.asked} of {result.invited} people asked so far{left_out}"
+        line = tn(
+            "cli.surveys_run.by_dm_so_far", result.invited, lang, asked=progress.asked, **said
         )
+    print(line)
     reasons = ", ".join(f"{error} ×{n}" for error, n in sorted(progress.errors.items()))
+    reasons = f" ({reasons})" if reasons else ""
     if progress.queued:
-        print(
-            f"jerry: {progress.queued} not asked yet"
-            + (f" ({reasons})" if reasons else "")
-            + ": they are queued, and Jerry's running bot (`jerry serve`) keeps trying until "
-            "Slack takes them",
-            file=sys.stderr,
-        )
+        print(tn("cli.surveys_run.queued", progress.queued, lang, reasons=reasons), file=sys.stderr)
     if progress.failed:
-        print(
-            f"jerry: {progress.failed} could not be asked"
-            + (f" ({reasons})" if reasons else "")
-            + "; product ops' triage channel is told when Slack refuses a channel",
-            file=sys.stderr,
-        )
+        print(tn("cli.surveys_run.failed", progress.failed, lang, reasons=reasons), file=sys.stderr)
     return 0 if progress.done and not progress.failed else 1

@@ -538,7 +538,7 @@ class _SurveysChecker(Checker):
                 self.problem(values["day"], f"{field}.day", "`every: day` takes no `day`")
                 ok = False
         elif weeks:
-            self.problem(node, f"{field}.day", "is required with `every: … week(s)`")
+            self.problem(node, f"{field}.day", "is required when `every` counts weeks")
             ok = False
         if not ok or not match:
             return None

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.i18n import t
+from bot.i18n import t, tn
 from bot.text import escape_plain, neutralize, truncate
 from bot.triage import alert_triage
 from bot.updates.feed_store import (
@@ -591,12 +591,8 @@ async def fetch_command(settings: Settings) -> int:
         print(t("feeds.cli.none", lang))
     for result in results:
         if result.outcome == "fetched":
-            line = t(
-                "feeds.cli.fetched",
-                lang,
-                feed=result.feed,
-                new=result.new,
-                total=len(result.entries),
+            line = tn(
+                "feeds.cli.fetched", result.new, lang, feed=result.feed, total=len(result.entries)
             )
         elif result.outcome == "unchanged":
             line = t("feeds.cli.unchanged", lang, feed=result.feed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.i18n import t
+from bot.i18n import t, tn
 from bot.items.domain import ItemCard
 from bot.text import MESSAGE_BLOCK_LIMIT, SECTION_TEXT_LIMIT, neutralize, quote, truncate
 from bot.views.blocks import (
@@ -60,7 +60,7 @@ def _files_block(files: Sequence[dict[str, Any]], lang: str, *, hide_links: bool
         else:
             lines.append(f":paperclip: {name}")
     if len(files) > MAX_FILES_SHOWN:
-        lines.append(t("conversation.more_files", lang, count=len(files) - MAX_FILES_SHOWN))
+        lines.append(tn("conversation.more_files", len(files) - MAX_FILES_SHOWN, lang))
     if hide_links:
         lines.append(t("conversation.file_links_hidden", lang))
     return section(truncate("\n".join(lines), SECTION_TEXT_LIMIT))
@@ -111,7 +111,7 @@ def relayed_message(
     blocks = blocks[:MESSAGE_BLOCK_LIMIT]
     preview = truncate(shown, FALLBACK_LIMIT, marker=CUT_MARKER) if shown else ""
     if not preview and files:
-        preview = t("conversation.files_only", lang, count=len(files))
+        preview = tn("conversation.files_only", len(files), lang)
     return {"text": truncate(f"{line}\n{preview}".strip(), FALLBACK_LIMIT + 500), "blocks": blocks}
 
 
@@ -168,7 +168,9 @@ def ask_details_modal(card: ItemCard, lang: str) -> dict[str, Any]:
         else t("conversation.modal_goes_to", lang, who=f"<@{card.reporter_id}>")
     )
     blocks: list[Block] = [
-        section(f"*#{card.id}* · {card.team}\n{quote(safe(card.text, 2500))}"),
+        section(
+            f"*{t('item.number', lang, id=card.id)}* · {card.team}\n{quote(safe(card.text, 2500))}"
+        ),
         input_block(
             "question",
             t("conversation.modal_label", lang),

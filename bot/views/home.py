@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from bot.i18n import CATALOGS, DEFAULT_LANGUAGE, t
+from bot.i18n import CATALOGS, DEFAULT_LANGUAGE, t, tn
 from bot.text import PRIVATE_METADATA_LIMIT, VIEW_BLOCK_LIMIT, truncate
 from bot.views.blocks import Block, actions, button, context, divider, header, section, slack_date
 from bot.views.help import WELCOME_HIDE_ACTION, WELCOME_SHOW_ACTION, Welcome, welcome_blocks
@@ -197,7 +197,7 @@ def age_text(age: timedelta, lang: str) -> str:
         return t("home.age.minutes", lang, n=minutes)
     if minutes < 48 * 60:
         return t("home.age.hours", lang, n=minutes // 60)
-    return t("home.age.days", lang, n=minutes // (24 * 60))
+    return tn("home.age.days", minutes // (24 * 60), lang)
 
 
 def date_text(when: datetime) -> str:
@@ -215,7 +215,7 @@ def preview(text: str) -> str:
 
 
 def _title(item: HomeItem, lang: str) -> str:
-    title = f"*#{item.id} · {kind_label(item.kind, lang)}*"
+    title = f"*{t('lead_dm.title', lang, id=item.id, kind=kind_label(item.kind, lang))}*"
     if item.area:
         title += f" · {truncate(item.area, 200)}"
     return title
@@ -310,9 +310,9 @@ def _teams(admin: AdminHome, lang: str) -> list[Block]:
         week = t(
             "home.admin.team_counts",
             lang,
-            new=team.new_this_week,
-            open=team.open_now,
-            late=team.breached,
+            new=tn("home.admin.count.new", team.new_this_week, lang),
+            open=tn("home.admin.count.open", team.open_now, lang),
+            late=tn("home.admin.count.late", team.breached, lang),
         )
         fields = [
             f"*{t('home.admin.lead', lang)}*\n{who(team.lead)}",
@@ -377,14 +377,14 @@ def _undelivered(page: Page[UndeliveredRow], lang: str) -> list[Block]:
             to = who(row.recipient) if row.recipient[:1] in {"U", "W"} else f"<#{row.recipient}>"
         elif row.item_id is not None:
             to = t("home.admin.the_reporter", lang)
-        item = f"#{row.item_id}" if row.item_id is not None else UNKNOWN
+        item = t("item.number", lang, id=row.item_id) if row.item_id is not None else UNKNOWN
         text = t(
             "home.admin.undelivered_row",
             lang,
             purpose=truncate(row.purpose, 60),
             item=item,
             to=to,
-            attempts=row.attempts,
+            attempts=tn("home.admin.attempts", row.attempts, lang),
             error=truncate(row.error or UNKNOWN, 500).replace("`", "'"),
             when=date_text(row.created_at),
         )
@@ -395,7 +395,7 @@ def _undelivered(page: Page[UndeliveredRow], lang: str) -> list[Block]:
 def _admin(admin: AdminHome, lang: str) -> list[Block]:
     blocks: list[Block] = [
         header(t("home.admin.title", lang)),
-        context(t("home.admin.summary", lang, new=admin.new_this_week)),
+        context(tn("home.admin.summary", admin.new_this_week, lang)),
     ]
     blocks += _teams(admin, lang)
     blocks.append(divider())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.i18n import t, tn
+from bot.i18n import has_plural, t, tn
 from bot.intake.routing import explain
 from bot.items.domain import ItemCard
 from bot.sla import business_time as sla
@@ -353,7 +353,12 @@ def reminder_with_item(card: ItemCard, lang: str, line: str) -> Message:
 
 def triage_alert(lang: str, alert: str, **params: Any) -> Message:
     """A short alert for product ops' triage channel or lead."""
-    line = t(f"alert.{alert}", lang, **params)
+    key = f"alert.{alert}"
+    if has_plural(key):  # an alert about a number of things ("3 open items handed to …")
+        count = params.pop("count")
+        line = tn(key, count, lang, **params)
+    else:
+        line = t(key, lang, **params)
     return {"text": line, "blocks": [section(f":warning: {line}")]}
 
 

@@ -121,7 +121,9 @@ def resolve_modal(card: ItemCard, lang: str, *, customer_flagged: bool) -> dict[
     """The form behind "Resolve": outcome, duplicate number, note; customer facts if any."""
     outcomes = [option(t(f"outcome.{o}", lang), o) for o in OUTCOMES]
     blocks: list[Block] = [
-        section(f"*#{card.id}* · {card.team}\n{quote(_safe(card.text, 2500))}"),
+        section(
+            f"*{t('item.number', lang, id=card.id)}* · {card.team}\n{quote(_safe(card.text, 2500))}"
+        ),
         input_block(
             "outcome",
             t("resolve.outcome_label", lang),

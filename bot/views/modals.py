@@ -117,7 +117,9 @@ def intake_modal(
 
 def answer_modal(card: ItemCard, lang: str) -> dict[str, Any]:
     blocks: list[Block] = [
-        section(f"*#{card.id}* · {card.team}\n{quote(safe(card.text, 2500))}"),
+        section(
+            f"*{t('item.number', lang, id=card.id)}* · {card.team}\n{quote(safe(card.text, 2500))}"
+        ),
         input_block(
             "answer",
             t("answer_modal.label", lang),

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from bot.i18n import t
+from bot.i18n import t, tn
 from bot.surveys.answers import Parsed, ParsedAnswer
 from bot.text import MESSAGE_BLOCK_LIMIT, SECTION_TEXT_LIMIT, neutralize, truncate
 from bot.views.blocks import Block, context, section
@@ -41,9 +41,7 @@ def remaining_line(remaining: Sequence[int], lang: str) -> str:
     if not remaining:
         return t("survey_answering.done", lang)
     numbers = ", ".join(str(n) for n in remaining)
-    if len(remaining) == 1:
-        return t("survey_answering.left_one", lang, numbers=numbers)
-    return t("survey_answering.left_many", lang, count=len(remaining), numbers=numbers)
+    return tn("survey_answering.left", len(remaining), lang, numbers=numbers)
 
 
 def reply_note(

@@ -14,7 +14,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from bot.i18n import t
+from bot.i18n import t, tn
 from bot.sla.business_time import zone
 from bot.surveys.results_domain import (
     LISTED_PEOPLE,
@@ -149,15 +149,15 @@ def status_line(results: RoundResults, lang: str, *, in_slack: bool = True) -> s
 
 
 def rate_line(results: RoundResults, lang: str) -> str:
-    text = t(
+    text = tn(
         "survey_results.rate",
+        results.finished,
         lang,
-        finished=results.finished,
         invited=results.invited,
         percent=percent(results.finished, results.invited),
     )
     if results.partial:
-        text += " " + t("survey_results.partial", lang, n=results.partial)
+        text += " " + tn("survey_results.partial", results.partial, lang)
     if results.anonymous:
         text += " " + t("survey_results.anonymous", lang)
     return text
@@ -178,7 +178,10 @@ def _change(result: ScaleResult, lang: str) -> str:
 
 def trend_text(result: ScaleResult, lang: str) -> str:
     """ "#3 3.1 → #4 3.4 → #5 3.8" (up to six rounds)."""
-    return " → ".join(f"#{p.round_number} {number(p.mean, lang)}" for p in result.trend)
+    return " → ".join(
+        t("survey_results.trend_point", lang, number=p.round_number, mean=number(p.mean, lang))
+        for p in result.trend
+    )
 
 
 def scale_mrkdwn(index: int, result: ScaleResult, lang: str) -> str:
@@ -189,13 +192,7 @@ def scale_mrkdwn(index: int, result: ScaleResult, lang: str) -> str:
         lines.append(t("survey_results.no_answers", lang))
         return "\n".join(lines)
     lines.append(
-        t(
-            "survey_results.mean_one" if result.count == 1 else "survey_results.mean",
-            lang,
-            mean=number(result.mean, lang),
-            high=high,
-            n=result.count,
-        )
+        tn("survey_results.mean", result.count, lang, mean=number(result.mean, lang), high=high)
         + " · "
         + _change(result, lang)
     )
@@ -218,7 +215,7 @@ def choice_mrkdwn(index: int, result: ChoiceResult, lang: str) -> str:
     if result.count == 0:
         lines.append(t("survey_results.no_answers", lang))
         return "\n".join(lines)
-    lines.append(t("survey_results.answers", lang, n=result.count))
+    lines.append(tn("survey_results.answers", result.count, lang))
     rows = [(truncate(option, 40), n) for option, n in result.counts]
     lines.append(bars(rows, result.count))
     return truncate("\n".join(lines), SECTION_BUDGET)
@@ -226,7 +223,7 @@ def choice_mrkdwn(index: int, result: ChoiceResult, lang: str) -> str:
 
 def text_summary_mrkdwn(index: int, result: TextResult, lang: str) -> str:
     line = (
-        t("survey_results.text_in_thread", lang, n=result.count)
+        tn("survey_results.text_in_thread", result.count, lang)
         if result.count
         else t("survey_results.no_answers", lang)
     )
@@ -251,21 +248,21 @@ def group_line(group: GroupResult, results: RoundResults, lang: str) -> str:
         merged = ", ".join(_group_name(name, lang) for name in group.merged)
         if group.hidden:
             return t("survey_results.group.other_hidden", lang, groups=merged)
-        return t(
+        return tn(
             "survey_results.group.other",
+            group.respondents,
             lang,
             groups=merged,
-            n=group.respondents,
             means=_group_means(group, results, lang),
         )
     name = _group_name(group.name, lang)
     if group.respondents == 0:
         return t("survey_results.group.none", lang, group=name)
-    return t(
+    return tn(
         "survey_results.group.line",
+        group.respondents,
         lang,
         group=name,
-        n=group.respondents,
         means=_group_means(group, results, lang),
     )
 
@@ -377,7 +374,7 @@ def _replies(results: RoundResults, lang: str, packed: list[tuple[Block, int]]) 
         max_chars=MESSAGE_CHARS,
         max_replies=MAX_REPLIES,
         cut_note=lambda left: context(
-            t("survey_results.cut", lang, n=left, name=safe_label(results.survey))
+            tn("survey_results.cut", left, lang, name=safe_label(results.survey))
         ),
     )
     text = truncate(

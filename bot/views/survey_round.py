@@ -109,9 +109,8 @@ def reminder_message(
 ) -> Message:
     """`left` questions are still unanswered; the round closes at `closes_at` (shown in the
     reader's timezone `tz`); `channel`: the round was posted there, not in the DM."""
-    key = "survey_reminder.one" if left == 1 else "survey_reminder.many"
     closes = slack_date(closes_at, fallback_timezone=str(zone(tz)))
-    line = t(key, lang, n=left, closes=closes, title=safe_label(title, 200))
+    line = tn("survey_reminder.unanswered", left, lang, closes=closes, title=safe_label(title, 200))
     if channel:
         line += " " + t("survey_reminder.in_channel", lang, channel=f"<#{channel}>")
     return {"text": line, "blocks": [section(line)]}
