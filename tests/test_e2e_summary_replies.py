@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from bot.app import JerryApp, create_app
 from bot.config import Settings
+from bot.outbox import worker as outbox_worker
 from bot.summaries import posting
 from bot.summaries.replies import REPLY
 from models.deliveries import Delivery
@@ -177,6 +178,57 @@ async def test_a_crash_after_the_summary_reached_slack_owes_each_reply_once(
     ]
     [post] = await posts(jerry)
     assert (post.status, post.ts, post.error) == ("posted", main["ts"], None)
+
+
+async def test_a_reply_owed_while_its_summary_is_being_posted_again_waits_for_it(
+    slack: SlackDriver, fake_slack: FakeSlack, jerry: JerryApp, settings: Settings, tmp_path: Path
+) -> None:
+    """A reply owed under a summary whose ts is not known (its post is claimed again after a
+    restart, and will be found in the channel) waits for it: it was marked undeliverable at
+    once ("no_ts"), the summary recorded as incomplete and triage told."""
+    await subscribe(settings, tmp_path)
+    [result] = await jerry.run_summaries(SLOT_W48)
+    [main] = main_posts(fake_slack)
+    await until_sent(jerry)
+    [post] = await posts(jerry)
+    async with jerry.sessions() as session:  # as if the ts had not been recorded
+        stored = await session.get(type(post), post.id)
+        assert stored is not None
+        stored.status, stored.ts = "claimed", None
+        reply = Delivery(
+            purpose=REPLY,
+            recipient=SALES,
+            lane=SALES,
+            params={
+                "post_id": post.id,
+                "part": 9,
+                "of": 9,
+                "message": {"text": "the last part", "blocks": []},
+            },
+        )
+        session.add(reply)
+        await session.commit()
+        reply_id = reply.id
+    jerry.worker.retry_seconds = 0.01
+    deadline = time.monotonic() + 30
+    while True:  # until well past the short waits' cap
+        await jerry.worker.drain()
+        async with jerry.sessions() as session:
+            waiting = await session.get(Delivery, reply_id)
+            assert waiting is not None and waiting.status == "pending", waiting
+            if int((waiting.params or {}).get("_defers", 0)) > outbox_worker.MAX_DEFERS + 3:
+                break
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.01)
+    async with jerry.sessions() as session:
+        assert (await session.get(type(post), post.id)).error is None  # type: ignore[union-attr]
+        stored = await session.get(type(post), post.id)
+        assert stored is not None
+        stored.status, stored.ts = "posted", main["ts"]  # the summary found in the channel
+        await session.commit()
+    await until_sent(jerry)
+    assert thread_texts(fake_slack, main["ts"])[-1] == "the last part"
+    assert result.status == "posted"
 
 
 async def test_a_reply_slack_will_never_take_is_recorded_and_triage_told_once(

@@ -63,7 +63,15 @@ class PermanentDeliveryError(Exception):
 
 
 class Deferred(Exception):
-    """Not now (e.g. the DM to update is not sent yet); try again shortly, no attempt spent."""
+    """Not now (e.g. the DM to update is not sent yet); try again shortly, no attempt spent.
+
+    `patient`: what it waits for is itself under way and will end one way or the other (a
+    summary being posted, whose claim goes stale after minutes): keep waiting at the retry
+    pace, past the short waits' cap."""
+
+    def __init__(self, *, patient: bool = False) -> None:
+        super().__init__("deferred")
+        self.patient = patient
 
 
 class Doorbell:

@@ -235,14 +235,14 @@ class DeliveryWorker:
                     self._give_back_unsure(delivery.id, delivery.unsure_since or now)
                 )
                 raise
-            except Deferred:
+            except Deferred as deferred:
                 defers = int((delivery.params or {}).get("_defers", 0)) + 1
                 delivery.params = {**(delivery.params or {}), "_defers": defers}
                 delivery.attempts -= 1
                 delivery.last_error = None  # waiting, not failing: its lane goes on
                 if defers <= MAX_DEFERS:
                     wait = min(2.0, self.retry_seconds)
-                elif await store.item_still_owed_elsewhere(session, delivery):
+                elif deferred.patient or await store.item_still_owed_elsewhere(session, delivery):
                     # What it waits for (the lead's DM, say) is itself being retried through
                     # an outage: wait as long as that, at the retry pace.
                     wait = self.retry_seconds

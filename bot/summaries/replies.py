@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.outbox.registry import (
+    Deferred,
     OutboxContext,
     OutboxHandler,
     OutboxRegistry,
@@ -70,6 +71,10 @@ def register_outbox(registry: OutboxRegistry) -> None:
         post = await session.get(SummaryPost, int(params.get("post_id") or 0))
         if post is None:
             raise PermanentDeliveryError("summary_missing")
+        if not post.ts and post.status == "claimed":
+            # The summary itself is being posted, or its send is unsure and will be looked for
+            # in the channel (a restart mid-post): its ts comes then.
+            raise Deferred(patient=True)
         if not post.ts or not post.channel:
             raise PermanentDeliveryError("no_ts")
         return await outbox.post(
