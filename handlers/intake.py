@@ -71,7 +71,13 @@ async def slash(
             view=modals.intake_modal(kind, areas, lang, metadata=metadata),
         )
         return
-    intake_key = f"command:{command.get('trigger_id')}" if command.get("trigger_id") else None
+    # Slack's retry of this command finds its item; the person is part of the key, so no
+    # clash of ids could ever answer someone with another person's item.
+    intake_key = (
+        f"command:{command.get('user_id')}:{command.get('trigger_id')}"
+        if command.get("trigger_id")
+        else None
+    )
     word = words.command_word(text)
     if word is not None:
         # "help", "hi", "liste": the help card rather than an item (and a button to file a

@@ -8,6 +8,7 @@ posts, response_url bodies, views) and at what the database holds.
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -1001,3 +1002,26 @@ async def test_a_french_reporter_gets_french_forms_and_thread_receipts(
     await slack.settle()
     prompt = fake_slack.posts("C0GENERAL")[-1]
     assert "Écrivez votre question" in call_text(prompt)
+
+
+async def test_a_command_retried_by_slack_makes_one_item_and_another_persons_never_shares_it(
+    slack: SlackDriver, fake_slack: FakeSlack, routed: JerryApp
+) -> None:
+    """A command's retry (same trigger_id) answers with its item; the same trigger_id from
+    someone else (ids that clash) is that person's own item, never the other's receipt."""
+    body = payloads.slash_command(
+        "/ask", "how do refunds work on the legacy plan?", user="U0REPORTER"
+    )
+    first = await slack.form(body)
+    again = await slack.form(body)
+    assert first.json()["text"] == again.json()["text"]
+    clash = {**body, "user_id": "U0FRENCH", "user_name": "francois", "text": "l’export plante"}
+    other = await slack.form(clash)
+    assert other.status_code == 200
+    assert "refunds" not in json.dumps(other.json())
+    async with routed.sessions() as session:
+        items = (await session.execute(select(Item).order_by(Item.id))).scalars().all()
+    assert [(i.reporter_id, i.text) for i in items] == [
+        ("U0REPORTER", "how do refunds work on the legacy plan?"),
+        ("U0FRENCH", "l’export plante"),
+    ]
