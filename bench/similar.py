@@ -342,7 +342,8 @@ def measure_speed(sizes: list[int]) -> None:
         r50, r99 = _percentile(reference, 50), _percentile(reference, 99)
         print(
             f"{size:>9,} items: lookup p50 {p50:.2f} ms p99 {p99:.2f} ms (CPU p50 "
-            f"{_percentile(cpu, 50):.2f} ms p99 {_percentile(cpu, 99):.2f} ms) | brute-force scan p50 "
+            f"{_percentile(cpu, 50):.2f} ms p99 {_percentile(cpu, 99):.2f} ms) | brute-force "
+            f"scan p50 "
             f"{r50:.2f} ms p99 {r99:.2f} ms | ratio p99 {p99 / r99:.2f}x | same top 3 "
             f"{agree}/{len(latencies)} | encode {encode_seconds:.1f} s, build {build_seconds:.1f} s"
             f" | index {index_mb:.0f} MB, process max RSS {rss_mb():.0f} MB"

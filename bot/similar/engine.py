@@ -107,8 +107,10 @@ class Encoder:
         hasher, model = self._load()
         counts = hasher.transform(folded).tocsr()
         counts.sort_indices()
-        vectors = model.embed(list(folded), norm=True).astype(np.float16)
-        vectors[~np.isfinite(vectors).all(axis=1)] = 0  # a text with no token: no direction
+        pooled = np.asarray(model.embed(list(folded)), dtype=np.float32)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        # A text with no token has no direction: its vector stays zero.
+        vectors = (pooled / np.where(norms == 0, 1, norms)).astype(np.float16)
         encoded = []
         for row, vector in enumerate(vectors):
             start, end = counts.indptr[row], counts.indptr[row + 1]
@@ -343,14 +345,19 @@ class MemoryIndex:
                 lexical = np.asarray(main.postings[terms].T @ weights).ravel()
                 semantic = main.vectors @ vector
                 scores = self.blend_lexical * lexical + (1 - self.blend_lexical) * semantic
-                usable = main.alive.copy()
+                # Masks only when something is left out: at 100k items each costs a pass.
+                usable = None if main.alive.all() else main.alive.copy()
                 if kind is not None:
-                    usable &= main.kinds == self._kind_codes.get(kind, -1)
+                    same_kind = main.kinds == self._kind_codes.get(kind, -1)
+                    usable = same_kind if usable is None else usable & same_kind
                 if area_id is not None:
-                    usable &= main.areas == area_id
+                    same_area = main.areas == area_id
+                    usable = same_area if usable is None else usable & same_area
                 if excluded:
-                    usable &= ~np.isin(main.ids, list(excluded))
-                scores = np.where(usable, scores, -np.inf)
+                    kept = ~np.isin(main.ids, list(excluded))
+                    usable = kept if usable is None else usable & kept
+                if usable is not None:
+                    scores[~usable] = -np.inf
                 best = _top(scores, limit)
                 hits.extend(
                     Hit(int(main.ids[i]), float(scores[i]), float(lexical[i]), float(semantic[i]))

@@ -139,10 +139,10 @@ async def similar(
     area: int | None = None,
     limit: int = 3,
     exclude_ids: Iterable[int] = (),
-    min_score: float = 0.0,
+    min_score: float | None = None,
 ) -> list[Match]:
     """The items most like `text`, best first: at most `limit`, each scoring at least
-    `min_score`; only items of `kind` and `area` (an area id) when given."""
+    `min_score` when given; only items of `kind` and `area` (an area id) when given."""
     folded = fold(text)
     if not folded or limit <= 0:
         return []
@@ -157,7 +157,8 @@ async def similar(
         area_id=area,
         exclude=excluded,
     )
-    hits = [hit for hit in hits if hit.score >= min_score]
+    if min_score is not None:
+        hits = [hit for hit in hits if hit.score >= min_score]
     items = await store.matched_items(session, [hit.item_id for hit in hits])
     matches = []
     for hit in hits:
