@@ -19,7 +19,11 @@ shuffled into 6-to-12-word texts), then each labelled text looked up (top 3, one
 p50/p99 per lookup, against a brute-force exact scan of every item in the same run (which
 must give the same top 3), the time to build the index, and its memory.
 
+Through the service, on a SQLite file of --first-items items indexed by `reindex`: the first
+`similar()` of a fresh process (imports, model, index loaded) and the next ones.
+
     .venv/bin/python bench/similar.py [--sizes 1000,100000,1000000] [--quality-only]
+    .venv/bin/python bench/similar.py --first-lookup [--first-items 10000]
 
 Numbers: BENCHMARKS.md.
 """
@@ -355,13 +359,86 @@ def _percentile(values: list[float], percent: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[percent - 1]
 
 
+def measure_first_lookup(items: int) -> None:
+    """In a process that has encoded nothing yet (run this mode alone)."""
+    import asyncio
+    import tempfile
+
+    from sqlalchemy import insert
+
+    from bot.db import create_engine, session_factory, upgrade_sync
+    from models.items import Item
+
+    texts = load_set()
+    filler = [t.text for t in texts] + filler_texts(texts, items - len(texts))
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/jerry.db"
+        upgrade_sync(url)
+
+        async def run() -> None:
+            engine = create_engine(url)
+            sessions = session_factory(engine)
+            async with sessions() as session, session.begin():
+                rows = [
+                    {
+                        "kind": "painpoint",
+                        "text": text,
+                        "reporter_id": "U1",
+                        "source": "command",
+                        "route_step": "triage",
+                    }
+                    for text in filler
+                ]
+                await session.execute(insert(Item), rows)
+            # The index written by another process (`jerry items reindex`), as in production.
+            script = (
+                "import asyncio,sys; sys.path.insert(0, '.');"
+                "from bot.db import create_engine, session_factory;"
+                "from bot.similar.service import reindex\n"
+                "async def go():\n"
+                f"    e = create_engine({url!r})\n"
+                "    async with session_factory(e)() as s, s.begin(): await reindex(s)\n"
+                "    await e.dispose()\n"
+                "asyncio.run(go())"
+            )
+            started = time.perf_counter()
+            proc = await asyncio.create_subprocess_exec(sys.executable, "-c", script, cwd=ROOT)
+            await proc.wait()
+            print(
+                f"reindex of {items:,} items (another process): "
+                f"{time.perf_counter() - started:.1f} s"
+            )
+            from bot.similar.service import similar
+
+            timings = []
+            for text in [t.text for t in texts[:60]]:
+                async with sessions() as session:
+                    started = time.perf_counter()
+                    await similar(session, text, limit=3)
+                    timings.append((time.perf_counter() - started) * 1000)
+            await engine.dispose()
+            rest = timings[1:]
+            print(
+                f"service on SQLite, {items:,} items: first lookup {timings[0]:.0f} ms (imports, "
+                f"model, index); next ones p50 {_percentile(rest, 50):.1f} ms p99 "
+                f"{_percentile(rest, 99):.1f} ms"
+            )
+
+        asyncio.run(run())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,100000,1000000")
     parser.add_argument("--quality-only", action="store_true")
     parser.add_argument("--speed-only", action="store_true")
     parser.add_argument("--all-blends", action="store_true", help="print every blend weight")
+    parser.add_argument("--first-lookup", action="store_true")
+    parser.add_argument("--first-items", type=int, default=10_000)
     args = parser.parse_args()
+    if args.first_lookup:
+        measure_first_lookup(args.first_items)
+        return
     if not args.speed_only:
         measure_quality(args.all_blends)
     if not args.quality_only:
