@@ -42,6 +42,9 @@ EPILOG = """all commands:
   surveys run NAME [--wait SECONDS]            start a round now; say who was asked, who is queued
   surveys results NAME [--round N] [--format text|csv|json]
                                                print a round's results (default: latest closed)
+  items reindex                                rebuild the similarity index from every item
+  items similar TEXT [--limit N] [--format text|json]
+                                               print the items most like TEXT, best first
 
 `jerry COMMAND --help` describes each command's options."""
 
@@ -180,6 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.surveys import results_cli as survey_results_admin
 
     survey_results_admin.add_results_action(surveys_commands)
+
+    items = commands.add_parser("items", help="items: the similarity index")
+    items_commands = items.add_subparsers(dest="items_command", metavar="ACTION", required=True)
+    from bot.similar import cli as similar_admin
+
+    similar_admin.add_actions(items_commands)
     return parser
 
 
@@ -288,6 +297,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int | None:
         from bot.surveys import cli as surveys_admin
 
         return surveys_admin.run(args, settings)
+    if args.command == "items":
+        from bot.similar import cli as similar_admin
+
+        return similar_admin.run(args, settings)
     if args.command == "summaries" and args.summaries_command == "fetch":
         from bot.updates.feeds import fetch_command
 

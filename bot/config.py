@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     # key of anonymous rounds' hashes is no setting: it is random, in the database
     # (bot/surveys/keys.py).
     jerry_survey_check_seconds: float = Field(default=60.0, ge=0)
+    # Similar items (bot/similar): on or off; the score (0 to 1) from which an item is
+    # suggested as "the same problem", and from which a past answer is offered at once.
+    # Both defaults were measured on the labelled set by bench/similar.py (BENCHMARKS.md).
+    jerry_similar: Literal["on", "off"] = "on"
+    jerry_similar_suggest_threshold: float = Field(default=0.48, ge=0, le=1)
+    jerry_similar_answer_threshold: float = Field(default=0.49, ge=0, le=1)
 
     @field_validator("jerry_admins", mode="before")
     @classmethod
@@ -69,6 +75,10 @@ class Settings(BaseSettings):
     @classmethod
     def _slash_terminated(cls, value: str) -> str:
         return value if value.endswith("/") else value + "/"
+
+    @property
+    def similar_enabled(self) -> bool:
+        return self.jerry_similar == "on"
 
     @cached_property
     def async_database_url(self) -> str:

@@ -8,6 +8,7 @@ from models.help import HomeWelcome, MessageReply
 from models.items import Item, ItemEvent
 from models.reminders import ScheduledJob, SentReminder
 from models.routing import Area, LeadWelcome, RoutingRule, Team
+from models.similar import SimilarEntry, SimilarState
 from models.summaries import SummaryPost, SummarySubscription
 from models.surveys import Survey, SurveyAnswer, SurveyInvite, SurveyRound, SurveySecret
 from models.updates import Feed, ProductUpdate
@@ -29,6 +30,8 @@ __all__ = [
     "RoutingRule",
     "ScheduledJob",
     "SentReminder",
+    "SimilarEntry",
+    "SimilarState",
     "SlackUser",
     "SummaryPost",
     "SummarySubscription",
