@@ -49,6 +49,9 @@ def postgres_database() -> Iterator[str]:
     try:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}"'))
         asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+        # A test database need not survive a crash of the server: commits do not wait for
+        # the disk (every test commits often; the suite runs on two cores).
+        asyncio.run(admin(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     except (OSError, asyncpg.PostgresError) as exc:
         pytest.fail(f"PostgreSQL is required for the tests and is not reachable: {exc}")
     url = _pg_url(name)
@@ -73,12 +76,27 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         shutil.copyfile(template, path)
         return f"sqlite+aiosqlite:///{path}"
     url = request.getfixturevalue("postgres_database")
-    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    # Emptying only what the previous test wrote: TRUNCATE costs per table (about 45 of them)
+    # and most tests touch a few. A table is emptied when it has rows; a sequence is reset
+    # when it was used (a table whose rows were deleted still numbers on from there).
+    order = [table.name for table in Base.metadata.sorted_tables]  # parents first
+    has_rows = " UNION ALL ".join(
+        f"SELECT '{table.name}' WHERE EXISTS (SELECT 1 FROM \"{table.name}\")"
+        for table in Base.metadata.sorted_tables
+    )
 
     async def truncate() -> None:
         conn = await asyncpg.connect(url)
         try:
-            await conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+            written = {row[0] for row in await conn.fetch(has_rows)}
+            # DELETE, children first: on a few rows it is far cheaper than TRUNCATE.
+            deletes = [f'DELETE FROM "{name}"' for name in reversed(order) if name in written]
+            if deletes:
+                await conn.execute(";".join(deletes))
+            await conn.execute(
+                "SELECT setval(format('%I.%I', schemaname, sequencename), 1, false)"
+                " FROM pg_sequences WHERE last_value IS NOT NULL"
+            )
         finally:
             await conn.close()
 

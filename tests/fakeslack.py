@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
+import functools
 import itertools
 import json
 import math
@@ -49,10 +50,15 @@ def sample(name: str) -> dict[str, Any]:
 
 def manifest_bot_scopes() -> list[str]:
     """The bot scopes in the repository's manifest.yml."""
+    return list(_manifest_bot_scopes())
+
+
+@functools.cache
+def _manifest_bot_scopes() -> tuple[str, ...]:  # read once: every fake Slack asks
     import yaml
 
     manifest = yaml.safe_load((Path(__file__).resolve().parents[1] / "manifest.yml").read_text())
-    return list(manifest["oauth_config"]["scopes"]["bot"])
+    return tuple(manifest["oauth_config"]["scopes"]["bot"])
 
 
 @dataclass
