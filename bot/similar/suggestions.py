@@ -148,4 +148,5 @@ async def _follower_counts(session: AsyncSession, ids: list[int]) -> dict[int, i
         .where(Item.merged_into.in_(ids))
         .group_by(Item.merged_into)
     )
-    return {row[0]: int(row[1]) for row in (await session.execute(statement)).all()}
+    rows = (await session.execute(statement)).all()
+    return {int(row[0]): int(row[1]) for row in rows if row[0] is not None}
