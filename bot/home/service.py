@@ -148,7 +148,7 @@ async def load_home(
     led = [team.id for team in teams if user_id in {team.lead, team.backup}]
     areas = {area.id: area.name for team in teams for area in team.areas}
 
-    rows, total, offset = await _page(
+    mine_rows, mine_total, offsets[MINE] = await _page(
         MINE,
         offsets,
         lambda o, n: q.reported_items(
@@ -160,22 +160,12 @@ async def load_home(
             limit=n,
         ),
     )
-    demand = await demand_for(session, [i for i, _ in rows])  # one query for the page
-    mine = Page(
-        MINE,
-        tuple(
-            _home_item(i, t, now, {}, with_sla=False, areas=areas, demand=demand) for i, t in rows
-        ),
-        offset,
-        total,
-    )
-    offsets[MINE] = offset
-
-    queue = None
-    queue_sort = DEFAULT_QUEUE_SORT
+    queue_rows: list[Any] = []
+    queue_total, queue_sort = 0, DEFAULT_QUEUE_SORT
+    tzs: dict[str, str | None] = {}
     if led:
         queue_sort = await q.queue_sort_of(session, user_id)
-        rows, total, offset = await _page(
+        queue_rows, queue_total, offsets[QUEUE] = await _page(
             QUEUE,
             offsets,
             lambda o, n: q.queue_items(
@@ -188,18 +178,29 @@ async def load_home(
                 sort=queue_sort,
             ),
         )
-        tzs = await q.timezones(session, {_lead_of(i, t) or "" for i, t in rows})
-        demand = await demand_for(session, [i for i, _ in rows])
+        tzs = await q.timezones(session, {_lead_of(i, t) or "" for i, t in queue_rows})
+    # Who else asked for each item shown: one query for both lists' pages.
+    demand = await demand_for(session, [i for i, _ in [*mine_rows, *queue_rows]])
+    mine = Page(
+        MINE,
+        tuple(
+            _home_item(i, t, now, {}, with_sla=False, areas=areas, demand=demand)
+            for i, t in mine_rows
+        ),
+        offsets[MINE],
+        mine_total,
+    )
+    queue = None
+    if led:
         queue = Page(
             QUEUE,
             tuple(
                 _home_item(i, t, now, tzs, with_sla=True, areas=areas, demand=demand)
-                for i, t in rows
+                for i, t in queue_rows
             ),
-            offset,
-            total,
+            offsets[QUEUE],
+            queue_total,
         )
-        offsets[QUEUE] = offset
 
     admin = await _admin(session, teams, offsets, now, closed) if is_admin else None
     return HomeData(

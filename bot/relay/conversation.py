@@ -238,7 +238,9 @@ async def _from_follower(
             message=relayed.id,
             to_item=kept.id,
         )
-        add_event(session, kept, message.user, "follower_message", item=item.id, message=relayed.id)
+        add_event(
+            session, kept, message.user, "follower_message", follower=item.id, message=relayed.id
+        )
         enqueue(session, PURPOSE_TO_LEAD, item=kept, message=relayed.id)
         if not await followers.passed_on_before(session, item, kept.id):
             enqueue(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.items.domain import QUEUE_SORTS, ItemDemand
@@ -80,7 +80,7 @@ def demand_customers_column() -> Any:
     )
 
 
-def queue_order(sort: str) -> tuple[ColumnElement[Any], ...]:
+def queue_order(sort: str) -> tuple[Any, ...]:
     """The ORDER BY of a queue of open items: stable (the id last), so paging with
     LIMIT/OFFSET neither skips nor repeats a row."""
     if sort == NEWEST:
