@@ -35,6 +35,7 @@ from bot.relay import delivery as relay_delivery
 from bot.relay.digest import LeadDigest
 from bot.scheduler import JobFunction, Scheduler, interval
 from bot.services import build_services
+from bot.similar import follower_delivery
 from bot.sla import late, reminders
 from bot.sla.reminders import ReminderSummary, run_reminders
 from bot.slack import (
@@ -69,6 +70,7 @@ def outbox_handlers(surveys: SurveyContext, digest: LeadDigest | None = None) ->
     registry = OutboxRegistry()
     relay_delivery.register_outbox(registry, digest)
     conversation_delivery.register_outbox(registry)
+    follower_delivery.register_outbox(registry)  # a kept item's news, to its followers
     reminders.register_outbox(registry)
     late.register_outbox(registry)
     survey_results.register_outbox(registry, surveys)

@@ -38,6 +38,7 @@ STORED_PURPOSES = {
     "internal_note_kept",
     "lead_welcome",
     "mention_reply",
+    "follower_news",
 }
 
 

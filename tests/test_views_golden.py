@@ -34,6 +34,7 @@ from bot.i18n import LANGUAGES, t
 from bot.text import MESSAGE_BLOCK_LIMIT, VIEW_BLOCK_LIMIT
 from bot.views import (
     conversation,
+    followers,
     help,
     home,
     items,
@@ -158,6 +159,13 @@ CASES: list[Case] = [
         items.lead_dm,
         customer_open=lambda lang: {"card": inputs.customer_item()},
         anonymous_question_awaiting_reporter=lambda lang: {"card": inputs.anonymous_question()},
+        # Issue 12: others asked for it too (items merged into it)
+        demand_people_and_customers=lambda lang: {
+            "card": inputs.customer_item(demand=inputs.DEMAND)
+        },
+        demand_many_customers_anonymous=lambda lang: {
+            "card": inputs.anonymous_question(demand=inputs.DEMAND_MANY)
+        },
         answered=lambda lang: {
             "card": inputs.customer_item(
                 status="answered", answer=inputs.ANSWER_TEXT, answered_by="U0PAYLEAD"
@@ -225,6 +233,10 @@ CASES: list[Case] = [
             )
         },
         both=lambda lang: {"card": inputs.customer_item(impact="blocking")},
+        # Issue 12: others asked for it too (items merged into it)
+        with_demand=lambda lang: {
+            "card": inputs.customer_item(impact="blocking", demand=inputs.DEMAND)
+        },
     ),
     *cases(
         items.lead_digest,
@@ -312,6 +324,7 @@ CASES: list[Case] = [
             for state in ("ack", "answer", "acknowledged", "taken", "answered", "resolved", "moved")
         },
         nudged=lambda lang: {"late": inputs.late_item("ack", nudged=True)},
+        ack_with_demand=lambda lang: {"late": inputs.late_item("ack", demand=inputs.DEMAND)},
     ),
     *cases(
         late.escalation_copy_done,
@@ -578,6 +591,36 @@ CASES: list[Case] = [
         reporter_first_open=lambda lang: {"data": inputs.first_open_home()},
         lead_first_open=lambda lang: {"data": inputs.first_open_home(lead=True)},
         reporter_welcome_collapsed=lambda lang: {"data": inputs.first_open_home(expanded=False)},
+        # Issue 12: the queue most asked for first, demand on rows, an item that follows another
+        lead_sorted_by_demand=lambda lang: {"data": inputs.lead_home_by_demand()},
+    ),
+    # What followers of a kept item hear (bot/views/followers.py)
+    *cases(
+        followers.follower_news,
+        answer=lambda lang: inputs.follower_news(
+            "answer", who="U0PAYLEAD", team="Payments", answer=inputs.ANSWER_TEXT
+        ),
+        acknowledged=lambda lang: inputs.follower_news(
+            "acknowledged", who="U0PAYLEAD", team="Payments"
+        ),
+        resolution_fixed_with_note=lambda lang: inputs.follower_news(
+            "resolution",
+            who="U0PAYLEAD",
+            team="Payments",
+            outcome="fixed",
+            note="<!here> Deployed at 16:00; refunds over €500 go through again.",
+        ),
+        resolution_duplicate=lambda lang: inputs.follower_news(
+            "resolution", who="U0PAYLEAD", team="Payments", outcome="duplicate", duplicate_of=3990
+        ),
+        reopened_by_lead=lambda lang: inputs.follower_news(
+            "reopened", who="U0PAYBACK", team="Payments", what="The fix did not reach EU shops."
+        ),
+        reopened_by_its_reporter=lambda lang: inputs.follower_news(
+            "reopened", who="U0REPORTER", team="Payments", by_reporter=True
+        ),
+        passed_on=lambda lang: inputs.follower_news("passed_on"),
+        held=lambda lang: inputs.follower_news("held", outcome="wont_fix"),
     ),
     # First contact (bot/views/help.py)
     *cases(

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.i18n import t
 from bot.items.domain import OUTCOMES as OUTCOMES  # one golden case per outcome
-from bot.items.domain import AreaChoice, InternalNote, ItemCard, ReassignTarget
+from bot.items.domain import AreaChoice, InternalNote, ItemCard, ItemDemand, ReassignTarget
 from bot.sla.domain import LateItem
 from bot.summaries.content import AreaVoice, Period, SharedAnswer, Summary
 from bot.surveys.answers import Given, Parsed, ParsedAnswer, parse_reply, questions_of
@@ -394,6 +394,57 @@ def admin_with_rules() -> HomeData:
     return replace(base, mine=home_tests.page(MINE, mine), admin=replace(base.admin, rules=rules))
 
 
+# --- demand and followers (issue 12) ----------------------------------------------------------
+
+# Three people asked (the item's reporter and two merged items'), for two customers.
+DEMAND = ItemDemand(people=3, customers=("Acme", "Globex"))
+# Many merged items naming many customers, one of them typed with a broadcast to defuse.
+DEMAND_MANY = ItemDemand(
+    people=27,
+    customers=tuple(
+        ["<!channel> Initech", "Globex", "Umbrella Corporation", "Soylent", "Hooli"]
+        + [f"Customer {n:02d} Holdings International" for n in range(1, 20)]
+    ),
+)
+DEMAND_ONE_PERSON = ItemDemand(people=1, customers=("Acme", "Globex"))  # 2 items, 1 person
+
+
+def lead_home_by_demand() -> HomeData:
+    """A lead's queue ordered by demand (most asked for first), and among their own items
+    one merged into another (it follows #4182)."""
+    base = lead_admin_home()
+    demands = {1: DEMAND_MANY, 2: DEMAND, 3: DEMAND_ONE_PERSON}
+    rows = [
+        replace(home_tests.item(n, text=text), demand=demands.get(n))
+        for n, text in enumerate(QUEUE_TEXTS, 1)
+    ]
+    follower = replace(
+        home_tests.item(4, text=CUSTOMER_TEXT),
+        status="resolved",
+        resolved_at=HOME_NOW - timedelta(hours=2),
+        follows=4182,
+    )
+    return replace(
+        base,
+        admin=None,
+        mine=home_tests.page(MINE, [rows[1], follower]),
+        queue=home_tests.page(QUEUE, rows),
+        queue_sort="demand",
+    )
+
+
+def follower_news(news: str, **params: Any) -> dict[str, Any]:
+    """News of kept item #4102 for the reporter of #4182, which follows it."""
+    return {
+        "news": news,
+        "kept_id": 4102,
+        "item_id": 4182,
+        "kind": "painpoint",
+        "about": CUSTOMER_TEXT,
+        **params,
+    }
+
+
 # --- product updates (tests/test_views_updates.py builds the cards) -----------------------------
 
 update_card = updates_tests.card
@@ -627,7 +678,7 @@ def round_results_many_answers() -> RoundResults:
     return survey_results_view_tests.make([text], rows, invited=40)
 
 
-def late_item(state: str, *, nudged: bool = False) -> LateItem:
+def late_item(state: str, *, nudged: bool = False, demand: ItemDemand | None = None) -> LateItem:
     """Pain point 4182, escalated: Payments' lead has not acted; Jerry asked the backup."""
     who = {"taken": "U0FRENCH", "acknowledged": "U0PAYBACK"}.get(state, "U0PAYLEAD")
     return LateItem(
@@ -644,6 +695,7 @@ def late_item(state: str, *, nudged: bool = False) -> LateItem:
         outcome="fixed" if state == "resolved" else None,
         nudged_by="U0PRODOPS" if nudged else None,
         nudged_at=datetime(2026, 3, 5, 15, 30, tzinfo=UTC) if nudged else None,
+        demand=demand,
     )
 
 

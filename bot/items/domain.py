@@ -16,6 +16,9 @@ TRIAGE_TEAM_NAME = "Triage"
 
 OUTCOMES = ("fixed", "answered", "wont_fix", "duplicate", "known_issue")
 CUSTOMER_OUTCOMES = ("kept", "lost", "unknown")
+# The orders a lead's App Home queue offers (bot/similar/demand.py's `queue_order`); the
+# first is the queue as it always was, what waits longest first.
+QUEUE_SORTS = ("oldest", "newest", "demand")
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,16 @@ class InternalNote:
     author: str
     text: str  # Slack-formatted, as written
     at: datetime
+
+
+@dataclass(frozen=True)
+class ItemDemand:
+    """How many asked for an item: its reporter and the reporters of the items merged into
+    it (each person once), and the customers named on any of them (each once). A card
+    carries it only when more than the item's own reporter asked (bot/similar/demand.py)."""
+
+    people: int
+    customers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,6 +84,8 @@ class ItemCard:
     # The team's internal notes, oldest first (the latest few), and how many there are.
     internal_notes: tuple[InternalNote, ...] = ()
     internal_note_count: int = 0
+    # Who else asked for it (items merged into it); None when only its own reporter did.
+    demand: ItemDemand | None = None
 
 
 @dataclass(frozen=True)

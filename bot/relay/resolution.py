@@ -29,6 +29,7 @@ from bot.relay.lead_actions import (
     triage_lead,
     update_lead_dm,
 )
+from bot.similar import followers
 from models.base import utcnow
 from models.conversation import TO_LEAD, RelayedMessage
 from models.deliveries import Delivery
@@ -187,6 +188,17 @@ async def resolve(
             outcome=item.outcome,
             note=note or "",
             duplicate=duplicate,
+        )
+        # Its followers were closed as its duplicates already: they hear how it ended.
+        await followers.owe_to_followers(
+            session,
+            item,
+            followers.RESOLUTION,
+            who=actor,
+            team=team.name if team else "",
+            outcome=item.outcome,
+            note=note or "",
+            duplicate_of=duplicate_of,
         )
         card = await load_card(session, item)
         await session.commit()
@@ -385,6 +397,16 @@ async def reopen(
             )
         if not by_reporter:
             enqueue(session, "reporter_notice", item=item, notice="reopened", who=actor, what=what)
+        # Followers hear it either way; what its reporter wrote stays between them and the lead.
+        await followers.owe_to_followers(
+            session,
+            item,
+            followers.REOPENED,
+            who=actor,
+            team=team_name,
+            by_reporter=by_reporter,
+            what="" if by_reporter else what,
+        )
         card = await load_card(session, item)
         await session.commit()
         return ReopenResult(card=card, by_reporter=by_reporter, new_lead=moved)

@@ -28,6 +28,7 @@ from bot.outbox.registry import (
     nothing_more,
     require_item,
 )
+from bot.similar.demand import demand_for
 from bot.sla import business_time as sla
 from bot.sla.domain import LateItem
 from bot.sla.reminder_store import events_of_kinds
@@ -87,6 +88,7 @@ async def late_item(session: AsyncSession, item: Item, now: datetime) -> LateIte
         outcome=item.outcome,
         nudged_by=nudges[-1].actor if late and nudges else None,
         nudged_at=nudges[-1].at if late and nudges else None,
+        demand=(await demand_for(session, [item])).get(item.id),
     )
 
 

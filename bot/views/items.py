@@ -30,6 +30,7 @@ from bot.views.blocks import (
     section,
     slack_date,
 )
+from bot.views.demand import demand_field, demand_text
 
 Message = dict[str, Any]  # {"text": fallback, "blocks": [...]}, ready for chat.postMessage
 
@@ -214,6 +215,8 @@ def lead_dm(
         if card.customer_at_risk:
             customer += f"\n:rotating_light: {t('item.customer_at_risk', lang)}"
         facts.append(f"*{t('item.field.customer', lang)}*\n{customer}")
+    if card.demand is not None:  # others asked for it too (items merged into it)
+        facts.append(demand_field(card.demand, lang))
     blocks.append(fields_section(facts))
     if card.answer:
         who = f"<@{card.answered_by}>" if card.answered_by else ""
@@ -380,6 +383,8 @@ def triage_copy(card: ItemCard, lang: str) -> Message:
     ]
     if card.customer:
         shown.append(("item.field.customer", safe(card.customer, 200)))
+    if card.demand is not None:
+        shown.append(("demand.label", demand_text(card.demand, lang)))
     facts = [t("triage_copy.fact", lang, label=t(key, lang), value=value) for key, value in shown]
     blocks: list[Block] = [
         section(f"*{' · '.join(standing_out)}*\n{line}"),

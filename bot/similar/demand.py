@@ -1,0 +1,95 @@
+"""Demand: how many people and customers asked for an item (its own reporter and the reporters
+of the items merged into it), as cards, the triage copy, the late message and the App Home
+show it, and the App Home queue's order by it.
+
+The counting itself is bot/similar/merge.py's (`demand_of`, `demand_people_column`): here is
+what is worth showing (more than the item's own reporter asked) and the SQL order. One query
+for any number of items, never one per item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.items.domain import QUEUE_SORTS, ItemDemand
+from bot.similar.folding import fold
+from bot.similar.merge import NOBODY, Demand, demand_of, demand_people_column, split_customers
+from models.items import Item
+
+
+class DemandSubject(Protocol):
+    """What deciding whether an item's demand is worth showing reads of it."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def reporter_id(self) -> str: ...
+    @property
+    def customer(self) -> str | None: ...
+    @property
+    def merged_into(self) -> int | None: ...
+
+
+def worth_showing(reporter_id: str, customer: str | None, demand: Demand) -> ItemDemand | None:
+    """The demand a card shows, or None when nobody but the item's own reporter asked (and no
+    customer beyond its own): a single item's card stays as it always was."""
+    own_people = 0 if reporter_id in NOBODY else 1
+    own_customers = {fold(name) for name in split_customers(customer)}
+    more_customers = any(fold(name) not in own_customers for name in demand.customers)
+    if demand.people > own_people or more_customers:
+        return ItemDemand(people=demand.people, customers=demand.customers)
+    return None
+
+
+async def demand_for(
+    session: AsyncSession, items: Sequence[DemandSubject]
+) -> dict[int, ItemDemand | None]:
+    """Each kept item's demand as shown (one query for all of them); an item merged into
+    another has none of its own (it counts in its kept item's) and is left out."""
+    kept = [item for item in items if item.merged_into is None]
+    if not kept:
+        return {}
+    found = await demand_of(session, [item.id for item in kept])
+    return {
+        item.id: worth_showing(item.reporter_id, item.customer, found[item.id]) for item in kept
+    }
+
+
+# --- the App Home queue's order --------------------------------------------------------------
+
+OLDEST, NEWEST, MOST_ASKED = QUEUE_SORTS
+DEFAULT_QUEUE_SORT = OLDEST
+
+
+def demand_customers_column() -> Any:
+    """For sorting by demand in SQL: how many distinct customer fields the item and its
+    followers name (a field naming two customers counts once: a tie-breaker, not a count
+    shown to anyone)."""
+    follower = Item.__table__.alias("demand_customer")
+    customer = func.lower(func.trim(follower.c.customer))
+    return (
+        select(func.count(func.distinct(customer)))
+        .where((follower.c.id == Item.id) | (follower.c.merged_into == Item.id))
+        .where(follower.c.customer.is_not(None), func.trim(follower.c.customer) != "")
+        .correlate(Item)
+        .scalar_subquery()
+    )
+
+
+def queue_order(sort: str) -> tuple[Any, ...]:
+    """The ORDER BY of a queue of open items: stable (the id last), so paging with
+    LIMIT/OFFSET neither skips nor repeats a row."""
+    if sort == NEWEST:
+        return (Item.created_at.desc(), Item.id.desc())
+    if sort == MOST_ASKED:
+        return (
+            demand_people_column().desc(),
+            demand_customers_column().desc(),
+            Item.created_at,
+            Item.id,
+        )
+    return (Item.created_at, Item.id)
