@@ -1,7 +1,7 @@
 """what followers of a kept item receive, and demand (issue 12): a follower's message relayed
 to the kept item's lead remembers that item; each person's App Home queue order is kept
 
-Revision ID: 0026
+Revision ID: 0024
 Revises: 0023
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 import models.base
 
-revision: str = "0026"
+revision: str = "0024"
 down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
