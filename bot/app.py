@@ -30,12 +30,11 @@ from bot.logs import keep_people_out_of_logs, quiet_routine_logs
 from bot.outbox.pressure import RequestPressure
 from bot.outbox.registry import OutboxContext, OutboxRegistry
 from bot.outbox.worker import DeliveryWorker
-from bot.relay import conversation_delivery
+from bot.relay import conversation_delivery, follower_delivery
 from bot.relay import delivery as relay_delivery
 from bot.relay.digest import LeadDigest
 from bot.scheduler import JobFunction, Scheduler, interval
 from bot.services import build_services
-from bot.similar import follower_delivery
 from bot.sla import late, reminders
 from bot.sla.reminders import ReminderSummary, run_reminders
 from bot.slack import (

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from bot.i18n import tn
+from bot.items.demand import Demand, worth_showing
 from bot.items.domain import ItemDemand
-from bot.similar.demand import worth_showing
-from bot.similar.merge import Demand
 from bot.views.demand import demand_text
 
 

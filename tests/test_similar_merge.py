@@ -9,15 +9,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.similar.merge import (
-    MergeRefusedError,
-    demand_of,
-    demand_people_column,
-    followers,
-    merge_item,
-    split_customers,
-    unmerge_item,
-)
+from bot.items.demand import demand_of, demand_people_column, split_customers
+from bot.similar.merge import MergeRefusedError, followers, merge_item, unmerge_item
 from models import Item, ItemEvent
 
 Sessions = async_sessionmaker[AsyncSession]

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
-from bot.similar.demand import DEFAULT_QUEUE_SORT, QUEUE_SORTS, queue_order
+from bot.items.demand import DEFAULT_QUEUE_SORT, QUEUE_SORTS, queue_order
 from models.base import utcnow
 from models.deliveries import Delivery
 from models.help import HomePreference
@@ -108,7 +108,7 @@ async def queue_items(
     sort: str = DEFAULT_QUEUE_SORT,
 ) -> tuple[list[ItemRow], int]:
     """Open items of the teams `lead_id` leads or backs up, or assigned to them: oldest first,
-    newest first, or most asked for first (bot/similar/demand.py's `queue_order`). Items
+    newest first, or most asked for first (bot/items/demand.py's `queue_order`). Items
     merged into another are closed, so never among them."""
     mine = Item.assignee_id == lead_id
     if team_ids:

@@ -23,8 +23,8 @@ from bot.db import DATABASE_ERRORS
 from bot.help import service as welcome
 from bot.help.service import led_teams
 from bot.home import queries as q
+from bot.items.demand import DEFAULT_QUEUE_SORT, QUEUE_SORTS, demand_for
 from bot.items.domain import ItemDemand
-from bot.similar.demand import DEFAULT_QUEUE_SORT, QUEUE_SORTS, demand_for
 from bot.sla.business_time import CLOSED_STATUSES, sla_state
 from bot.slack import TRANSPORT_ERRORS, AsyncWebClient, SlackApiError, classify
 from bot.views.help import Welcome

@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.items.demand import demand_for
 from bot.items.domain import InternalNote, ItemCard, ItemDemand
 from bot.items.store import team_and_area
-from bot.similar.demand import demand_for
 from models.items import Item, ItemEvent
 from models.routing import Team
 from models.users import SlackUser

@@ -16,7 +16,7 @@ TRIAGE_TEAM_NAME = "Triage"
 
 OUTCOMES = ("fixed", "answered", "wont_fix", "duplicate", "known_issue")
 CUSTOMER_OUTCOMES = ("kept", "lost", "unknown")
-# The orders a lead's App Home queue offers (bot/similar/demand.py's `queue_order`); the
+# The orders a lead's App Home queue offers (bot/items/demand.py's `queue_order`); the
 # first is the queue as it always was, what waits longest first.
 QUEUE_SORTS = ("oldest", "newest", "demand")
 
@@ -35,7 +35,7 @@ class InternalNote:
 class ItemDemand:
     """How many asked for an item: its reporter and the reporters of the items merged into
     it (each person once), and the customers named on any of them (each once). A card
-    carries it only when more than the item's own reporter asked (bot/similar/demand.py)."""
+    carries it only when more than the item's own reporter asked (bot/items/demand.py)."""
 
     people: int
     customers: tuple[str, ...] = ()

@@ -11,7 +11,7 @@ the conversation in K's threads, the receipt.
 
 Each delivery's item is the follower item, so the outbox's lanes (one per reporter), threads
 and fallbacks (a gone thread: by DM) work as for any reporter message; its params carry the
-kept item's number (`kept`) and the news (`news`). bot/similar/follower_delivery.py sends
+kept item's number (`kept`) and the news (`news`). bot/relay/follower_delivery.py sends
 them. A follower unmerged (or moved on to another kept item) before its news is sent does
 not get it: it is not theirs any more.
 
@@ -34,8 +34,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.items.demand import NOBODY
 from bot.outbox.store import enqueue
-from bot.similar.merge import NOBODY, followers
+from bot.similar.merge import followers
 from models.conversation import RelayedMessage
 from models.items import Item
 from models.users import SlackUser

@@ -14,16 +14,15 @@ root and an undo moves them back.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.items.store import add_event, get_item
-from bot.similar.folding import fold
 from models.base import utcnow
 from models.items import Item, ItemEvent
 
@@ -68,20 +67,6 @@ class UnmergeResult:
     item_id: int  # the item on its own again
     from_id: int  # the item it had been merged into
     moved: tuple[int, ...]  # items whose reporters follow `item_id` again (it first)
-
-
-@dataclass(frozen=True)
-class Demand:
-    """How many asked for an item: its own reporter and the reporters of the items merged
-    into it (each person once), and the customers named on any of them (each once)."""
-
-    people: int
-    customers: tuple[str, ...]
-    items: int  # the item and the items merged into it
-
-    @property
-    def customer_count(self) -> int:
-        return len(self.customers)
 
 
 def _dt(value: datetime | None) -> str | None:
@@ -246,65 +231,6 @@ async def _hand_flag_to(session: AsyncSession, item_id: int, flag: str) -> None:
         detail = dict(event.detail)
         detail["took"] = {**dict(detail.get("took") or {}), flag: True}
         event.detail = detail  # a new dict: the JSON column sees the change
-
-
-def root_column() -> ColumnElement[int]:
-    """The kept item of each row: itself, or the item it was merged into (SQL)."""
-    return func.coalesce(Item.merged_into, Item.id)
-
-
-async def demand_of(session: AsyncSession, item_ids: Sequence[int]) -> dict[int, Demand]:
-    """Each item's demand (its own and its followers'): every id given gets one."""
-    ids = list(dict.fromkeys(item_ids))
-    if not ids:
-        return {}
-    root = root_column().label("root")
-    statement = select(root, Item.reporter_id, Item.customer).where(
-        (Item.id.in_(ids)) | (Item.merged_into.in_(ids))
-    )
-    people: dict[int, set[str]] = {i: set() for i in ids}
-    customers: dict[int, dict[str, str]] = {i: {} for i in ids}
-    counts: dict[int, int] = dict.fromkeys(ids, 0)
-    for row in (await session.execute(statement)).all():
-        if row.root not in people:
-            continue  # an item given that is itself merged: counted with its own root
-        counts[row.root] += 1
-        people[row.root].add(row.reporter_id)
-        for name in split_customers(row.customer):
-            customers[row.root].setdefault(fold(name), name)
-    return {
-        i: Demand(
-            people=len(people[i] - NOBODY),
-            customers=tuple(sorted(customers[i].values(), key=fold)),
-            items=counts[i],
-        )
-        for i in ids
-    }
-
-
-# Reporter ids that are nobody (an item imported without its reporter): never counted.
-NOBODY: frozenset[str] = frozenset({"", "imported"})
-
-
-def split_customers(value: str | None) -> list[str]:
-    """The customers named in an item's customer field ("Acme, Globex" names two)."""
-    if not value:
-        return []
-    parts = [part.strip() for part in value.replace(";", ",").split(",")]
-    return [part for part in parts if part]
-
-
-def demand_people_column() -> Any:
-    """For sorting a queue by demand in SQL: how many distinct people asked for each kept
-    item (a correlated count over the item and its followers)."""
-    follower = Item.__table__.alias("demand_follower")
-    return (
-        select(func.count(func.distinct(follower.c.reporter_id)))
-        .where((follower.c.id == Item.id) | (follower.c.merged_into == Item.id))
-        .where(follower.c.reporter_id.not_in(tuple(NOBODY)))
-        .correlate(Item)
-        .scalar_subquery()
-    )
 
 
 async def reporters_to_tell(session: AsyncSession, item_ids: Iterable[int]) -> list[Item]:

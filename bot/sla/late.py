@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.items.cards import load_card
+from bot.items.demand import demand_for
 from bot.items.store import team_and_area
 from bot.outbox.registry import (
     OutboxContext,
@@ -28,7 +29,6 @@ from bot.outbox.registry import (
     nothing_more,
     require_item,
 )
-from bot.similar.demand import demand_for
 from bot.sla import business_time as sla
 from bot.sla.domain import LateItem
 from bot.sla.reminder_store import events_of_kinds

@@ -2,23 +2,96 @@
 of the items merged into it), as cards, the triage copy, the late message and the App Home
 show it, and the App Home queue's order by it.
 
-The counting itself is bot/similar/merge.py's (`demand_of`, `demand_people_column`): here is
-what is worth showing (more than the item's own reporter asked) and the SQL order. One query
-for any number of items, never one per item.
+An item merged into another (bot/similar/merge.py) counts in the kept item's demand. Here are
+the counting (`demand_of`, one query for any number of items, never one per item), what is
+worth showing (more than the item's own reporter asked) and the queue's SQL order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.folding import fold
 from bot.items.domain import QUEUE_SORTS, ItemDemand
-from bot.similar.folding import fold
-from bot.similar.merge import NOBODY, Demand, demand_of, demand_people_column, split_customers
 from models.items import Item
+
+
+@dataclass(frozen=True)
+class Demand:
+    """How many asked for an item: its own reporter and the reporters of the items merged
+    into it (each person once), and the customers named on any of them (each once)."""
+
+    people: int
+    customers: tuple[str, ...]
+    items: int  # the item and the items merged into it
+
+    @property
+    def customer_count(self) -> int:
+        return len(self.customers)
+
+
+def root_column() -> ColumnElement[int]:
+    """The kept item of each row: itself, or the item it was merged into (SQL)."""
+    return func.coalesce(Item.merged_into, Item.id)
+
+
+async def demand_of(session: AsyncSession, item_ids: Sequence[int]) -> dict[int, Demand]:
+    """Each item's demand (its own and its followers'): every id given gets one."""
+    ids = list(dict.fromkeys(item_ids))
+    if not ids:
+        return {}
+    root = root_column().label("root")
+    statement = select(root, Item.reporter_id, Item.customer).where(
+        (Item.id.in_(ids)) | (Item.merged_into.in_(ids))
+    )
+    people: dict[int, set[str]] = {i: set() for i in ids}
+    customers: dict[int, dict[str, str]] = {i: {} for i in ids}
+    counts: dict[int, int] = dict.fromkeys(ids, 0)
+    for row in (await session.execute(statement)).all():
+        if row.root not in people:
+            continue  # an item given that is itself merged: counted with its own root
+        counts[row.root] += 1
+        people[row.root].add(row.reporter_id)
+        for name in split_customers(row.customer):
+            customers[row.root].setdefault(fold(name), name)
+    return {
+        i: Demand(
+            people=len(people[i] - NOBODY),
+            customers=tuple(sorted(customers[i].values(), key=fold)),
+            items=counts[i],
+        )
+        for i in ids
+    }
+
+
+# Reporter ids that are nobody (an item imported without its reporter): never counted.
+NOBODY: frozenset[str] = frozenset({"", "imported"})
+
+
+def split_customers(value: str | None) -> list[str]:
+    """The customers named in an item's customer field ("Acme, Globex" names two)."""
+    if not value:
+        return []
+    parts = [part.strip() for part in value.replace(";", ",").split(",")]
+    return [part for part in parts if part]
+
+
+def demand_people_column() -> Any:
+    """For sorting a queue by demand in SQL: how many distinct people asked for each kept
+    item (a correlated count over the item and its followers)."""
+    follower = Item.__table__.alias("demand_follower")
+    return (
+        select(func.count(func.distinct(follower.c.reporter_id)))
+        .where((follower.c.id == Item.id) | (follower.c.merged_into == Item.id))
+        .where(follower.c.reporter_id.not_in(tuple(NOBODY)))
+        .correlate(Item)
+        .scalar_subquery()
+    )
 
 
 class DemandSubject(Protocol):
