@@ -38,6 +38,9 @@ STORED_PURPOSES = {
     "internal_note_kept",
     "lead_welcome",
     "mention_reply",
+    # issue 12, a lead's merge (bot/relay/lead_merge.py)
+    "merge_notice",
+    "merge_lead_notice",
 }
 
 

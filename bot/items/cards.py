@@ -65,6 +65,7 @@ def card_from(
         reporter_reachable=reporter_reachable,
         internal_notes=internal_notes,
         internal_note_count=internal_note_count,
+        merged_into=item.merged_into,
     )
 
 
