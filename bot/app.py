@@ -30,7 +30,7 @@ from bot.logs import keep_people_out_of_logs, quiet_routine_logs
 from bot.outbox.pressure import RequestPressure
 from bot.outbox.registry import OutboxContext, OutboxRegistry
 from bot.outbox.worker import DeliveryWorker
-from bot.relay import conversation_delivery, follower_delivery
+from bot.relay import conversation_delivery, follower_delivery, merge_delivery
 from bot.relay import delivery as relay_delivery
 from bot.relay.digest import LeadDigest
 from bot.scheduler import JobFunction, Scheduler, interval
@@ -70,6 +70,7 @@ def outbox_handlers(surveys: SurveyContext, digest: LeadDigest | None = None) ->
     relay_delivery.register_outbox(registry, digest)
     conversation_delivery.register_outbox(registry)
     follower_delivery.register_outbox(registry)  # a kept item's news, to its followers
+    merge_delivery.register_outbox(registry)  # a lead's merge: its reporters, the kept item's lead
     reminders.register_outbox(registry)
     late.register_outbox(registry)
     survey_results.register_outbox(registry, surveys)
@@ -118,6 +119,10 @@ class JerryApp:
                 self.outbox_client,
                 Directory(services.sessions, self.outbox_client),
                 settings.jerry_language,
+                similar_threshold=(
+                    settings.jerry_similar_suggest_threshold if settings.similar_enabled else None
+                ),
+                admins=frozenset(services.admins),
             ),
             outbox_handlers(self.survey_context, self.lead_digest),
             retry_seconds=settings.jerry_delivery_retry_seconds,

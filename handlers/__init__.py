@@ -18,6 +18,7 @@ from handlers import (
     home,
     intake,
     matching,
+    merge,
     relay,
     sla,
     summaries,
@@ -37,6 +38,7 @@ def register(app: AsyncApp, services: Services) -> None:
     # intake (a new DM or a mention). The other listeners match distinct ids.
     surveys.register(app)
     relay.register(app)
+    merge.register(app)
     intake.register(app)
     help.register(app)
     sla.register(app)

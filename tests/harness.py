@@ -242,6 +242,9 @@ def settings(fake_slack: FakeSlack, database_url: str) -> Settings:
         jerry_summary_check_seconds=0,
         # And surveys: tests run JerryApp.run_surveys(now) (and the results tick) themselves.
         jerry_survey_check_seconds=0,
+        # Similar items load a model and look items up for every lead card: off, except in
+        # the tests about them (tests/test_e2e_merge.py turns them on).
+        jerry_similar="off",
     )
 
 

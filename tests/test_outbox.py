@@ -39,6 +39,9 @@ STORED_PURPOSES = {
     "lead_welcome",
     "mention_reply",
     "follower_news",
+    # issue 12, a lead's merge (bot/relay/lead_merge.py)
+    "merge_notice",
+    "merge_lead_notice",
 }
 
 

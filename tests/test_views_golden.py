@@ -40,6 +40,7 @@ from bot.views import (
     items,
     late,
     lead_actions,
+    merge,
     modals,
     summary,
     survey_answers,
@@ -222,6 +223,21 @@ CASES: list[Case] = [
         one_internal_note_anonymous=lambda lang: {
             "card": inputs.anonymous_question(**inputs.internal_notes(1)),
             "fallback_timezone": "America/New_York",
+        },
+        # Issue 12: what looks like it (with "Merge into"), and merged (with "Undo merge")
+        looks_like_three=lambda lang: {"card": inputs.customer_item(looks_like=inputs.LOOKS_LIKE)},
+        looks_like_acknowledged_anonymous=lambda lang: {
+            "card": inputs.anonymous_question(looks_like=inputs.LOOKS_LIKE[1:2]),
+        },
+        merged_by_lead=lambda lang: {"card": inputs.merged_item()},
+        merged_by_its_anonymous_reporter=lambda lang: {
+            "card": inputs.anonymous_question(
+                status="resolved",
+                outcome="duplicate",
+                duplicate_of=4102,
+                merged_into=4102,
+                resolved_by="U0SHY",
+            )
         },
     ),
     *cases(
@@ -418,6 +434,87 @@ CASES: list[Case] = [
             "by": "U0PAYLEAD",
             "team": "Payments",
             "note": inputs.steps(40),
+        },
+        duplicate_merged=lambda lang: {
+            "card": inputs.merged_item(),
+            "outcome": "duplicate",
+            "by": "U0PAYLEAD",
+            "team": "Payments",
+            "note": "Same root cause as the legacy gateway limit.",
+            "duplicate": inputs.MERGED_INTO,
+        },
+    ),
+    # Merging on the lead's side (bot/views/merge.py, issue 12)
+    *cases(
+        merge.merge_notice,
+        merged_own=lambda lang: {
+            "card": inputs.merged_item(),
+            "change": "merged",
+            "merged": 4182,
+            "into": 4102,
+            "by": "U0PAYLEAD",
+            "team": "Payments",
+            "duplicate": inputs.MERGED_INTO,
+        },
+        merged_followed_another_teams=lambda lang: {
+            "card": inputs.anonymous_question(status="resolved", merged_into=3988),
+            "change": "merged",
+            "merged": 4182,
+            "into": 3988,
+            "by": "U0ADMIN",
+            "team": "Payments",
+            "duplicate": inputs.MERGED_INTO_HIDDEN,
+        },
+        unmerged_own=lambda lang: {
+            "card": inputs.customer_item(),
+            "change": "unmerged",
+            "merged": 4182,
+            "into": 4102,
+            "by": "U0PAYBACK",
+            "team": "Payments",
+        },
+        unmerged_followed=lambda lang: {
+            "card": inputs.anonymous_question(status="resolved", merged_into=4182),
+            "change": "unmerged",
+            "merged": 4182,
+            "into": 4102,
+            "by": "U0PAYLEAD",
+            "team": "Payments",
+        },
+    ),
+    *cases(
+        merge.merge_lead_notice,
+        merged_named=lambda lang: {
+            "card": inputs.customer_item(id=4102),
+            "change": "merged",
+            "merged": 4182,
+            "by": "U0PAYBACK",
+            "people": 3,
+            "reporter": "U0REPORTER",
+            "text": inputs.CUSTOMER_TEXT,
+        },
+        merged_anonymous=lambda lang: {
+            "card": inputs.customer_item(id=4102),
+            "change": "merged",
+            "merged": 4183,
+            "by": "U0PAYBACK",
+            "people": 2,
+            "anonymous": True,
+            "text": inputs.QUESTION_TEXT,
+        },
+        merged_another_teams=lambda lang: {
+            "card": inputs.rule_item(id=3988),
+            "change": "merged",
+            "merged": 4182,
+            "by": "U0ADMIN",
+            "people": 2,
+        },
+        unmerged_one_left=lambda lang: {
+            "card": inputs.customer_item(id=4102),
+            "change": "unmerged",
+            "merged": 4182,
+            "by": "U0ADMIN",
+            "people": 1,
         },
     ),
     *cases(
@@ -940,6 +1037,8 @@ NOT_WHOLE = {
     "help.welcome_blocks": "the Home's welcome: the home_view first_open cases show it",
     "lead_actions.action_buttons": "an item's buttons: the lead_dm and home_view cases show them",
     "lead_actions.resolution_blocks": "part of the lead's DM: the lead_dm resolved cases show it",
+    "lead_actions.duplicate_blocks": "part of the resolution and merge notices: their cases show it",
+    "merge.looks_like_blocks": "part of the lead's DM: the lead_dm looks_like cases show it",
     "survey_round.question_blocks": "one question of the round message: its cases show them",
     "survey_form.question_inputs": "one question of the answer form: its cases show them",
 }

@@ -15,7 +15,14 @@ from typing import Any
 
 from bot.i18n import t
 from bot.items.domain import OUTCOMES as OUTCOMES  # one golden case per outcome
-from bot.items.domain import AreaChoice, InternalNote, ItemCard, ItemDemand, ReassignTarget
+from bot.items.domain import (
+    AreaChoice,
+    InternalNote,
+    ItemCard,
+    ItemDemand,
+    LooksLike,
+    ReassignTarget,
+)
 from bot.sla.domain import LateItem
 from bot.summaries.content import AreaVoice, Period, SharedAnswer, Summary
 from bot.surveys.answers import Given, Parsed, ParsedAnswer, parse_reply, questions_of
@@ -231,6 +238,55 @@ DUPLICATE = {
     "status": "answered",
     "answer": "Known limit of the old gateway; the move to the new one is planned.",
     "permalink": "https://acme.slack.com/archives/C0SUPPORT/p1741600000000300",
+}
+
+# --- similar items on the lead's side: "Looks like", merged (issue 12) -------------------------
+
+# What looks like the customer item: one open that three people asked for, one of another team
+# (its number and status only), one answered, long enough to be cut.
+LOOKS_LIKE = (
+    LooksLike(
+        id=4102,
+        kind="painpoint",
+        status="open",
+        outcome=None,
+        people=3,
+        text="Refunds above €500 are refused on the legacy plan <!channel>.",
+    ),
+    LooksLike(id=3988, kind="painpoint", status="resolved", outcome="fixed", people=1),
+    LooksLike(
+        id=4150,
+        kind="painpoint",
+        status="answered",
+        outcome=None,
+        people=1,
+        text=steps(3),
+    ),
+)
+
+
+def merged_item(**overrides: Any) -> ItemCard:
+    """The customer item, merged into #4102 by its lead."""
+    values: dict[str, Any] = {
+        "status": "resolved",
+        "outcome": "duplicate",
+        "duplicate_of": 4102,
+        "merged_into": 4102,
+        "resolved_by": "U0PAYLEAD",
+        "resolved_at": CREATED + timedelta(hours=1),
+    }
+    values.update(overrides)
+    return customer_item(**values)
+
+
+MERGED_INTO = {**DUPLICATE, "status": "open", "answer": "", "outcome": ""}
+# Another team's item: its status only (bot/relay/lead_merge.py `duplicate_snapshot`).
+MERGED_INTO_HIDDEN = {
+    "id": 3988,
+    "text": "",
+    "status": "resolved",
+    "answer": "",
+    "outcome": "fixed",
 }
 
 AREAS = [

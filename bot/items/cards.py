@@ -68,6 +68,7 @@ def card_from(
         internal_notes=internal_notes,
         internal_note_count=internal_note_count,
         demand=demand,
+        merged_into=item.merged_into,
     )
 
 

@@ -46,8 +46,11 @@ async def demand_of(session: AsyncSession, item_ids: Sequence[int]) -> dict[int,
     if not ids:
         return {}
     root = root_column().label("root")
-    statement = select(root, Item.reporter_id, Item.customer).where(
-        (Item.id.in_(ids)) | (Item.merged_into.in_(ids))
+    # Oldest first: a customer spelled two ways is shown as it was first written.
+    statement = (
+        select(root, Item.reporter_id, Item.customer)
+        .where((Item.id.in_(ids)) | (Item.merged_into.in_(ids)))
+        .order_by(Item.id)
     )
     people: dict[int, set[str]] = {i: set() for i in ids}
     customers: dict[int, dict[str, str]] = {i: {} for i in ids}

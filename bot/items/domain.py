@@ -42,6 +42,19 @@ class ItemDemand:
 
 
 @dataclass(frozen=True)
+class LooksLike:
+    """An item that looks like the one a lead's card shows ("Looks like #12"), as it is now
+    (bot/similar/looks_like.py): its text only when the card's reader may see it."""
+
+    id: int
+    kind: str
+    status: str
+    outcome: str | None
+    people: int  # who asked for it: its reporter and the reporters of the items merged into it
+    text: str | None = None  # None when the reader may not see it (another team's item)
+
+
+@dataclass(frozen=True)
 class ItemCard:
     """What a message needs to know about an item (bot/items/cards.py builds it from the
     database)."""
@@ -86,6 +99,10 @@ class ItemCard:
     internal_note_count: int = 0
     # Who else asked for it (items merged into it); None when only its own reporter did.
     demand: ItemDemand | None = None
+    # Merged into another item (bot/similar/merge.py): its reporter follows that one.
+    merged_into: int | None = None
+    # The items that look like it, for its lead's card (empty elsewhere, and when none do).
+    looks_like: tuple[LooksLike, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ from bot.relay.digest import (
     LeadDigest,
     lead_card,
     post_card,
+    reader_card,
     reader_timezone,
     send_digest,
     went_in_digest,
@@ -297,7 +298,10 @@ async def _lead_dm_update(
         raise Deferred
     reader = params.get("reader") or item.assignee_id
     lang = await outbox.directory.language(reader, outbox.default_language)
-    card = await load_card(session, item)
+    if params.get("reassigned_to"):  # the item left this reader: no actions on it any more
+        card = await load_card(session, item)
+    else:
+        card = await reader_card(outbox, session, item, reader)
     # The text follows the state too: it is what notifications and screen readers show.
     message = views.lead_dm(
         card,

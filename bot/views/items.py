@@ -31,6 +31,7 @@ from bot.views.blocks import (
     slack_date,
 )
 from bot.views.demand import demand_field, demand_text
+from bot.views.merge import looks_like_blocks
 
 Message = dict[str, Any]  # {"text": fallback, "blocks": [...]}, ready for chat.postMessage
 
@@ -149,7 +150,8 @@ def lead_dm_text(card: ItemCard, lang: str, *, reassigned_to: str | None = None)
         line = t("lead_dm.text.new", lang, **params)
     else:
         state = status_label(card, lang, reassigned_to)
-        if reassigned_to is None and card.status == "resolved" and card.outcome:
+        merged = card.merged_into is not None  # its state says into which item already
+        if reassigned_to is None and card.status == "resolved" and card.outcome and not merged:
             outcome = lead_actions.outcome_label(card.outcome, lang, card.duplicate_of)
             state += f" ({outcome})"
         line = t("lead_dm.text.state", lang, state=state, **params)
@@ -225,6 +227,7 @@ def lead_dm(
         )
     if reassigned_to is None:
         blocks += lead_actions.resolution_blocks(card, lang)
+        blocks += looks_like_blocks(card, lang)  # "Looks like #12": only while it is open
     notes_block = internal_notes_block(card, lang, fallback_timezone=fallback_timezone)
     if notes_block is not None:
         blocks.append(notes_block)
@@ -274,6 +277,8 @@ def lead_digest(cards: Sequence[ItemCard], lang: str, *, more: bool = False) -> 
 def status_label(card: ItemCard, lang: str, reassigned_to: str | None = None) -> str:
     if reassigned_to is not None:
         return t("status.reassigned", lang, team=reassigned_to)
+    if card.merged_into:
+        return t("merge.status", lang, into=card.merged_into)
     label = t(f"status.{card.status}", lang)
     if card.status == "acknowledged" and card.acknowledged_by:
         label += " " + t("status.by", lang, who=f"<@{card.acknowledged_by}>")
