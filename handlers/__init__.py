@@ -19,6 +19,7 @@ from handlers import (
     intake,
     matching,
     relay,
+    similar,
     sla,
     summaries,
     surveys,
@@ -39,6 +40,7 @@ def register(app: AsyncApp, services: Services) -> None:
     relay.register(app)
     intake.register(app)
     help.register(app)
+    similar.register(app)
     sla.register(app)
     home.register(app)
     updates.register(app)
