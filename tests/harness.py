@@ -242,6 +242,10 @@ def settings(fake_slack: FakeSlack, database_url: str) -> Settings:
         jerry_summary_check_seconds=0,
         # And surveys: tests run JerryApp.run_surveys(now) (and the results tick) themselves.
         jerry_survey_check_seconds=0,
+        # Similar items at intake would check every item and hold its lead's DM while its
+        # reporter may pick a similar one: the tests of that turn it on
+        # (tests/test_e2e_similar_intake.py); the others see intake as it is without it.
+        jerry_similar="off",
     )
 
 

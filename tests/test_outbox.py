@@ -39,6 +39,10 @@ STORED_PURPOSES = {
     "lead_welcome",
     "mention_reply",
     "follower_news",
+    "similar_check",
+    "similar_offer",
+    "similar_index",
+    "similar_lead_notice",
 }
 
 
