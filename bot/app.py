@@ -35,6 +35,8 @@ from bot.relay import delivery as relay_delivery
 from bot.relay.digest import LeadDigest
 from bot.scheduler import JobFunction, Scheduler, interval
 from bot.services import build_services
+from bot.similar import intake as similar_intake
+from bot.similar.intake import SimilarPolicy
 from bot.sla import late, reminders
 from bot.sla.reminders import ReminderSummary, run_reminders
 from bot.slack import (
@@ -64,7 +66,11 @@ BODY_SECONDS = 10.0
 IDENTITY_RETRY_CAP_SECONDS = 300.0
 
 
-def outbox_handlers(surveys: SurveyContext, digest: LeadDigest | None = None) -> OutboxRegistry:
+def outbox_handlers(
+    surveys: SurveyContext,
+    digest: LeadDigest | None = None,
+    similar: SimilarPolicy | None = None,
+) -> OutboxRegistry:
     """Every outbox purpose, each registered by the capability that owes such messages."""
     registry = OutboxRegistry()
     relay_delivery.register_outbox(registry, digest)
@@ -78,6 +84,7 @@ def outbox_handlers(surveys: SurveyContext, digest: LeadDigest | None = None) ->
     summary_replies.register_outbox(registry)
     first_contact.register_outbox(registry)
     lead_welcome.register_outbox(registry)
+    similar_intake.register_outbox(registry, similar)
     return registry
 
 
@@ -124,7 +131,7 @@ class JerryApp:
                 ),
                 admins=frozenset(services.admins),
             ),
-            outbox_handlers(self.survey_context, self.lead_digest),
+            outbox_handlers(self.survey_context, self.lead_digest, services.similar),
             retry_seconds=settings.jerry_delivery_retry_seconds,
             concurrency=settings.jerry_outbox_concurrency,
             doorbell=services.outbox,

@@ -20,6 +20,7 @@ from handlers import (
     matching,
     merge,
     relay,
+    similar,
     sla,
     summaries,
     surveys,
@@ -41,6 +42,7 @@ def register(app: AsyncApp, services: Services) -> None:
     merge.register(app)
     intake.register(app)
     help.register(app)
+    similar.register(app)
     sla.register(app)
     home.register(app)
     updates.register(app)

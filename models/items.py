@@ -152,6 +152,10 @@ class Item(Base):
     # best first; [] when none did; None while not looked up yet): the reporter's
     # suggestions and the lead's "Looks like #12" read them, so both show the same items.
     similar_suggestions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # What the reporter chose among those suggestions (bot/similar/intake.py): "added" (to a
+    # suggested item), "different", "answered" (by a past answer), "needs_help"; None while
+    # they have not. Set once, by a conditional UPDATE: the first click stands.
+    similar_choice: Mapped[str | None] = mapped_column(String(20))
     # Only for items with a customer: kept | lost | unknown, and whether it helped a deal.
     customer_outcome: Mapped[str | None] = mapped_column(String(20))
     helped_deal: Mapped[bool] = mapped_column(default=False, server_default=false())

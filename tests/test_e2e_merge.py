@@ -62,8 +62,12 @@ def similar_on() -> bool:
 
 @pytest.fixture
 def settings(settings: Settings, similar_on: bool) -> Settings:
-    """The harness's settings with similar items on (they are off for the other tests)."""
-    return settings.model_copy(update={"jerry_similar": "on" if similar_on else "off"})
+    """The harness's settings with similar items on (they are off for the other tests), the
+    lead's DM not held while its reporter may pick a similar item: these tests are about
+    the lead's side (tests/test_e2e_similar_intake.py tests the hold)."""
+    return settings.model_copy(
+        update={"jerry_similar": "on" if similar_on else "off", "jerry_similar_hold_minutes": 0}
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -42,6 +42,10 @@ STORED_PURPOSES = {
     # issue 12, a lead's merge (bot/relay/lead_merge.py)
     "merge_notice",
     "merge_lead_notice",
+    "similar_check",
+    "similar_offer",
+    "similar_index",
+    "similar_lead_notice",
 }
 
 

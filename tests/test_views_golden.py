@@ -42,6 +42,7 @@ from bot.views import (
     lead_actions,
     merge,
     modals,
+    similar,
     summary,
     survey_answers,
     survey_form,
@@ -173,6 +174,16 @@ CASES: list[Case] = [
             )
         },
         resolved_fixed=lambda lang: {"card": inputs.resolved_item()},
+        # Issue 12: its anonymous reporter added themselves to #4102 (never named)
+        resolved_duplicate_by_its_anonymous_reporter=lambda lang: {
+            "card": inputs.anonymous_question(
+                status="resolved",
+                outcome="duplicate",
+                duplicate_of=4102,
+                resolved_by="U0SHY",
+                awaiting_reporter=False,
+            )
+        },
         resolved_duplicate_customer_lost=lambda lang: {
             "card": inputs.resolved_item(
                 outcome="duplicate", duplicate_of=4102, customer_outcome="lost", helped_deal=False
@@ -1020,6 +1031,57 @@ CASES: list[Case] = [
     ),
     *cases(
         survey_results.results_csv, named_closed=lambda lang: {"results": inputs.round_results()}
+    ),
+    # Similar items at intake, the reporter's side (bot/views/similar.py)
+    *cases(
+        similar.offer_message,
+        three_suggestions_held=lambda lang: {"offer": inputs.similar_offer()},
+        not_held=lambda lang: {"offer": inputs.similar_offer(hold_minutes=0)},
+        past_answer=lambda lang: {"offer": inputs.similar_past_answer()},
+    ),
+    *cases(
+        similar.receipt_with_offer,
+        dm_receipt=lambda lang: {
+            "receipt": items.receipt(inputs.customer_item(id=4190, source="dm"), lang),
+            "offer": inputs.similar_offer(),
+        },
+        ephemeral_past_answer=lambda lang: {
+            "receipt": items.receipt(inputs.anonymous_question(id=4191), lang),
+            "offer": inputs.similar_past_answer(hold_minutes=12).to_params(),
+        },
+        nothing_offered=lambda lang: {
+            "receipt": items.receipt(inputs.customer_item(id=4190, source="dm"), lang),
+            "offer": None,
+        },
+    ),
+    *cases(
+        similar.choice_made,
+        added=lambda lang: {"done": inputs.similar_choice("added")},
+        added_anonymous=lambda lang: {"done": inputs.similar_choice("added", anonymous=True)},
+        added_already=lambda lang: {"done": inputs.similar_choice("added", already=True)},
+        answered=lambda lang: {"done": inputs.similar_choice("answered")},
+        different_goes_now=lambda lang: {"done": inputs.similar_choice("different")},
+        still_needs_help_team_had_it=lambda lang: {
+            "done": inputs.similar_choice("needs_help", team_had_it=True)
+        },
+        resolved_meanwhile=lambda lang: {"done": inputs.similar_choice(None)},
+    ),
+    *cases(
+        similar.lead_notice,
+        added_named=lambda lang: {
+            "item_id": 4190,
+            "choice": "added",
+            "target": 4102,
+            "who": "U0REPORTER",
+            "anonymous": False,
+        },
+        answered_anonymous=lambda lang: {
+            "item_id": 4191,
+            "choice": "answered",
+            "target": 4120,
+            "who": "U0REPORTER",
+            "anonymous": True,
+        },
     ),
 ]
 

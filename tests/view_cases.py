@@ -23,6 +23,7 @@ from bot.items.domain import (
     LooksLike,
     ReassignTarget,
 )
+from bot.similar.domain import Choice, ChoiceMade, Offer, Shown
 from bot.sla.domain import LateItem
 from bot.summaries.content import AreaVoice, Period, SharedAnswer, Summary
 from bot.surveys.answers import Given, Parsed, ParsedAnswer, parse_reply, questions_of
@@ -777,3 +778,56 @@ def welcome_payments() -> WelcomeTeam:
 def welcome_mobile_backup() -> WelcomeTeam:
     """A backup's team on the default targets (one business day each), no area yet."""
     return WelcomeTeam(name="Mobile", role="backup")
+
+
+# --- similar items at intake: the reporter's offer and choice (issue 12) ----------------------
+
+
+def similar_offer(*, hold_minutes: int = 15) -> Offer:
+    """A new pain point that looks like three others: one open (reported by two more people,
+    its text pinging a channel and naming someone), one answered, one resolved as fixed."""
+    return Offer(
+        item_id=4190,
+        kind="painpoint",
+        suggestions=(
+            Shown(
+                id=4102,
+                text="&gt; Refunds above €500 are refused on the legacy plan <!channel>\n"
+                "Second line, not shown. <@U0CSM> knows more.",
+                status="acknowledged",
+                followers=2,
+            ),
+            Shown(
+                id=4150,
+                text=CUSTOMER_TEXT,
+                status="answered",
+                answer=ANSWER_TEXT + "\nSee <https://evil.example|https://status.example.com>.",
+            ),
+            Shown(id=4077, text=CRASH_TEXT, status="resolved", outcome="fixed", followers=1),
+        ),
+        hold_minutes=hold_minutes,
+    )
+
+
+def similar_past_answer(*, hold_minutes: int = 1) -> Offer:
+    """A new question with a past answer to it (a resolved, answered question)."""
+    return Offer(
+        item_id=4191,
+        kind="question",
+        past_answer=Shown(
+            id=4120,
+            text=QUESTION_TEXT,
+            status="resolved",
+            outcome="answered",
+            answer="Yes: Billing → Exports → *Quarter*, one CSV. &lt;script&gt; stays text.\n"
+            + "Ask <!here> if it is missing. " * 80,
+        ),
+        hold_minutes=hold_minutes,
+    )
+
+
+def similar_choice(choice: Choice | None, **overrides: Any) -> ChoiceMade:
+    target = 4102 if choice == "added" else 4120 if choice == "answered" else None
+    kind = "question" if choice in ("answered", "needs_help") else "painpoint"
+    fields: dict[str, Any] = {"target": target, **overrides}
+    return ChoiceMade(item_id=4190, kind=kind, choice=choice, **fields)

@@ -91,7 +91,12 @@ async def _companions(session: AsyncSession, delivery: Delivery) -> tuple[list[i
     whether more wait than one digest holds)."""
     room = views.MAX_DIGEST_ITEMS - 1
     rows = await waiting_in_lane(
-        session, delivery.lane or "", LEAD_DM, delivery.id, limit=2 * views.MAX_DIGEST_ITEMS
+        session,
+        delivery.lane or "",
+        LEAD_DM,
+        delivery.id,
+        limit=2 * views.MAX_DIGEST_ITEMS,
+        due_by=utcnow(),  # a lead DM held for later (bot/similar/intake.py) waits its turn
     )
     candidates = [(i, item_id) for i, item_id, p in rows if item_id and not goes_as_card(p)]
     if not candidates:

@@ -105,6 +105,9 @@ def resolution_blocks(card: ItemCard, lang: str) -> list[Block]:
         return []
     else:
         who = f"<@{card.resolved_by}>" if card.resolved_by else ""
+        if card.anonymous and card.resolved_by == card.reporter_id:
+            # Its reporter resolved it themselves (bot/similar/intake.py): still not named.
+            who = t("lead_dm.words.anonymous", lang)
         line = t(
             "lead_dm.resolved",
             lang,
