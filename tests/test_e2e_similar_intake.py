@@ -360,7 +360,9 @@ async def test_add_me_after_the_lead_got_it_updates_their_card_and_tells_them_in
         for c in fake_slack.calls_to("chat.update", ok=True)
         if c.args.get("ts") == item.lead_dm_ts
     ]
-    assert updates and "Duplicate of #1" in everything(updates[-1].args)
+    # The card says it was merged, and offers to undo it (bot/views/lead_actions.py).
+    assert updates and "Merged into #1" in everything(updates[-1].args)
+    assert "item_unmerge" in everything(updates[-1].args)
     [notice] = [
         m
         for m in fake_slack.thread(item.lead_dm_channel or "", item.lead_dm_ts or "")
