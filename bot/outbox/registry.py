@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.directory import Directory
+from bot.items.domain import NO_REPORTER
 from bot.slack import AsyncWebClient, SlackApiError, classify, find_posted
 from models.deliveries import Delivery
 from models.items import Item
@@ -219,7 +220,10 @@ class OutboxContext:
         self, item: Item, message: dict[str, Any], params: dict[str, Any]
     ) -> Posted:
         """The reply thread, else (none, or the fallback's `_to_dm`) the reporter's DM thread
-        for the item, whose first message starts that thread."""
+        for the item, whose first message starts that thread. Nothing for an imported item
+        that names no reporter (NO_REPORTER is nobody: there is no one to tell)."""
+        if item.reporter_id == NO_REPORTER and not item.reply_channel:
+            return None, None
         if item.reply_channel and not params.get("_to_dm"):
             return await self.post(item.reply_channel, message, thread_ts=item.reply_thread_ts)
         channel, ts = await self.post(item.reporter_id, message, thread_ts=item.reporter_dm_ts)

@@ -14,7 +14,17 @@ from typing import Any, Generic, TypeVar
 
 from bot.i18n import CATALOGS, DEFAULT_LANGUAGE, t, tn
 from bot.text import PRIVATE_METADATA_LIMIT, VIEW_BLOCK_LIMIT, truncate
-from bot.views.blocks import Block, actions, button, context, divider, header, section, slack_date
+from bot.views.blocks import (
+    Block,
+    actions,
+    button,
+    context,
+    divider,
+    header,
+    reporter_mention,
+    section,
+    slack_date,
+)
 from bot.views.help import WELCOME_HIDE_ACTION, WELCOME_SHOW_ACTION, Welcome, welcome_blocks
 from bot.views.items import kind_label, safe
 from bot.views.lead_actions import REOPEN, action_buttons
@@ -280,7 +290,11 @@ def _queue(page: Page[HomeItem], lang: str) -> list[Block]:
     if not page.rows:
         return [*blocks, section(t("home.queue.empty", lang))]
     for item in page.rows:
-        reporter = t("home.anonymous", lang) if item.anonymous else who(item.reporter_id)
+        reporter = (
+            t("home.anonymous", lang)
+            if item.anonymous
+            else reporter_mention(item.reporter_id, lang)
+        )
         blocks.append(
             section(f"{_title(item, lang)}\n{preview(item.text)}", block_id=f"home_q_{item.id}")
         )
