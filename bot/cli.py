@@ -190,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     items = commands.add_parser("items", help="items: import a backlog, the similarity index")
     items_commands = items.add_subparsers(dest="items_command", metavar="ACTION", required=True)
-    from bot.items import cli as items_admin
+    from bot.intake import importing_cli as items_admin
     from bot.similar import cli as similar_admin
 
     items_admin.add_actions(items_commands)
@@ -304,7 +304,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int | None:
 
         return surveys_admin.run(args, settings)
     if args.command == "items" and args.items_command == "import":
-        from bot.items import cli as items_admin
+        from bot.intake import importing_cli as items_admin
 
         return items_admin.run(args, settings)
     if args.command == "items":

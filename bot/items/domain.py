@@ -14,7 +14,7 @@ from typing import Any
 # The team that gets what nothing else routes (named by the routing file's `triage:`).
 TRIAGE_TEAM_NAME = "Triage"
 
-# Items brought in by `jerry items import` (bot/items/importing.py): their `source`, and the
+# Items brought in by `jerry items import` (bot/intake/importing.py): their `source`, and the
 # `reporter_id` of a row that names nobody. Nothing is ever sent to NO_REPORTER (the outbox's
 # `post_in_reporter_thread` drops it) and views name it in words, never as a mention.
 IMPORT_SOURCE = "import"

@@ -20,7 +20,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.directory import Directory
-from bot.items.domain import NO_REPORTER
 from bot.slack import AsyncWebClient, SlackApiError, classify, find_posted
 from models.deliveries import Delivery
 from models.items import Item
@@ -221,8 +220,9 @@ class OutboxContext:
     ) -> Posted:
         """The reply thread, else (none, or the fallback's `_to_dm`) the reporter's DM thread
         for the item, whose first message starts that thread. Nothing for an imported item
-        that names no reporter (NO_REPORTER is nobody: there is no one to tell)."""
-        if item.reporter_id == NO_REPORTER and not item.reply_channel:
+        that names no reporter (its stand-in, bot/items/domain.py NO_REPORTER, is no Slack
+        user: there is no one to tell)."""
+        if not item.reply_channel and not item.reporter_id.startswith(("U", "W")):
             return None, None
         if item.reply_channel and not params.get("_to_dm"):
             return await self.post(item.reply_channel, message, thread_ts=item.reply_thread_ts)

@@ -1,4 +1,4 @@
-"""What `jerry items import` does: a backlog spreadsheet (CSV) into Jerry (bot/items/importing.py).
+"""What `jerry items import` does: a backlog spreadsheet (CSV) into Jerry (bot/intake/importing.py).
 
 jerry items import FILE.csv [--skip-invalid] [--route] [--no-check]
 """
@@ -16,8 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.admin_files import CommandError, in_session, print_for_terminal
 from bot.config import MissingSettingError, Settings
 from bot.i18n import t, tn
-from bot.intake.routing_store import load_routing_model
-from bot.items.importing import (
+from bot.intake.importing import (
     COLUMNS,
     ImportReport,
     ParsedFile,
@@ -28,6 +27,7 @@ from bot.items.importing import (
     resolve_reporters,
     store_rows,
 )
+from bot.intake.routing_store import load_routing_model
 
 ACTIONS = ("import",)
 

@@ -1,4 +1,4 @@
-"""Importing a backlog from a spreadsheet: `jerry items import FILE.csv` (bot/items/cli.py).
+"""A backlog spreadsheet into Jerry: `jerry items import FILE.csv` (bot/intake/importing_cli.py).
 
     parsed = parse_file(data, model, lang)                  # every problem, with its line
     await resolve_reporters(parsed.rows, people, lang)      # emails → Slack ids (problems)
@@ -34,14 +34,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config_file import USER_ID, is_email
 from bot.i18n import t
 from bot.intake.routing import AreaSpec, Decision, RoutingModel, decide
 from bot.items.domain import IMPORT_SOURCE, NO_REPORTER
-from bot.items.store import items_by_intake_keys
 from bot.outbox.store import enqueue
 from bot.text import escape_plain, has_visible_text
 from models.base import utcnow
@@ -416,7 +415,9 @@ async def store_rows(
     keys = [row.intake_key for row in rows if row.intake_key]
     there: set[str] = set()
     for start in range(0, len(keys), BATCH):
-        there.update(await items_by_intake_keys(session, keys[start : start + BATCH]))
+        chunk = keys[start : start + BATCH]
+        found = await session.execute(select(Item.intake_key).where(Item.intake_key.in_(chunk)))
+        there.update(key for key in found.scalars() if key)
     fresh = [row for row in rows if row.intake_key not in there or row.intake_key is None]
     report.already = len(rows) - len(fresh)
     order = {area.name: number for number, area in enumerate(model.areas())}
@@ -425,7 +426,7 @@ async def store_rows(
         made = [(row, *_item(row, model, route, language, now)) for row in batch]
         items = [item for _, item, _ in made]
         session.add_all(items)
-        await session.flush()  # one INSERT … RETURNING for the batch: the items' numbers
+        await session.flush()  # the items' numbers (INSERT … RETURNING, a batch at a time)
         events: list[dict[str, Any]] = []
         for row, item, decision in made:
             events.append(
