@@ -445,7 +445,18 @@ async def test_old_items_imported_owe_nothing_late_at_the_next_tick_nor_later_wh
 
 
 def big_sheet(rows: int) -> str:
-    words = ["invoice", "refund", "checkout", "cart", "payment", "iphone", "crash", "android", "export", "dashboard"]
+    words = [
+        "invoice",
+        "refund",
+        "checkout",
+        "cart",
+        "payment",
+        "iphone",
+        "crash",
+        "android",
+        "export",
+        "dashboard",
+    ]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["text", "kind", "area", "reporter", "customer", "created_at", "external_id"])

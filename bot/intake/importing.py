@@ -486,7 +486,10 @@ def _item(
         # bot/sla/business_time.py `silently_imported`).
         assigned_at=now if route else None,
         route_step=decision.step,
-        route_detail=dict(decision.detail),
+        # The area came from the file (`explain` says so), not from the reporter's choice.
+        route_detail={**decision.detail, "file": True}
+        if decision.step == "chosen_area"
+        else dict(decision.detail),
         created_at=row.created_at or now,
         updated_at=now,
     )

@@ -407,6 +407,7 @@ MESSAGES: dict[str, str] = {
     # routing: why an item went where it did
     "routing.quoted": "“{text}”",
     "routing.why.chosen_area": "the reporter chose the area {area}",
+    "routing.why.area_in_file": "the imported file gave the area {area}",
     "routing.why.rule": "rule {rule}",
     "routing.why.rule_channel": "rule {rule} (channel {channel})",
     "routing.why.rule_pattern": "rule {rule} (pattern {pattern})",

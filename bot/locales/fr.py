@@ -482,6 +482,7 @@ MESSAGES: dict[str, str] = {
     # routing: why an item went where it did
     "routing.quoted": "« {text} »",
     "routing.why.chosen_area": "l’auteur de la demande a choisi le domaine {area}",
+    "routing.why.area_in_file": "le fichier importé indiquait le domaine {area}",
     "routing.why.rule": "règle {rule}",
     "routing.why.rule_channel": "règle {rule} (canal {channel})",
     "routing.why.rule_pattern": "règle {rule} (motif {pattern})",
