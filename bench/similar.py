@@ -52,9 +52,9 @@ import yaml  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.folding import fold  # noqa: E402
 from bot.similar import engine  # noqa: E402
 from bot.similar.engine import Encoded, Encoder, Entry, MemoryIndex  # noqa: E402
-from bot.similar.folding import fold  # noqa: E402
 
 SET = Path(__file__).with_name("similar_set.yml")
 SUGGEST_FALSE_RATE = 1 / 20

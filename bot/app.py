@@ -30,11 +30,13 @@ from bot.logs import keep_people_out_of_logs, quiet_routine_logs
 from bot.outbox.pressure import RequestPressure
 from bot.outbox.registry import OutboxContext, OutboxRegistry
 from bot.outbox.worker import DeliveryWorker
-from bot.relay import conversation_delivery
+from bot.relay import conversation_delivery, follower_delivery, merge_delivery
 from bot.relay import delivery as relay_delivery
 from bot.relay.digest import LeadDigest
 from bot.scheduler import JobFunction, Scheduler, interval
 from bot.services import build_services
+from bot.similar import intake as similar_intake
+from bot.similar.intake import SimilarPolicy
 from bot.sla import late, reminders
 from bot.sla.reminders import ReminderSummary, run_reminders
 from bot.slack import (
@@ -64,11 +66,17 @@ BODY_SECONDS = 10.0
 IDENTITY_RETRY_CAP_SECONDS = 300.0
 
 
-def outbox_handlers(surveys: SurveyContext, digest: LeadDigest | None = None) -> OutboxRegistry:
+def outbox_handlers(
+    surveys: SurveyContext,
+    digest: LeadDigest | None = None,
+    similar: SimilarPolicy | None = None,
+) -> OutboxRegistry:
     """Every outbox purpose, each registered by the capability that owes such messages."""
     registry = OutboxRegistry()
     relay_delivery.register_outbox(registry, digest)
     conversation_delivery.register_outbox(registry)
+    follower_delivery.register_outbox(registry)  # a kept item's news, to its followers
+    merge_delivery.register_outbox(registry)  # a lead's merge: its reporters, the kept item's lead
     reminders.register_outbox(registry)
     late.register_outbox(registry)
     survey_results.register_outbox(registry, surveys)
@@ -76,6 +84,7 @@ def outbox_handlers(surveys: SurveyContext, digest: LeadDigest | None = None) ->
     summary_replies.register_outbox(registry)
     first_contact.register_outbox(registry)
     lead_welcome.register_outbox(registry)
+    similar_intake.register_outbox(registry, similar)
     return registry
 
 
@@ -117,8 +126,12 @@ class JerryApp:
                 self.outbox_client,
                 Directory(services.sessions, self.outbox_client),
                 settings.jerry_language,
+                similar_threshold=(
+                    settings.jerry_similar_suggest_threshold if settings.similar_enabled else None
+                ),
+                admins=frozenset(services.admins),
             ),
-            outbox_handlers(self.survey_context, self.lead_digest),
+            outbox_handlers(self.survey_context, self.lead_digest, services.similar),
             retry_seconds=settings.jerry_delivery_retry_seconds,
             concurrency=settings.jerry_outbox_concurrency,
             doorbell=services.outbox,

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     jerry_similar: Literal["on", "off"] = "on"
     jerry_similar_suggest_threshold: float = Field(default=0.48, ge=0, le=1)
     jerry_similar_answer_threshold: float = Field(default=0.49, ge=0, le=1)
+    # While a new item's reporter may pick a suggested item ("add me to #12"), its lead's DM
+    # waits this many minutes at most (0: it never waits; the suggestions are still shown).
+    jerry_similar_hold_minutes: float = Field(default=15.0, ge=0)
 
     @field_validator("jerry_admins", mode="before")
     @classmethod

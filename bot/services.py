@@ -26,6 +26,7 @@ from bot.intake import service as intake
 from bot.intake.routing_store import RoutingModelCache
 from bot.intake.service import IntakeRequest, IntakeResult, IntakeWriter
 from bot.outbox.registry import Doorbell
+from bot.similar.intake import SimilarPolicy
 from bot.slack import AsyncWebClient, slack_client
 from models.base import utcnow
 from models.users import SlackUser
@@ -105,6 +106,11 @@ class Services:
     def admins(self) -> frozenset[str]:
         return frozenset(self.settings.jerry_admins)
 
+    @cached_property
+    def similar(self) -> SimilarPolicy | None:
+        """Similar items at intake (None: off)."""
+        return SimilarPolicy.from_settings(self.settings)
+
     @property
     def default_language(self) -> str:
         return self.settings.jerry_language
@@ -125,6 +131,7 @@ class Services:
             language=language,
             routing=self.routing,
             writer=self.intake_writer,
+            similar=self.similar,
         )
 
 

@@ -18,7 +18,9 @@ from handlers import (
     home,
     intake,
     matching,
+    merge,
     relay,
+    similar,
     sla,
     summaries,
     surveys,
@@ -37,8 +39,10 @@ def register(app: AsyncApp, services: Services) -> None:
     # intake (a new DM or a mention). The other listeners match distinct ids.
     surveys.register(app)
     relay.register(app)
+    merge.register(app)
     intake.register(app)
     help.register(app)
+    similar.register(app)
     sla.register(app)
     home.register(app)
     updates.register(app)

@@ -96,6 +96,29 @@ async def page(ack: AsyncAck, body: dict[str, Any], services: Services) -> None:
     services.home.schedule(user, offsets)
 
 
+async def sort_queue(ack: AsyncAck, body: dict[str, Any], services: Services) -> None:
+    """The queue's order menu: kept for the person, their Home published again."""
+    await ack()
+    user, view = _user(body), home_view_of(body)
+    if not user or view is None:
+        return
+    services.home.used(user)
+    offsets = home_views.decode_offsets(view.get("private_metadata"))
+    action = (body.get("actions") or [{}])[0]
+    selected = action.get("selected_option") if isinstance(action, dict) else None
+    sort = selected.get("value") if isinstance(selected, dict) else None
+    kept = False
+    try:
+        kept = isinstance(sort, str) and await services.home.sort_queue(user, sort, offsets)
+        if not kept:
+            log.info("ignored a queue order %r", sort)
+    except DATABASE_ERRORS:
+        log.exception("could not keep the queue order chosen by %s", user)
+    if not kept:
+        # The Home as it was, published again: the person sees a fresh, working tab.
+        services.home.schedule(user, offsets)
+
+
 async def new_item(
     ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, services: Services, lang: str
 ) -> None:
@@ -135,6 +158,7 @@ def register(app: AsyncApp) -> None:
     app.event("app_home_opened")(home_opened)
     app.action(home_views.MORE_ACTION)(page)
     app.action(home_views.FIRST_ACTION)(page)
+    app.action(home_views.SORT_QUEUE_ACTION)(sort_queue)
     app.action(home_views.ADD_PAINPOINT_ACTION)(new_item)
     app.action(home_views.ASK_QUESTION_ACTION)(new_item)
     app.action(help_views.WELCOME_SHOW_ACTION)(welcome_toggle)

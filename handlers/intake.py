@@ -102,6 +102,8 @@ async def slash(
         receipt="ack",
         intake_key=intake_key,
         channel_id=command.get("channel_id"),
+        # For what comes after the ack (similar items: a follow-up only its reporter sees).
+        response_url=command.get("response_url"),
     )
     try:
         result = await services.submit(request, lang)
@@ -339,7 +341,9 @@ async def _intake_from_message(
         result = await services.submit(request, lang)
         if result.duplicate and event.get("edited"):
             # The edit reaches the item (and its lead, once); no second item, no receipt.
-            await intake.edit_from_message(services.sessions, key, text, user)
+            await intake.edit_from_message(
+                services.sessions, key, text, user, reindex=services.settings.similar_enabled
+            )
     except EmptyTextError:
         if event.get("edited"):
             return  # an edit that leaves only the mention changes nothing

@@ -88,7 +88,11 @@ async def thread_message(
             edited = with_files(message.get("text") or "", message.get("files") or [])
             key = intake.message_key(channel, message["ts"]) or ""
             if await intake.edit_from_message(
-                services.sessions, key, edited, message.get("user") or ""
+                services.sessions,
+                key,
+                edited,
+                message.get("user") or "",
+                reindex=services.settings.similar_enabled,
             ):
                 outcome = conversation.Outcome.UPDATED
     elif subtype == DELETE:

@@ -4,7 +4,7 @@
 from models.base import Base, utcnow
 from models.conversation import RelayedMessage
 from models.deliveries import Delivery, OutboxAlert
-from models.help import HomeWelcome, MessageReply
+from models.help import HomePreference, HomeWelcome, MessageReply
 from models.items import Item, ItemEvent
 from models.reminders import ScheduledJob, SentReminder
 from models.routing import Area, LeadWelcome, RoutingRule, Team
@@ -19,6 +19,7 @@ __all__ = [
     "Base",
     "Delivery",
     "Feed",
+    "HomePreference",
     "HomeWelcome",
     "Item",
     "ItemEvent",

@@ -40,6 +40,9 @@ class RelayedMessage(Base):
     files: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # relayed|edited|deleted, or held: written under a resolved item, not relayed
     status: Mapped[str] = mapped_column(String(20), default="relayed")
+    # The item whose lead got the copy, when not `item_id`'s: a follower writing under their
+    # merged item reaches the kept item's lead (bot/similar/followers.py).
+    to_item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
     copy_channel: Mapped[str | None] = mapped_column(String(64))
     copy_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -28,9 +28,9 @@ class Delivery(Base):
     # in the order they were owed, and a rate limit on one lane holds back only that lane.
     lane: Mapped[str | None] = mapped_column(String(64))
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(
-        String(20), default="pending"
-    )  # pending|sending|sent|failed
+    # pending|sending|sent|failed, or withdrawn: no longer owed, never sent (a lead DM held
+    # while its reporter chose a suggested item, and they found theirs: bot/similar/intake.py)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     lease_until: Mapped[datetime | None]
@@ -40,6 +40,8 @@ class Delivery(Base):
     attempt_started_at: Mapped[datetime | None]
     unsure_since: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # When it became owed (the backlog's age counts from here): for a held lead DM, when its
+    # hold ends, or when it was released.
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     result_channel: Mapped[str | None] = mapped_column(String(64))

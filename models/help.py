@@ -23,6 +23,17 @@ class HomeWelcome(Base):
     expanded: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
+class HomePreference(Base):
+    """How a person wants their App Home: the order of their queue (oldest first, newest
+    first, or most asked for first). Kept here, not in a process, so every replica agrees."""
+
+    __tablename__ = "home_preferences"
+
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    queue_sort: Mapped[str] = mapped_column(String(20), default="oldest")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class MessageReply(Base):
     """Jerry's answer to one direct message that is not filed as it is: one per message, so a
     retried Slack event is answered once. For a few words ("pricing page"), what the person

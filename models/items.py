@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     ColumnElement,
     Connection,
     ForeignKey,
@@ -143,6 +144,18 @@ class Item(Base):
     resolution_note: Mapped[str | None] = mapped_column(Text)
     resolved_by: Mapped[str | None] = mapped_column(String(64))
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
+    # Merged (bot/similar/merge.py): this item's reporter follows the kept item, hears its
+    # answer and resolution, and counts in its demand. Always the kept item itself, never
+    # an item merged in turn (merging re-points followers), so one hop finds the root.
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
+    # The items that looked like this one when it came in ([{"id": 12, "score": 0.61}],
+    # best first; [] when none did; None while not looked up yet): the reporter's
+    # suggestions and the lead's "Looks like #12" read them, so both show the same items.
+    similar_suggestions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # What the reporter chose among those suggestions (bot/similar/intake.py): "added" (to a
+    # suggested item), "different", "answered" (by a past answer), "needs_help"; None while
+    # they have not. Set once, by a conditional UPDATE: the first click stands.
+    similar_choice: Mapped[str | None] = mapped_column(String(20))
     # Only for items with a customer: kept | lost | unknown, and whether it helped a deal.
     customer_outcome: Mapped[str | None] = mapped_column(String(20))
     helped_deal: Mapped[bool] = mapped_column(default=False, server_default=false())
@@ -166,6 +179,8 @@ class Item(Base):
         Index("ix_items_next_reminder_at", "next_reminder_at"),
         Index("ix_items_assignee_status", "assignee_id", "status"),
         Index("ix_items_sla_due_at", "sla_due_at"),
+        # Demand and followers (migration 0023): the items merged into one.
+        Index("ix_items_merged_into", "merged_into"),
     )
 
 

@@ -161,6 +161,25 @@ def home_click(
     return body
 
 
+def home_select(
+    *, user: str, view: dict[str, Any], action_id: str, value: str, block_id: str
+) -> dict[str, Any]:
+    """An option chosen in a menu (static_select) of the Home `view` Jerry published."""
+    body = home_click(user=user, view=view, action_id=action_id, value=value, block_id=block_id)
+    chosen = sample("block_actions.modal_static_select.json")["actions"][0]
+    chosen.update(
+        action_id=action_id,
+        block_id=block_id,
+        action_ts=new_ts(),
+        selected_option={
+            "text": {"type": "plain_text", "text": value, "emoji": True},
+            "value": value,
+        },
+    )
+    body["actions"] = [chosen]
+    return body
+
+
 def bot_message_im(text: str, *, channel: str) -> dict[str, Any]:
     event = sample("event_callback.message_bot_message.json")["event"]
     ts = new_ts()

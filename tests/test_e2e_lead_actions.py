@@ -259,9 +259,11 @@ async def test_a_duplicate_points_the_reporter_at_what_the_original_says(
         f"*#{original.id}* says:\n> refund button does nothing\n"
         f"Status of #{original.id}: Answered\nIts answer:\n> Known bug, fix ships Friday."
     )
-    # The lead's DM names the original.
+    # The lead's DM names the original: the item is merged into it (issue 12), undoably.
     _, _, message = lead_dm(fake_slack)
-    assert f"*Resolved by <@{LEAD}>: Duplicate of #{original.id}*" in everything(message)
+    assert f"*Merged into #{original.id} by <@{LEAD}>*" in everything(message)
+    assert button_ids(message) == ["item_unmerge"]
+    assert button_ids(to_reporter.args) == []  # nothing to reopen: a lead may undo the merge
 
 
 @pytest.mark.parametrize(

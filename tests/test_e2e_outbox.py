@@ -210,10 +210,11 @@ async def test_a_delivery_costs_few_statements(
     # One read of what is due per pass; none per delivery.
     assert len(reads_of_deliveries) <= 2, statements
     # Per lead DM: its claim, the item and its card, the lead's language, whether the reporter
-    # is still in Slack (the card says where replies go), the result and the item's DM ts
-    # (10, and a users.info cached once); the pass, and the backlog check. An item without
-    # internal notes costs no read of them (`Item.internal_note_count`).
-    assert len(statements) <= 5 * 11 + 5, statements
+    # is still in Slack (the card says where replies go), who else asked for it (its demand:
+    # the items merged into it, issue 12), the result and the item's DM ts (11, and a
+    # users.info cached once); the pass, and the backlog check. An item without internal
+    # notes costs no read of them (`Item.internal_note_count`).
+    assert len(statements) <= 5 * 12 + 5, statements
 
 
 # --- 3. one lead's DMs arrive in the order the items came in ---------------------------------

@@ -73,8 +73,8 @@ def test_the_feed_library_still_loads_when_a_feed_is_parsed() -> None:
 
 
 def test_the_similarity_libraries_still_load_when_a_text_is_encoded() -> None:
+    from bot.folding import fold
     from bot.similar.engine import Encoder
-    from bot.similar.folding import fold
 
     [encoded] = Encoder().encode([fold("Invoices show the wrong VAT rate")])
     assert len(encoded.terms) > 0 and encoded.vector.any()

@@ -38,6 +38,14 @@ STORED_PURPOSES = {
     "internal_note_kept",
     "lead_welcome",
     "mention_reply",
+    "follower_news",
+    # issue 12, a lead's merge (bot/relay/lead_merge.py)
+    "merge_notice",
+    "merge_lead_notice",
+    "similar_check",
+    "similar_offer",
+    "similar_index",
+    "similar_lead_notice",
 }
 
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from bot.config import Settings
+from bot.folding import fold
 from bot.similar import engine
 from bot.similar.engine import Encoded, Encoder, Entry, MemoryIndex
-from bot.similar.folding import fold
 
 ENCODER = Encoder()
 

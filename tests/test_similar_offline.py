@@ -29,7 +29,7 @@ socket.socket.connect_ex = lambda sock, address: refuse_outside(sock, address) o
 socket.create_connection = lambda address, *a, **k: refuse_outside(None, address)
 
 from bot.similar.engine import Encoder, Entry, MemoryIndex
-from bot.similar.folding import fold
+from bot.folding import fold
 
 encoder = Encoder()
 texts = ["Invoices show the wrong VAT rate", "Le taux de TVA est faux", "Dark mode"]

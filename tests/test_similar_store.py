@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.folding import fold
 from bot.similar import service, store
 from bot.similar.engine import ENCODING, Encoder, Entry
-from bot.similar.folding import fold
 from bot.similar.service import index_item, reindex, similar
 from models import Area, Item, SimilarEntry, SimilarState, Team
 from tests.conftest import count_rows

@@ -35,12 +35,15 @@ from bot.items.domain import IMPORT_SOURCE, NO_REPORTER
 from bot.text import MESSAGE_BLOCK_LIMIT, VIEW_BLOCK_LIMIT
 from bot.views import (
     conversation,
+    followers,
     help,
     home,
     items,
     late,
     lead_actions,
+    merge,
     modals,
+    similar,
     summary,
     survey_answers,
     survey_form,
@@ -159,12 +162,29 @@ CASES: list[Case] = [
         items.lead_dm,
         customer_open=lambda lang: {"card": inputs.customer_item()},
         anonymous_question_awaiting_reporter=lambda lang: {"card": inputs.anonymous_question()},
+        # Issue 12: others asked for it too (items merged into it)
+        demand_people_and_customers=lambda lang: {
+            "card": inputs.customer_item(demand=inputs.DEMAND)
+        },
+        demand_many_customers_anonymous=lambda lang: {
+            "card": inputs.anonymous_question(demand=inputs.DEMAND_MANY)
+        },
         answered=lambda lang: {
             "card": inputs.customer_item(
                 status="answered", answer=inputs.ANSWER_TEXT, answered_by="U0PAYLEAD"
             )
         },
         resolved_fixed=lambda lang: {"card": inputs.resolved_item()},
+        # Issue 12: its anonymous reporter added themselves to #4102 (never named)
+        resolved_duplicate_by_its_anonymous_reporter=lambda lang: {
+            "card": inputs.anonymous_question(
+                status="resolved",
+                outcome="duplicate",
+                duplicate_of=4102,
+                resolved_by="U0SHY",
+                awaiting_reporter=False,
+            )
+        },
         resolved_duplicate_customer_lost=lambda lang: {
             "card": inputs.resolved_item(
                 outcome="duplicate", duplicate_of=4102, customer_outcome="lost", helped_deal=False
@@ -230,6 +250,21 @@ CASES: list[Case] = [
             "card": inputs.anonymous_question(**inputs.internal_notes(1)),
             "fallback_timezone": "America/New_York",
         },
+        # Issue 12: what looks like it (with "Merge into"), and merged (with "Undo merge")
+        looks_like_three=lambda lang: {"card": inputs.customer_item(looks_like=inputs.LOOKS_LIKE)},
+        looks_like_acknowledged_anonymous=lambda lang: {
+            "card": inputs.anonymous_question(looks_like=inputs.LOOKS_LIKE[1:2]),
+        },
+        merged_by_lead=lambda lang: {"card": inputs.merged_item()},
+        merged_by_its_anonymous_reporter=lambda lang: {
+            "card": inputs.anonymous_question(
+                status="resolved",
+                outcome="duplicate",
+                duplicate_of=4102,
+                merged_into=4102,
+                resolved_by="U0SHY",
+            )
+        },
     ),
     *cases(
         items.triage_copy,
@@ -240,6 +275,10 @@ CASES: list[Case] = [
             )
         },
         both=lambda lang: {"card": inputs.customer_item(impact="blocking")},
+        # Issue 12: others asked for it too (items merged into it)
+        with_demand=lambda lang: {
+            "card": inputs.customer_item(impact="blocking", demand=inputs.DEMAND)
+        },
     ),
     *cases(
         items.lead_digest,
@@ -327,6 +366,7 @@ CASES: list[Case] = [
             for state in ("ack", "answer", "acknowledged", "taken", "answered", "resolved", "moved")
         },
         nudged=lambda lang: {"late": inputs.late_item("ack", nudged=True)},
+        ack_with_demand=lambda lang: {"late": inputs.late_item("ack", demand=inputs.DEMAND)},
     ),
     *cases(
         late.escalation_copy_done,
@@ -420,6 +460,87 @@ CASES: list[Case] = [
             "by": "U0PAYLEAD",
             "team": "Payments",
             "note": inputs.steps(40),
+        },
+        duplicate_merged=lambda lang: {
+            "card": inputs.merged_item(),
+            "outcome": "duplicate",
+            "by": "U0PAYLEAD",
+            "team": "Payments",
+            "note": "Same root cause as the legacy gateway limit.",
+            "duplicate": inputs.MERGED_INTO,
+        },
+    ),
+    # Merging on the lead's side (bot/views/merge.py, issue 12)
+    *cases(
+        merge.merge_notice,
+        merged_own=lambda lang: {
+            "card": inputs.merged_item(),
+            "change": "merged",
+            "merged": 4182,
+            "into": 4102,
+            "by": "U0PAYLEAD",
+            "team": "Payments",
+            "duplicate": inputs.MERGED_INTO,
+        },
+        merged_followed_another_teams=lambda lang: {
+            "card": inputs.anonymous_question(status="resolved", merged_into=3988),
+            "change": "merged",
+            "merged": 4182,
+            "into": 3988,
+            "by": "U0ADMIN",
+            "team": "Payments",
+            "duplicate": inputs.MERGED_INTO_HIDDEN,
+        },
+        unmerged_own=lambda lang: {
+            "card": inputs.customer_item(),
+            "change": "unmerged",
+            "merged": 4182,
+            "into": 4102,
+            "by": "U0PAYBACK",
+            "team": "Payments",
+        },
+        unmerged_followed=lambda lang: {
+            "card": inputs.anonymous_question(status="resolved", merged_into=4182),
+            "change": "unmerged",
+            "merged": 4182,
+            "into": 4102,
+            "by": "U0PAYLEAD",
+            "team": "Payments",
+        },
+    ),
+    *cases(
+        merge.merge_lead_notice,
+        merged_named=lambda lang: {
+            "card": inputs.customer_item(id=4102),
+            "change": "merged",
+            "merged": 4182,
+            "by": "U0PAYBACK",
+            "people": 3,
+            "reporter": "U0REPORTER",
+            "text": inputs.CUSTOMER_TEXT,
+        },
+        merged_anonymous=lambda lang: {
+            "card": inputs.customer_item(id=4102),
+            "change": "merged",
+            "merged": 4183,
+            "by": "U0PAYBACK",
+            "people": 2,
+            "anonymous": True,
+            "text": inputs.QUESTION_TEXT,
+        },
+        merged_another_teams=lambda lang: {
+            "card": inputs.rule_item(id=3988),
+            "change": "merged",
+            "merged": 4182,
+            "by": "U0ADMIN",
+            "people": 2,
+        },
+        unmerged_one_left=lambda lang: {
+            "card": inputs.customer_item(id=4102),
+            "change": "unmerged",
+            "merged": 4182,
+            "by": "U0ADMIN",
+            "people": 1,
         },
     ),
     *cases(
@@ -593,6 +714,36 @@ CASES: list[Case] = [
         reporter_first_open=lambda lang: {"data": inputs.first_open_home()},
         lead_first_open=lambda lang: {"data": inputs.first_open_home(lead=True)},
         reporter_welcome_collapsed=lambda lang: {"data": inputs.first_open_home(expanded=False)},
+        # Issue 12: the queue most asked for first, demand on rows, an item that follows another
+        lead_sorted_by_demand=lambda lang: {"data": inputs.lead_home_by_demand()},
+    ),
+    # What followers of a kept item hear (bot/views/followers.py)
+    *cases(
+        followers.follower_news,
+        answer=lambda lang: inputs.follower_news(
+            "answer", who="U0PAYLEAD", team="Payments", answer=inputs.ANSWER_TEXT
+        ),
+        acknowledged=lambda lang: inputs.follower_news(
+            "acknowledged", who="U0PAYLEAD", team="Payments"
+        ),
+        resolution_fixed_with_note=lambda lang: inputs.follower_news(
+            "resolution",
+            who="U0PAYLEAD",
+            team="Payments",
+            outcome="fixed",
+            note="<!here> Deployed at 16:00; refunds over €500 go through again.",
+        ),
+        resolution_duplicate=lambda lang: inputs.follower_news(
+            "resolution", who="U0PAYLEAD", team="Payments", outcome="duplicate", duplicate_of=3990
+        ),
+        reopened_by_lead=lambda lang: inputs.follower_news(
+            "reopened", who="U0PAYBACK", team="Payments", what="The fix did not reach EU shops."
+        ),
+        reopened_by_its_reporter=lambda lang: inputs.follower_news(
+            "reopened", who="U0REPORTER", team="Payments", by_reporter=True
+        ),
+        passed_on=lambda lang: inputs.follower_news("passed_on"),
+        held=lambda lang: inputs.follower_news("held", outcome="wont_fix"),
     ),
     # First contact (bot/views/help.py)
     *cases(
@@ -896,6 +1047,57 @@ CASES: list[Case] = [
     *cases(
         survey_results.results_csv, named_closed=lambda lang: {"results": inputs.round_results()}
     ),
+    # Similar items at intake, the reporter's side (bot/views/similar.py)
+    *cases(
+        similar.offer_message,
+        three_suggestions_held=lambda lang: {"offer": inputs.similar_offer()},
+        not_held=lambda lang: {"offer": inputs.similar_offer(hold_minutes=0)},
+        past_answer=lambda lang: {"offer": inputs.similar_past_answer()},
+    ),
+    *cases(
+        similar.receipt_with_offer,
+        dm_receipt=lambda lang: {
+            "receipt": items.receipt(inputs.customer_item(id=4190, source="dm"), lang),
+            "offer": inputs.similar_offer(),
+        },
+        ephemeral_past_answer=lambda lang: {
+            "receipt": items.receipt(inputs.anonymous_question(id=4191), lang),
+            "offer": inputs.similar_past_answer(hold_minutes=12).to_params(),
+        },
+        nothing_offered=lambda lang: {
+            "receipt": items.receipt(inputs.customer_item(id=4190, source="dm"), lang),
+            "offer": None,
+        },
+    ),
+    *cases(
+        similar.choice_made,
+        added=lambda lang: {"done": inputs.similar_choice("added")},
+        added_anonymous=lambda lang: {"done": inputs.similar_choice("added", anonymous=True)},
+        added_already=lambda lang: {"done": inputs.similar_choice("added", already=True)},
+        answered=lambda lang: {"done": inputs.similar_choice("answered")},
+        different_goes_now=lambda lang: {"done": inputs.similar_choice("different")},
+        still_needs_help_team_had_it=lambda lang: {
+            "done": inputs.similar_choice("needs_help", team_had_it=True)
+        },
+        resolved_meanwhile=lambda lang: {"done": inputs.similar_choice(None)},
+    ),
+    *cases(
+        similar.lead_notice,
+        added_named=lambda lang: {
+            "item_id": 4190,
+            "choice": "added",
+            "target": 4102,
+            "who": "U0REPORTER",
+            "anonymous": False,
+        },
+        answered_anonymous=lambda lang: {
+            "item_id": 4191,
+            "choice": "answered",
+            "target": 4120,
+            "who": "U0REPORTER",
+            "anonymous": True,
+        },
+    ),
 ]
 
 # Public functions of bot/views/ that return a dict or blocks but not a whole message or view.
@@ -912,6 +1114,8 @@ NOT_WHOLE = {
     "help.welcome_blocks": "the Home's welcome: the home_view first_open cases show it",
     "lead_actions.action_buttons": "an item's buttons: the lead_dm and home_view cases show them",
     "lead_actions.resolution_blocks": "part of the lead's DM: the lead_dm resolved cases show it",
+    "lead_actions.duplicate_blocks": "part of the resolution and merge notices: their cases show it",
+    "merge.looks_like_blocks": "part of the lead's DM: the lead_dm looks_like cases show it",
     "survey_round.question_blocks": "one question of the round message: its cases show them",
     "survey_form.question_inputs": "one question of the answer form: its cases show them",
 }

@@ -43,6 +43,7 @@ BROADCAST = "<!channel> <!here> <!subteam^S1|@team> help"
 VIEW_BLOCKS, SECTION_TEXT, FIELD_TEXT, FIELDS, HEADER_TEXT = 100, 3000, 2000, 10, 150
 BUTTON_TEXT, BUTTON_VALUE, ACTION_ELEMENTS, CONTEXT_ELEMENTS, ID_LENGTH = 75, 2000, 25, 10, 255
 PRIVATE_METADATA = 3000
+SELECT_OPTIONS, OPTION_TEXT, OPTION_VALUE = 100, 75, 150
 
 
 def problems(view: dict[str, Any]) -> list[str]:
@@ -79,6 +80,23 @@ def problems(view: dict[str, Any]) -> list[str]:
             found.append(f"{where}: action_id {action_id!r}")
         return action_id
 
+    def select_ok(where: str, element: dict[str, Any]) -> None:
+        """A menu: its options (text, value), the one shown chosen among them."""
+        options = element.get("options") or []
+        if not 0 < len(options) <= SELECT_OPTIONS:
+            found.append(f"{where}: {len(options)} options")
+        for option in options:
+            text_ok(where + " option", option.get("text"), OPTION_TEXT)
+            if option["text"]["type"] != "plain_text":
+                found.append(f"{where}: option text must be plain_text")
+            if not 0 < len(option.get("value", "")) <= OPTION_VALUE:
+                found.append(f"{where}: option value {option.get('value')!r}")
+        if "initial_option" in element and element["initial_option"] not in options:
+            found.append(f"{where}: initial_option is not one of its options")
+        action_id = element.get("action_id", "")
+        if not action_id or len(action_id) > ID_LENGTH:
+            found.append(f"{where}: action_id {action_id!r}")
+
     for n, block in enumerate(blocks):
         where = f"block {n} ({block.get('type')})"
         if "block_id" in block:
@@ -99,7 +117,9 @@ def problems(view: dict[str, Any]) -> list[str]:
                 found.append(f"{where}: {len(fields)} fields")
             for field in fields:
                 text_ok(where + " field", field, FIELD_TEXT)
-            if "accessory" in block:
+            if "accessory" in block and block["accessory"].get("type") == "static_select":
+                select_ok(where + " accessory", block["accessory"])
+            elif "accessory" in block:
                 button_ok(where + " accessory", block["accessory"])
         elif kind == "context":
             elements = block.get("elements") or []

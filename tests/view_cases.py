@@ -15,7 +15,15 @@ from typing import Any
 
 from bot.i18n import t
 from bot.items.domain import OUTCOMES as OUTCOMES  # one golden case per outcome
-from bot.items.domain import AreaChoice, InternalNote, ItemCard, ReassignTarget
+from bot.items.domain import (
+    AreaChoice,
+    InternalNote,
+    ItemCard,
+    ItemDemand,
+    LooksLike,
+    ReassignTarget,
+)
+from bot.similar.domain import Choice, ChoiceMade, Offer, Shown
 from bot.sla.domain import LateItem
 from bot.summaries.content import AreaVoice, Period, SharedAnswer, Summary
 from bot.surveys.answers import Given, Parsed, ParsedAnswer, parse_reply, questions_of
@@ -233,6 +241,55 @@ DUPLICATE = {
     "permalink": "https://acme.slack.com/archives/C0SUPPORT/p1741600000000300",
 }
 
+# --- similar items on the lead's side: "Looks like", merged (issue 12) -------------------------
+
+# What looks like the customer item: one open that three people asked for, one of another team
+# (its number and status only), one answered, long enough to be cut.
+LOOKS_LIKE = (
+    LooksLike(
+        id=4102,
+        kind="painpoint",
+        status="open",
+        outcome=None,
+        people=3,
+        text="Refunds above €500 are refused on the legacy plan <!channel>.",
+    ),
+    LooksLike(id=3988, kind="painpoint", status="resolved", outcome="fixed", people=1),
+    LooksLike(
+        id=4150,
+        kind="painpoint",
+        status="answered",
+        outcome=None,
+        people=1,
+        text=steps(3),
+    ),
+)
+
+
+def merged_item(**overrides: Any) -> ItemCard:
+    """The customer item, merged into #4102 by its lead."""
+    values: dict[str, Any] = {
+        "status": "resolved",
+        "outcome": "duplicate",
+        "duplicate_of": 4102,
+        "merged_into": 4102,
+        "resolved_by": "U0PAYLEAD",
+        "resolved_at": CREATED + timedelta(hours=1),
+    }
+    values.update(overrides)
+    return customer_item(**values)
+
+
+MERGED_INTO = {**DUPLICATE, "status": "open", "answer": "", "outcome": ""}
+# Another team's item: its status only (bot/relay/lead_merge.py `duplicate_snapshot`).
+MERGED_INTO_HIDDEN = {
+    "id": 3988,
+    "text": "",
+    "status": "resolved",
+    "answer": "",
+    "outcome": "fixed",
+}
+
 AREAS = [
     AreaChoice(3, "Billing", "Payments"),
     AreaChoice(4, "Invoicing", "Payments"),
@@ -392,6 +449,57 @@ def admin_with_rules() -> HomeData:
     )
     mine: list[HomeItem] = [home_tests.item(5, lead=None, area=None)]
     return replace(base, mine=home_tests.page(MINE, mine), admin=replace(base.admin, rules=rules))
+
+
+# --- demand and followers (issue 12) ----------------------------------------------------------
+
+# Three people asked (the item's reporter and two merged items'), for two customers.
+DEMAND = ItemDemand(people=3, customers=("Acme", "Globex"))
+# Many merged items naming many customers, one of them typed with a broadcast to defuse.
+DEMAND_MANY = ItemDemand(
+    people=27,
+    customers=tuple(
+        ["<!channel> Initech", "Globex", "Umbrella Corporation", "Soylent", "Hooli"]
+        + [f"Customer {n:02d} Holdings International" for n in range(1, 20)]
+    ),
+)
+DEMAND_ONE_PERSON = ItemDemand(people=1, customers=("Acme", "Globex"))  # 2 items, 1 person
+
+
+def lead_home_by_demand() -> HomeData:
+    """A lead's queue ordered by demand (most asked for first), and among their own items
+    one merged into another (it follows #4182)."""
+    base = lead_admin_home()
+    demands = {1: DEMAND_MANY, 2: DEMAND, 3: DEMAND_ONE_PERSON}
+    rows = [
+        replace(home_tests.item(n, text=text), demand=demands.get(n))
+        for n, text in enumerate(QUEUE_TEXTS, 1)
+    ]
+    follower = replace(
+        home_tests.item(4, text=CUSTOMER_TEXT),
+        status="resolved",
+        resolved_at=HOME_NOW - timedelta(hours=2),
+        follows=4182,
+    )
+    return replace(
+        base,
+        admin=None,
+        mine=home_tests.page(MINE, [rows[1], follower]),
+        queue=home_tests.page(QUEUE, rows),
+        queue_sort="demand",
+    )
+
+
+def follower_news(news: str, **params: Any) -> dict[str, Any]:
+    """News of kept item #4102 for the reporter of #4182, which follows it."""
+    return {
+        "news": news,
+        "kept_id": 4102,
+        "item_id": 4182,
+        "kind": "painpoint",
+        "about": CUSTOMER_TEXT,
+        **params,
+    }
 
 
 # --- product updates (tests/test_views_updates.py builds the cards) -----------------------------
@@ -627,7 +735,7 @@ def round_results_many_answers() -> RoundResults:
     return survey_results_view_tests.make([text], rows, invited=40)
 
 
-def late_item(state: str, *, nudged: bool = False) -> LateItem:
+def late_item(state: str, *, nudged: bool = False, demand: ItemDemand | None = None) -> LateItem:
     """Pain point 4182, escalated: Payments' lead has not acted; Jerry asked the backup."""
     who = {"taken": "U0FRENCH", "acknowledged": "U0PAYBACK"}.get(state, "U0PAYLEAD")
     return LateItem(
@@ -644,6 +752,7 @@ def late_item(state: str, *, nudged: bool = False) -> LateItem:
         outcome="fixed" if state == "resolved" else None,
         nudged_by="U0PRODOPS" if nudged else None,
         nudged_at=datetime(2026, 3, 5, 15, 30, tzinfo=UTC) if nudged else None,
+        demand=demand,
     )
 
 
@@ -669,3 +778,56 @@ def welcome_payments() -> WelcomeTeam:
 def welcome_mobile_backup() -> WelcomeTeam:
     """A backup's team on the default targets (one business day each), no area yet."""
     return WelcomeTeam(name="Mobile", role="backup")
+
+
+# --- similar items at intake: the reporter's offer and choice (issue 12) ----------------------
+
+
+def similar_offer(*, hold_minutes: int = 15) -> Offer:
+    """A new pain point that looks like three others: one open (reported by two more people,
+    its text pinging a channel and naming someone), one answered, one resolved as fixed."""
+    return Offer(
+        item_id=4190,
+        kind="painpoint",
+        suggestions=(
+            Shown(
+                id=4102,
+                text="&gt; Refunds above €500 are refused on the legacy plan <!channel>\n"
+                "Second line, not shown. <@U0CSM> knows more.",
+                status="acknowledged",
+                followers=2,
+            ),
+            Shown(
+                id=4150,
+                text=CUSTOMER_TEXT,
+                status="answered",
+                answer=ANSWER_TEXT + "\nSee <https://evil.example|https://status.example.com>.",
+            ),
+            Shown(id=4077, text=CRASH_TEXT, status="resolved", outcome="fixed", followers=1),
+        ),
+        hold_minutes=hold_minutes,
+    )
+
+
+def similar_past_answer(*, hold_minutes: int = 1) -> Offer:
+    """A new question with a past answer to it (a resolved, answered question)."""
+    return Offer(
+        item_id=4191,
+        kind="question",
+        past_answer=Shown(
+            id=4120,
+            text=QUESTION_TEXT,
+            status="resolved",
+            outcome="answered",
+            answer="Yes: Billing → Exports → *Quarter*, one CSV. &lt;script&gt; stays text.\n"
+            + "Ask <!here> if it is missing. " * 80,
+        ),
+        hold_minutes=hold_minutes,
+    )
+
+
+def similar_choice(choice: Choice | None, **overrides: Any) -> ChoiceMade:
+    target = 4102 if choice == "added" else 4120 if choice == "answered" else None
+    kind = "question" if choice in ("answered", "needs_help") else "painpoint"
+    fields: dict[str, Any] = {"target": target, **overrides}
+    return ChoiceMade(item_id=4190, kind=kind, choice=choice, **fields)

@@ -11,11 +11,15 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
+from bot.items.demand import DEFAULT_QUEUE_SORT, QUEUE_SORTS, queue_order
+from models.base import utcnow
 from models.deliveries import Delivery
+from models.help import HomePreference
 from models.items import CHECK_NOW, Item
 from models.routing import RoutingRule, Team
 from models.users import SlackUser
@@ -102,13 +106,42 @@ async def queue_items(
     closed: Collection[str],
     offset: int,
     limit: int,
+    sort: str = DEFAULT_QUEUE_SORT,
 ) -> tuple[list[ItemRow], int]:
-    """Open items of the teams `lead_id` leads or backs up, or assigned to them; oldest first."""
+    """Open items of the teams `lead_id` leads or backs up, or assigned to them: oldest first,
+    newest first, or most asked for first (bot/items/demand.py's `queue_order`). Items
+    merged into another are closed, so never among them."""
     mine = Item.assignee_id == lead_id
     if team_ids:
         mine = or_(mine, Item.team_id.in_(list(team_ids)))
     statement = _with_team().where(mine, Item.status.not_in(list(closed)))
-    return await _page(session, statement, (Item.created_at, Item.id), offset, limit)
+    return await _page(session, statement, queue_order(sort), offset, limit)
+
+
+async def queue_sort_of(session: AsyncSession, user_id: str) -> str:
+    """How `user_id` last chose to order their queue (oldest first until they choose)."""
+    row = await session.get(HomePreference, user_id, populate_existing=True)
+    sort = row.queue_sort if row is not None else DEFAULT_QUEUE_SORT
+    return sort if sort in QUEUE_SORTS else DEFAULT_QUEUE_SORT
+
+
+async def save_queue_sort(session: AsyncSession, user_id: str, sort: str) -> None:
+    """Keep `user_id`'s choice of order for their queue (every replica reads it)."""
+    values = {"queue_sort": sort, "updated_at": utcnow()}
+    changed = await session.execute(
+        update(HomePreference).where(HomePreference.user_id == user_id).values(**values)
+    )
+    if changed.rowcount == 0:  # type: ignore[attr-defined]
+        session.add(HomePreference(user_id=user_id, **values))
+        try:
+            await session.commit()
+            return
+        except IntegrityError:  # two choices at once: the later one (this) still decides
+            await session.rollback()
+            await session.execute(
+                update(HomePreference).where(HomePreference.user_id == user_id).values(**values)
+            )
+    await session.commit()
 
 
 def _late(now: datetime, closed: Collection[str]) -> Any:

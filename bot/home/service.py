@@ -23,6 +23,8 @@ from bot.db import DATABASE_ERRORS
 from bot.help import service as welcome
 from bot.help.service import led_teams
 from bot.home import queries as q
+from bot.items.demand import DEFAULT_QUEUE_SORT, QUEUE_SORTS, demand_for
+from bot.items.domain import ItemDemand
 from bot.sla.business_time import CLOSED_STATUSES, sla_state
 from bot.slack import TRANSPORT_ERRORS, AsyncWebClient, SlackApiError, classify
 from bot.views.help import Welcome
@@ -78,6 +80,7 @@ def _home_item(
     *,
     with_sla: bool,
     areas: dict[int, str] | None = None,
+    demand: dict[int, ItemDemand | None] | None = None,
 ) -> HomeItem:
     lead = _lead_of(item, team)
     state, due = "none", None
@@ -102,7 +105,11 @@ def _home_item(
         due_at=due,
         can_reopen=closed
         and item.resolved_at is not None
-        and now - item.resolved_at <= REOPEN_WINDOW,
+        and now - item.resolved_at <= REOPEN_WINDOW
+        # A merged item is reopened as its kept item, or unmerged by a lead.
+        and item.merged_into is None,
+        demand=(demand or {}).get(item.id),
+        follows=item.merged_into,
     )
 
 
@@ -141,7 +148,7 @@ async def load_home(
     led = [team.id for team in teams if user_id in {team.lead, team.backup}]
     areas = {area.id: area.name for team in teams for area in team.areas}
 
-    rows, total, offset = await _page(
+    mine_rows, mine_total, offsets[MINE] = await _page(
         MINE,
         offsets,
         lambda o, n: q.reported_items(
@@ -153,31 +160,47 @@ async def load_home(
             limit=n,
         ),
     )
-    mine = Page(
-        MINE,
-        tuple(_home_item(i, t, now, {}, with_sla=False, areas=areas) for i, t in rows),
-        offset,
-        total,
-    )
-    offsets[MINE] = offset
-
-    queue = None
+    queue_rows: list[Any] = []
+    queue_total, queue_sort = 0, DEFAULT_QUEUE_SORT
+    tzs: dict[str, str | None] = {}
     if led:
-        rows, total, offset = await _page(
+        queue_sort = await q.queue_sort_of(session, user_id)
+        queue_rows, queue_total, offsets[QUEUE] = await _page(
             QUEUE,
             offsets,
             lambda o, n: q.queue_items(
-                session, lead_id=user_id, team_ids=led, closed=closed, offset=o, limit=n
+                session,
+                lead_id=user_id,
+                team_ids=led,
+                closed=closed,
+                offset=o,
+                limit=n,
+                sort=queue_sort,
             ),
         )
-        tzs = await q.timezones(session, {_lead_of(i, t) or "" for i, t in rows})
+        tzs = await q.timezones(session, {_lead_of(i, t) or "" for i, t in queue_rows})
+    # Who else asked for each item shown: one query for both lists' pages.
+    demand = await demand_for(session, [i for i, _ in [*mine_rows, *queue_rows]])
+    mine = Page(
+        MINE,
+        tuple(
+            _home_item(i, t, now, {}, with_sla=False, areas=areas, demand=demand)
+            for i, t in mine_rows
+        ),
+        offsets[MINE],
+        mine_total,
+    )
+    queue = None
+    if led:
         queue = Page(
             QUEUE,
-            tuple(_home_item(i, t, now, tzs, with_sla=True, areas=areas) for i, t in rows),
-            offset,
-            total,
+            tuple(
+                _home_item(i, t, now, tzs, with_sla=True, areas=areas, demand=demand)
+                for i, t in queue_rows
+            ),
+            offsets[QUEUE],
+            queue_total,
         )
-        offsets[QUEUE] = offset
 
     admin = await _admin(session, teams, offsets, now, closed) if is_admin else None
     return HomeData(
@@ -188,6 +211,7 @@ async def load_home(
         admin=admin,
         offsets=offsets,
         welcome=Welcome(expanded=welcome_expanded, teams=led_teams(teams, user_id)),
+        queue_sort=queue_sort,
     )
 
 
@@ -354,6 +378,18 @@ class HomePublisher:
         async with self.sessions() as session:
             await welcome.show_welcome(session, user_id, expanded, self.now())
         self.schedule(user_id)
+
+    async def sort_queue(self, user_id: str, sort: str, offsets: dict[str, int]) -> bool:
+        """ "Oldest first" / "Newest first" / "Most asked for": kept for `user_id`, then their
+        Home (published with `offsets`) published again with the queue at its first page;
+        False (nothing changed) for a sort Jerry does not know."""
+        if sort not in QUEUE_SORTS:
+            return False
+        async with self.sessions() as session:
+            await q.save_queue_sort(session, user_id, sort)
+        offsets = {**offsets, QUEUE: 0}
+        self.schedule(user_id, offsets)
+        return True
 
     async def render(self, user_id: str, offsets: dict[str, int] | None = None) -> dict[str, Any]:
         lang = await self.language(user_id)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import csv
 import io
-import unicodedata
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config_file import USER_ID, is_email
+from bot.folding import fold
 from bot.i18n import t
 from bot.intake.routing import AreaSpec, Decision, RoutingModel, decide
 from bot.items.domain import IMPORT_SOURCE, NO_REPORTER
@@ -315,16 +315,11 @@ def _row(
     )
 
 
-def _fold(name: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", " ".join(name.split()).casefold())
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
-
-
 def _area(model: RoutingModel, name: str) -> AreaSpec | None:
     """The model's area of that name, case- and accent-insensitively ("facturation" is
     "Facturation", "ios APP" is "iOS app")."""
-    wanted = _fold(name)
-    return next((area for area in model.areas() if _fold(area.name) == wanted), None)
+    wanted = fold(name)
+    return next((area for area in model.areas() if fold(area.name) == wanted), None)
 
 
 def parse_created_at(value: str) -> datetime | None:

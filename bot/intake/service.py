@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal, cast
 
 from sqlalchemy import Table, insert
@@ -24,10 +25,13 @@ from bot.items.cards import card_from, load_card
 from bot.items.domain import AreaChoice, ItemCard
 from bot.items.store import add_event, item_by_intake_key, items_by_intake_keys
 from bot.outbox.store import enqueue
+from bot.similar import intake as similar_intake
+from bot.similar.intake import SimilarPolicy
 from bot.text import has_visible_text
 from bot.triage import owe_triage_copy
+from models.base import utcnow
 from models.deliveries import Delivery
-from models.items import DEADLINE_EVENTS, Item, ItemEvent
+from models.items import CLOSED_STATUSES, DEADLINE_EVENTS, Item, ItemEvent
 
 Kind = Literal["painpoint", "question"]
 Source = Literal["command", "modal", "mention", "shortcut", "dm"]
@@ -85,11 +89,17 @@ def message_key(channel: str | None, ts: str | None) -> str | None:
 
 
 async def edit_from_message(
-    sessions: async_sessionmaker[AsyncSession], key: str, text: str, editor: str
+    sessions: async_sessionmaker[AsyncSession],
+    key: str,
+    text: str,
+    editor: str,
+    *,
+    reindex: bool = False,
 ) -> bool:
     """The reporter edited the message an item was made from: the item takes the new text,
     and the lead is told once (their DM re-rendered, a line in its thread). False when
-    there is nothing to change (no such item, someone else's edit, the same text)."""
+    there is nothing to change (no such item, someone else's edit, the same text).
+    `reindex`: similar items are on, so its index entry is owed again (off this path)."""
     text = _clean(text)
     if not has_visible_text(text):
         return False  # an edit that empties the message does not empty the item
@@ -106,6 +116,8 @@ async def edit_from_message(
             dm = {"channel": item.lead_dm_channel, "ts": item.lead_dm_ts}
             enqueue(session, "lead_dm_update", item=item, **dm)
             enqueue(session, "lead_notice", item=item, notice="edited_by_reporter")
+        if reindex:
+            similar_intake.owe_reindex(session, item)
         await session.commit()
         return True
 
@@ -133,7 +145,9 @@ def _decide(item: Item, model: RoutingModel, chosen_area_id: int | None) -> Deci
     return decide(model, item.text, channel=item.channel_id, chosen_area=chosen)
 
 
-def _record_routing(session: AsyncSession, item: Item, decision: Decision) -> None:
+def _record_routing(
+    session: AsyncSession, item: Item, decision: Decision, *, held_until: datetime | None = None
+) -> None:
     add_event(
         session,
         item,
@@ -145,7 +159,9 @@ def _record_routing(session: AsyncSession, item: Item, decision: Decision) -> No
         reason=dict(decision.detail),
         lead=decision.team.lead,
     )
-    enqueue(session, "lead_dm", item=item, recipient=decision.team.lead)
+    lead_dm = enqueue(session, "lead_dm", item=item, recipient=decision.team.lead)
+    if held_until is not None:  # its reporter may find theirs among similar items first
+        similar_intake.hold_lead_dm(lead_dm, held_until)
     owe_triage_copy(session, item)
 
 
@@ -162,6 +178,7 @@ async def submit(
     language: str | None = None,
     routing: RoutingModelCache | None = None,
     writer: IntakeWriter | None = None,
+    similar: SimilarPolicy | None = None,
 ) -> IntakeResult:
     """Store and route one item; a repeat of the same intake key returns the first item.
 
@@ -169,7 +186,8 @@ async def submit(
     comes from `routing` (in memory) when given, the item is inserted already routed, and
     its events and outbox rows go in with the commit. `language` saves a lookup when the
     caller knows the reporter's language. With a `writer`, items arriving together share
-    one transaction (see IntakeWriter).
+    one transaction (see IntakeWriter). `similar`: similar items are on (bot/similar/intake.py:
+    the item is checked after the ack, and its lead's DM waits while its reporter may choose).
     """
     text = _clean(request.text)
     if not has_visible_text(text):  # nothing a lead could read: no item
@@ -177,21 +195,25 @@ async def submit(
     if writer is not None and language is not None and routing is not None:
         # The hot path (a slash command): nothing to read, so no session of its own.
         model = await routing.get()
-        item, decision = _new_item(request, text, language, model)
-        return await writer.store(_Pending(item, request, decision, language))
+        item, decision = _new_item(request, text, language, model, similar)
+        return await writer.store(_Pending(item, request, decision, language, similar))
     async with sessions() as session:
         if language is None:
             language = await user_language(session, request.reporter_id, default_language)
         model = await routing.get() if routing is not None else await load_routing_model(session)
-        item, decision = _new_item(request, text, language, model)
+        item, decision = _new_item(request, text, language, model, similar)
         if writer is not None:
-            return await writer.store(_Pending(item, request, decision, language))
+            return await writer.store(_Pending(item, request, decision, language, similar))
         session.add(item)
-        return await _store(session, item, request, decision, language)
+        return await _store(session, item, request, decision, language, similar)
 
 
 def _new_item(
-    request: IntakeRequest, text: str, language: str, model: RoutingModel | None
+    request: IntakeRequest,
+    text: str,
+    language: str,
+    model: RoutingModel | None,
+    similar: SimilarPolicy | None = None,
 ) -> tuple[Item, Decision | None]:
     """The item as it will be inserted: already routed when there is a routing model."""
     item = Item(
@@ -220,6 +242,7 @@ def _new_item(
     decision = _decide(item, model, request.chosen_area_id) if model is not None else None
     if decision is not None:
         apply_decision(item, decision)
+        similar_intake.hold_new_item(item, similar, utcnow())
     return item, decision
 
 
@@ -229,6 +252,7 @@ async def _store(
     request: IntakeRequest,
     decision: Decision | None,
     language: str,
+    similar: SimilarPolicy | None = None,
 ) -> IntakeResult:
     """Insert the routed item, its events and the messages it owes, in one transaction."""
     try:
@@ -239,7 +263,7 @@ async def _store(
         if first is None:
             raise
         return first
-    card = _after_insert(session, item, request, decision)
+    card = _after_insert(session, item, request, decision, similar)
     try:
         await session.commit()
     except IntegrityError:
@@ -251,18 +275,30 @@ async def _store(
 
 
 def _after_insert(
-    session: AsyncSession, item: Item, request: IntakeRequest, decision: Decision | None
+    session: AsyncSession,
+    item: Item,
+    request: IntakeRequest,
+    decision: Decision | None,
+    similar: SimilarPolicy | None = None,
 ) -> ItemCard:
     """The item has its number: record its events, owe its messages, and card it."""
     add_event(session, item, request.reporter_id, "created", source=request.source)
     if decision is not None:
-        _record_routing(session, item, decision)
+        held_until = similar_intake.held_until(item, similar)
+        _record_routing(session, item, decision, held_until=held_until)
+    receipt: dict[str, Any] = {}
+    if similar is not None:
+        # Before the receipt, in the same lane: the receipt may carry what it offers.
+        ack_url = request.response_url if request.receipt == "ack" else None
+        similar_intake.owe_check(session, item, response_url=ack_url)
+        receipt = similar_intake.receipt_waits(receipt)
     if request.receipt == "thread":
-        enqueue(session, "receipt", item=item)
+        enqueue(session, "receipt", item=item, **receipt)
     elif request.receipt == "response_url" and request.response_url:
-        enqueue(session, "receipt", item=item, response_url=request.response_url)
+        enqueue(session, "receipt", item=item, response_url=request.response_url, **receipt)
     elif request.receipt == "response_url":
-        enqueue(session, "receipt", item=item)  # no response_url: the receipt comes as a DM
+        # no response_url: the receipt comes as a DM
+        enqueue(session, "receipt", item=item, **receipt)
     return card_from(
         item,
         decision.team.name if decision else None,
@@ -276,6 +312,7 @@ class _Pending:
     request: IntakeRequest
     decision: Decision | None
     language: str
+    similar: SimilarPolicy | None = None
     future: asyncio.Future[IntakeResult] | None = None
 
 
@@ -337,7 +374,10 @@ class IntakeWriter:
             # collected instead of added to the session, then inserted without the ORM.
             made = _Collected()
             writes = cast(AsyncSession, made)
-            cards = {id(p): _after_insert(writes, p.item, p.request, p.decision) for p in fresh}
+            cards = {
+                id(p): _after_insert(writes, p.item, p.request, p.decision, p.similar)
+                for p in fresh
+            }
             await _insert_without_ids(session, made.rows)
             await session.commit()
             results = []
@@ -365,7 +405,12 @@ class IntakeWriter:
             async with self.sessions() as session:
                 session.add(fresh)
                 result = await _store(
-                    session, fresh, pending.request, pending.decision, pending.language
+                    session,
+                    fresh,
+                    pending.request,
+                    pending.decision,
+                    pending.language,
+                    pending.similar,
                 )
         except Exception as exc:
             if pending.future is not None and not pending.future.done():
@@ -425,9 +470,11 @@ async def route_waiting_items(session: AsyncSession, model: RoutingModel) -> int
     from bot.items.store import unrouted_items
 
     items = await unrouted_items(session)
-    for item in items:
+    # One resolved meanwhile (its reporter found theirs among similar items) needs no lead.
+    waiting = [item for item in items if item.status not in CLOSED_STATUSES]
+    for item in waiting:
         route_new_item(session, item, model, item.chosen_area_id)
-    return len(items)
+    return len(waiting)
 
 
 async def area_choices(sessions: async_sessionmaker[AsyncSession]) -> list[AreaChoice]:

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.items.domain import NO_REPORTER, InternalNote, ItemCard
+from bot.items.demand import demand_for
+from bot.items.domain import NO_REPORTER, InternalNote, ItemCard, ItemDemand
 from bot.items.store import team_and_area
 from models.items import Item, ItemEvent
 from models.routing import Team
@@ -29,6 +30,7 @@ def card_from(
     reporter_reachable: bool = True,
     internal_notes: tuple[InternalNote, ...] = (),
     internal_note_count: int = 0,
+    demand: ItemDemand | None = None,
 ) -> ItemCard:
     return ItemCard(
         id=item.id,
@@ -65,6 +67,8 @@ def card_from(
         reporter_reachable=reporter_reachable,
         internal_notes=internal_notes,
         internal_note_count=internal_note_count,
+        demand=demand,
+        merged_into=item.merged_into,
     )
 
 
@@ -79,6 +83,7 @@ async def load_card(session: AsyncSession, item: Item, *, note: str | None = Non
         reporter_reachable=await reporter_reachable(session, item),
         internal_notes=notes,
         internal_note_count=count,
+        demand=(await demand_for(session, [item])).get(item.id),
     )
 
 

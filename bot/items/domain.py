@@ -22,6 +22,9 @@ NO_REPORTER = "imported"
 
 OUTCOMES = ("fixed", "answered", "wont_fix", "duplicate", "known_issue")
 CUSTOMER_OUTCOMES = ("kept", "lost", "unknown")
+# The orders a lead's App Home queue offers (bot/items/demand.py's `queue_order`); the
+# first is the queue as it always was, what waits longest first.
+QUEUE_SORTS = ("oldest", "newest", "demand")
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,29 @@ class InternalNote:
     author: str
     text: str  # Slack-formatted, as written
     at: datetime
+
+
+@dataclass(frozen=True)
+class ItemDemand:
+    """How many asked for an item: its reporter and the reporters of the items merged into
+    it (each person once), and the customers named on any of them (each once). A card
+    carries it only when more than the item's own reporter asked (bot/items/demand.py)."""
+
+    people: int
+    customers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LooksLike:
+    """An item that looks like the one a lead's card shows ("Looks like #12"), as it is now
+    (bot/similar/looks_like.py): its text only when the card's reader may see it."""
+
+    id: int
+    kind: str
+    status: str
+    outcome: str | None
+    people: int  # who asked for it: its reporter and the reporters of the items merged into it
+    text: str | None = None  # None when the reader may not see it (another team's item)
 
 
 @dataclass(frozen=True)
@@ -77,6 +103,12 @@ class ItemCard:
     # The team's internal notes, oldest first (the latest few), and how many there are.
     internal_notes: tuple[InternalNote, ...] = ()
     internal_note_count: int = 0
+    # Who else asked for it (items merged into it); None when only its own reporter did.
+    demand: ItemDemand | None = None
+    # Merged into another item (bot/similar/merge.py): its reporter follows that one.
+    merged_into: int | None = None
+    # The items that look like it, for its lead's card (empty elsewhere, and when none do).
+    looks_like: tuple[LooksLike, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,10 @@ class OutboxContext:
     # A person's DM channel id (conversations.open), asked once per process: an unsure DM is
     # looked for in that channel's history.
     dm_channels: dict[str, str] = field(default_factory=dict, compare=False)
+    # What a lead's card shows its reader: the items that look like its item, from this
+    # score (None: similar items are off); Jerry's admins may see every item's text.
+    similar_threshold: float | None = None
+    admins: frozenset[str] = frozenset()
 
     async def post(
         self,

@@ -33,6 +33,7 @@ def enqueue(
     **params: Any,
 ) -> Delivery:
     """Owe a message: it is sent after the surrounding transaction commits."""
+    now = utcnow()
     delivery = Delivery(
         item_id=item.id if item else None,
         purpose=purpose,
@@ -40,7 +41,10 @@ def enqueue(
         lane=recipient or (item.reporter_id if item else None),
         params=params,
         status="pending",
-        next_attempt_at=utcnow(),
+        next_attempt_at=now,
+        # Set here rather than by the column's default: a caller that owes it for later
+        # (a held lead DM) moves both, and intake's batch insert sees one set of columns.
+        created_at=now,
     )
     session.add(delivery)
     return delivery
@@ -187,21 +191,31 @@ async def clear_alert(session: AsyncSession, name: str) -> bool:
 
 
 async def waiting_in_lane(
-    session: AsyncSession, lane: str, purpose: str, after_id: int, limit: int
+    session: AsyncSession,
+    lane: str,
+    purpose: str,
+    after_id: int,
+    limit: int,
+    *,
+    due_by: datetime | None = None,
 ) -> list[tuple[int, int | None, dict[str, Any]]]:
     """(id, item id, params) of the deliveries of `purpose` owed in `lane` after `after_id`
     that no attempt may have sent (pending, not unsure), oldest first, at most `limit`: what
     one message may carry together (a lead's digest). While the delivery `after_id` is being
-    sent, its lane holds these back, so no other process sends them meanwhile."""
+    sent, its lane holds these back, so no other process sends them meanwhile. `due_by`: only
+    those due by then (one owed for later, such as a held lead DM, is not carried early)."""
+    conditions = [
+        Delivery.lane == lane,
+        Delivery.purpose == purpose,
+        Delivery.status == "pending",
+        Delivery.unsure_since.is_(None),
+        Delivery.id > after_id,
+    ]
+    if due_by is not None:
+        conditions.append(Delivery.next_attempt_at <= due_by)
     statement = (
         select(Delivery.id, Delivery.item_id, Delivery.params)
-        .where(
-            Delivery.lane == lane,
-            Delivery.purpose == purpose,
-            Delivery.status == "pending",
-            Delivery.unsure_since.is_(None),
-            Delivery.id > after_id,
-        )
+        .where(*conditions)
         .order_by(Delivery.id)
         .limit(limit)
     )
@@ -230,6 +244,19 @@ async def sent_together(
         .execution_options(synchronize_session=False)
     )
     return list((await session.execute(statement)).scalars())
+
+
+async def owed_for_item(session: AsyncSession, item_id: int, purpose: str) -> bool:
+    """Whether a delivery of `purpose` about the item is still owed (pending or being sent):
+    what a delivery that must come after it waits for."""
+    statement = select(
+        exists().where(
+            Delivery.item_id == item_id,
+            Delivery.purpose == purpose,
+            Delivery.status.in_(OWED),
+        )
+    )
+    return bool((await session.execute(statement)).scalar())
 
 
 async def item_still_owed_elsewhere(session: AsyncSession, delivery: Delivery) -> bool:

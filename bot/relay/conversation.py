@@ -30,6 +30,7 @@ from bot.outbox.store import enqueue
 from bot.relay.conversation_store import LEAD_SIDE, item_for_thread, relayed_by_source
 from bot.relay.lead_actions import InvalidActionError, load_for_action, update_lead_dm
 from bot.relay.notes import keep_from_thread, note_body
+from bot.similar import followers
 from models.base import utcnow
 from models.conversation import TO_LEAD, TO_REPORTER, RelayedMessage
 from models.items import Item
@@ -124,6 +125,8 @@ async def relay(sessions: async_sessionmaker[AsyncSession], message: ThreadMessa
             return await _keep_note(session, item, message, note)
         if await relayed_by_source(session, message.channel, message.ts) is not None:
             return Outcome.DUPLICATE
+        if direction == TO_LEAD and item.merged_into is not None:
+            return await _from_follower(session, item, message, text)
         # The lead closed it and the reporter was told so: relaying would land in a closed
         # conversation. The reporter is offered to reopen it or ask a new question instead.
         held = direction == TO_LEAD and item.status == "resolved"
@@ -182,6 +185,75 @@ async def relay(sessions: async_sessionmaker[AsyncSession], message: ThreadMessa
         return Outcome.RELAYED
 
 
+async def _from_follower(
+    session: AsyncSession, item: Item, message: ThreadMessage, text: str
+) -> Outcome:
+    """The reporter of an item merged into another wrote under it: while the kept item is
+    not resolved, their message goes to its lead, in the thread of its card, as from a
+    follower (they hear once that it went there); once it is resolved, it is held and they
+    are told so, with "Ask a new question" (bot/similar/followers.py)."""
+    kept = await get_item(session, item.merged_into or 0)
+    if kept is None:
+        return Outcome.NOT_A_CONVERSATION
+    held = kept.status == "resolved"
+    relayed = RelayedMessage(
+        item_id=item.id,
+        to_item_id=None if held else kept.id,
+        direction=TO_LEAD,
+        author=message.user,
+        source_channel=message.channel,
+        source_ts=message.ts,
+        text=text,
+        files=_files(message.files),
+        status=HELD if held else "relayed",
+        created_at=utcnow(),
+        updated_at=utcnow(),
+    )
+    session.add(relayed)
+    try:
+        await session.flush()
+    except IntegrityError:
+        await session.rollback()
+        return Outcome.DUPLICATE
+    if held:
+        add_event(
+            session, item, message.user, "reply_after_resolution", message=relayed.id, kept=kept.id
+        )
+        enqueue(
+            session,
+            followers.FOLLOWER_NEWS,
+            item=item,
+            news=followers.HELD,
+            kept=kept.id,
+            outcome=kept.outcome or "",
+            duplicate_of=kept.duplicate_of,
+        )
+    else:
+        add_event(
+            session,
+            item,
+            message.user,
+            "message_relayed",
+            direction=TO_LEAD,
+            message=relayed.id,
+            to_item=kept.id,
+        )
+        add_event(
+            session, kept, message.user, "follower_message", follower=item.id, message=relayed.id
+        )
+        enqueue(session, PURPOSE_TO_LEAD, item=kept, message=relayed.id)
+        if not await followers.passed_on_before(session, item, kept.id):
+            enqueue(
+                session, followers.FOLLOWER_NEWS, item=item, news=followers.PASSED_ON, kept=kept.id
+            )
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        return Outcome.DUPLICATE
+    return Outcome.HELD if held else Outcome.RELAYED
+
+
 async def _keep_note(
     session: AsyncSession, item: Item, message: ThreadMessage, note: str
 ) -> Outcome:
@@ -226,7 +298,8 @@ async def relay_edit(
             text == relayed.text and _files(files) == list(relayed.files or [])
         ):
             return Outcome.UNCHANGED
-        item = await get_item(session, relayed.item_id)
+        # A follower's message went to the kept item's lead: its copy is there.
+        item = await get_item(session, relayed.to_item_id or relayed.item_id)
         if item is None:
             return Outcome.NOT_A_CONVERSATION
         relayed.text, relayed.files = text, _files(files)
@@ -247,7 +320,7 @@ async def relay_delete(
             return Outcome.NOT_A_CONVERSATION
         if relayed.status in {"deleted", HELD}:
             return Outcome.UNCHANGED  # a held message has no copy to mark
-        item = await get_item(session, relayed.item_id)
+        item = await get_item(session, relayed.to_item_id or relayed.item_id)
         if item is None:
             return Outcome.NOT_A_CONVERSATION
         relayed.text, relayed.files = "", []
@@ -275,9 +348,13 @@ async def ask_details(
         if item.status == "resolved":
             raise InvalidActionError("resolved")
         now = utcnow()
-        # Asking is acting on the item: it counts as acknowledging it.
+        # Asking is acting on the item: it counts as acknowledging it. The question is for
+        # its reporter alone; its followers hear that someone is on it.
         if item.status == "open":
             item.status = "acknowledged"
+            await followers.owe_to_followers(
+                session, item, followers.ACKNOWLEDGED, who=actor, team=team.name if team else ""
+            )
         item.acknowledged_at = item.acknowledged_at or now
         item.acknowledged_by = item.acknowledged_by or actor
         item.awaiting_reporter_since = item.awaiting_reporter_since or now

@@ -42,6 +42,7 @@ from bot.relay.mention_names import with_mention_names
 from bot.text import escape_plain, neutralize
 from bot.triage import alert_gave_up, alert_triage
 from bot.views import conversation as views
+from bot.views import followers as follower_views
 from bot.views import items as item_views
 from models.conversation import TO_REPORTER, RelayedMessage
 from models.deliveries import Delivery
@@ -113,6 +114,8 @@ async def _render(
 ) -> dict[str, Any]:
     lang = await _reader_language(outbox, item, relayed.direction)
     to_reporter = relayed.direction == TO_REPORTER
+    if not to_reporter and relayed.item_id != item.id:
+        return await _render_from_follower(outbox, session, item, relayed, lang)
     if to_reporter:
         team, _ = await team_and_area(session, item)
         line = views.from_lead_line(
@@ -135,6 +138,30 @@ async def _render(
         # A file's permalink carries its uploader's user id.
         hide_file_links=item.anonymous and not to_reporter,
         about=item.text if to_reporter else None,
+    )
+
+
+async def _render_from_follower(
+    outbox: OutboxContext,
+    session: AsyncSession,
+    kept: Item,
+    relayed: RelayedMessage,
+    lang: str,
+) -> dict[str, Any]:
+    """A follower's message, in the kept item's lead thread: whose item it comes from (never
+    naming an anonymous one's reporter) and where replies there go."""
+    follower = await session.get(Item, relayed.item_id)
+    anonymous = follower is None or follower.anonymous
+    who = None if anonymous else await display_name(outbox, relayed.author)
+    line = follower_views.follower_line(lang, who=who, item_id=relayed.item_id, kept_id=kept.id)
+    return views.relayed_message(
+        lang,
+        line=f":speech_balloon: {line}",
+        text=relayed.text,
+        files=relayed.files or [],
+        status=relayed.status,
+        hint=follower_views.follower_hint(lang, item_id=relayed.item_id, kept_id=kept.id),
+        hide_file_links=anonymous,
     )
 
 

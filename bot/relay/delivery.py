@@ -40,11 +40,12 @@ from bot.outbox.registry import (
     nothing_more,
     require_item,
 )
-from bot.outbox.store import enqueue
+from bot.outbox.store import enqueue, owed_for_item
 from bot.relay.digest import (
     LeadDigest,
     lead_card,
     post_card,
+    reader_card,
     reader_timezone,
     send_digest,
     went_in_digest,
@@ -57,9 +58,10 @@ from bot.slack import AsyncWebhookClient
 from bot.triage import ANONYMOUS_REPORTER, TRIAGE_COPY, alert_gave_up, alert_triage
 from bot.views import items as views
 from bot.views import lead_actions as lead_action_views
+from bot.views import similar as similar_views
 from models.base import utcnow
 from models.deliveries import Delivery
-from models.items import Item
+from models.items import CLOSED_STATUSES, Item
 
 log = logging.getLogger("jerry.delivery")
 
@@ -225,6 +227,10 @@ async def _lead_dm(
         raise PermanentDeliveryError("user_deactivated")
     if params.get("open"):
         return await _open_card(outbox, session, delivery, item)
+    if params.get("held") and (item.assignee_id != recipient or item.status in CLOSED_STATUSES):
+        # Held while its reporter looked at similar items (bot/similar/intake.py), and moved
+        # to another lead or resolved meanwhile: this lead's card is not needed any more.
+        return None, None
     digested = await send_digest(outbox, session, delivery, item, digest)
     if digested is not None:
         return digested
@@ -297,7 +303,10 @@ async def _lead_dm_update(
         raise Deferred
     reader = params.get("reader") or item.assignee_id
     lang = await outbox.directory.language(reader, outbox.default_language)
-    card = await load_card(session, item)
+    if params.get("reassigned_to"):  # the item left this reader: no actions on it any more
+        card = await load_card(session, item)
+    else:
+        card = await reader_card(outbox, session, item, reader)
     # The text follows the state too: it is what notifications and screen readers show.
     message = views.lead_dm(
         card,
@@ -350,6 +359,17 @@ async def _to_reporter(
         )
     elif purpose == "receipt":
         message = views.receipt(card, lang)
+        # Similar items at intake (bot/similar/intake.py): a check owed before the receipt
+        # may give it an offer to carry; the receipt waits for it.
+        waits_for = params.get("similar_wait")
+        if (
+            waits_for
+            and "similar_offer" not in params
+            and await owed_for_item(session, item.id, str(waits_for))
+        ):
+            raise Deferred
+        if item.similar_choice is None:  # (not chosen already: nothing left to offer)
+            message = similar_views.receipt_with_offer(message, params.get("similar_offer"), lang)
     elif purpose == "resolution":
         message = lead_action_views.resolution_to_reporter(card, lang, **params)
     elif purpose == "answer":

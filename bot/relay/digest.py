@@ -18,17 +18,20 @@ message a second per channel: after an outage, 100 DMs to one lead would drain f
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import DATABASE_ERRORS
 from bot.items.cards import load_card
+from bot.items.domain import ItemCard
 from bot.items.store import claim_lead_card
 from bot.outbox.registry import Deferred, OutboxContext, Posted
 from bot.outbox.store import sent_together, waiting_in_lane
+from bot.similar.looks_like import looks_like
 from bot.slack import SlackApiError, classify
 from bot.views import items as views
 from models.base import utcnow
@@ -88,7 +91,12 @@ async def _companions(session: AsyncSession, delivery: Delivery) -> tuple[list[i
     whether more wait than one digest holds)."""
     room = views.MAX_DIGEST_ITEMS - 1
     rows = await waiting_in_lane(
-        session, delivery.lane or "", LEAD_DM, delivery.id, limit=2 * views.MAX_DIGEST_ITEMS
+        session,
+        delivery.lane or "",
+        LEAD_DM,
+        delivery.id,
+        limit=2 * views.MAX_DIGEST_ITEMS,
+        due_by=utcnow(),  # a lead DM held for later (bot/similar/intake.py) waits its turn
     )
     candidates = [(i, item_id) for i, item_id, p in rows if item_id and not goes_as_card(p)]
     if not candidates:
@@ -174,6 +182,31 @@ async def reader_timezone(outbox: OutboxContext, user_id: str | None, item: Item
         return "UTC"
 
 
+async def reader_card(
+    outbox: OutboxContext,
+    session: AsyncSession,
+    item: Item,
+    reader: str | None,
+    *,
+    note: str | None = None,
+) -> ItemCard:
+    """The item's card for its lead's DM as `reader` sees it: with the items that look like
+    it ("Looks like #12") while it is open and similar items are on."""
+    card = await load_card(session, item, note=note)
+    if outbox.similar_threshold is None:
+        return card
+    try:
+        found = await looks_like(
+            session, item, reader, threshold=outbox.similar_threshold, admins=outbox.admins
+        )
+    except DATABASE_ERRORS:
+        raise  # the delivery is retried, as for any query of the card
+    except Exception:  # the card matters more than its suggestions: it goes without them
+        log.exception("item %s: no similar items on its card", item.id)
+        return card
+    return replace(card, looks_like=found) if found else card
+
+
 async def post_card(
     outbox: OutboxContext,
     session: AsyncSession,
@@ -187,7 +220,7 @@ async def post_card(
     card is its lead DM, whose thread is relayed (the card says where replies go)."""
     lang = await outbox.directory.language(recipient, outbox.default_language)
     await ensure_permalink(outbox, item)
-    card = await load_card(session, item, note=note)
+    card = await reader_card(outbox, session, item, recipient, note=note)
     message = views.lead_dm(
         card,
         lang,

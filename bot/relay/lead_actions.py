@@ -25,6 +25,7 @@ from bot.items.store import (
     triage_team,
 )
 from bot.outbox.store import enqueue
+from bot.similar import followers
 from bot.triage import alert_triage, late_item_moved
 from models.base import utcnow
 from models.deliveries import Delivery
@@ -201,6 +202,9 @@ async def _acknowledge(
                 who=actor,
                 team=team.name if team else "",
             )
+            await followers.owe_to_followers(
+                session, item, followers.ACKNOWLEDGED, who=actor, team=team.name if team else ""
+            )
         card = await load_card(session, item)
         await session.commit()
         return card
@@ -239,6 +243,9 @@ async def answer(
             session, item, actor, "answered", text=text, share_in_summary=item.share_in_summary
         )
         enqueue(session, "answer", item=item, answer=text, by=actor, team=team.name if team else "")
+        await followers.owe_to_followers(
+            session, item, followers.ANSWER, answer=text, who=actor, team=team.name if team else ""
+        )
         update_lead_dm(session, item)
         card = await load_card(session, item)
         await session.commit()

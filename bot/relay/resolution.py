@@ -29,6 +29,9 @@ from bot.relay.lead_actions import (
     triage_lead,
     update_lead_dm,
 )
+from bot.relay.lead_merge import duplicate_snapshot, kept_item, owe_merged
+from bot.similar import followers
+from bot.similar.merge import MergeResult, merge_item
 from models.base import utcnow
 from models.conversation import TO_LEAD, RelayedMessage
 from models.deliveries import Delivery
@@ -43,7 +46,6 @@ WHAT_LIMIT = 2000  # "What is still wrong?" (the form's max_length)
 RESOLVED_MESSAGES = ("resolution", "reopen_offer")
 REPORTER_REOPENED = "reporter_reopened"
 HELD = "held"  # a reporter's message under a resolved item (bot/relay/conversation.py)
-DUPLICATE_PREVIEW = 500
 
 
 @dataclass(frozen=True)
@@ -113,22 +115,6 @@ async def _validate_duplicate(
     return original
 
 
-def _duplicate_snapshot(original: Item, item: Item) -> dict[str, Any]:
-    """What the reporter is shown of the item theirs duplicates, as it is now: its status
-    always; its text and answer only when they are not another team's (or are the
-    reporter's own item)."""
-    shared = original.team_id == item.team_id or original.reporter_id == item.reporter_id
-    return {
-        "id": original.id,
-        "text": original.text[: DUPLICATE_PREVIEW * 2] if shared else "",
-        "status": original.status,
-        "answer": (original.answer_text or "")[: DUPLICATE_PREVIEW * 2] if shared else "",
-        "outcome": original.outcome or "",
-        # A link to the original message would point at an anonymous reporter.
-        "permalink": "" if original.hide_origin or not shared else (original.permalink or ""),
-    }
-
-
 async def resolve(
     sessions: async_sessionmaker[AsyncSession],
     item_id: int,
@@ -136,7 +122,10 @@ async def resolve(
     resolution: Resolution,
     admins: Iterable[str],
 ) -> ItemCard:
-    """Close the item with an outcome; the reporter is told, the lead's DM shows it resolved."""
+    """Close the item with an outcome; the reporter is told, the lead's DM shows it resolved.
+
+    A duplicate is merged into the item it duplicates (bot/relay/lead_merge.py): its reporter
+    follows that item, counts in its demand, and a lead can undo it ("Undo merge")."""
     if resolution.outcome not in OUTCOMES:
         raise RefusedError("resolve.error_outcome", "outcome")
     if resolution.customer_outcome not in (None, *CUSTOMER_OUTCOMES):
@@ -146,23 +135,28 @@ async def resolve(
         if item.status == "resolved":
             raise _already_resolved(item)
         duplicate: dict[str, Any] | None = None
-        duplicate_of = None
+        original: Item | None = None
         if resolution.outcome == "duplicate":
-            original = await _validate_duplicate(
-                session, item, resolution.duplicate_of, actor, admins
-            )
-            duplicate, duplicate_of = _duplicate_snapshot(original, item), original.id
+            named = await _validate_duplicate(session, item, resolution.duplicate_of, actor, admins)
+            # The item its reporter will follow: the one `named` was merged into, if it was.
+            original = await kept_item(session, item, named.id, actor, admins)
         flagged = customer_flagged(item)
         note = (resolution.note or "").strip()[:NOTE_LIMIT] or None
         now = utcnow()
+        # The customer facts first: a merge carries the deal flag to the kept item.
+        item.customer_outcome = (resolution.customer_outcome or "unknown") if flagged else None
+        item.helped_deal = bool(resolution.helped_deal) if flagged else False
+        merged: MergeResult | None = None
+        if original is not None:
+            merged = await merge_item(session, item, original, actor, by="lead", now=now)
+            duplicate = duplicate_snapshot(original, item)
+        duplicate_of = original.id if original is not None else None
         item.status = "resolved"
         item.outcome = resolution.outcome
         item.resolution_note = note
         item.resolved_by = actor
         item.resolved_at = now
         item.duplicate_of = duplicate_of
-        item.customer_outcome = (resolution.customer_outcome or "unknown") if flagged else None
-        item.helped_deal = bool(resolution.helped_deal) if flagged else False
         item.acknowledged_at = item.acknowledged_at or now
         item.acknowledged_by = item.acknowledged_by or actor
         add_event(
@@ -176,7 +170,14 @@ async def resolve(
             customer_outcome=item.customer_outcome,
             helped_deal=item.helped_deal,
         )
-        update_lead_dm(session, item)
+        if merged is not None and original is not None:
+            # Its reporter hears it from the resolution below; the others it moved, the kept
+            # item's lead and the cards are told as for "Merge into" (the card too).
+            await owe_merged(
+                session, merged, item, original, actor, admins, team=team, tell_its_reporter=False
+            )
+        else:
+            update_lead_dm(session, item)
         # The outcome travels with the message: a reopen before it is sent must not change it.
         enqueue(
             session,
@@ -187,6 +188,17 @@ async def resolve(
             outcome=item.outcome,
             note=note or "",
             duplicate=duplicate,
+        )
+        # Its followers were closed as its duplicates already: they hear how it ended.
+        await followers.owe_to_followers(
+            session,
+            item,
+            followers.RESOLUTION,
+            who=actor,
+            team=team.name if team else "",
+            outcome=item.outcome,
+            note=note or "",
+            duplicate_of=duplicate_of,
         )
         card = await load_card(session, item)
         await session.commit()
@@ -202,6 +214,8 @@ async def _home_team(session: AsyncSession, item: Item) -> Team | None:
 
 
 def _check_reopenable(item: Item, now: datetime) -> None:
+    if item.merged_into is not None:  # reopening it alone would leave its reporter following
+        raise RefusedError("merge.reopen_merged", id=item.id, into=item.merged_into)
     if item.status != "resolved":
         raise RefusedError("reopen.not_resolved", id=item.id)
     if not within_reopen_window(item, now):
@@ -385,6 +399,16 @@ async def reopen(
             )
         if not by_reporter:
             enqueue(session, "reporter_notice", item=item, notice="reopened", who=actor, what=what)
+        # Followers hear it either way; what its reporter wrote stays between them and the lead.
+        await followers.owe_to_followers(
+            session,
+            item,
+            followers.REOPENED,
+            who=actor,
+            team=team_name,
+            by_reporter=by_reporter,
+            what="" if by_reporter else what,
+        )
         card = await load_card(session, item)
         await session.commit()
         return ReopenResult(card=card, by_reporter=by_reporter, new_lead=moved)

@@ -21,9 +21,9 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.folding import fold
 from bot.similar import store
 from bot.similar.engine import Encoder, Entry, MemoryIndex
-from bot.similar.folding import fold
 from models.items import Item
 
 # How many unindexed items one lookup encodes (in memory) before searching.

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.items.domain import ItemDemand
+
 # Still late: nobody acknowledged it (ack), or nobody answered the question (answer).
 LATE_STATES = ("ack", "answer")
 # Moved on since it went late: who did what is in `who`.
@@ -27,6 +29,7 @@ class LateItem:
     outcome: str | None = None  # how it was resolved (fixed, answered, won't fix …)
     nudged_by: str | None = None  # the last person who nudged its lead from this message
     nudged_at: datetime | None = None
+    demand: ItemDemand | None = None  # others asked for it too (items merged into it)
 
     @property
     def late(self) -> bool:

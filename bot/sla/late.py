@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.items.cards import load_card
+from bot.items.demand import demand_for
 from bot.items.store import team_and_area
 from bot.outbox.registry import (
     OutboxContext,
@@ -87,6 +88,7 @@ async def late_item(session: AsyncSession, item: Item, now: datetime) -> LateIte
         outcome=item.outcome,
         nudged_by=nudges[-1].actor if late and nudges else None,
         nudged_at=nudges[-1].at if late and nudges else None,
+        demand=(await demand_for(session, [item])).get(item.id),
     )
 
 

@@ -38,6 +38,7 @@ from bot.relay.lead_actions import (
     triage_lead,
     update_lead_dm,
 )
+from bot.similar import followers
 from bot.sla import business_time as sla
 from bot.sla.late import LATE_NOTICE, NUDGED, TAKEN_OVER
 from bot.sla.reminder_store import claim_reminder
@@ -141,6 +142,9 @@ async def take_over(
                 notice="acknowledged",
                 who=actor,
                 team=team.name if team else "",
+            )
+            await followers.owe_to_followers(
+                session, item, followers.ACKNOWLEDGED, who=actor, team=team.name if team else ""
             )
         if old == actor:
             update_lead_dm(session, item)  # the clicker's own card: acknowledged

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from bot.i18n import CATALOGS, DEFAULT_LANGUAGE, t, tn
+from bot.items.domain import QUEUE_SORTS, ItemDemand
 from bot.text import PRIVATE_METADATA_LIMIT, VIEW_BLOCK_LIMIT, truncate
 from bot.views.blocks import (
     Block,
@@ -21,10 +22,12 @@ from bot.views.blocks import (
     context,
     divider,
     header,
+    option,
     reporter_mention,
     section,
     slack_date,
 )
+from bot.views.demand import demand_text
 from bot.views.help import WELCOME_HIDE_ACTION, WELCOME_SHOW_ACTION, Welcome, welcome_blocks
 from bot.views.items import kind_label, safe
 from bot.views.lead_actions import REOPEN, action_buttons
@@ -38,6 +41,7 @@ PAGE_SIZES = {MINE: 10, QUEUE: 8, TEAMS: 10, BREACHES: 8, UNDELIVERED: 8}
 MORE_ACTION = "home_more"  # value "<list>:<offset>"
 FIRST_ACTION = "home_first"  # value "<list>:0"
 ADD_PAINPOINT_ACTION = "home_add_painpoint"
+SORT_QUEUE_ACTION = "home_queue_sort"  # the queue's order: a static_select of QUEUE_SORTS
 ASK_QUESTION_ACTION = "home_ask_question"
 
 PREVIEW = 200  # characters of an item's text shown in a list
@@ -90,6 +94,9 @@ class HomeItem:
     sla: str = "none"  # ok | due_soon | breached | escalated | none
     due_at: datetime | None = None
     can_reopen: bool = False
+    # Who else asked for it (items merged into it); None when only its reporter did.
+    demand: ItemDemand | None = None
+    follows: int | None = None  # merged into this item: its reporter follows that one
 
 
 @dataclass(frozen=True)
@@ -146,6 +153,7 @@ class HomeData:
     offsets: dict[str, int] = field(default_factory=dict)
     # The welcome: in full on the first open (or when asked), else a "How Jerry works" button.
     welcome: Welcome | None = None
+    queue_sort: str = QUEUE_SORTS[0]  # the order of the queue, as its lead chose it
 
 
 # --- paging state (kept in the view's private_metadata) ------------------------------------
@@ -272,6 +280,10 @@ def _mine(page: Page[HomeItem], lang: str) -> list[Block]:
             facts.append(age_phrase(item.age, lang))
         if item.anonymous:
             facts.append(t("home.anonymous", lang))
+        if item.follows is not None:
+            facts.append(t("follow.home_follows", lang, kept=item.follows))
+        if item.demand is not None:
+            facts.append(demand_text(item.demand, lang))
         text = f"{_title(item, lang)}\n{preview(item.text)}\n{' · '.join(facts)}"
         block = section(text, block_id=f"home_mine_{item.id}")
         if item.can_reopen:
@@ -285,10 +297,27 @@ def queue_buttons(item: HomeItem, lang: str) -> list[dict[str, Any]]:
     return action_buttons(item, lang)
 
 
-def _queue(page: Page[HomeItem], lang: str) -> list[Block]:
+def sort_menu(sort: str, lang: str) -> Block:
+    """The queue's order, a menu above it: oldest first (as it always was), newest first,
+    most asked for first (demand)."""
+    options = [option(t(f"demand.sort.{name}", lang), name) for name in QUEUE_SORTS]
+    chosen = next((o for o in options if o["value"] == sort), options[0])
+    block = section(t("demand.sort.label", lang), block_id="home_queue_sort")
+    block["accessory"] = {
+        "type": "static_select",
+        "action_id": SORT_QUEUE_ACTION,
+        "options": options,
+        "initial_option": chosen,
+    }
+    return block
+
+
+def _queue(page: Page[HomeItem], lang: str, sort: str = QUEUE_SORTS[0]) -> list[Block]:
     blocks: list[Block] = [header(t("home.queue.title", lang, total=page.total))]
     if not page.rows:
         return [*blocks, section(t("home.queue.empty", lang))]
+    if page.total > 1:  # an order for one item means nothing
+        blocks.append(sort_menu(sort, lang))
     for item in page.rows:
         reporter = (
             t("home.anonymous", lang)
@@ -298,11 +327,12 @@ def _queue(page: Page[HomeItem], lang: str) -> list[Block]:
         blocks.append(
             section(f"{_title(item, lang)}\n{preview(item.text)}", block_id=f"home_q_{item.id}")
         )
+        demand = f" · {demand_text(item.demand, lang)}" if item.demand is not None else ""
         blocks.append(
             context(
                 f"{sla_text(item, lang)} · {age_phrase(item.age, lang)}"
                 f" · {status_text(item.status, lang)} · {item.team}"
-                f" · {t('home.reported_by', lang, who=reporter)}"
+                f" · {t('home.reported_by', lang, who=reporter)}{demand}"
             )
         )
         blocks.append(actions(f"home_q_actions_{item.id}", *queue_buttons(item, lang)))
@@ -438,7 +468,7 @@ def home_view(data: HomeData, lang: str) -> dict[str, Any]:
             new_buttons.append(button(t("help.welcome.show", lang), WELCOME_SHOW_ACTION, "show"))
     blocks += [actions("home_new", *new_buttons), divider()]
     if data.queue is not None:
-        blocks += _queue(data.queue, lang)
+        blocks += _queue(data.queue, lang, data.queue_sort)
         blocks.append(divider())
     blocks += _mine(data.mine, lang)
     if data.admin is not None:

@@ -31,6 +31,8 @@ from bot.views.blocks import (
     section,
     slack_date,
 )
+from bot.views.demand import demand_field, demand_text
+from bot.views.merge import looks_like_blocks
 
 Message = dict[str, Any]  # {"text": fallback, "blocks": [...]}, ready for chat.postMessage
 
@@ -149,7 +151,8 @@ def lead_dm_text(card: ItemCard, lang: str, *, reassigned_to: str | None = None)
         line = t("lead_dm.text.new", lang, **params)
     else:
         state = status_label(card, lang, reassigned_to)
-        if reassigned_to is None and card.status == "resolved" and card.outcome:
+        merged = card.merged_into is not None  # its state says into which item already
+        if reassigned_to is None and card.status == "resolved" and card.outcome and not merged:
             outcome = lead_actions.outcome_label(card.outcome, lang, card.duplicate_of)
             state += f" ({outcome})"
         line = t("lead_dm.text.state", lang, state=state, **params)
@@ -217,6 +220,8 @@ def lead_dm(
         if card.customer_at_risk:
             customer += f"\n:rotating_light: {t('item.customer_at_risk', lang)}"
         facts.append(f"*{t('item.field.customer', lang)}*\n{customer}")
+    if card.demand is not None:  # others asked for it too (items merged into it)
+        facts.append(demand_field(card.demand, lang))
     blocks.append(fields_section(facts))
     if card.answer:
         who = f"<@{card.answered_by}>" if card.answered_by else ""
@@ -225,6 +230,7 @@ def lead_dm(
         )
     if reassigned_to is None:
         blocks += lead_actions.resolution_blocks(card, lang)
+        blocks += looks_like_blocks(card, lang)  # "Looks like #12": only while it is open
     notes_block = internal_notes_block(card, lang, fallback_timezone=fallback_timezone)
     if notes_block is not None:
         blocks.append(notes_block)
@@ -274,6 +280,8 @@ def lead_digest(cards: Sequence[ItemCard], lang: str, *, more: bool = False) -> 
 def status_label(card: ItemCard, lang: str, reassigned_to: str | None = None) -> str:
     if reassigned_to is not None:
         return t("status.reassigned", lang, team=reassigned_to)
+    if card.merged_into:
+        return t("merge.status", lang, into=card.merged_into)
     label = t(f"status.{card.status}", lang)
     if card.status == "acknowledged" and card.acknowledged_by:
         label += " " + t("status.by", lang, who=f"<@{card.acknowledged_by}>")
@@ -383,6 +391,8 @@ def triage_copy(card: ItemCard, lang: str) -> Message:
     ]
     if card.customer:
         shown.append(("item.field.customer", safe(card.customer, 200)))
+    if card.demand is not None:
+        shown.append(("demand.label", demand_text(card.demand, lang)))
     facts = [t("triage_copy.fact", lang, label=t(key, lang), value=value) for key, value in shown]
     blocks: list[Block] = [
         section(f"*{' · '.join(standing_out)}*\n{line}"),

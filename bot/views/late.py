@@ -7,6 +7,7 @@ from bot.i18n import t
 from bot.sla.domain import LateItem
 from bot.text import MESSAGE_TEXT_LIMIT, truncate
 from bot.views.blocks import DATE_AND_TIME, actions, button, context, section, slack_date
+from bot.views.demand import demand_text
 from bot.views.items import Message, human_duration, kind_label, safe, target_label
 
 TAKE, NUDGE = "late_take", "late_nudge"  # the buttons' action ids (handlers/sla.py)
@@ -39,6 +40,8 @@ def late_message(late: LateItem, lang: str) -> Message:
     # Once it moved on, the state's own "✓" says so.
     blocks = [section(f":alarm_clock: {title}" if late.late else title)]
     notes = [safe(late.text, PREVIEW)] if late.text.strip() else []
+    if late.demand is not None:
+        notes.append(demand_text(late.demand, lang))
     if late.late:
         detail = t(
             f"late.detail.{late.state}",

@@ -33,6 +33,9 @@ from bot.views.blocks import (
 RESOLVE_CALLBACK = "jerry_resolve"
 ACKNOWLEDGE, ANSWER, REASSIGN = "item_acknowledge", "item_answer", "item_reassign"
 RESOLVE, REOPEN = "item_resolve", "item_reopen"
+# "Merge into #12" on a lead's card (its value: "<item>:<kept item>") and "Undo merge" on the
+# card of a merged item (handlers/merge.py).
+MERGE, UNMERGE = "item_merge", "item_unmerge"
 REOPEN_CALLBACK = "jerry_reopen"  # the reporter's "What is still wrong?" form
 NEW_QUESTION = "item_new_question"  # after a reply to a resolved item: the intake form
 WHAT_LIMIT = 2000  # the "What is still wrong?" text
@@ -69,6 +72,8 @@ def action_buttons(card: ActionTarget, lang: str) -> list[dict[str, Any]]:
     """The buttons for an item in its current state, the next step highlighted; a resolved
     item offers only Reopen (nothing else applies to it)."""
     value = str(card.id)
+    if getattr(card, "merged_into", None):  # its reporter follows another item: undo, or nothing
+        return [button(t("merge.action.undo", lang), UNMERGE, value)]
     if card.status == "resolved":
         return [button(t("action.reopen", lang), REOPEN, value)]
     primary = PRIMARY.get(card.status, ANSWER)
@@ -95,15 +100,21 @@ def outcome_label(outcome: str, lang: str, duplicate_of: int | None = None) -> s
 
 def resolution_blocks(card: ItemCard, lang: str) -> list[Block]:
     """What the lead's DM shows once the item is resolved: outcome, note, customer facts."""
-    if card.status != "resolved" or not card.outcome:
+    if card.merged_into:
+        line = merged_line(card, lang)
+    elif card.status != "resolved" or not card.outcome:
         return []
-    who = f"<@{card.resolved_by}>" if card.resolved_by else ""
-    line = t(
-        "lead_dm.resolved",
-        lang,
-        who=who,
-        outcome=outcome_label(card.outcome, lang, card.duplicate_of),
-    )
+    else:
+        who = f"<@{card.resolved_by}>" if card.resolved_by else ""
+        if card.anonymous and card.resolved_by == card.reporter_id:
+            # Its reporter resolved it themselves (bot/similar/intake.py): still not named.
+            who = t("lead_dm.words.anonymous", lang)
+        line = t(
+            "lead_dm.resolved",
+            lang,
+            who=who,
+            outcome=outcome_label(card.outcome, lang, card.duplicate_of),
+        )
     if card.resolution_note:
         line += "\n" + quote(_safe(card.resolution_note, 2500))
     blocks: list[Block] = [section(line)]
@@ -116,6 +127,18 @@ def resolution_blocks(card: ItemCard, lang: str) -> list[Block]:
         ]
         blocks.append(fields_section(facts))
     return blocks
+
+
+def merged_line(card: ItemCard, lang: str) -> str:
+    """ "Merged into #12 by @pat" on a merged item's card, and what that means. Merged by its
+    own reporter ("Same problem: add me to #12"): an anonymous one is not named."""
+    by_reporter = card.resolved_by == card.reporter_id
+    if by_reporter and card.anonymous:
+        who = t("lead_dm.words.anonymous", lang)
+    else:
+        who = f"<@{card.resolved_by}>" if card.resolved_by else "Jerry"
+    line = t("merge.card.merged", lang, into=card.merged_into, who=who)
+    return f"{line}\n{t('merge.card.follows', lang, into=card.merged_into)}"
 
 
 def resolve_modal(card: ItemCard, lang: str, *, customer_flagged: bool) -> dict[str, Any]:
@@ -196,7 +219,9 @@ def resolve_modal(card: ItemCard, lang: str, *, customer_flagged: bool) -> dict[
     )
 
 
-def _duplicate_blocks(duplicate: Mapping[str, Any], lang: str) -> list[Block]:
+def duplicate_blocks(duplicate: Mapping[str, Any], lang: str) -> list[Block]:
+    """What the reporter is shown of the item theirs is a duplicate of (bot/relay/resolution.py
+    `_duplicate_snapshot`): its text and answer when they may read them, its status."""
     number = duplicate.get("id")
     lines = []
     if duplicate.get("text"):  # not when it is another team's (bot/relay/resolution.py)
@@ -241,7 +266,11 @@ def resolution_to_reporter(
         blocks.append(section(t("resolution.note", lang, who=params["who"]) + "\n" + said))
         text += "\n" + neutralize(note)
     if outcome == "duplicate" and duplicate:
-        blocks += _duplicate_blocks(duplicate, lang)
+        blocks += duplicate_blocks(duplicate, lang)
+    if card.merged_into:
+        # Merged: its reporter follows the kept item (a lead may undo it; nothing to reopen).
+        blocks.append(context(t("merge.notice.hear_there", lang, into=card.merged_into)))
+        return {"text": truncate(text, MESSAGE_TEXT_LIMIT), "blocks": blocks}
     blocks.append(context(t("resolution.reopen_hint", lang, days=30)))
     blocks.append(
         actions(
