@@ -42,6 +42,10 @@ EPILOG = """all commands:
   surveys run NAME [--wait SECONDS]            start a round now; say who was asked, who is queued
   surveys results NAME [--round N] [--format text|csv|json]
                                                print a round's results (default: latest closed)
+  items import FILE.csv [--skip-invalid] [--route] [--no-check]
+                                               import a backlog spreadsheet: one item per row
+                                               (columns text, kind, area, reporter, customer,
+                                               created_at, external_id), routed silently
   items reindex                                rebuild the similarity index from every item
   items similar TEXT [--limit N] [--format text|json]
                                                print the items most like TEXT, best first
@@ -184,10 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     survey_results_admin.add_results_action(surveys_commands)
 
-    items = commands.add_parser("items", help="items: the similarity index")
+    items = commands.add_parser("items", help="items: import a backlog, the similarity index")
     items_commands = items.add_subparsers(dest="items_command", metavar="ACTION", required=True)
+    from bot.intake import importing_cli as items_admin
     from bot.similar import cli as similar_admin
 
+    items_admin.add_actions(items_commands)
     similar_admin.add_actions(items_commands)
     return parser
 
@@ -297,6 +303,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int | None:
         from bot.surveys import cli as surveys_admin
 
         return surveys_admin.run(args, settings)
+    if args.command == "items" and args.items_command == "import":
+        from bot.intake import importing_cli as items_admin
+
+        return items_admin.run(args, settings)
     if args.command == "items":
         from bot.similar import cli as similar_admin
 

@@ -31,6 +31,7 @@ import pytest
 
 import bot.views
 from bot.i18n import LANGUAGES, t
+from bot.items.domain import IMPORT_SOURCE, NO_REPORTER
 from bot.text import MESSAGE_BLOCK_LIMIT, VIEW_BLOCK_LIMIT
 from bot.views import (
     conversation,
@@ -198,6 +199,20 @@ CASES: list[Case] = [
             )
         },
         rule_from_shortcut=lambda lang: {"card": inputs.rule_item()},
+        # Issue 12: a backlog row imported without a reporter (`jerry items import`)
+        imported_without_reporter=lambda lang: {
+            "card": inputs.customer_item(
+                reporter_id=NO_REPORTER,
+                reporter_reachable=False,
+                source=IMPORT_SOURCE,
+                channel_id=None,
+                permalink=None,
+                customer_at_risk=False,
+                impact=None,
+                route_step="chosen_area",
+                route_detail={"area": "Billing", "file": True},
+            )
+        },
         long_unrouted=lambda lang: {"card": inputs.long_item(lang)},
         worst_case=lambda lang: {"card": item_view_tests.card()},
         # Issue 11: what stands out, where replies go, the primary button per state, notes

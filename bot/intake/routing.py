@@ -321,7 +321,9 @@ def explain(step: str, detail: Mapping[str, Any] | None, lang: str | None) -> st
         return t("routing.quoted", lang, text=escape_plain(str(value)))
 
     if step == "chosen_area":
-        return t("routing.why.chosen_area", lang, area=escape_plain(str(detail.get("area", ""))))
+        # An imported backlog row's area was written in the file, not chosen by the reporter.
+        key = "routing.why.area_in_file" if detail.get("file") else "routing.why.chosen_area"
+        return t(key, lang, area=escape_plain(str(detail.get("area", ""))))
     if step == "rule":
         rule = quoted(detail.get("rule", ""))
         channel = detail.get("channel")

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.items.demand import demand_for
-from bot.items.domain import InternalNote, ItemCard, ItemDemand
+from bot.items.domain import NO_REPORTER, InternalNote, ItemCard, ItemDemand
 from bot.items.store import team_and_area
 from models.items import Item, ItemEvent
 from models.routing import Team
@@ -90,7 +90,7 @@ async def load_card(session: AsyncSession, item: Item, *, note: str | None = Non
 async def reporter_reachable(session: AsyncSession, item: Item) -> bool:
     """Whether what the lead writes can reach the reporter: not when they left Slack (as far
     as Jerry's cache of people knows, without asking Slack)."""
-    if not item.reporter_id:
+    if not item.reporter_id or item.reporter_id == NO_REPORTER:
         return False
     person = await session.get(SlackUser, item.reporter_id)
     return person is None or not person.deleted

@@ -14,6 +14,12 @@ from typing import Any
 # The team that gets what nothing else routes (named by the routing file's `triage:`).
 TRIAGE_TEAM_NAME = "Triage"
 
+# Items brought in by `jerry items import` (bot/intake/importing.py): their `source`, and the
+# `reporter_id` of a row that names nobody. Nothing is ever sent to NO_REPORTER (the outbox's
+# `post_in_reporter_thread` drops it) and views name it in words, never as a mention.
+IMPORT_SOURCE = "import"
+NO_REPORTER = "imported"
+
 OUTCOMES = ("fixed", "answered", "wont_fix", "duplicate", "known_issue")
 CUSTOMER_OUTCOMES = ("kept", "lost", "unknown")
 # The orders a lead's App Home queue offers (bot/items/demand.py's `queue_order`); the

@@ -223,7 +223,11 @@ class OutboxContext:
         self, item: Item, message: dict[str, Any], params: dict[str, Any]
     ) -> Posted:
         """The reply thread, else (none, or the fallback's `_to_dm`) the reporter's DM thread
-        for the item, whose first message starts that thread."""
+        for the item, whose first message starts that thread. Nothing for an imported item
+        that names no reporter (its stand-in, bot/items/domain.py NO_REPORTER, is no Slack
+        user: there is no one to tell)."""
+        if not item.reply_channel and not item.reporter_id.startswith(("U", "W")):
+            return None, None
         if item.reply_channel and not params.get("_to_dm"):
             return await self.post(item.reply_channel, message, thread_ts=item.reply_thread_ts)
         channel, ts = await self.post(item.reporter_id, message, thread_ts=item.reporter_dm_ts)

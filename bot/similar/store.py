@@ -69,7 +69,7 @@ async def write_entries(session: AsyncSession, entries: Sequence[Entry]) -> Stat
     rows = [_row(entry, state.seq) for entry in entries]
     dialect = session.get_bind().dialect.name
     builder = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = builder(SimilarEntry).values(rows)
+    statement = builder(SimilarEntry)
     statement = statement.on_conflict_do_update(
         index_elements=[SimilarEntry.item_id],
         set_={
@@ -77,7 +77,8 @@ async def write_entries(session: AsyncSession, entries: Sequence[Entry]) -> Stat
             for name in ("seq", "kind", "area_id", "encoding", "lexical", "vector")
         },
     )
-    await session.execute(statement)
+    # Rows as parameters, not in the statement: it compiles once (cached), whatever the batch.
+    await session.execute(statement, rows)
     return state
 
 

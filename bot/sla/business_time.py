@@ -17,6 +17,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.items.domain import IMPORT_SOURCE
+
 log = logging.getLogger(__name__)
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -289,17 +291,33 @@ class Phase:
 
 
 def current_phase(item: Any, team: Any | None) -> Phase | None:
-    """None when nothing waits on the lead (closed, answered, or an acknowledged pain point)."""
+    """None when nothing waits on the lead (closed, answered, an acknowledged pain point, or
+    a backlog item imported silently that nobody has taken up yet: `silently_imported`)."""
     if item.status in CLOSED_STATUSES or item.resolved_at is not None:
         return None
     # A new lead (reassigned, handed over, reopened) gets the whole target again.
     assigned = getattr(item, "assigned_at", None) or item.created_at
     if item.acknowledged_at is None and item.status == "open":
+        if silently_imported(item):
+            return None
         return Phase("ack", assigned, team_target(team, "ack"))
     if item.kind == "question" and item.answered_at is None and item.status != "answered":
         since = max(_aware(item.acknowledged_at or item.created_at), _aware(assigned))
         return Phase("answer", since, team_target(team, "answer"))
     return None
+
+
+def silently_imported(item: Any) -> bool:
+    """A backlog item `jerry items import` brought in without telling its lead (no
+    --route): its lead was never asked, so no target runs until someone acts on it (they
+    acknowledge it, and a question's answer target starts then; or it is reassigned, taken
+    or reopened, which sets `assigned_at` and starts every target afresh). Imported with
+    --route, `assigned_at` is the import's time: the targets count from there, never from
+    the row's old `created_at`. Either way, importing old items owes nothing late."""
+    return (
+        getattr(item, "source", None) == IMPORT_SOURCE
+        and getattr(item, "assigned_at", None) is None
+    )
 
 
 def due_at(item: Any, team: Any | None, lead_tz: str | None) -> datetime | None:

@@ -25,6 +25,16 @@ from bot.text import (
 )
 
 Block = dict[str, Any]
+
+
+def reporter_mention(reporter_id: str, lang: str) -> str:
+    """The reporter as a mention; an imported item's stand-in (nobody) in words."""
+    from bot.i18n import t
+    from bot.items.domain import NO_REPORTER
+
+    return t("item.no_reporter", lang) if reporter_id == NO_REPORTER else f"<@{reporter_id}>"
+
+
 FIELD_TEXT_LIMIT = 2000
 MAX_FIELDS = 10
 OPTION_VALUE_LIMIT = 150

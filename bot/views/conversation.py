@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.i18n import t, tn
-from bot.items.domain import ItemCard
+from bot.items.domain import NO_REPORTER, ItemCard
 from bot.text import MESSAGE_BLOCK_LIMIT, SECTION_TEXT_LIMIT, neutralize, quote, truncate
 from bot.views.blocks import (
     Block,
@@ -162,11 +162,12 @@ def question_note_for_lead(lang: str, *, question: str) -> Message:
 
 
 def ask_details_modal(card: ItemCard, lang: str) -> dict[str, Any]:
-    goes_to = (
-        t("conversation.modal_goes_to_anonymous", lang)
-        if card.anonymous
-        else t("conversation.modal_goes_to", lang, who=f"<@{card.reporter_id}>")
-    )
+    if card.anonymous:
+        goes_to = t("conversation.modal_goes_to_anonymous", lang)
+    elif card.reporter_id == NO_REPORTER:
+        goes_to = t("conversation.modal_goes_to_nobody", lang)
+    else:
+        goes_to = t("conversation.modal_goes_to", lang, who=f"<@{card.reporter_id}>")
     blocks: list[Block] = [
         section(
             f"*{t('item.number', lang, id=card.id)}* · {card.team}\n{quote(safe(card.text, 2500))}"

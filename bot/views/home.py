@@ -23,6 +23,7 @@ from bot.views.blocks import (
     divider,
     header,
     option,
+    reporter_mention,
     section,
     slack_date,
 )
@@ -318,7 +319,11 @@ def _queue(page: Page[HomeItem], lang: str, sort: str = QUEUE_SORTS[0]) -> list[
     if page.total > 1:  # an order for one item means nothing
         blocks.append(sort_menu(sort, lang))
     for item in page.rows:
-        reporter = t("home.anonymous", lang) if item.anonymous else who(item.reporter_id)
+        reporter = (
+            t("home.anonymous", lang)
+            if item.anonymous
+            else reporter_mention(item.reporter_id, lang)
+        )
         blocks.append(
             section(f"{_title(item, lang)}\n{preview(item.text)}", block_id=f"home_q_{item.id}")
         )

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.i18n import has_plural, t, tn
 from bot.intake.routing import explain
-from bot.items.domain import ItemCard
+from bot.items.domain import NO_REPORTER, ItemCard
 from bot.sla import business_time as sla
 from bot.text import (
     MESSAGE_BLOCK_LIMIT,
@@ -27,6 +27,7 @@ from bot.views.blocks import (
     fields_section,
     header,
     item_quote,
+    reporter_mention,
     section,
     slack_date,
 )
@@ -102,7 +103,7 @@ def target_label(text: str, lang: str) -> str:
 
 
 def reporter_label(card: ItemCard, lang: str) -> str:
-    return t("item.anonymous", lang) if card.anonymous else f"<@{card.reporter_id}>"
+    return t("item.anonymous", lang) if card.anonymous else reporter_mention(card.reporter_id, lang)
 
 
 def origin_label(card: ItemCard, lang: str) -> str:
@@ -161,6 +162,8 @@ def lead_dm_text(card: ItemCard, lang: str, *, reassigned_to: str | None = None)
 def words_go_to(card: ItemCard, lang: str, *, thread_relays: bool) -> str:
     """Where what the reader writes goes: the reporter (named, or anonymous), nowhere when
     the reporter left Slack; a copy's thread (backup, triage, a reminder) is not relayed."""
+    if card.reporter_id == NO_REPORTER:
+        return t("lead_dm.words.no_reporter", lang)
     who = t("lead_dm.words.anonymous", lang) if card.anonymous else f"<@{card.reporter_id}>"
     if not card.reporter_reachable:
         return t("lead_dm.words.unreachable", lang, who=who)

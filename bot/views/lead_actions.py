@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from bot.i18n import t
-from bot.items.domain import CUSTOMER_OUTCOMES, OUTCOMES, ItemCard
+from bot.items.domain import CUSTOMER_OUTCOMES, NO_REPORTER, OUTCOMES, ItemCard
 from bot.text import MESSAGE_TEXT_LIMIT, neutralize, quote, truncate
 from bot.views.blocks import (
     Block,
@@ -25,6 +25,7 @@ from bot.views.blocks import (
     modal,
     option,
     plain_text,
+    reporter_mention,
     section,
     text_input,
 )
@@ -201,11 +202,12 @@ def resolve_modal(card: ItemCard, lang: str, *, customer_flagged: bool) -> dict[
                 optional=True,
             ),
         ]
-    goes_to = (
-        t("resolve.goes_to_anonymous", lang)
-        if card.anonymous
-        else t("resolve.goes_to", lang, who=f"<@{card.reporter_id}>")
-    )
+    if card.anonymous:
+        goes_to = t("resolve.goes_to_anonymous", lang)
+    elif card.reporter_id == NO_REPORTER:
+        goes_to = t("resolve.goes_to_nobody", lang)
+    else:
+        goes_to = t("resolve.goes_to", lang, who=f"<@{card.reporter_id}>")
     blocks.append(context(goes_to))
     return modal(
         callback_id=RESOLVE_CALLBACK,
@@ -281,7 +283,11 @@ def resolution_to_reporter(
 def lead_notice(card: ItemCard, lang: str, notice: str, *, what: str = "") -> Message:
     """A short line for the lead, in the thread of their DM about the item; `what`: what the
     reporter says is still wrong when they reopen it."""
-    who = t("item.anonymous_reporter", lang) if card.anonymous else f"<@{card.reporter_id}>"
+    who = (
+        t("item.anonymous_reporter", lang)
+        if card.anonymous
+        else reporter_mention(card.reporter_id, lang)
+    )
     line = t(f"lead_notice.{notice}", lang, id=card.id, who=who, team=card.team)
     if not what:
         return {"text": line, "blocks": [section(line)]}
@@ -335,11 +341,12 @@ def reopen_modal(card: ItemCard, lang: str, *, draft: str = "") -> dict[str, Any
 def internal_note_modal(card: ItemCard, lang: str) -> dict[str, Any]:
     """The form behind "Internal note": a note the team keeps on the item, which the
     reporter never sees."""
-    not_sent_to = (
-        t("note_modal.not_sent_anonymous", lang)
-        if card.anonymous
-        else t("note_modal.not_sent", lang, who=f"<@{card.reporter_id}>")
-    )
+    if card.anonymous:
+        not_sent_to = t("note_modal.not_sent_anonymous", lang)
+    elif card.reporter_id == NO_REPORTER:
+        not_sent_to = t("note_modal.not_sent_nobody", lang)
+    else:
+        not_sent_to = t("note_modal.not_sent", lang, who=f"<@{card.reporter_id}>")
     blocks: list[Block] = [
         section(f"*{t('lead_dm.title', lang, id=card.id, kind=_kind(card, lang))}* · {card.team}"),
         section(quote(_safe(card.text, 2500))),
@@ -405,6 +412,8 @@ def note_kept(card: ItemCard, lang: str) -> Message:
     """Jerry's line under a thread reply it kept as an internal note instead of relaying."""
     if card.anonymous:
         line = t("note_kept.anonymous", lang)
+    elif card.reporter_id == NO_REPORTER:
+        line = t("note_kept.nobody", lang)
     else:
         line = t("note_kept.named", lang, who=f"<@{card.reporter_id}>")
     return {"text": line, "blocks": [context(f":lock: {line}")]}

@@ -15,7 +15,7 @@ from typing import Any
 from bot.i18n import t, tn
 from bot.items.domain import ItemCard, LooksLike
 from bot.text import MESSAGE_TEXT_LIMIT, neutralize, quote, truncate
-from bot.views.blocks import Block, button, context, item_quote, section
+from bot.views.blocks import Block, button, context, item_quote, reporter_mention, section
 from bot.views.lead_actions import MERGE, duplicate_blocks, outcome_label
 
 Message = dict[str, Any]
@@ -130,6 +130,11 @@ def merge_lead_notice(
     if anonymous:
         reported = t("merge.lead_notice.reported_anonymous", lang, merged=merged)
     else:
-        reported = t("merge.lead_notice.reported_by", lang, merged=merged, who=f"<@{reporter}>")
+        reported = t(
+            "merge.lead_notice.reported_by",
+            lang,
+            merged=merged,
+            who=reporter_mention(reporter, lang),
+        )
     body = f"{emoji} {line}\n{reported}\n{quote(_safe(text, NOTICE_PREVIEW))}"
     return {"text": line, "blocks": [section(body)]}

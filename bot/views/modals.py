@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.i18n import t
-from bot.items.domain import AreaChoice, ItemCard, ReassignTarget
+from bot.items.domain import NO_REPORTER, AreaChoice, ItemCard, ReassignTarget
 from bot.text import quote
 from bot.views.blocks import (
     MAX_OPTIONS,
@@ -140,10 +140,12 @@ def answer_modal(card: ItemCard, lang: str) -> dict[str, Any]:
                 hint=t("answer_modal.share_hint", lang),
             )
         )
-    if not card.anonymous:
-        blocks.append(context(t("answer_modal.goes_to", lang, who=f"<@{card.reporter_id}>")))
-    else:
+    if card.anonymous:
         blocks.append(context(t("answer_modal.goes_to_anonymous", lang)))
+    elif card.reporter_id == NO_REPORTER:
+        blocks.append(context(t("answer_modal.goes_to_nobody", lang)))
+    else:
+        blocks.append(context(t("answer_modal.goes_to", lang, who=f"<@{card.reporter_id}>")))
     return modal(
         callback_id=ANSWER_CALLBACK,
         title=t("answer_modal.title", lang, id=card.id),
