@@ -464,7 +464,9 @@ class FakeSlack:
         body = await request.json()
         self.responses.append({"url": url, **body})
         if self.echo:  # running by hand: show what the app answered through response_url
-            print(f"response_url {json.dumps({'text': body.get('text')}, ensure_ascii=False)[:300]}")
+            print(
+                f"response_url {json.dumps({'text': body.get('text')}, ensure_ascii=False)[:300]}"
+            )
             for line in _readable_blocks(body.get("blocks") or []):
                 print(f"    {line}", flush=True)
         if request.match_info["name"] in self.expired_response_urls:

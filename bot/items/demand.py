@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.folding import fold
-from bot.items.domain import QUEUE_SORTS, ItemDemand
+from bot.items.domain import NO_REPORTER, QUEUE_SORTS, ItemDemand
 from models.items import Item
 
 
@@ -73,7 +73,7 @@ async def demand_of(session: AsyncSession, item_ids: Sequence[int]) -> dict[int,
 
 
 # Reporter ids that are nobody (an item imported without its reporter): never counted.
-NOBODY: frozenset[str] = frozenset({"", "imported"})
+NOBODY: frozenset[str] = frozenset({"", NO_REPORTER})
 
 
 def split_customers(value: str | None) -> list[str]:

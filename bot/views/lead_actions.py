@@ -80,12 +80,10 @@ def action_buttons(card: ActionTarget, lang: str) -> list[dict[str, Any]]:
     shown = [(ANSWER, "action.answer")]
     if card.status == "open":
         shown.append((ACKNOWLEDGE, "action.acknowledge"))
-    shown += [
-        (REASSIGN, "action.reassign"),
-        (ASK_DETAILS, "action.ask_details"),
-        (RESOLVE, "action.resolve"),
-        (NOTE, "action.note"),
-    ]
+    shown.append((REASSIGN, "action.reassign"))
+    if card.reporter_id != NO_REPORTER:  # imported without its reporter: nobody to ask
+        shown.append((ASK_DETAILS, "action.ask_details"))
+    shown += [(RESOLVE, "action.resolve"), (NOTE, "action.note")]
     return [
         button(t(key, lang), action, value, style="primary" if action == primary else None)
         for action, key in shown
