@@ -6,9 +6,12 @@ tick for what the import owes (or must not owe) afterwards."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
+import os
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,13 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.app import JerryApp
 from bot.items.domain import IMPORT_SOURCE, NO_REPORTER
 from bot.outbox.store import enqueue
+from bot.similar import service as similar_service
 from models.base import utcnow
 from models.deliveries import Delivery
 from models.items import Item, ItemEvent
 from models.routing import Area, Team
 from tests.conftest import count_rows
 from tests.fakeslack import FakeSlack
-from tests.test_cli import Jerry, assert_no_traceback, seed_routing, snapshot
+from tests.test_cli import Jerry, Run, assert_no_traceback, seed_routing, snapshot
 
 pytestmark = pytest.mark.slow
 
@@ -41,9 +45,58 @@ BACKLOG = (
 )
 
 
-def jerry_for(tmp_path: Path, database_url: str, fake: FakeSlack | None = None) -> Jerry:
-    """`jerry` on the test database, running this checkout's code."""
-    jerry = Jerry(tmp_path, {"DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)})
+class InProcessJerry(Jerry):
+    """`jerry …` run by the CLI's own entry point in this process (in a worker thread, with
+    the run's settings as its environment and its directory as the working one): what the
+    command prints and returns, without a process start and a model load per run. One run
+    at a time (they share the environment). The first test runs the real `jerry` process."""
+
+    _turn = asyncio.Lock()
+
+    def with_settings(self, **settings: str) -> InProcessJerry:
+        return InProcessJerry(self.cwd, {**self.settings, **settings})
+
+    async def __call__(self, *args: str) -> Run:
+        async with self._turn:
+            return await asyncio.to_thread(self._run, args)
+
+    def _run(self, args: tuple[str, ...]) -> Run:
+        from bot import cli
+
+        saved_env, saved_cwd = dict(os.environ), Path.cwd()
+        out, err = io.StringIO(), io.StringIO()
+        os.environ.clear()
+        os.environ.update(self.env())
+        os.chdir(self.cwd)
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    code = cli.main(list(args))
+                except SystemExit as exit_:  # argparse's usage errors
+                    code = exit_.code if isinstance(exit_.code, int) else 1
+        finally:
+            os.chdir(saved_cwd)
+            os.environ.clear()
+            os.environ.update(saved_env)
+        return Run(args, code or 0, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture(autouse=True)
+def fresh_indexes() -> Iterator[None]:
+    """The CLI runs in this process: no similarity index kept from another test's database
+    (PostgreSQL's has the same address in every test)."""
+    similar_service.forget_loaded()
+    yield
+    similar_service.forget_loaded()
+
+
+def jerry_for(
+    tmp_path: Path, database_url: str, fake: FakeSlack | None = None, *, process: bool = False
+) -> Jerry:
+    """`jerry` on the test database, running this checkout's code: in this process, or as
+    a real `jerry` process (`process`)."""
+    settings = {"DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
+    jerry = Jerry(tmp_path, settings) if process else InProcessJerry(tmp_path, settings)
     return jerry.with_slack(fake) if fake is not None else jerry
 
 
@@ -83,7 +136,7 @@ async def test_a_backlog_is_imported_routed_silently_indexed_and_only_once(
     sessions: async_sessionmaker[AsyncSession],
     engine: AsyncEngine,
 ) -> None:
-    jerry = jerry_for(tmp_path, modelled, fake_slack)
+    jerry = jerry_for(tmp_path, modelled, fake_slack, process=True)
     write(tmp_path, "backlog.csv", BACKLOG)
     started = utcnow()
 
