@@ -81,7 +81,7 @@ def action_buttons(card: ActionTarget, lang: str) -> list[dict[str, Any]]:
     if card.status == "open":
         shown.append((ACKNOWLEDGE, "action.acknowledge"))
     shown.append((REASSIGN, "action.reassign"))
-    if card.reporter_id != NO_REPORTER:  # imported without its reporter: nobody to ask
+    if getattr(card, "reporter_id", None) != NO_REPORTER:  # imported without one: nobody to ask
         shown.append((ASK_DETAILS, "action.ask_details"))
     shown += [(RESOLVE, "action.resolve"), (NOTE, "action.note")]
     return [
