@@ -10,6 +10,7 @@ import contextlib
 import csv
 import io
 import os
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -51,16 +52,21 @@ class InProcessJerry(Jerry):
     command prints and returns, without a process start and a model load per run. One run
     at a time (they share the environment). The first test runs the real `jerry` process."""
 
-    _turn = asyncio.Lock()
+    # A thread lock, taken in the worker thread: each test has its own event loop.
+    _turn = threading.Lock()
 
     def with_settings(self, **settings: str) -> InProcessJerry:
         return InProcessJerry(self.cwd, {**self.settings, **settings})
 
     async def __call__(self, *args: str) -> Run:
-        async with self._turn:
-            return await asyncio.to_thread(self._run, args)
+        return await asyncio.to_thread(self._run, args)
 
     def _run(self, args: tuple[str, ...]) -> Run:
+
+        with self._turn:
+            return self._run_alone(args)
+
+    def _run_alone(self, args: tuple[str, ...]) -> Run:
         from bot import cli
 
         saved_env, saved_cwd = dict(os.environ), Path.cwd()
