@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import os
 import re
 import signal
 import socket
 import sqlite3
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +109,47 @@ class Jerry:
             await proc.wait()
             raise AssertionError(f"jerry {' '.join(args)} took over {RUN_TIMEOUT}s") from None
         return Run(args, proc.returncode or 0, out.decode(), err.decode())
+
+
+class InProcessJerry(Jerry):
+    """`jerry …` run by the CLI's own entry point in this process (in a worker thread, with
+    the run's settings as its environment and its directory as the working one): what the
+    command prints and returns, without a process start and a model load per run. One run
+    at a time (they share the environment). Most tests of a command use it; one at least runs the real `jerry` process."""
+
+    # A thread lock, taken in the worker thread: each test has its own event loop.
+    _turn = threading.Lock()
+
+    def with_settings(self, **settings: str) -> InProcessJerry:
+        return InProcessJerry(self.cwd, {**self.settings, **settings})
+
+    async def __call__(self, *args: str) -> Run:
+        return await asyncio.to_thread(self._run, args)
+
+    def _run(self, args: tuple[str, ...]) -> Run:
+
+        with self._turn:
+            return self._run_alone(args)
+
+    def _run_alone(self, args: tuple[str, ...]) -> Run:
+        from bot import cli
+
+        saved_env, saved_cwd = dict(os.environ), Path.cwd()
+        out, err = io.StringIO(), io.StringIO()
+        os.environ.clear()
+        os.environ.update(self.env())
+        os.chdir(self.cwd)
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    code = cli.main(list(args))
+                except SystemExit as exit_:  # argparse's usage errors
+                    code = exit_.code if isinstance(exit_.code, int) else 1
+        finally:
+            os.chdir(saved_cwd)
+            os.environ.clear()
+            os.environ.update(saved_env)
+        return Run(args, code or 0, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture

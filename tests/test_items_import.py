@@ -6,11 +6,8 @@ tick for what the import owes (or must not owe) afterwards."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import csv
 import io
-import os
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -30,7 +27,13 @@ from models.items import Item, ItemEvent
 from models.routing import Area, Team
 from tests.conftest import count_rows
 from tests.fakeslack import FakeSlack
-from tests.test_cli import Jerry, Run, assert_no_traceback, seed_routing, snapshot
+from tests.test_cli import (
+    InProcessJerry,
+    Jerry,
+    assert_no_traceback,
+    seed_routing,
+    snapshot,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -44,47 +47,6 @@ BACKLOG = (
     + "The app crashes on my iphone at login,,,U0STRANGER,,2023-03-10 08:30,PB-3\n"
     + "Something <@U0PAYLEAD> nobody routes,,,,,,PB-4\n"
 )
-
-
-class InProcessJerry(Jerry):
-    """`jerry …` run by the CLI's own entry point in this process (in a worker thread, with
-    the run's settings as its environment and its directory as the working one): what the
-    command prints and returns, without a process start and a model load per run. One run
-    at a time (they share the environment). The first test runs the real `jerry` process."""
-
-    # A thread lock, taken in the worker thread: each test has its own event loop.
-    _turn = threading.Lock()
-
-    def with_settings(self, **settings: str) -> InProcessJerry:
-        return InProcessJerry(self.cwd, {**self.settings, **settings})
-
-    async def __call__(self, *args: str) -> Run:
-        return await asyncio.to_thread(self._run, args)
-
-    def _run(self, args: tuple[str, ...]) -> Run:
-
-        with self._turn:
-            return self._run_alone(args)
-
-    def _run_alone(self, args: tuple[str, ...]) -> Run:
-        from bot import cli
-
-        saved_env, saved_cwd = dict(os.environ), Path.cwd()
-        out, err = io.StringIO(), io.StringIO()
-        os.environ.clear()
-        os.environ.update(self.env())
-        os.chdir(self.cwd)
-        try:
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                try:
-                    code = cli.main(list(args))
-                except SystemExit as exit_:  # argparse's usage errors
-                    code = exit_.code if isinstance(exit_.code, int) else 1
-        finally:
-            os.chdir(saved_cwd)
-            os.environ.clear()
-            os.environ.update(saved_env)
-        return Run(args, code or 0, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(autouse=True)

@@ -1,17 +1,20 @@
-"""`jerry items reindex` and `jerry items similar`, run as an admin runs them: a real process
-on the test database (SQLite and PostgreSQL)."""
+"""`jerry items reindex` and `jerry items similar`, run as an admin runs them, by the CLI's
+entry point (tests/test_cli.py's InProcessJerry: the model loads once per test process) on the
+test database (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.similar import service as similar_service
 from models import Item
 from tests.conftest import count_rows
-from tests.test_cli import Jerry, assert_no_traceback
+from tests.test_cli import InProcessJerry, Jerry, assert_no_traceback
 
 pytestmark = pytest.mark.slow
 
@@ -19,7 +22,15 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def cli_db(tmp_path: Path, database_url: str) -> Jerry:
     """`jerry` on the test database (SQLite or PostgreSQL), with no Slack settings."""
-    return Jerry(tmp_path, {"DATABASE_URL": database_url})
+    return InProcessJerry(tmp_path, {"DATABASE_URL": database_url})
+
+
+@pytest.fixture(autouse=True)
+def fresh_indexes() -> Iterator[None]:
+    """No similarity index kept in this process from another test's database."""
+    similar_service.forget_loaded()
+    yield
+    similar_service.forget_loaded()
 
 
 TEXTS = [
