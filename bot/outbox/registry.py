@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.directory import Directory
-from bot.slack import AsyncWebClient, SlackApiError, classify, find_posted
+from bot.slack import AsyncWebClient, AsyncWebhookClient, SlackApiError, classify, find_posted
 from models.deliveries import Delivery
 from models.items import Item
 
@@ -154,6 +154,20 @@ class OutboxContext:
         if posted_in and channel.startswith(("U", "W")):
             self.dm_channels[channel] = posted_in
         return posted_in, response.get("ts")
+
+    async def respond(self, response_url: str, message: dict[str, Any]) -> Posted:
+        """An ephemeral message through a slash command's or a click's response_url (it
+        cannot be found again: nothing to remember). A refused URL (expired, gone) is
+        permanent: the purpose's fallback reaches the person another way."""
+        response = await AsyncWebhookClient(response_url).send(
+            text=message["text"],
+            blocks=message["blocks"],
+            response_type="ephemeral",
+            replace_original=False,
+        )
+        if response.status_code != 200:
+            raise PermanentDeliveryError(f"response_url_{response.status_code}")
+        return None, None
 
     async def post_ephemeral(
         self,

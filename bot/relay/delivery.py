@@ -54,7 +54,6 @@ from bot.relay.lead_actions import lead_unreachable
 from bot.relay.mention_names import with_mention_names
 from bot.relay.notes import PURPOSE_NOTE_KEPT
 from bot.relay.resolution import REOPEN_WINDOW, REPORTER_REOPENED, within_reopen_window
-from bot.slack import AsyncWebhookClient
 from bot.triage import ANONYMOUS_REPORTER, TRIAGE_COPY, alert_gave_up, alert_triage
 from bot.views import items as views
 from bot.views import lead_actions as lead_action_views
@@ -388,15 +387,7 @@ async def _to_reporter(
     if params.get("_fallback_from"):
         message = views.with_fallback_note(message, lang, params["_fallback_from"])
     if params.get("response_url"):
-        response = await AsyncWebhookClient(params["response_url"]).send(
-            text=message["text"],
-            blocks=message["blocks"],
-            response_type="ephemeral",
-            replace_original=False,
-        )
-        if response.status_code != 200:
-            raise PermanentDeliveryError(f"response_url_{response.status_code}")
-        return None, None
+        return await outbox.respond(params["response_url"], message)
     return await outbox.post_in_reporter_thread(item, message, params)
 
 

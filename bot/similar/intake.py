@@ -49,7 +49,6 @@ from bot.outbox.registry import (
     OutboxContext,
     OutboxHandler,
     OutboxRegistry,
-    PermanentDeliveryError,
     Posted,
     nothing_more,
     require_item,
@@ -59,7 +58,7 @@ from bot.similar.domain import Choice, ChoiceMade, Offer, Shown
 from bot.similar.merge import MergeRefusedError, merge_item
 from bot.similar.service import index_item
 from bot.similar.suggestions import Suggestion, suggestions_for
-from bot.slack import AsyncWebhookClient, FailureKind, kind_of
+from bot.slack import FailureKind, kind_of
 from bot.text import has_visible_text
 from bot.triage import alert_gave_up, late_item_moved, stands_out
 from bot.views import similar as views
@@ -555,15 +554,7 @@ async def _send_offer(
     if params.get("_to_dm"):
         return await outbox.post_in_reporter_thread(item, message, {"_to_dm": True})
     if params.get("response_url"):
-        response = await AsyncWebhookClient(params["response_url"]).send(
-            text=message["text"],
-            blocks=message["blocks"],
-            response_type="ephemeral",
-            replace_original=False,
-        )
-        if response.status_code != 200:
-            raise PermanentDeliveryError(f"response_url_{response.status_code}")
-        return None, None
+        return await outbox.respond(params["response_url"], message)
     if params.get("channel"):
         return await outbox.post_ephemeral(
             params["channel"], item.reporter_id, message, thread_ts=params.get("thread_ts")
