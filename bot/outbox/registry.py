@@ -155,6 +155,12 @@ class OutboxContext:
             self.dm_channels[channel] = posted_in
         return posted_in, response.get("ts")
 
+    async def reporter_language(self, item: Item) -> str:
+        """The language an item's reporter reads Jerry in (the item's, if Slack does not say)."""
+        return await self.directory.language(
+            item.reporter_id, item.language or self.default_language
+        )
+
     async def respond(self, response_url: str, message: dict[str, Any]) -> Posted:
         """An ephemeral message through a slash command's or a click's response_url (it
         cannot be found again: nothing to remember). A refused URL (expired, gone) is

@@ -130,18 +130,7 @@ async def relay(sessions: async_sessionmaker[AsyncSession], message: ThreadMessa
         # The lead closed it and the reporter was told so: relaying would land in a closed
         # conversation. The reporter is offered to reopen it or ask a new question instead.
         held = direction == TO_LEAD and item.status == "resolved"
-        relayed = RelayedMessage(
-            item_id=item.id,
-            direction=direction,
-            author=message.user,
-            source_channel=message.channel,
-            source_ts=message.ts,
-            text=text,
-            files=_files(message.files),
-            status=HELD if held else "relayed",
-            created_at=utcnow(),
-            updated_at=utcnow(),
-        )
+        relayed = _stored_message(item, message, text, direction, held=held)
         session.add(relayed)
         try:
             await session.flush()  # its id, and the uniqueness check on (channel, ts)
@@ -185,6 +174,24 @@ async def relay(sessions: async_sessionmaker[AsyncSession], message: ThreadMessa
         return Outcome.RELAYED
 
 
+def _stored_message(
+    item: Item, message: ThreadMessage, text: str, direction: str, *, held: bool
+) -> RelayedMessage:
+    """The row of a message written under an item: relayed, or held (not passed on)."""
+    return RelayedMessage(
+        item_id=item.id,
+        direction=direction,
+        author=message.user,
+        source_channel=message.channel,
+        source_ts=message.ts,
+        text=text,
+        files=_files(message.files),
+        status=HELD if held else "relayed",
+        created_at=utcnow(),
+        updated_at=utcnow(),
+    )
+
+
 async def _from_follower(
     session: AsyncSession, item: Item, message: ThreadMessage, text: str
 ) -> Outcome:
@@ -196,19 +203,8 @@ async def _from_follower(
     if kept is None:
         return Outcome.NOT_A_CONVERSATION
     held = kept.status == "resolved"
-    relayed = RelayedMessage(
-        item_id=item.id,
-        to_item_id=None if held else kept.id,
-        direction=TO_LEAD,
-        author=message.user,
-        source_channel=message.channel,
-        source_ts=message.ts,
-        text=text,
-        files=_files(message.files),
-        status=HELD if held else "relayed",
-        created_at=utcnow(),
-        updated_at=utcnow(),
-    )
+    relayed = _stored_message(item, message, text, TO_LEAD, held=held)
+    relayed.to_item_id = None if held else kept.id
     session.add(relayed)
     try:
         await session.flush()

@@ -103,9 +103,7 @@ async def deliver(
 
 async def _reader_language(outbox: OutboxContext, item: Item, direction: str) -> str:
     if direction == TO_REPORTER:
-        return await outbox.directory.language(
-            item.reporter_id, item.language or outbox.default_language
-        )
+        return await outbox.reporter_language(item)
     return await outbox.directory.language(item.assignee_id, outbox.default_language)
 
 

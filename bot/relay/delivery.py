@@ -342,9 +342,7 @@ async def _to_reporter(
 ) -> Posted:
     item = require_item(item)
     params: dict[str, Any] = dict(delivery.params or {})
-    lang = await outbox.directory.language(
-        item.reporter_id, item.language or outbox.default_language
-    )
+    lang = await outbox.reporter_language(item)
     card = await load_card(session, item)
     purpose = delivery.purpose
     if purpose == "reporter_notice" and params.get("notice") in views.INTERNAL_NOTICES:
@@ -399,9 +397,7 @@ async def _reporter_reopened(
     waited for (it is in the same lane, so it goes first); one never sent is skipped."""
     item = require_item(item)
     params: dict[str, Any] = dict(delivery.params or {})
-    lang = await outbox.directory.language(
-        item.reporter_id, item.language or outbox.default_language
-    )
+    lang = await outbox.reporter_language(item)
     card = await load_card(session, item)
     message = lead_action_views.reopened_for_reporter(
         card,

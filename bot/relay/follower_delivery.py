@@ -45,9 +45,7 @@ async def _send(
         return None, None  # unmerged (or moved on) before it was sent: no longer theirs
     if await get_item(session, kept_id) is None:
         return None, None
-    lang = await outbox.directory.language(
-        follower.reporter_id, follower.language or outbox.default_language
-    )
+    lang = await outbox.reporter_language(follower)
     message = views.follower_news(
         lang,
         str(params.get("news") or ""),

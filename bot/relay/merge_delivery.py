@@ -61,9 +61,7 @@ async def _merge_notice(
 ) -> Posted:
     item = require_item(item)
     params: dict[str, Any] = dict(delivery.params or {})
-    lang = await outbox.directory.language(
-        item.reporter_id, item.language or outbox.default_language
-    )
+    lang = await outbox.reporter_language(item)
     card = await load_card(session, item)
     message = views.merge_notice(card, lang, **_params(delivery))
     if params.get("_fallback_from"):

@@ -536,12 +536,6 @@ async def _check_gave_up(
     await alert_gave_up(session, delivery, item, error)
 
 
-async def _reporter_language(outbox: OutboxContext, item: Item) -> str:
-    return await outbox.directory.language(
-        item.reporter_id, item.language or outbox.default_language
-    )
-
-
 async def _send_offer(
     outbox: OutboxContext, session: AsyncSession, delivery: Delivery, item: Item | None
 ) -> Posted:
@@ -550,7 +544,7 @@ async def _send_offer(
     offer = Offer.from_params(params.get("offer"))
     if offer is None or item.similar_choice is not None or _closed(item):
         return None, None  # chosen or resolved meanwhile: nothing to offer any more
-    message = views.offer_message(offer, await _reporter_language(outbox, item))
+    message = views.offer_message(offer, await outbox.reporter_language(item))
     if params.get("_to_dm"):
         return await outbox.post_in_reporter_thread(item, message, {"_to_dm": True})
     if params.get("response_url"):
