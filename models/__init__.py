@@ -5,6 +5,7 @@ from models.base import Base, utcnow
 from models.conversation import RelayedMessage
 from models.deliveries import Delivery, OutboxAlert
 from models.help import HomePreference, HomeWelcome, MessageReply
+from models.insights import FileSetting, InsightReport
 from models.items import Item, ItemEvent
 from models.reminders import ScheduledJob, SentReminder
 from models.routing import Area, LeadWelcome, RoutingRule, Team
@@ -19,8 +20,10 @@ __all__ = [
     "Base",
     "Delivery",
     "Feed",
+    "FileSetting",
     "HomePreference",
     "HomeWelcome",
+    "InsightReport",
     "Item",
     "ItemEvent",
     "LeadWelcome",

@@ -159,6 +159,18 @@ class Item(Base):
     # Only for items with a customer: kept | lost | unknown, and whether it helped a deal.
     customer_outcome: Mapped[str | None] = mapped_column(String(20))
     helped_deal: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # bug | feature | process | other: picked by the reporter, set or corrected by the lead
+    # when resolving; None when nobody said (insights count it as "not set").
+    category: Mapped[str | None] = mapped_column(String(20))
+    # Kept for the insights (bot/insights/), so a quarter's timings read no events: the
+    # first time a person took the item up (acknowledged, answered or resolved it) and the
+    # first answer, even if it was reopened since (`acknowledged_at` and `answered_at` are
+    # cleared on reopening). Set by bot/items/store.add_event, as bot/sla/timings.py defines.
+    first_acknowledged_at: Mapped[datetime | None]
+    first_answered_at: Mapped[datetime | None]
+    # Its lead was reminded that a target passed (a "reminder_sent" event for the
+    # acknowledgement or the answer): an SLA breach, counted once per item.
+    sla_breached: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     # How many internal notes the team kept on it (item events of kind "note"): a card reads
     # them only when there are some.
@@ -181,6 +193,9 @@ class Item(Base):
         Index("ix_items_sla_due_at", "sla_due_at"),
         # Demand and followers (migration 0023): the items merged into one.
         Index("ix_items_merged_into", "merged_into"),
+        # Insights (migration 0026): the bug trend reads one category's items by week.
+        Index("ix_items_category_created_at", "category", "created_at"),
+        Index("ix_items_category_resolved_at", "category", "resolved_at"),
     )
 
 

@@ -21,6 +21,24 @@ IMPORT_SOURCE = "import"
 NO_REPORTER = "imported"
 
 OUTCOMES = ("fixed", "answered", "wont_fix", "duplicate", "known_issue")
+# What kind of problem a pain point is: the reporter may pick it, the lead sets or corrects it
+# when resolving; the insights count "bug" items opened against those resolved as fixed.
+CATEGORIES = ("bug", "feature", "process", "other")
+# Events in which a person takes an item up (bot/sla/timings.py: time to acknowledge).
+ACKNOWLEDGING_EVENTS = frozenset({"acknowledged", "answered", "resolved"})
+JERRY_ACTOR = "jerry"
+
+
+def kind_acknowledges(kind: str) -> bool:
+    return kind in ACKNOWLEDGING_EVENTS
+
+
+def breaches_target(kind: str, detail: dict[str, Any] | None) -> bool:
+    """An event that says a lead's target passed with nobody acting: the lead's reminder
+    (bot/sla/reminders.py) for the acknowledgement or the answer, or the escalation."""
+    if kind == "escalated":
+        return True
+    return kind == "reminder_sent" and (detail or {}).get("reminder") in ("ack", "answer")
 CUSTOMER_OUTCOMES = ("kept", "lost", "unknown")
 # The orders a lead's App Home queue offers (bot/items/demand.py's `queue_order`); the
 # first is the queue as it always was, what waits longest first.

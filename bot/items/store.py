@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.db import affected_rows
+from bot.items.domain import JERRY_ACTOR as JERRY
+from bot.items.domain import breaches_target, kind_acknowledges
 from models.base import utcnow
 from models.deliveries import Delivery
 from models.items import Item, ItemEvent
@@ -75,7 +77,23 @@ async def claim_state(session: AsyncSession, item: Item) -> bool:
 def add_event(session: AsyncSession, item: Item, actor: str, kind: str, **detail: Any) -> ItemEvent:
     event = ItemEvent(item_id=item.id, actor=actor, kind=kind, detail=detail, at=utcnow())
     session.add(event)
+    note_timing(item, event)
     return event
+
+
+def note_timing(item: Item, event: ItemEvent) -> None:
+    """Keep the item's insight columns (first acknowledgement, first answer, SLA breach) in
+    step with its events, as bot/sla/timings.py defines them."""
+    if (
+        kind_acknowledges(event.kind)
+        and event.actor != JERRY
+        and item.first_acknowledged_at is None
+    ):
+        item.first_acknowledged_at = event.at
+    if event.kind == "answered" and item.first_answered_at is None:
+        item.first_answered_at = event.at
+    if breaches_target(event.kind, event.detail) and not item.sla_breached:
+        item.sla_breached = True
 
 
 async def claim_lead_card(session: AsyncSession, item_id: int, delivery_id: int) -> bool:

@@ -31,10 +31,11 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.items.domain import ACKNOWLEDGING_EVENTS, JERRY_ACTOR
 from bot.sla.timings_store import item_histories
 
-ACKNOWLEDGING = frozenset({"acknowledged", "answered", "resolved"})
-JERRY = "jerry"
+ACKNOWLEDGING = ACKNOWLEDGING_EVENTS
+JERRY = JERRY_ACTOR
 
 
 class EventLike(Protocol):

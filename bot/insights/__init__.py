@@ -1,0 +1,1 @@
+"""Insights (issue 13): the success indicators, the themes, and the product-ops report."""

@@ -1,0 +1,48 @@
+"""Insights (issue 13): the product-ops report's posts and the settings read from files.
+
+The numbers themselves are computed from `items` (bot/insights/); these tables keep only
+what cannot be recomputed: which report was posted, and settings imported from files.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, utcnow
+
+
+class FileSetting(Base):
+    """A settings section imported from a file (the routing file's `insights:` minutes
+    saved, the summaries file's `report:`): one row per section, replaced on import."""
+
+    __tablename__ = "file_settings"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class InsightReport(Base):
+    """One product-ops report for one period ("month:2026-11", "quarter:2026-Q4").
+
+    The unique (period, sequence) row is claimed before posting, so two processes or a
+    restart cannot post a period twice (as summary_posts do); `--again` adds a sequence.
+    """
+
+    __tablename__ = "insight_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(20))  # "month:2026-11", "quarter:2026-Q4"
+    sequence: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(20), default="claimed")  # claimed|posted|failed
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    posted_at: Mapped[datetime | None]
+    channel: Mapped[str | None] = mapped_column(String(64))
+    ts: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("period", "sequence"),)
