@@ -99,7 +99,7 @@ def current_period(kind: str, now: datetime, timezone: str = "UTC") -> Period:
 
 
 def parse_period(text: str, timezone: str = "UTC") -> Period:
-    """"2026-Q4", "2026-11" or "2026-W48" (also "week", "month", "quarter" for the
+    """ "2026-Q4", "2026-11" or "2026-W48" (also "week", "month", "quarter" for the
     current one is the caller's business: see `current_period`)."""
     value = text.strip()
     if match := _QUARTER.match(value):
