@@ -39,6 +39,8 @@ def breaches_target(kind: str, detail: dict[str, Any] | None) -> bool:
     if kind == "escalated":
         return True
     return kind == "reminder_sent" and (detail or {}).get("reminder") in ("ack", "answer")
+
+
 CUSTOMER_OUTCOMES = ("kept", "lost", "unknown")
 # The orders a lead's App Home queue offers (bot/items/demand.py's `queue_order`); the
 # first is the queue as it always was, what waits longest first.

@@ -1,0 +1,435 @@
+"""The queries behind the insights (bot/insights/numbers.py): a fixed number of them for any
+amount of data, each reading an index range or an aggregate, never one query per item.
+
+Durations are computed by the database (seconds, as floats), so no timestamp is parsed in
+Python: a quarter of 100 000 items is read as small tuples of numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    case,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.items.demand import NOBODY, root_column, split_customers
+from bot.items.domain import IMPORT_SOURCE
+from models.base import UTCDateTime
+from models.items import CLOSED_STATUSES, Item
+from models.routing import Area, Team
+from models.surveys import Survey, SurveyAnswer, SurveyRound
+
+# Routing steps that sent an item straight to its owning team (not through triage).
+DIRECT_STEPS = ("chosen_area", "rule", "keywords")
+WEEKS_PER_QUERY = 400  # SQLite allows 500 terms in one compound SELECT
+
+
+def dialect_of(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def seconds_between(session: AsyncSession, later: Any, earlier: Any) -> ColumnElement[Any]:
+    """`later - earlier` in seconds, computed by the database."""
+    if dialect_of(session) == "sqlite":
+        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+    return func.extract("epoch", later - earlier)
+
+
+def _teams_filter(team_ids: Collection[int] | None) -> list[ColumnElement[bool]]:
+    return [] if team_ids is None else [Item.team_id.in_(list(team_ids))]
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """One item that came in during the period or the previous one (slim: numbers only)."""
+
+    current: bool  # in the period (else the previous one)
+    team_id: int | None
+    area_id: int | None
+    kind: str
+    category: str | None
+    acknowledge: float | None  # seconds; None when not taken up or not timed
+    first_answer: float | None
+    resolve: float | None
+    breached: bool
+    answer_reused: bool
+    duplicate_absorbed: bool
+    routed_directly: bool
+
+
+async def items_in(
+    session: AsyncSession,
+    start: datetime,
+    middle: datetime,
+    end: datetime,
+    team_ids: Collection[int] | None,
+) -> list[ItemRow]:
+    """Items created in [start, end), flagged current when created at or after `middle`.
+
+    Not timed (durations None): imported items (their lead was never asked at the time),
+    items answered by a past answer (no lead involved) and items merged into another (the
+    kept item's times count)."""
+    timed = and_(
+        Item.source != IMPORT_SOURCE,
+        Item.similar_choice.is_distinct_from("answered"),
+        Item.merged_into.is_(None),
+    )
+
+    def timing(column: Any) -> ColumnElement[Any]:
+        return case(
+            (
+                and_(timed, column.is_not(None), column >= Item.created_at),
+                seconds_between(session, column, Item.created_at),
+            ),
+            else_=null(),
+        )
+
+    resolved_now = and_(Item.status == "resolved", Item.resolved_at.is_not(None))
+    statement = select(
+        (Item.created_at >= middle).label("current"),
+        Item.team_id,
+        Item.area_id,
+        Item.kind,
+        Item.category,
+        timing(Item.first_acknowledged_at),
+        timing(Item.first_answered_at),
+        case((resolved_now, timing(Item.resolved_at)), else_=null()),
+        Item.sla_breached,
+        (Item.similar_choice == "answered"),
+        Item.merged_into.is_not(None),
+        Item.route_step.in_(DIRECT_STEPS),
+    ).where(Item.created_at >= start, Item.created_at < end, *_teams_filter(team_ids))
+    rows = (await session.execute(statement)).all()
+    return [
+        ItemRow(
+            bool(r[0]),
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            _seconds(r[5]),
+            _seconds(r[6]),
+            _seconds(r[7]),
+            bool(r[8]),
+            bool(r[9]),
+            bool(r[10]),
+            bool(r[11]),
+        )
+        for r in rows
+    ]
+
+
+def _seconds(value: Any) -> float | None:
+    # SQLite's julianday() is a float of days: rounded to the millisecond, it is exact again.
+    return None if value is None else round(float(value), 3)
+
+
+@dataclass(frozen=True)
+class ResolvedGroup:
+    """Items resolved in a period, grouped: how many, with a deal helped, at risk by outcome."""
+
+    current: bool
+    team_id: int | None
+    area_id: int | None
+    at_risk: bool
+    customer_outcome: str | None
+    helped_deal: bool
+    count: int
+
+
+def _resolved_in(start: datetime, end: datetime) -> list[ColumnElement[bool]]:
+    # Merged items are closed as duplicates: their flags moved to the kept item.
+    return [
+        Item.resolved_at >= start,
+        Item.resolved_at < end,
+        Item.status.in_(CLOSED_STATUSES),
+        Item.merged_into.is_(None),
+    ]
+
+
+async def resolved_groups(
+    session: AsyncSession,
+    start: datetime,
+    middle: datetime,
+    end: datetime,
+    team_ids: Collection[int] | None,
+) -> list[ResolvedGroup]:
+    current = (Item.resolved_at >= middle).label("current")
+    at_risk = and_(Item.customer_at_risk, Item.customer.is_not(None)).label("at_risk")
+    statement = (
+        select(
+            current,
+            Item.team_id,
+            Item.area_id,
+            at_risk,
+            Item.customer_outcome,
+            Item.helped_deal,
+            func.count(),
+        )
+        .where(*_resolved_in(start, end), *_teams_filter(team_ids))
+        .group_by(
+            current, Item.team_id, Item.area_id, at_risk, Item.customer_outcome, Item.helped_deal
+        )
+    )
+    return [
+        ResolvedGroup(bool(r[0]), r[1], r[2], bool(r[3]), r[4], bool(r[5]), int(r[6]))
+        for r in (await session.execute(statement)).all()
+    ]
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    item_id: int
+    customer: str
+    at_risk: bool
+    outcome: str | None
+    helped_deal: bool
+    team_id: int | None
+    resolved_at: datetime | None
+
+
+async def customer_rows(
+    session: AsyncSession, start: datetime, end: datetime, team_ids: Collection[int] | None
+) -> list[CustomerRow]:
+    """At-risk customers and deals resolved in the period (admins see these names)."""
+    statement = (
+        select(
+            Item.id,
+            Item.customer,
+            Item.customer_at_risk,
+            Item.customer_outcome,
+            Item.helped_deal,
+            Item.team_id,
+            Item.resolved_at,
+        )
+        .where(
+            *_resolved_in(start, end),
+            *_teams_filter(team_ids),
+            Item.customer.is_not(None),
+            or_(Item.customer_at_risk, Item.helped_deal),
+        )
+        .order_by(Item.resolved_at, Item.id)
+    )
+    return [
+        CustomerRow(r[0], r[1] or "", r[2], r[3], r[4], r[5], r[6])
+        for r in (await session.execute(statement)).all()
+    ]
+
+
+async def first_item_at(session: AsyncSession, team_ids: Collection[int] | None) -> datetime | None:
+    statement = select(func.min(Item.created_at)).where(*_teams_filter(team_ids))
+    return (await session.execute(statement)).scalar()
+
+
+async def bug_weeks(
+    session: AsyncSession,
+    weeks: Sequence[tuple[datetime, datetime]],
+    team_ids: Collection[int] | None,
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Per week (its index in `weeks`): bug items opened, and bug items resolved as fixed.
+    Each week is an index range on (category, created_at) / (category, resolved_at)."""
+    opened: dict[int, int] = {}
+    fixed: dict[int, int] = {}
+    for offset in range(0, len(weeks), WEEKS_PER_QUERY):
+        chunk = weeks[offset : offset + WEEKS_PER_QUERY]
+        table = union_all(
+            *(
+                select(
+                    literal(offset + i, Integer).label("n"),
+                    literal(start, UTCDateTime()).label("ws"),
+                    literal(end, UTCDateTime()).label("we"),
+                )
+                for i, (start, end) in enumerate(chunk)
+            )
+        ).subquery("weeks")
+        for column, into, extra in (
+            (Item.created_at, opened, []),
+            (Item.resolved_at, fixed, [Item.outcome == "fixed", Item.merged_into.is_(None)]),
+        ):
+            statement = (
+                select(table.c.n, func.count())
+                .select_from(table)
+                .join(Item, and_(column >= table.c.ws, column < table.c.we))
+                .where(Item.category == "bug", *extra, *_teams_filter(team_ids))
+                .group_by(table.c.n)
+            )
+            for n, count in (await session.execute(statement)).all():
+                into[int(n)] = int(count)
+    return opened, fixed
+
+
+@dataclass(frozen=True)
+class DemandTop:
+    item_id: int
+    kind: str
+    status: str
+    text: str
+    team_id: int | None
+    people: int  # distinct reporters of the item and its merged duplicates, all time
+    people_in_period: int
+    customers: tuple[str, ...]
+
+
+async def most_asked(
+    session: AsyncSession,
+    start: datetime,
+    end: datetime,
+    team_ids: Collection[int] | None,
+    limit: int,
+) -> list[DemandTop]:
+    """The items asked for by the most people in the period (an item and the items merged
+    into it, each person once; nobody-reporters of imports not counted), then by customers."""
+    root = root_column().label("root")
+    asked = (
+        select(root, func.count(func.distinct(Item.reporter_id)).label("people"))
+        .where(
+            Item.created_at >= start,
+            Item.created_at < end,
+            Item.reporter_id.not_in(tuple(NOBODY)),
+        )
+        .group_by(root)
+        .subquery("asked")
+    )
+    kept = select(Item.id, Item.kind, Item.status, Item.text, Item.team_id, asked.c.people).join(
+        asked, asked.c.root == Item.id
+    )
+    kept = kept.where(*_teams_filter(team_ids))
+    kept = kept.where(asked.c.people > 1).order_by(asked.c.people.desc(), Item.id).limit(limit)
+    tops = (await session.execute(kept)).all()
+    if not tops:
+        return []
+    ids = [row.id for row in tops]
+    everyone = (
+        select(root, Item.reporter_id, Item.customer)
+        .where(or_(Item.id.in_(ids), Item.merged_into.in_(ids)))
+        .order_by(Item.id)
+    )
+    people: dict[int, set[str]] = {i: set() for i in ids}
+    customers: dict[int, dict[str, str]] = {i: {} for i in ids}
+    for row in (await session.execute(everyone)).all():
+        if row.root in people:
+            people[row.root].add(row.reporter_id)
+            for name in split_customers(row.customer):
+                customers[row.root].setdefault(name.casefold(), name)
+    found = [
+        DemandTop(
+            item_id=row.id,
+            kind=row.kind,
+            status=row.status,
+            text=row.text,
+            team_id=row.team_id,
+            people=len(people[row.id] - NOBODY),
+            people_in_period=int(row.people),
+            customers=tuple(sorted(customers[row.id].values(), key=str.casefold)),
+        )
+        for row in tops
+    ]
+    return sorted(found, key=lambda d: (-d.people_in_period, -len(d.customers), d.item_id))
+
+
+async def late_now(
+    session: AsyncSession, now: datetime, team_ids: Collection[int] | None
+) -> dict[int | None, int]:
+    """Open items past their target now, by team (as the admin Home counts them)."""
+    statement = (
+        select(Item.team_id, func.count())
+        .where(
+            Item.status.not_in(CLOSED_STATUSES),
+            Item.resolved_at.is_(None),
+            Item.sla_due_at.is_not(None),
+            Item.sla_due_at <= now,
+            *_teams_filter(team_ids),
+        )
+        .group_by(Item.team_id)
+    )
+    return {row[0]: int(row[1]) for row in (await session.execute(statement)).all()}
+
+
+async def names(session: AsyncSession) -> tuple[dict[int, Team], dict[int, Area]]:
+    teams = {t.id: t for t in (await session.execute(select(Team))).scalars()}
+    areas = {a.id: a for a in (await session.execute(select(Area))).scalars()}
+    return teams, areas
+
+
+@dataclass(frozen=True)
+class RoundMeans:
+    survey: str
+    round_number: int
+    closes_at: datetime
+    questions: list[dict[str, Any]]
+    means: dict[str, tuple[float, int]]  # question id -> (mean, count)
+
+
+async def survey_rounds(session: AsyncSession, until: datetime) -> list[RoundMeans]:
+    """Each survey's two latest rounds closed by `until`, with their scale questions' means
+    (answers counted as the survey results count them: before the round's cutoff)."""
+    ranked = (
+        select(
+            SurveyRound.id,
+            func.row_number()
+            .over(partition_by=SurveyRound.survey_id, order_by=SurveyRound.number.desc())
+            .label("rank"),
+        )
+        .where(SurveyRound.status == "closed", SurveyRound.closes_at <= until)
+        .subquery("ranked")
+    )
+    rounds = (
+        await session.execute(
+            select(SurveyRound, Survey.name)
+            .join(ranked, ranked.c.id == SurveyRound.id)
+            .join(Survey, Survey.id == SurveyRound.survey_id)
+            .where(ranked.c.rank <= 2, Survey.archived.is_(False))
+            .order_by(Survey.name, SurveyRound.number)
+        )
+    ).all()
+    if not rounds:
+        return []
+    cutoff = func.coalesce(SurveyRound.closed_at, SurveyRound.closes_at)
+    statement = (
+        select(
+            SurveyAnswer.round_id,
+            SurveyAnswer.question_id,
+            func.avg(SurveyAnswer.number),
+            func.count(SurveyAnswer.number),
+        )
+        .join(SurveyRound, SurveyRound.id == SurveyAnswer.round_id)
+        .where(
+            SurveyAnswer.round_id.in_([r[0].id for r in rounds]),
+            SurveyAnswer.number.is_not(None),
+            SurveyAnswer.answered_at <= func.min(cutoff, SurveyRound.closes_at)
+            if dialect_of(session) == "sqlite"
+            else SurveyAnswer.answered_at <= func.least(cutoff, SurveyRound.closes_at),
+        )
+        .group_by(SurveyAnswer.round_id, SurveyAnswer.question_id)
+    )
+    means: dict[int, dict[str, tuple[float, int]]] = {}
+    for round_id, question_id, mean, count in (await session.execute(statement)).all():
+        means.setdefault(round_id, {})[question_id] = (float(mean), int(count))
+    return [
+        RoundMeans(name, r.number, r.closes_at, list(r.questions or []), means.get(r.id, {}))
+        for r, name in rounds
+    ]
+
+
+async def lead_teams(session: AsyncSession, user_id: str) -> list[int]:
+    """The teams a person leads or backs up (archived ones left out)."""
+    statement = (
+        select(Team.id)
+        .where(or_(Team.lead == user_id, Team.backup == user_id), Team.archived.is_(False))
+        .order_by(Team.position, Team.id)
+    )
+    return list((await session.execute(statement)).scalars())
