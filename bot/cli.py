@@ -49,6 +49,9 @@ EPILOG = """all commands:
   items reindex                                rebuild the similarity index from every item
   items similar TEXT [--limit N] [--format text|json]
                                                print the items most like TEXT, best first
+  insights [--period 2026-Q4|2026-11|2026-W48] [--team T] [--format text|json|csv]
+                                               the success indicators of a period (default
+                                               this quarter) against the previous one
 
 `jerry COMMAND --help` describes each command's options."""
 
@@ -195,6 +198,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     items_admin.add_actions(items_commands)
     similar_admin.add_actions(items_commands)
+
+    insights = commands.add_parser(
+        "insights", help="the success indicators of a period, per team and area"
+    )
+    from bot.insights import cli as insights_admin
+
+    insights_admin.add_options(insights)
     return parser
 
 
@@ -311,6 +321,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int | None:
         from bot.similar import cli as similar_admin
 
         return similar_admin.run(args, settings)
+    if args.command == "insights":
+        from bot.insights import cli as insights_admin
+
+        return insights_admin.run(args, settings)
     if args.command == "summaries" and args.summaries_command == "fetch":
         from bot.updates.feeds import fetch_command
 

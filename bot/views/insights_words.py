@@ -1,0 +1,67 @@
+"""How insight numbers read, in English and French: durations, decimals (a comma in French),
+shares, and the change from the previous period. Shared by the App Home tab, the report and
+`jerry insights` so a number reads the same everywhere."""
+
+from __future__ import annotations
+
+from bot.i18n import t
+
+MINUTE = 60.0
+HOUR = 3600.0
+DAY = 86400.0
+
+
+def decimal(value: float, lang: str, digits: int = 1) -> str:
+    text = f"{value:,.{digits}f}"
+    if lang == "fr":
+        # 1,234.5 → 1 234,5 (narrow no-break space between thousands, as French prints them)
+        text = text.replace(",", "\u202f").replace(".", ",")
+    return text
+
+
+def whole(value: int, lang: str) -> str:
+    return decimal(value, lang, 0)
+
+
+def duration(seconds: float | None, lang: str) -> str:
+    """ "45 min", "2.5 h", "3.2 d" ("2,5 h", "3,2 j"); an en dash when there is none."""
+    if seconds is None:
+        return "–"
+    if seconds < MINUTE:
+        return t("insights.duration.under_minute", lang)
+    if seconds < HOUR:
+        return t("insights.duration.minutes", lang, value=round(seconds / MINUTE))
+    if seconds < 2 * DAY:
+        return t("insights.duration.hours", lang, value=decimal(seconds / HOUR, lang))
+    return t("insights.duration.days", lang, value=decimal(seconds / DAY, lang))
+
+
+def share(value: float | None, lang: str) -> str:
+    """ "67 %" (French puts a narrow no-break space before %; English none)."""
+    if value is None:
+        return "–"
+    percent = round(value * 100)
+    return f"{percent}\u202f%" if lang == "fr" else f"{percent}%"
+
+
+def change(current: float | None, previous: float | None, lang: str, *, digits: int = 0) -> str:
+    """The change from the previous period in words and an arrow, never by colour alone:
+    "▲ +5", "▼ −2", "= same", or "new" when there was nothing before."""
+    if current is None or previous is None:
+        return t("insights.change.none", lang)
+    delta = current - previous
+    if abs(delta) < 10 ** (-digits) / 2:
+        return t("insights.change.same", lang)
+    text = decimal(abs(delta), lang, digits)
+    return t("insights.change.up" if delta > 0 else "insights.change.down", lang, value=text)
+
+
+def duration_change(current: float | None, previous: float | None, lang: str) -> str:
+    """A duration's change: "▲ 1.5 h longer" / "▼ 20 min shorter"."""
+    if current is None or previous is None:
+        return t("insights.change.none", lang)
+    delta = current - previous
+    if abs(delta) < MINUTE:
+        return t("insights.change.same", lang)
+    key = "insights.change.longer" if delta > 0 else "insights.change.shorter"
+    return t(key, lang, value=duration(abs(delta), lang))
