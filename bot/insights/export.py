@@ -313,27 +313,27 @@ def insights_text(insights: Insights, lang: str) -> str:
             out.append(f"  {team or t('insights.text.unrouted', lang)}: {count}")
     if insights.audience.sees_customers and (insights.at_risk_customers or insights.deals):
         out += ["", t("insights.text.customers", lang)]
-        for row in insights.at_risk_customers:
+        for customer in insights.at_risk_customers:
             out.append(
                 "  "
                 + t(
                     "insights.text.customer_line",
                     lang,
-                    customer=row.customer,
-                    id=row.item_id,
-                    team=row.team,
-                    outcome=t(f"insights.at_risk.{row.outcome}", lang),
+                    customer=customer.customer,
+                    id=customer.item_id,
+                    team=customer.team,
+                    outcome=t(f"insights.at_risk.{customer.outcome}", lang),
                 )
             )
-        for row in insights.deals:
+        for customer in insights.deals:
             out.append(
                 "  "
                 + t(
                     "insights.text.deal_line",
                     lang,
-                    customer=row.customer,
-                    id=row.item_id,
-                    team=row.team,
+                    customer=customer.customer,
+                    id=customer.item_id,
+                    team=customer.team,
                 )
             )
     out += ["", t("insights.text.how", lang)]
