@@ -258,17 +258,27 @@ async def bug_weeks(
         ).subquery("weeks")
         for column, into, extra in (
             (Item.created_at, opened, []),
-            (Item.resolved_at, fixed, [Item.outcome == "fixed", Item.merged_into.is_(None)]),
+            # A merged item's outcome is "duplicate": never counted as fixed.
+            (Item.resolved_at, fixed, [Item.outcome == "fixed"]),
         ):
-            statement = (
-                select(table.c.n, func.count())
-                .select_from(table)
-                .join(Item, and_(column >= table.c.ws, column < table.c.we))
-                .where(Item.category == "bug", *extra, *_teams_filter(team_ids))
-                .group_by(table.c.n)
+            # One index range count per week (a correlated count): the planner cannot turn
+            # it into a scan of every bug item against every week.
+            counted = (
+                select(func.count())
+                .where(
+                    Item.category == "bug",
+                    column >= table.c.ws,
+                    column < table.c.we,
+                    *extra,
+                    *_teams_filter(team_ids),
+                )
+                .correlate(table)
+                .scalar_subquery()
             )
+            statement = select(table.c.n, counted).select_from(table)
             for n, count in (await session.execute(statement)).all():
-                into[int(n)] = int(count)
+                if count:
+                    into[int(n)] = int(count)
     return opened, fixed
 
 
