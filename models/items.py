@@ -193,9 +193,39 @@ class Item(Base):
         Index("ix_items_sla_due_at", "sla_due_at"),
         # Demand and followers (migration 0023): the items merged into one.
         Index("ix_items_merged_into", "merged_into"),
-        # Insights (migration 0026): the bug trend reads one category's items by week.
+        # Insights (migration 0026): the bug trend reads one category's items by week; a
+        # period's numbers read these two indexes alone (covering: no row is read), so a
+        # quarter of a million-item database takes a fraction of a second.
         Index("ix_items_category_created_at", "category", "created_at"),
-        Index("ix_items_category_resolved_at", "category", "resolved_at"),
+        Index("ix_items_category_resolved_at", "category", "resolved_at", "outcome"),
+        Index(
+            "ix_items_insights",
+            "created_at",
+            "team_id",
+            "area_id",
+            "kind",
+            "category",
+            "sla_breached",
+            "similar_choice",
+            "merged_into",
+            "route_step",
+            "source",
+            "status",
+            "first_acknowledged_at",
+            "first_answered_at",
+            "resolved_at",
+        ),
+        Index(
+            "ix_items_insights_resolved",
+            "resolved_at",
+            "status",
+            "merged_into",
+            "team_id",
+            "area_id",
+            "customer_at_risk",
+            "customer_outcome",
+            "helped_deal",
+        ),
     )
 
 

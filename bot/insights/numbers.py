@@ -70,17 +70,52 @@ ALL = "all"
 
 def timing_of(values: Iterable[tuple[float, bool]]) -> Timing:
     """(seconds, breached) pairs → count, median, p90 (nearest rank), share within target."""
-    pairs = sorted(values)
-    if not pairs:
-        return Timing()
-    seconds = [value for value, _ in pairs]
-    within = sum(1 for _, breached in pairs if not breached)
-    return Timing(
-        count=len(seconds),
-        median=float(statistics.median(seconds)),
-        p90=seconds[max(0, math.ceil(0.9 * len(seconds)) - 1)],
-        within_target=within / len(seconds),
-    )
+    stage = _Stage()
+    for seconds, breached in values:
+        stage.add(seconds, breached)
+    return stage.timing()
+
+
+class _Stage:
+    """One stage's durations (seconds) and how many of them breached a target."""
+
+    __slots__ = ("breached", "seconds")
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+        self.breached = 0
+
+    def add(self, seconds: float, breached: bool) -> None:
+        self.seconds.append(seconds)
+        self.breached += breached
+
+    def extend(self, other: _Stage) -> None:
+        self.seconds += other.seconds
+        self.breached += other.breached
+
+    def timing(self) -> Timing:
+        if not self.seconds:
+            return Timing()
+        ordered = sorted(self.seconds)
+        count = len(ordered)
+        return Timing(
+            count=count,
+            # Rounded to the millisecond: SQLite's durations are floats of days.
+            median=round(float(statistics.median(ordered)), 3),
+            p90=round(ordered[max(0, math.ceil(0.9 * count) - 1)], 3),
+            within_target=(count - self.breached) / count,
+        )
+
+
+class _Durations:
+    """The durations of one team and area for one period, by stage."""
+
+    __slots__ = ("acknowledge", "first_answer", "resolve")
+
+    def __init__(self) -> None:
+        self.acknowledge = _Stage()
+        self.first_answer = _Stage()
+        self.resolve = _Stage()
 
 
 class _Tally:
@@ -90,31 +125,29 @@ class _Tally:
         self.items = 0
         self.by_kind: dict[str, int] = dict.fromkeys(ITEM_KINDS, 0)
         self.by_category: dict[str, int] = dict.fromkeys(CATEGORY_KEYS, 0)
-        self.acknowledge: list[tuple[float, bool]] = []
-        self.first_answer: list[tuple[float, bool]] = []
-        self.resolve: list[tuple[float, bool]] = []
+        self.durations = _Durations()
         self.breaches = 0
         self.resolved = 0
         self.deals = 0
         self.at_risk: dict[str, int] = dict.fromkeys(AT_RISK_OUTCOMES, 0)
         self.saved: dict[str, int] = dict.fromkeys(SAVING_KINDS, 0)
 
-    def add_item(self, row: store.ItemRow) -> None:
-        self.items += 1
-        self.by_kind[row.kind] = self.by_kind.get(row.kind, 0) + 1
+    def add_count(self, row: store.ItemCount) -> None:
+        self.items += row.count
+        self.by_kind[row.kind] = self.by_kind.get(row.kind, 0) + row.count
         if row.kind == "painpoint":
             key = row.category if row.category in CATEGORY_KEYS else "none"
-            self.by_category[key] += 1
-        if row.acknowledge is not None:
-            self.acknowledge.append((row.acknowledge, row.breached))
-        if row.first_answer is not None:
-            self.first_answer.append((row.first_answer, row.breached))
-        if row.resolve is not None:
-            self.resolve.append((row.resolve, row.breached))
-        self.breaches += row.breached
-        self.saved["answer_reused"] += row.answer_reused
-        self.saved["duplicate_absorbed"] += row.duplicate_absorbed
-        self.saved["routed_directly"] += row.routed_directly
+            self.by_category[key] += row.count
+        if row.breached:
+            self.breaches += row.count
+        self.saved["answer_reused"] += row.count * row.answer_reused
+        self.saved["duplicate_absorbed"] += row.count * row.duplicate_absorbed
+        self.saved["routed_directly"] += row.count * row.routed_directly
+
+    def add_durations(self, durations: _Durations) -> None:
+        self.durations.acknowledge.extend(durations.acknowledge)
+        self.durations.first_answer.extend(durations.first_answer)
+        self.durations.resolve.extend(durations.resolve)
 
     def add_resolved(self, group: store.ResolvedGroup) -> None:
         self.resolved += group.count
@@ -127,13 +160,13 @@ class _Tally:
             self.at_risk[outcome] += group.count
 
     def numbers(self) -> Numbers:
-        resolve = timing_of(self.resolve)
+        resolve = self.durations.resolve.timing()
         return Numbers(
             items=self.items,
             by_kind=dict(self.by_kind),
             by_category=dict(self.by_category),
-            acknowledge=timing_of(self.acknowledge),
-            first_answer=timing_of(self.first_answer),
+            acknowledge=self.durations.acknowledge.timing(),
+            first_answer=self.durations.first_answer.timing(),
             # No target runs to a resolution: its share is not a target's.
             resolve=Timing(resolve.count, resolve.median, resolve.p90, None),
             sla_breaches=self.breaches,
@@ -174,7 +207,12 @@ async def compute_insights(
     async with sessions() as session:
         all_teams, all_areas = await store.names(session)
         team_ids = _visible_teams(all_teams, audience, teams)
-        rows = await store.items_in(session, previous.start, period.start, period.end, team_ids)
+        counts = await store.item_counts(
+            session, previous.start, period.start, period.end, team_ids
+        )
+        durations = await store.item_durations(
+            session, previous.start, period.start, period.end, team_ids
+        )
         resolved = await store.resolved_groups(
             session, previous.start, period.start, period.end, team_ids
         )
@@ -200,9 +238,23 @@ async def compute_insights(
         late = await store.late_now(session, now, team_ids)
 
     tallies: dict[tuple[str, int | None, bool], _Tally] = defaultdict(_Tally)
-    for row in rows:
+    for row in counts:
         for key in ((ALL, None), ("team", row.team_id), ("area", row.area_id)):
-            tallies[(*key, row.current)].add_item(row)
+            tallies[(*key, row.current)].add_count(row)
+    # One pass over the timed items, into a list per team and area; then each list joins its
+    # team's, its area's and the total's (a 100 000-item quarter is read in one go).
+    buckets: dict[tuple[bool, int | None, int | None], _Durations] = defaultdict(_Durations)
+    for current, team_id, area_id, ack, answer, resolve, breached in durations:
+        bucket = buckets[(current, team_id, area_id)]
+        if ack is not None:
+            bucket.acknowledge.add(ack, breached)
+        if answer is not None:
+            bucket.first_answer.add(answer, breached)
+        if resolve is not None:
+            bucket.resolve.add(resolve, breached)
+    for (current, team_id, area_id), bucket in buckets.items():
+        for key in ((ALL, None), ("team", team_id), ("area", area_id)):
+            tallies[(*key, current)].add_durations(bucket)
     for group in resolved:
         for key in ((ALL, None), ("team", group.team_id), ("area", group.area_id)):
             tallies[(*key, group.current)].add_resolved(group)

@@ -49,93 +49,122 @@ def seconds_between(session: AsyncSession, later: Any, earlier: Any) -> ColumnEl
     return func.extract("epoch", later - earlier)
 
 
+def not_merged() -> ColumnElement[bool]:
+    """`merged_into IS NULL`, written so that no planner reads the items by
+    ix_items_merged_into (almost every item has none: SQLite would scan them all that way)
+    instead of by the period's range."""
+    return func.coalesce(Item.merged_into, 0) == 0
+
+
 def _teams_filter(team_ids: Collection[int] | None) -> list[ColumnElement[bool]]:
     return [] if team_ids is None else [Item.team_id.in_(list(team_ids))]
 
 
 @dataclass(frozen=True)
-class ItemRow:
-    """One item that came in during the period or the previous one (slim: numbers only)."""
+class ItemCount:
+    """How many items that came in during the period (or the previous one) share a team, an
+    area, a kind, a category and the time-saved flags."""
 
     current: bool  # in the period (else the previous one)
     team_id: int | None
     area_id: int | None
     kind: str
     category: str | None
-    acknowledge: float | None  # seconds; None when not taken up or not timed
-    first_answer: float | None
-    resolve: float | None
     breached: bool
     answer_reused: bool
     duplicate_absorbed: bool
     routed_directly: bool
+    count: int
 
 
-async def items_in(
+async def item_counts(
     session: AsyncSession,
     start: datetime,
     middle: datetime,
     end: datetime,
     team_ids: Collection[int] | None,
-) -> list[ItemRow]:
-    """Items created in [start, end), flagged current when created at or after `middle`.
-
-    Not timed (durations None): imported items (their lead was never asked at the time),
-    items answered by a past answer (no lead involved) and items merged into another (the
-    kept item's times count)."""
-    timed = and_(
-        Item.source != IMPORT_SOURCE,
-        Item.similar_choice.is_distinct_from("answered"),
-        Item.merged_into.is_(None),
-    )
-
-    def timing(column: Any) -> ColumnElement[Any]:
-        return case(
-            (
-                and_(timed, column.is_not(None), column >= Item.created_at),
-                seconds_between(session, column, Item.created_at),
-            ),
-            else_=null(),
-        )
-
-    resolved_now = and_(Item.status == "resolved", Item.resolved_at.is_not(None))
-    statement = select(
-        (Item.created_at >= middle).label("current"),
+) -> list[ItemCount]:
+    """Items created in [start, end), grouped; `current` when created at or after `middle`.
+    Read from the insights index alone (ix_items_insights, migration 0026)."""
+    current = (Item.created_at >= middle).label("current")
+    reused = (Item.similar_choice == "answered").label("reused")
+    merged = Item.merged_into.is_not(None).label("merged")
+    direct = Item.route_step.in_(DIRECT_STEPS).label("direct")
+    keys = (
+        current,
         Item.team_id,
         Item.area_id,
         Item.kind,
         Item.category,
-        timing(Item.first_acknowledged_at),
-        timing(Item.first_answered_at),
-        case((resolved_now, timing(Item.resolved_at)), else_=null()),
         Item.sla_breached,
-        (Item.similar_choice == "answered"),
-        Item.merged_into.is_not(None),
-        Item.route_step.in_(DIRECT_STEPS),
-    ).where(Item.created_at >= start, Item.created_at < end, *_teams_filter(team_ids))
-    rows = (await session.execute(statement)).all()
+        reused,
+        merged,
+        direct,
+    )
+    statement = (
+        select(*keys, func.count())
+        .where(Item.created_at >= start, Item.created_at < end, *_teams_filter(team_ids))
+        .group_by(*keys)
+    )
     return [
-        ItemRow(
+        ItemCount(
             bool(r[0]),
             r[1],
             r[2],
             r[3],
             r[4],
-            _seconds(r[5]),
-            _seconds(r[6]),
-            _seconds(r[7]),
+            bool(r[5]),
+            bool(r[6]),
+            bool(r[7]),
             bool(r[8]),
-            bool(r[9]),
-            bool(r[10]),
-            bool(r[11]),
+            int(r[9]),
         )
-        for r in rows
+        for r in (await session.execute(statement)).all()
     ]
 
 
-def _seconds(value: Any) -> float | None:
-    # SQLite's julianday() is a float of days: rounded to the millisecond, it is exact again.
-    return None if value is None else round(float(value), 3)
+async def item_durations(
+    session: AsyncSession,
+    start: datetime,
+    middle: datetime,
+    end: datetime,
+    team_ids: Collection[int] | None,
+) -> list[tuple[bool, int | None, int | None, float | None, float | None, float | None, bool]]:
+    """(current, team, area, to acknowledge, to first answer, to resolve, breached) of the
+    timed items created in [start, end) that a person took up, in seconds (floats; SQLite's
+    julianday() makes them a few microseconds off, which the callers round away).
+
+    Not timed: imported items (their lead was never asked at the time), items answered by a
+    past answer (no lead involved) and items merged into another (the kept item's times
+    count)."""
+
+    def since_created(column: Any) -> ColumnElement[Any]:
+        return case(
+            (column >= Item.created_at, seconds_between(session, column, Item.created_at)),
+            else_=null(),
+        )
+
+    resolved_now = and_(Item.status == "resolved", Item.resolved_at.is_not(None))
+    statement = select(
+        Item.created_at >= middle,
+        Item.team_id,
+        Item.area_id,
+        since_created(Item.first_acknowledged_at),
+        since_created(Item.first_answered_at),
+        case((resolved_now, since_created(Item.resolved_at)), else_=null()),
+        Item.sla_breached,
+    ).where(
+        Item.created_at >= start,
+        Item.created_at < end,
+        Item.first_acknowledged_at.is_not(None) | Item.first_answered_at.is_not(None),
+        Item.source != IMPORT_SOURCE,
+        or_(Item.similar_choice.is_(None), Item.similar_choice != "answered"),
+        not_merged(),
+        *_teams_filter(team_ids),
+    )
+    # Core rows (the session's connection): no ORM processing of 100 000 tuples.
+    connection = await session.connection()
+    return [tuple(row) for row in (await connection.execute(statement)).all()]
 
 
 @dataclass(frozen=True)
@@ -157,7 +186,7 @@ def _resolved_in(start: datetime, end: datetime) -> list[ColumnElement[bool]]:
         Item.resolved_at >= start,
         Item.resolved_at < end,
         Item.status.in_(CLOSED_STATUSES),
-        Item.merged_into.is_(None),
+        not_merged(),
     ]
 
 
@@ -169,7 +198,7 @@ async def resolved_groups(
     team_ids: Collection[int] | None,
 ) -> list[ResolvedGroup]:
     current = (Item.resolved_at >= middle).label("current")
-    at_risk = and_(Item.customer_at_risk, Item.customer.is_not(None)).label("at_risk")
+    at_risk = Item.customer_at_risk.label("at_risk")
     statement = (
         select(
             current,
@@ -358,8 +387,8 @@ async def late_now(
     statement = (
         select(Item.team_id, func.count())
         .where(
+            # (Not `resolved_at IS NULL`: SQLite would read every open item by that index.)
             Item.status.not_in(CLOSED_STATUSES),
-            Item.resolved_at.is_(None),
             Item.sla_due_at.is_not(None),
             Item.sla_due_at <= now,
             *_teams_filter(team_ids),
