@@ -46,7 +46,8 @@ def seconds_between(session: AsyncSession, later: Any, earlier: Any) -> ColumnEl
     """`later - earlier` in seconds, computed by the database."""
     if dialect_of(session) == "sqlite":
         return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-    return func.extract("epoch", later - earlier)
+    # date_part (double precision), not extract (numeric since PostgreSQL 14: slow decoding).
+    return func.date_part("epoch", later - earlier)
 
 
 def not_merged() -> ColumnElement[bool]:
