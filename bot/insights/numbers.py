@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
+from dataclasses import replace
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 
@@ -404,3 +405,43 @@ def _survey_trends(rounds: list[store.RoundMeans]) -> list[SurveyTrend]:
                 )
             )
     return trends
+
+
+# --- reused for a while -------------------------------------------------------------------------
+
+# The insights a view computed lately, per database, period, reader's scope and teams: a
+# person switching tabs or periods, or several admins opening the Home, reuse them for
+# CACHE_SECONDS (a quarter of a million-item database takes about a second to compute).
+CACHE_SECONDS = 300.0
+_cache: dict[tuple[object, ...], tuple[float, Insights]] = {}
+
+
+async def cached_insights(
+    sessions: async_sessionmaker[AsyncSession],
+    period: Period,
+    audience: Audience,
+    *,
+    now: datetime,
+    teams: Sequence[str] | None = None,
+    max_age: float = CACHE_SECONDS,
+) -> Insights:
+    """`compute_insights`, reused when the same scope asked within `max_age` seconds (the
+    App Home; the report and `jerry insights` compute afresh)."""
+    import time
+
+    scope = ("admin",) if audience.is_admin else tuple(sorted(audience.team_ids))
+    key = (id(sessions), period.key, period.timezone, scope, tuple(teams or ()))
+    stamp = time.monotonic()
+    found = _cache.get(key)
+    if found is not None and stamp - found[0] <= max_age:
+        return replace(found[1], audience=audience)
+    insights = await compute_insights(sessions, period, audience, now=now, teams=teams)
+    if len(_cache) > 256:  # bounded: the oldest half goes
+        for old in sorted(_cache, key=lambda k: _cache[k][0])[:128]:
+            del _cache[old]
+    _cache[key] = (stamp, insights)
+    return insights
+
+
+def forget_cached() -> None:
+    _cache.clear()
