@@ -80,6 +80,7 @@ class WeekPoint:
     first_day: date
     opened: int  # bug items created that week
     fixed: int  # bug items resolved as fixed that week
+    complete: bool = True  # False for a week the period's end (or now) cuts short
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,8 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
-from dataclasses import replace
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -302,7 +302,7 @@ async def compute_insights(
         teams=tuple(team_rows),
         areas=tuple(area_rows),
         bug_trend=tuple(
-            WeekPoint(w.key, w.first_day, opened.get(i, 0), fixed.get(i, 0))
+            WeekPoint(w.key, w.first_day, opened.get(i, 0), fixed.get(i, 0), w.end <= until)
             for i, w in enumerate(week_periods)
         ),
         time_saved=TimeSaved(

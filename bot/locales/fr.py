@@ -1176,6 +1176,21 @@ MESSAGES: dict[str, str] = {
     "insights.period.bad_timezone": "{text} n’est pas un fuseau horaire : écrivez un nom IANA comme Europe/Paris",
     "insights.period.bad_kind": "{text} n’est pas un type de période : week, month ou quarter",
     "cli.insights.unknown_team": "aucune équipe ne s’appelle {name} ; les équipes sont : {teams}",
+    "insights.chart.bug_trend.title": "Tendance des bugs : points de friction de type bug ouverts et corrigés par semaine (les {weeks} dernières semaines complètes)",
+    "insights.chart.bug_trend.alt": "Tendance des bugs sur les {weeks} dernières semaines complètes : {opened} points de friction de type bug ouverts et {fixed} corrigés ; en {week}, {last_opened} ouverts et {last_fixed} corrigés.",
+    "insights.chart.bug_trend.opened": "ouverts",
+    "insights.chart.bug_trend.fixed": "corrigés",
+    "insights.chart.bug_trend.y": "points de friction de type bug",
+    "insights.chart.items_by_area.title": "Demandes reçues par domaine produit : {period} comparé à {previous}",
+    "insights.chart.items_by_area.alt": "Demandes reçues par domaine produit, {period} (et {previous}) : {areas}.",
+    "insights.chart.area_alt_item": "{area} {count} ({previous})",
+    "insights.chart.items_by_area.y": "demandes",
+    "insights.chart.acknowledge.title": "Délai de prise en charge par équipe, {period}",
+    "insights.chart.acknowledge.alt": "Délai de prise en charge par équipe en {period}, médiane et 90e centile : {teams}.",
+    "insights.chart.acknowledge_alt_item": "{team} {median} et {p90}",
+    "insights.chart.acknowledge.median": "médiane",
+    "insights.chart.acknowledge.p90": "90e centile",
+    "insights.chart.acknowledge.y": "heures",
 }
 
 
