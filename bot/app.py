@@ -25,6 +25,8 @@ from bot.config import Settings
 from bot.db import database_answers
 from bot.directory import Directory
 from bot.help import service as first_contact
+from bot.insights import report as insights_report
+from bot.insights.report import SendResult, run_due_reports
 from bot.intake import welcome as lead_welcome
 from bot.logs import keep_people_out_of_logs, quiet_routine_logs
 from bot.outbox.pressure import RequestPressure
@@ -85,6 +87,7 @@ def outbox_handlers(
     first_contact.register_outbox(registry)
     lead_welcome.register_outbox(registry)
     similar_intake.register_outbox(registry, similar)
+    insights_report.register_outbox(registry)
     return registry
 
 
@@ -97,6 +100,8 @@ def scheduled_jobs(settings: Settings) -> dict[str, float]:
         "feeds": float(settings.jerry_feed_minutes * 60),
         "survey_results": float(settings.jerry_survey_check_seconds),
         "surveys": float(settings.jerry_survey_check_seconds),
+        # The product-ops report looks for its slot as often as the summaries do.
+        "insights_report": float(settings.jerry_summary_check_seconds),
     }
     return {name: seconds for name, seconds in jobs.items() if seconds > 0}
 
@@ -159,6 +164,7 @@ class JerryApp:
             # Pulse survey results: reminders before closing, closing, results.
             "survey_results": self.run_survey_results,
             "surveys": self.run_surveys,
+            "insights_report": self.run_insights_report,
         }
         for name, seconds in scheduled_jobs(settings).items():
             self.scheduler.add_job(name, interval(seconds), runs[name])
@@ -247,6 +253,13 @@ class JerryApp:
     async def run_summaries(self, now: datetime) -> list[PostResult]:
         """The summaries tick at `now`: post each subscription's latest slot not posted yet."""
         return await run_due_summaries(self.services, now)
+
+    async def run_insights_report(self, now: datetime) -> list[SendResult]:
+        """The product-ops report tick at `now`: owe each cadence's latest period not reported."""
+        results = await run_due_reports(self.sessions, now)
+        if any(result.outcome == "owed" for result in results):
+            self.worker.kick()
+        return results
 
     async def run_survey_results(self, now: datetime) -> tuple[object, CloseSummary]:
         """The survey results tick at `now`: remind those who have not finished, close rounds

@@ -52,6 +52,9 @@ EPILOG = """all commands:
   insights [--period 2026-Q4|2026-11|2026-W48] [--team T] [--format text|json|csv]
                                                the success indicators of a period (default
                                                this quarter) against the previous one
+  insights report [--period 2026-11|2026-Q4] [--format md|csv] [--send [--again]]
+                                               the product-ops report of a finished month or
+                                               quarter: printed, or posted now (once)
 
 `jerry COMMAND --help` describes each command's options."""
 

@@ -16,6 +16,7 @@ from handlers import (
     errors,
     help,
     home,
+    insights,
     intake,
     matching,
     merge,
@@ -47,4 +48,5 @@ def register(app: AsyncApp, services: Services) -> None:
     home.register(app)
     updates.register(app)
     summaries.register(app)
+    insights.register(app)
     matching.speed_up(app)

@@ -31,7 +31,7 @@ async def test_three_charts_each_with_words_and_never_colour_alone(
     # Complete weeks only (2026-W53 is cut by the quarter's end), the latest 26.
     assert trend.categories[-1] == "2026-W52" and len(trend.categories) == 26
     # W27 to W52: items 8 (W31), 1 (W40), 5 (W45, merged: never fixed), 7 (W47).
-    assert "4 bug pain points opened and 3 fixed" in trend.alt_text
+    assert "bug pain points opened 4, fixed 3" in trend.alt_text
     areas = specs["items_by_area"]
     assert areas.categories == ("Billing", "iOS", "Checkout")
     assert "Billing 3 (1), iOS 3 (0), Checkout 1 (1)" in areas.alt_text

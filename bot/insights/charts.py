@@ -121,7 +121,7 @@ def items_by_area_spec(insights: Insights, lang: str) -> ChartSpec | None:
             "insights.chart.area_alt_item",
             lang,
             area=a.name,
-            count=a.current.items,
+            items=a.current.items,
             previous=a.previous.items,
         )
         for a in areas

@@ -2,6 +2,7 @@
 
 jerry insights [--period 2026-Q4|2026-11|2026-W48|quarter|month|week] [--team T ...]
                [--format text|json|csv]
+jerry insights report [--period 2026-11|2026-Q4|month|quarter] [--format md|csv] [--send [--again]]
 
 Periods are read in the product-ops report's timezone (the summaries file's `report:`), UTC
 without one; the default is this quarter, compared with the previous one. The command reads
@@ -19,7 +20,7 @@ from typing import Any
 from bot.admin_files import CommandError, print_for_terminal
 from bot.config import Settings
 from bot.db import create_engine, session_factory
-from bot.i18n import t
+from bot.i18n import t, tn
 from bot.insights.periods import KINDS, Period, PeriodError, current_period, parse_period
 
 FORMATS = ("text", "json", "csv")
@@ -42,12 +43,107 @@ def add_options(insights: argparse.ArgumentParser) -> None:
     insights.add_argument(
         "--format", choices=FORMATS, default="text", help="text (default), json or csv"
     )
+    actions = insights.add_subparsers(dest="insights_command", metavar="ACTION", required=False)
+    report = actions.add_parser(
+        "report",
+        help="the product-ops report: print it (Markdown or CSV), or owe it now (--send)",
+    )
+    report.add_argument(
+        "--period",
+        dest="report_period",
+        default="month",
+        help="2026-11 or 2026-Q4 (default: the month before this one; quarter: the quarter "
+        "before this one)",
+    )
+    report.add_argument(
+        "--format",
+        dest="report_format",
+        choices=("md", "csv"),
+        default="md",
+        help="what is printed: md (default) or csv",
+    )
+    report.add_argument(
+        "--send",
+        action="store_true",
+        help="post it now to the report's channel and people (once per period)",
+    )
+    report.add_argument("--again", action="store_true", help="with --send: post another one")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if getattr(args, "insights_command", None) == "report":
+        return asyncio.run(
+            report_command(
+                settings,
+                period=args.report_period,
+                fmt=args.report_format,
+                send=args.send,
+                again=args.again,
+            )
+        )
     return asyncio.run(
         insights_command(settings, period=args.period, teams=args.team, fmt=args.format)
     )
+
+
+async def report_command(
+    settings: Settings,
+    *,
+    period: str,
+    fmt: str,
+    send: bool,
+    again: bool,
+    now: datetime | None = None,
+) -> int:
+    """`jerry insights report`: the report of a finished month or quarter, printed, or owed
+    to its channel and people (the running bot's outbox posts it)."""
+    from bot.insights.export import insights_csv
+    from bot.insights.numbers import ADMIN, compute_insights
+    from bot.insights.report import owe_report, report_settings
+    from bot.views.insights_report import report_markdown
+    from bot.views.insights_words import period_label
+
+    lang = settings.jerry_language
+    now = now or datetime.now(UTC)
+    engine = create_engine(settings.database_url)
+    try:
+        sessions = session_factory(engine)
+        async with sessions() as session:
+            report = await report_settings(session)
+            timezone = report.timezone if report else await report_timezone(session)
+        if send and report is None:
+            raise CommandError(t("cli.insights.report.none", lang))
+        language = report.language if report else lang
+        value = period.strip().lower()
+        if value in ("month", "quarter"):
+            chosen = current_period(value, now, timezone).previous()
+        else:
+            chosen = period_from(period, timezone, now, lang)
+        if chosen.kind == "week":
+            raise CommandError(t("insights.period.bad", lang, text=period))
+        label = period_label(chosen.kind, chosen.key, language)
+        if send:
+            assert report is not None
+            result = await owe_report(sessions, report, chosen, now=now, again=again)
+            if result.outcome == "taken":
+                raise CommandError(t("cli.insights.report.already", lang, period=label))
+            print(
+                tn(
+                    "cli.insights.report.sent",
+                    len(report.dm),
+                    lang,
+                    period=label,
+                    channel=report.channel,
+                )
+            )
+            return 0
+        insights = await compute_insights(sessions, chosen, ADMIN, now=now)
+    finally:
+        await engine.dispose()
+    sys.stdout.write(
+        insights_csv(insights) if fmt == "csv" else report_markdown(insights, language)
+    )
+    return 0
 
 
 async def report_timezone(session: Any) -> str:

@@ -13,6 +13,14 @@ feeds:
   - name: web releases
     github: acme/web                # or rss: URL (RSS or Atom), or json: URL (JSON Feed)
     area: Checkout
+report:                             # optional: the product-ops report (bot/insights/report.py)
+  channel: C0PRODOPS
+  dm: [U0CPO, cpo@example.com]      # optional: people who get it by DM too (ids or emails)
+  timezone: Europe/Paris            # periods and times are read here; default UTC
+  language: en                      # en | fr; default en
+  monthly: {day: 1, time: "09:00"}  # the month just ended, on that day of the next one
+  quarterly: {day: 2, time: "09:00"}  # the quarter just ended; either or both (default: both,
+                                    # day 1 at 09:00)
 ```
 
 It is checked like the routing file (with bot/config_file.py's checker): every problem is
@@ -35,9 +43,11 @@ from bot.config_file import (
     ConfigFileError,
     FileProblem,
     FlowList,
+    FlowMap,
     compose_yaml,
     drop_nulls,
     dump_yaml,
+    is_null,
 )
 from bot.sla.business_time import DAY_NAMES, FULL_DAY_NAMES, SlaError, parse_clock
 
@@ -51,6 +61,10 @@ FRENCH_DAY_NAMES = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi",
 GITHUB_REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 HTTP_URL = re.compile(r"^https?://[^\s/]+(?:/\S*)?$", re.IGNORECASE)
 SUBSCRIPTION_KEYS = ("name", "channel", "areas", "weekday", "time", "timezone", "language")
+REPORT_KEYS = ("channel", "dm", "timezone", "language", "monthly", "quarterly")
+REPORT_CADENCES = ("monthly", "quarterly")
+SCHEDULE_KEYS = ("day", "time")
+DM_LIMIT = 50
 FEED_KEYS = ("name", *FEED_KINDS, "area")
 
 
@@ -74,9 +88,58 @@ class FeedSpec:
 
 
 @dataclass(frozen=True)
+class ReportSchedule:
+    day: int = 1  # day of the month (1..28) the report of the period just ended is posted
+    time: str = "09:00"  # HH:MM, local time in the report's timezone
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """The product-ops report: where it goes, when, in which language and timezone."""
+
+    channel: str
+    dm: tuple[str, ...] = ()  # user ids or emails (resolved when the report is sent)
+    timezone: str = "UTC"
+    language: str = "en"
+    monthly: ReportSchedule | None = ReportSchedule()
+    quarterly: ReportSchedule | None = ReportSchedule()
+
+    def as_setting(self) -> dict[str, Any]:
+        """As stored in file_settings (bot/insights/file_settings.py, name REPORT)."""
+        return {
+            "channel": self.channel,
+            "dm": list(self.dm),
+            "timezone": self.timezone,
+            "language": self.language,
+            **{
+                cadence: {"day": schedule.day, "time": schedule.time}
+                for cadence in REPORT_CADENCES
+                if (schedule := getattr(self, cadence)) is not None
+            },
+        }
+
+    @classmethod
+    def from_setting(cls, value: dict[str, Any]) -> ReportSpec:
+        def schedule(raw: Any) -> ReportSchedule | None:
+            if not isinstance(raw, dict):
+                return None
+            return ReportSchedule(int(raw.get("day", 1)), str(raw.get("time", "09:00")))
+
+        return cls(
+            channel=str(value.get("channel", "")),
+            dm=tuple(str(each) for each in value.get("dm") or ()),
+            timezone=str(value.get("timezone") or "UTC"),
+            language=str(value.get("language") or "en"),
+            monthly=schedule(value.get("monthly")),
+            quarterly=schedule(value.get("quarterly")),
+        )
+
+
+@dataclass(frozen=True)
 class SummariesConfig:
     subscriptions: tuple[SubscriptionSpec, ...] = ()
     feeds: tuple[FeedSpec, ...] = ()
+    report: ReportSpec | None = None
 
 
 class SummariesFileError(ConfigFileError):
@@ -137,9 +200,14 @@ class _SummariesChecker(Checker):
         self.feed_names: dict[str, int] = {}
 
     def config(self, root: Node) -> SummariesConfig | None:
-        top = self.mapping(root, "", ("subscriptions", "feeds"))
+        top = self.mapping(root, "", ("subscriptions", "feeds", "report"))
         if top is None:
             return None
+        report = None
+        if top.get("report") is not None and not is_null(top["report"]):
+            report = self.report(top["report"], "report")
+            if report is None:
+                return None
         subscriptions = [
             self.subscription(node, f"subscriptions[{index}]")
             for index, node in enumerate(
@@ -155,7 +223,105 @@ class _SummariesChecker(Checker):
         return SummariesConfig(
             subscriptions=tuple(s for s in subscriptions if s is not None),
             feeds=tuple(f for f in feeds if f is not None),
+            report=report,
         )
+
+    def timezone(self, node: Node, field: str) -> str | None:
+        text = self.text(node, field, limit=TIMEZONE_LIMIT)
+        if text is not None and not valid_timezone(text):
+            self.problem(
+                node,
+                field,
+                f"“{text}” is not a time zone: use an IANA name, like Europe/Paris or UTC",
+            )
+            return None
+        return text
+
+    def language(self, node: Node, field: str) -> str | None:
+        text = self.text(node, field, limit=16)
+        if text is not None and text.lower() not in LANGUAGES:
+            self.problem(node, field, "must be en or fr")
+            return None
+        return text.lower() if text is not None else None
+
+    def report(self, node: Node, field: str) -> ReportSpec | None:
+        values = self.mapping(node, field, REPORT_KEYS, required=("channel",))
+        if values is None:
+            return None
+        drop_nulls(values, ("dm", "timezone", "language", "monthly", "quarterly"))
+        ok = True
+        channel = self.channel(values.get("channel"), f"{field}.channel")
+        dm: list[str] = []
+        dm_nodes = values.get("dm")
+        if dm_nodes is not None:
+            nodes = [dm_nodes] if isinstance(dm_nodes, ScalarNode) else None
+            if isinstance(dm_nodes, SequenceNode):
+                nodes = list(dm_nodes.value)
+            if nodes is None:
+                self.problem(dm_nodes, f"{field}.dm", "must be a list of user ids or emails")
+                nodes, ok = [], False
+            if len(nodes) > DM_LIMIT:
+                self.problem(dm_nodes, f"{field}.dm", f"names more than {DM_LIMIT} people")
+                ok = False
+            for index, each in enumerate(nodes):
+                person = self.user(each, f"{field}.dm[{index}]")
+                if person is None:
+                    ok = False
+                elif person.casefold() not in {p.casefold() for p in dm}:
+                    dm.append(person)
+        timezone, language = "UTC", "en"
+        if "timezone" in values:
+            found = self.timezone(values["timezone"], f"{field}.timezone")
+            ok, timezone = (ok and found is not None), found or timezone
+        if "language" in values:
+            found = self.language(values["language"], f"{field}.language")
+            ok, language = (ok and found is not None), found or language
+        schedules: dict[str, ReportSchedule | None] = {}
+        given = [c for c in REPORT_CADENCES if c in values]
+        for cadence in REPORT_CADENCES:
+            if cadence not in values:
+                # Neither given: both, on day 1 at 09:00; one given: only that one.
+                schedules[cadence] = None if given else ReportSchedule()
+                continue
+            schedule = self.schedule(values[cadence], f"{field}.{cadence}")
+            ok = ok and schedule is not None
+            schedules[cadence] = schedule
+        if not ok or channel is None:
+            return None
+        return ReportSpec(
+            channel=channel,
+            dm=tuple(dm),
+            timezone=timezone,
+            language=language,
+            monthly=schedules["monthly"],
+            quarterly=schedules["quarterly"],
+        )
+
+    def schedule(self, node: Node, field: str) -> ReportSchedule | None:
+        values = self.mapping(node, field, SCHEDULE_KEYS)
+        if values is None:
+            return None
+        drop_nulls(values, SCHEDULE_KEYS)
+        day, clock, ok = 1, "09:00", True
+        if "day" in values:
+            text = self.text(values["day"], f"{field}.day", limit=8)
+            if text is None or not text.isdigit() or not 1 <= int(text) <= 28:
+                if text is not None:
+                    self.problem(
+                        values["day"], f"{field}.day", "must be a day of the month, 1 to 28"
+                    )
+                ok = False
+            else:
+                day = int(text)
+        if "time" in values:
+            text = self.text(values["time"], f"{field}.time", limit=16)
+            try:
+                clock = parse_clock(text or "", "").strftime("%H:%M")
+            except SlaError as exc:
+                if text is not None:
+                    self.problem(values["time"], f"{field}.time", str(exc))
+                ok = False
+        return ReportSchedule(day, clock) if ok else None
 
     def area(self, node: Node | None, field: str) -> str | None:
         name = self.text(node, field)
@@ -297,5 +463,17 @@ def dump(config: SummariesConfig) -> str:
         )
         subscriptions.append(entry)
     feeds = [{"name": f.name, f.kind: f.url, "area": f.area} for f in config.feeds]
-    text = dump_yaml({"subscriptions": subscriptions, "feeds": feeds}, sections=("feeds",))
+    document: dict[str, Any] = {"subscriptions": subscriptions, "feeds": feeds}
+    sections: tuple[str, ...] = ("feeds",)
+    if config.report is not None:
+        report = config.report.as_setting()
+        report["dm"] = FlowList(report["dm"])
+        for cadence in REPORT_CADENCES:
+            if cadence in report:
+                report[cadence] = FlowMap(report[cadence])
+        if not report["dm"]:
+            del report["dm"]
+        document["report"] = report
+        sections = ("feeds", "report")
+    text = dump_yaml(document, sections=sections)
     return _HEADER + text

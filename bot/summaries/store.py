@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import affected_rows
-from bot.summaries.file import FeedSpec, SubscriptionSpec, SummariesConfig
+from bot.insights.file_settings import REPORT, read_file_setting, write_file_setting
+from bot.summaries.file import FeedSpec, ReportSpec, SubscriptionSpec, SummariesConfig
 from models.routing import Area
 from models.summaries import SummaryPost, SummarySubscription
 from models.updates import Feed
@@ -93,7 +94,13 @@ async def load_summaries_config(session: AsyncSession) -> SummariesConfig:
             FeedSpec(name=feed.name, kind=feed.kind, url=feed.url, area=area or "")
             for feed, area in feeds
         ),
+        report=await stored_report(session),
     )
+
+
+async def stored_report(session: AsyncSession) -> ReportSpec | None:
+    stored = await read_file_setting(session, REPORT)
+    return ReportSpec.from_setting(stored) if stored and stored.get("channel") else None
 
 
 async def replace_summaries_config(
@@ -182,8 +189,22 @@ async def replace_summaries_config(
         if key not in named and not feed.archived:
             feed.archived = True
             counts["feeds_archived"] += 1
+    await replace_report(session, config.report, now=now)
     await session.flush()
     return ReplaceSummary(**counts, reactivated=tuple(reactivated))
+
+
+async def replace_report(
+    session: AsyncSession, report: ReportSpec | None, *, now: datetime
+) -> None:
+    """The product-ops report's settings (none: no report). `since` is when the report was
+    first set: it owes nothing for periods that ended before (a re-import keeps it)."""
+    if report is None:
+        await write_file_setting(session, REPORT, None)
+        return
+    previous = await read_file_setting(session, REPORT) or {}
+    since = previous.get("since") or now.isoformat()
+    await write_file_setting(session, REPORT, {**report.as_setting(), "since": since})
 
 
 # --- subscriptions ----------------------------------------------------------------------------

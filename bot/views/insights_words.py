@@ -65,3 +65,15 @@ def duration_change(current: float | None, previous: float | None, lang: str) ->
         return t("insights.change.same", lang)
     key = "insights.change.longer" if delta > 0 else "insights.change.shorter"
     return t(key, lang, value=duration(abs(delta), lang))
+
+
+def period_label(kind: str, key: str, lang: str) -> str:
+    """ "November 2026", "Q4 2026", "week 48 of 2026" ("novembre 2026", "T4 2026",
+    "semaine 48 de 2026") from a period's kind and key ("2026-11", "2026-Q4", "2026-W48")."""
+    year, _, rest = key.partition("-")
+    if kind == "month":
+        names = t("insights.month_names", lang).split()
+        return t("insights.period.month", lang, month=names[int(rest) - 1], year=year)
+    if kind == "quarter":
+        return t("insights.period.quarter", lang, quarter=rest.lstrip("Qq"), year=year)
+    return t("insights.period.week", lang, week=int(rest.lstrip("Ww")), year=year)
