@@ -340,3 +340,45 @@ async def test_an_invalid_file_or_a_dry_run_changes_nothing(
     assert await import_file(admin_settings, path, dry_run=True, now=NOW) == 0
     assert "would import" in capsys.readouterr().out
     assert await rows(sessions) == before
+
+
+REPORT_BAD = """\
+report:
+  channel: "#product-ops"
+  dm: [U0CPO, not-a-person]
+  timezone: Mars/Olympus
+  language: de
+  monthly: {day: 31, time: "25:00"}
+  quarterly: {day: 1, when: soon}
+  colour: blue
+"""
+
+
+def test_the_report_section_every_problem_with_its_line() -> None:
+    found = problems(REPORT_BAD, areas=AREAS)
+    where = {(line, field) for line, field, _ in found}
+    assert where == {
+        (2, "report.channel"),
+        (3, "report.dm[1]"),
+        (4, "report.timezone"),
+        (5, "report.language"),
+        (6, "report.monthly.day"),
+        (6, "report.monthly.time"),
+        (7, "report.quarterly.when"),
+        (8, "report.colour"),
+    }, sorted(found)
+    messages = {field: message for _, field, message in found}
+    assert messages["report.monthly.day"] == "must be a day of the month, 1 to 28"
+
+
+def test_the_report_section_reads_with_defaults_and_writes_back() -> None:
+    from bot.summaries.file import ReportSchedule, ReportSpec
+
+    only_monthly = parse("report:\n  channel: C0OPS\n  monthly: {day: 3}\n", areas=AREAS)
+    assert only_monthly.report == ReportSpec(
+        channel="C0OPS", monthly=ReportSchedule(3, "09:00"), quarterly=None
+    )
+    both = parse("report: {channel: C0OPS, dm: cpo@example.com, language: FR}\n", areas=AREAS)
+    assert both.report == ReportSpec(channel="C0OPS", dm=("cpo@example.com",), language="fr")
+    assert parse(dump(both), areas=AREAS) == both
+    assert parse(dump(only_monthly), areas=AREAS) == only_monthly
