@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime, timedelta
@@ -17,7 +18,7 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.authorization import AuthorizeResult
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 import handlers
@@ -66,6 +67,8 @@ MAX_BODY_BYTES = 1_000_000
 BODY_SECONDS = 10.0
 # How long Jerry waits at most between two attempts to learn who it is (auth.test).
 IDENTITY_RETRY_CAP_SECONDS = 300.0
+# How long a scrape of /metrics may wait on the database.
+METRICS_SECONDS = 5.0
 
 
 def outbox_handlers(
@@ -199,6 +202,7 @@ class JerryApp:
             routes=[
                 Route("/slack/events", self._slack_events, methods=["POST"]),
                 Route("/healthz", self._healthz, methods=["GET", "HEAD"]),
+                Route("/metrics", self._metrics, methods=["GET"]),
             ],
             lifespan=self._lifespan,
         )
@@ -334,6 +338,24 @@ class JerryApp:
             log.warning("refused a request to /slack/events whose payload is malformed: %s", wrong)
             return JSONResponse({"error": "malformed_request", "detail": wrong}, status_code=400)
         return to_starlette_response(await self.bolt.async_dispatch(bolt_request))
+
+    async def _metrics(self, request: Request) -> Response:
+        """Prometheus' text format (bot/metrics.py); 401 without the token when one is set,
+        503 in one line when the database does not answer."""
+        from bot.metrics import CONTENT_TYPE, render_metrics
+
+        token = self.settings.jerry_metrics_token
+        if token:
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+                return PlainTextResponse("unauthorized\n", status_code=401)
+        try:
+            async with asyncio.timeout(METRICS_SECONDS):
+                body = await render_metrics(self.sessions, self.services.clock())
+        except Exception as exc:  # the database is down or slow: say so, never a traceback
+            log.warning("GET /metrics: the database did not answer (%s)", exc.__class__.__name__)
+            return PlainTextResponse("database unavailable\n", status_code=503)
+        return Response(body, media_type=CONTENT_TYPE)
 
     async def _healthz(self, _request: Request) -> Response:
         if await database_answers(self.engine):

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     # While a new item's reporter may pick a suggested item ("add me to #12"), its lead's DM
     # waits this many minutes at most (0: it never waits; the suggestions are still shown).
     jerry_similar_hold_minutes: float = Field(default=15.0, ge=0)
+    # GET /metrics (Prometheus): when set, a scrape must send `Authorization: Bearer <token>`
+    # (the endpoint shares the port Slack reaches); unset, it is open to whoever reaches it.
+    jerry_metrics_token: str | None = None
 
     @field_validator("jerry_admins", mode="before")
     @classmethod

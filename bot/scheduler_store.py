@@ -49,8 +49,10 @@ async def claim_job_run(
 async def finish_job_run(
     session: AsyncSession, name: str, finished: datetime, error: str | None
 ) -> None:
-    await session.execute(
-        update(ScheduledJob)
-        .where(ScheduledJob.name == name)
-        .values(last_finished_at=finished, last_error=(error or None) and error[:500])
-    )
+    values: dict[str, object] = {
+        "last_finished_at": finished,
+        "last_error": (error or None) and error[:500],
+    }
+    if not error:
+        values["last_success_at"] = finished
+    await session.execute(update(ScheduledJob).where(ScheduledJob.name == name).values(**values))

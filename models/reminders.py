@@ -41,6 +41,8 @@ class ScheduledJob(Base):
     last_run_at: Mapped[datetime]
     last_finished_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
+    # When a run last ended without error (GET /metrics: how stale each job is).
+    last_success_at: Mapped[datetime | None]
     runs: Mapped[int] = mapped_column(Integer, default=0)
 
 
