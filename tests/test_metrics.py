@@ -117,8 +117,18 @@ async def test_every_metric_against_the_seed(slack: SlackDriver, jerry: JerryApp
 async def test_the_same_queries_whatever_the_data(slack: SlackDriver, jerry: JerryApp) -> None:
     statements: list[str] = []
 
+    # The scrape's own statements (the outbox worker queries the database meanwhile).
+    shapes = (
+        "GROUP BY items.team_id",
+        "deliveries.purpose, deliveries.status",
+        "FROM scheduled_jobs",
+        "similar_entries",
+        "teams.id, teams.name",
+    )
+
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
+        if any(shape in statement for shape in shapes):
+            statements.append(statement)
 
     event.listen(jerry.engine.sync_engine, "before_cursor_execute", count)
     try:
@@ -140,7 +150,7 @@ async def test_the_same_queries_whatever_the_data(slack: SlackDriver, jerry: Jer
             await session.commit()
         statements.clear()
         assert (await slack.http.get("/metrics")).status_code == 200
-        assert len(statements) == few
+        assert len(statements) == few == 7
     finally:
         event.remove(jerry.engine.sync_engine, "before_cursor_execute", count)
 
