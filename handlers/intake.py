@@ -17,7 +17,7 @@ from bot.help import words
 from bot.i18n import t
 from bot.intake import service as intake
 from bot.intake.service import EmptyTextError, IntakeRequest, Kind, Source
-from bot.items.domain import row_id
+from bot.items.domain import CATEGORIES, row_id
 from bot.services import Services
 from bot.text import (
     escape_plain,
@@ -155,6 +155,11 @@ async def intake_submitted(
         await ack(response_action="errors", errors={"text": t("intake.error_empty", lang)})
         return
     area = _selected(values, "area")
+    category = _selected(values, "category")
+    if category is not None and category not in CATEGORIES:
+        # Not an option the form offers (a forged submission): refused, nothing stored.
+        await ack(response_action="errors", errors={"category": t("intake.error_category", lang)})
+        return
     flags = {o.get("value") for o in _checked(values, "flags")}
     source: Source = "shortcut" if meta.get("source") == "shortcut" else "modal"
     anonymous = "anonymous" in flags
@@ -180,6 +185,7 @@ async def intake_submitted(
         impact=_selected(values, "impact")
         if _selected(values, "impact") in modals.IMPACTS
         else None,
+        category=category if meta.get("kind") != "question" else None,
         customer=escape_plain(_input_value(values, "customer") or "") or None,
         customer_at_risk="at_risk" in flags,
         anonymous=anonymous,

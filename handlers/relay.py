@@ -338,6 +338,7 @@ def parse_resolution(view: dict[str, Any]) -> tuple[resolution.Resolution | None
     customer = (_value(values, "customer").get("selected_option") or {}).get("value")
     deal = _value(values, "deal").get("selected_options") or []
     note = _value(values, "note").get("value") or ""
+    category = (_value(values, "category").get("selected_option") or {}).get("value")
     return (
         resolution.Resolution(
             outcome=outcome,
@@ -345,6 +346,7 @@ def parse_resolution(view: dict[str, Any]) -> tuple[resolution.Resolution | None
             duplicate_of=number,
             customer_outcome=customer,
             helped_deal=any(o.get("value") == "helped_deal" for o in deal),
+            category=category,
         ),
         None,
     )

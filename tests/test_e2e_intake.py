@@ -246,7 +246,7 @@ async def test_painpoint_alone_opens_the_intake_modal(
     assert view["callback_id"] == "jerry_intake"
     assert view["title"]["text"] == "Report a pain point"
     blocks = blocks_by_id(view)
-    assert list(blocks) == ["text", "area", "impact", "customer", "flags"]
+    assert list(blocks) == ["text", "area", "category", "impact", "customer", "flags"]
     assert blocks["text"]["element"]["type"] == "plain_text_input"
     assert blocks["text"]["optional"] is False
     area = blocks["area"]

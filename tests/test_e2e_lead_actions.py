@@ -153,7 +153,7 @@ async def test_resolve_asks_the_outcome_tells_the_reporter_and_closes_the_dm(
 
     view = await open_resolve(slack)
     # No customer on this item: no customer questions.
-    assert input_ids(view) == ["outcome", "duplicate", "note"]
+    assert input_ids(view) == ["outcome", "duplicate", "note", "category"]
     outcome_menu = view["blocks"][1]["element"]["options"]
     assert [o["value"] for o in outcome_menu] == [
         "fixed",
@@ -313,7 +313,7 @@ async def test_customer_items_ask_and_keep_the_customer_outcome_and_the_deal(
     )
     channel, ts, _ = lead_dm(fake_slack)
     view = await open_resolve(slack)
-    assert input_ids(view) == ["outcome", "duplicate", "note", "customer", "deal"]
+    assert input_ids(view) == ["outcome", "duplicate", "note", "category", "customer", "deal"]
     customer_block = next(b for b in view["blocks"] if b.get("block_id") == "customer")
     assert [o["value"] for o in customer_block["element"]["options"]] == [
         "kept",

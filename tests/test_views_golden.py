@@ -38,6 +38,7 @@ from bot.views import (
     followers,
     help,
     home,
+    insights_report,
     items,
     late,
     lead_actions,
@@ -1097,6 +1098,21 @@ CASES: list[Case] = [
             "who": "U0REPORTER",
             "anonymous": True,
         },
+    ),
+    # The product-ops report (bot/views/insights_report.py)
+    *cases(
+        insights_report.report_post,
+        quarter=lambda lang: {"insights": inputs.insights_sample()},
+        empty_quarter=lambda lang: {"insights": inputs.insights_sample(empty=True)},
+    ),
+    *cases(
+        insights_report.report_thread,
+        quarter=lambda lang: {"insights": inputs.insights_sample()},
+        empty_quarter=lambda lang: {"insights": inputs.insights_sample(empty=True)},
+    ),
+    *cases(insights_report.method_note, every_number=lambda lang: {}),
+    *cases(
+        insights_report.report_markdown, quarter=lambda lang: {"insights": inputs.insights_sample()}
     ),
 ]
 

@@ -80,7 +80,9 @@ def test_resolve_modal_within_limits(lang: str, flagged: bool) -> None:
     view = views.resolve_modal(card(), lang, customer_flagged=flagged)
     check_modal(view)
     ids = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
-    expected = ["outcome", "duplicate", "note"] + (["customer", "deal"] if flagged else [])
+    expected = ["outcome", "duplicate", "note", "category"] + (
+        ["customer", "deal"] if flagged else []
+    )
     assert ids == expected
     assert json.loads(view["private_metadata"]) == {"item": 12345}
     assert view["callback_id"] == views.RESOLVE_CALLBACK

@@ -831,3 +831,154 @@ def similar_choice(choice: Choice | None, **overrides: Any) -> ChoiceMade:
     kind = "question" if choice in ("answered", "needs_help") else "painpoint"
     fields: dict[str, Any] = {"target": target, **overrides}
     return ChoiceMade(item_id=4190, kind=kind, choice=choice, **fields)
+
+
+# --- insights (bot/views/insights_report.py) ----------------------------------------------------
+
+
+def insights_sample(*, admin: bool = True, empty: bool = False) -> Any:
+    """A quarter's insights as bot/insights/numbers.py computes them: two teams, three areas,
+    a customer kept and one lost, a deal, demand, a survey trend and a theme."""
+    from bot.insights.domain import (
+        Audience,
+        Compared,
+        CustomerOutcome,
+        DemandRow,
+        Insights,
+        Numbers,
+        SurveyTrend,
+        ThemeSummary,
+        TimeSaved,
+        Timing,
+        WeekPoint,
+    )
+    from bot.insights.periods import parse_period
+
+    period = parse_period("2026-Q4", "Europe/Paris")
+    hour = 3600.0
+
+    def numbers(items: int, ack: float, breaches: int, resolved: int, **more: Any) -> Numbers:
+        return Numbers(
+            items=items,
+            by_kind={"painpoint": items - items // 3, "question": items // 3},
+            by_category={"bug": items // 3, "feature": 2, "process": 1, "other": 0, "none": 1},
+            acknowledge=Timing(items, ack, ack * 3, 0.82),
+            first_answer=Timing(items // 3, ack * 2, ack * 5, 0.75),
+            resolve=Timing(resolved, ack * 20, ack * 60, None),
+            sla_breaches=breaches,
+            resolved=resolved,
+            deals_helped=more.get("deals", 0),
+            at_risk=more.get("at_risk", {"kept": 0, "lost": 0, "unknown": 0}),
+        )
+
+    if empty:
+        total = Compared("all", None, "", Numbers(), Numbers())
+        teams: tuple[Compared, ...] = ()
+        areas: tuple[Compared, ...] = ()
+    else:
+        total = Compared(
+            "all",
+            None,
+            "",
+            numbers(42, 2.5 * hour, 4, 30, deals=2, at_risk={"kept": 2, "lost": 1, "unknown": 1}),
+            numbers(35, 3.2 * hour, 6, 25, deals=1, at_risk={"kept": 1, "lost": 0, "unknown": 0}),
+        )
+        teams = (
+            Compared(
+                "team", 1, "Payments", numbers(30, 2 * hour, 3, 22), numbers(25, 3 * hour, 4, 20)
+            ),
+            Compared("team", 2, "Mobile", numbers(12, 4 * hour, 1, 8), numbers(10, 4 * hour, 2, 5)),
+        )
+        areas = (
+            Compared(
+                "area", 11, "Billing", numbers(21, 2 * hour, 2, 15), numbers(18, 3 * hour, 3, 14), 1
+            ),
+            Compared(
+                "area", 12, "Checkout", numbers(9, 2 * hour, 1, 7), numbers(7, 3 * hour, 1, 6), 1
+            ),
+            Compared(
+                "area", 21, "iOS app", numbers(12, 4 * hour, 1, 8), numbers(10, 4 * hour, 2, 5), 2
+            ),
+        )
+    weeks = (
+        []
+        if empty
+        else [
+            WeekPoint(
+                f"2026-W{n:02d}", date(2026, 1, 5) + timedelta(weeks=n - 2), n % 4, (n + 1) % 3
+            )
+            for n in range(40, 53)
+        ]
+    )
+    customers = (
+        ()
+        if not admin or empty
+        else (
+            CustomerOutcome(
+                4102, "Globex", "kept", "Payments", datetime(2026, 11, 3, 9, tzinfo=UTC)
+            ),
+            CustomerOutcome(
+                4150, "Initech", "lost", "Mobile", datetime(2026, 12, 1, 9, tzinfo=UTC)
+            ),
+        )
+    )
+    return Insights(
+        period=period,
+        previous=period.previous(),
+        generated_at=datetime(2027, 1, 2, 8, 0, tzinfo=UTC),
+        audience=Audience(None if admin else "U0PAYLEAD", admin, () if admin else (1,)),
+        total=total,
+        teams=teams,
+        areas=areas,
+        bug_trend=tuple(weeks),
+        time_saved=TimeSaved(
+            {"answer_reused": 6, "duplicate_absorbed": 4, "routed_directly": 35},
+            {"answer_reused": 30, "duplicate_absorbed": 20, "routed_directly": 15},
+        ),
+        time_saved_previous=TimeSaved(
+            {"answer_reused": 2, "duplicate_absorbed": 1, "routed_directly": 30},
+            {"answer_reused": 30, "duplicate_absorbed": 20, "routed_directly": 15},
+        ),
+        demand=()
+        if empty
+        else (
+            DemandRow(
+                4102,
+                "painpoint",
+                "open",
+                CUSTOMER_TEXT,
+                "Payments",
+                5,
+                ("Globex", "Acme") if admin else (),
+            ),
+        ),
+        surveys=()
+        if empty
+        else (
+            SurveyTrend(
+                "pm-pulse",
+                "roadmap",
+                "Do customer-facing teams know your priorities?",
+                5,
+                4,
+                3.8,
+                9,
+                3.1,
+                datetime(2026, 12, 1, 17, tzinfo=UTC),
+            ),
+        ),
+        themes=()
+        if empty
+        else (
+            ThemeSummary(
+                1, 11, "Billing", "refunds · legacy plan · gateway", 7, 3, ((4102, CUSTOMER_TEXT),)
+            ),
+        ),
+        at_risk_customers=customers,
+        deals=()
+        if not admin or empty
+        else (
+            CustomerOutcome(4160, "Acme", "deal", "Payments", datetime(2026, 12, 10, tzinfo=UTC)),
+        ),
+        late_now={} if empty else {"Payments": 2},
+    )

@@ -61,6 +61,7 @@ class IntakeRequest:
     response_url: str | None = None
     chosen_area_id: int | None = None
     impact: str | None = None
+    category: str | None = None  # bug | feature | process | other (bot/items/domain.py)
     customer: str | None = None
     customer_at_risk: bool = False
     anonymous: bool = False
@@ -233,6 +234,7 @@ def _new_item(
         reply_channel=request.reply_channel,
         reply_thread_ts=request.reply_thread_ts,
         impact=request.impact,
+        category=request.category,
         customer=(request.customer or "").replace("\x00", "").strip()[:500] or None,
         customer_at_risk=request.customer_at_risk,
         chosen_area_id=request.chosen_area_id,

@@ -48,6 +48,7 @@ def card_from(
         channel_id=item.channel_id,
         permalink=item.permalink,
         impact=item.impact,
+        category=item.category,
         customer=item.customer,
         customer_at_risk=item.customer_at_risk,
         created_at=item.created_at,

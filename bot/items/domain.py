@@ -100,6 +100,7 @@ class ItemCard:
     channel_id: str | None = None
     permalink: str | None = None
     impact: str | None = None
+    category: str | None = None  # CATEGORIES, or None when nobody said
     customer: str | None = None
     customer_at_risk: bool = False
     created_at: datetime | None = None

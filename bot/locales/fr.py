@@ -1137,7 +1137,7 @@ MESSAGES: dict[str, str] = {
     "insights.text.items_in_other": "{count_text} demandes reçues ({change}) : points de friction {painpoints}, questions {questions}",
     "insights.text.categories": "Points de friction par catégorie : ",
     "insights.category.bug": "bug",
-    "insights.category.feature": "demande de fonctionnalité",
+    "insights.category.feature": "nouvelle fonctionnalité",
     "insights.category.process": "processus",
     "insights.category.other": "autre",
     "insights.category.none": "non précisée",
@@ -1245,6 +1245,17 @@ MESSAGES: dict[str, str] = {
     "insights.report.received_other": "{count} reçues",
     "insights.report.resolved_one": "{count} résolue",
     "insights.report.resolved_other": "{count} résolues",
+    "category.bug": "Bug",
+    "category.feature": "Nouvelle fonctionnalité",
+    "category.process": "Processus",
+    "category.other": "Autre",
+    "intake.category_label": "De quel type de problème s’agit-il ?",
+    "intake.category_hint": "Facultatif : le responsable peut le préciser ou le corriger en résolvant.",
+    "intake.error_category": "Choisissez un type de problème dans la liste (ou laissez vide).",
+    "item.field.category": "Type",
+    "resolve.category_label": "Type de problème",
+    "resolve.category_hint": "Précisez ou corrigez le choix de l’auteur de la demande : les indicateurs comptent les bugs ainsi.",
+    "resolve.error_category": "Choisissez un type de problème dans la liste (ou laissez vide).",
 }
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.items.cards import load_card, may_act, may_see
-from bot.items.domain import CUSTOMER_OUTCOMES, OUTCOMES, ItemCard
+from bot.items.domain import CATEGORIES, CUSTOMER_OUTCOMES, OUTCOMES, ItemCard
 from bot.items.store import add_event, claim_state, get_item, team_and_area, triage_team
 from bot.outbox.store import enqueue
 from bot.relay.lead_actions import (
@@ -57,6 +57,8 @@ class Resolution:
     duplicate_of: int | None = None
     customer_outcome: str | None = None
     helped_deal: bool = False
+    # A pain point's category as the lead sets or corrects it (None: left as it was).
+    category: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,8 @@ async def resolve(
         raise RefusedError("resolve.error_outcome", "outcome")
     if resolution.customer_outcome not in (None, *CUSTOMER_OUTCOMES):
         raise RefusedError("resolve.error_customer", "customer")
+    if resolution.category not in (None, *CATEGORIES):
+        raise RefusedError("resolve.error_category", "category")
     async with sessions() as session:
         item, team, _ = await load_for_action(session, item_id, actor, admins)
         if item.status == "resolved":
@@ -151,6 +155,16 @@ async def resolve(
             merged = await merge_item(session, item, original, actor, by="lead", now=now)
             duplicate = duplicate_snapshot(original, item)
         duplicate_of = original.id if original is not None else None
+        if resolution.category is not None and resolution.category != item.category:
+            add_event(
+                session,
+                item,
+                actor,
+                "category_set",
+                before=item.category,
+                after=resolution.category,
+            )
+            item.category = resolution.category
         item.status = "resolved"
         item.outcome = resolution.outcome
         item.resolution_note = note

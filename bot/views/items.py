@@ -215,6 +215,8 @@ def lead_dm(
     ]
     if card.impact:
         facts.append(f"*{t('item.field.impact', lang)}*\n{t(f'impact.{card.impact}', lang)}")
+    if card.category:
+        facts.append(f"*{t('item.field.category', lang)}*\n{t(f'category.{card.category}', lang)}")
     if card.customer or card.customer_at_risk:
         customer = safe(card.customer, 500) if card.customer else t("item.customer_unnamed", lang)
         if card.customer_at_risk:

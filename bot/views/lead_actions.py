@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from bot.i18n import t
-from bot.items.domain import CUSTOMER_OUTCOMES, NO_REPORTER, OUTCOMES, ItemCard
+from bot.items.domain import CATEGORIES, CUSTOMER_OUTCOMES, NO_REPORTER, OUTCOMES, ItemCard
 from bot.text import MESSAGE_TEXT_LIMIT, neutralize, quote, truncate
 from bot.views.blocks import (
     Block,
@@ -175,6 +175,25 @@ def resolve_modal(card: ItemCard, lang: str, *, customer_flagged: bool) -> dict[
             optional=True,
         ),
     ]
+    if card.kind == "painpoint":
+        # The reporter's category, set or corrected here (the insights' bug trend reads it).
+        category_options = [option(t(f"category.{c}", lang), c) for c in CATEGORIES]
+        category: dict[str, Any] = {
+            "type": "static_select",
+            "action_id": "value",
+            "options": category_options,
+        }
+        if card.category in CATEGORIES:
+            category["initial_option"] = category_options[CATEGORIES.index(card.category)]
+        blocks.append(
+            input_block(
+                "category",
+                t("resolve.category_label", lang),
+                category,
+                optional=True,
+                hint=t("resolve.category_hint", lang),
+            )
+        )
     if customer_flagged:
         customer_options = [option(t(f"customer_outcome.{c}", lang), c) for c in CUSTOMER_OUTCOMES]
         blocks += [

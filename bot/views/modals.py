@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.i18n import t
-from bot.items.domain import NO_REPORTER, AreaChoice, ItemCard, ReassignTarget
+from bot.items.domain import CATEGORIES, NO_REPORTER, AreaChoice, ItemCard, ReassignTarget
 from bot.text import quote
 from bot.views.blocks import (
     MAX_OPTIONS,
@@ -67,6 +67,23 @@ def intake_modal(
                 "initial_option": area_options[0],
             },
             hint=t("intake.area_hint", lang),
+        ),
+        *(
+            [
+                input_block(
+                    "category",
+                    t("intake.category_label", lang),
+                    {
+                        "type": "static_select",
+                        "action_id": "value",
+                        "options": [option(t(f"category.{c}", lang), c) for c in CATEGORIES],
+                    },
+                    optional=True,
+                    hint=t("intake.category_hint", lang),
+                )
+            ]
+            if kind == "painpoint"
+            else []
         ),
         input_block(
             "impact",
