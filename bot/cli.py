@@ -45,7 +45,8 @@ EPILOG = """all commands:
   items import FILE.csv [--skip-invalid] [--route] [--no-check]
                                                import a backlog spreadsheet: one item per row
                                                (columns text, kind, area, reporter, customer,
-                                               created_at, external_id), routed silently
+                                               created_at, external_id, category), routed
+                                               silently
   items reindex                                rebuild the similarity index from every item
   items similar TEXT [--limit N] [--format text|json]
                                                print the items most like TEXT, best first

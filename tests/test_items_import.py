@@ -518,3 +518,28 @@ async def test_ten_thousand_rows(
     assert "(10,000 already there, skipped)" in again.stdout, str(again)
     with capsys.disabled():  # measured, reported, never asserted
         print(f"\n10,000 rows imported in {took:.1f} s on {engine.dialect.name}")
+
+
+async def test_a_category_column_in_english_or_french(
+    modelled: str, tmp_path: Path, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    jerry = jerry_for(tmp_path, modelled)
+    write(
+        tmp_path,
+        "kinds.csv",
+        "text,kind,category\n"
+        "the invoice total is wrong,pain_point,Bug\n"
+        "export every invoice as one CSV,pain_point,Nouvelle fonctionnalité\n"
+        "who approves refunds?,question,process\n"
+        "onboarding takes a week,pain_point,\n",
+    )
+    run = await jerry("items", "import", "kinds.csv", "--no-check")
+    assert run.ok, str(run)
+    assert [i.category for i in await imported_items(sessions)] == ["bug", "feature", None, None]
+    write(tmp_path, "bad.csv", "text,category\nthe export is slow,outage\n")
+    bad = await jerry("items", "import", "bad.csv", "--no-check")
+    assert bad.returncode == 1
+    assert bad.stderr.splitlines()[0] == (
+        "bad.csv, line 2, column category: unknown kind of problem “outage”: use bug, feature, "
+        "process, other (or leave it empty)"
+    )

@@ -188,7 +188,7 @@ def test_unknown_keys() -> None:
         (15, "rules[0].when.text"),
     ]
     assert found[0][2] == "unknown key; expected `lead` or `channel`"
-    assert found[1][2] == "unknown key; expected `triage`, `teams` or `rules`"
+    assert found[1][2] == "unknown key; expected `triage`, `teams`, `rules` or `insights`"
 
 
 def test_duplicate_keys() -> None:
@@ -657,3 +657,21 @@ def test_the_example_file_of_routing_init_reads_as_a_model_with_comments(lang: s
     assert model.teams[0].ack_target == "4h"
     assert text.count("\n# ") >= 7  # every section is explained
     assert ("Facturation" in text) == (lang == "fr")
+
+
+def test_insights_minutes_saved_read_checked_and_written_back() -> None:
+    base = "triage:\n  lead: U0PRODOPS\n"
+    model = parse(base + "insights:\n  minutes_saved: {answer_reused: 45, routed_directly: 5}\n")
+    assert model.minutes_saved == (("answer_reused", 45), ("routed_directly", 5))
+    assert parse(dump(model)).minutes_saved == model.minutes_saved
+    assert parse(base).minutes_saved is None
+    bad = base + "insights:\n  minutes_saved:\n    answer_reused: -3\n    coffee: 10\n"
+    with pytest.raises(RoutingFileError) as caught:
+        parse(bad)
+    where = {(p.line, p.field) for p in caught.value.errors}
+    assert where == {
+        (5, "insights.minutes_saved.answer_reused"),
+        (6, "insights.minutes_saved.coffee"),
+    }
+    messages = {p.field: p.message for p in caught.value.errors}
+    assert "0 to 1440" in messages["insights.minutes_saved.answer_reused"]

@@ -329,3 +329,27 @@ async def test_first_import_routes_in_the_same_session(session: AsyncSession) ->
     ]
     await session.rollback()
     assert await load_routing_model(session) is None
+
+
+async def test_the_insights_minutes_saved_are_kept_and_replaced(sessions: Sessions) -> None:
+    from dataclasses import replace
+
+    from bot.insights.file_settings import minutes_saved
+
+    with_minutes = replace(FIRST, minutes_saved=(("answer_reused", 45), ("routed_directly", 5)))
+    await store(sessions, with_minutes)
+    assert (await load(sessions)).minutes_saved == with_minutes.minutes_saved
+    async with sessions() as session:
+        assert await minutes_saved(session) == {
+            "answer_reused": 45,
+            "duplicate_absorbed": 20,
+            "routed_directly": 5,
+        }
+    await store(sessions, FIRST)  # the section removed: the defaults again
+    assert (await load(sessions)).minutes_saved is None
+    async with sessions() as session:
+        assert await minutes_saved(session) == {
+            "answer_reused": 30,
+            "duplicate_absorbed": 20,
+            "routed_directly": 15,
+        }

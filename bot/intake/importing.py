@@ -40,13 +40,24 @@ from bot.config_file import USER_ID, is_email
 from bot.folding import fold
 from bot.i18n import t
 from bot.intake.routing import AreaSpec, Decision, RoutingModel, decide
-from bot.items.domain import IMPORT_SOURCE, NO_REPORTER
+from bot.items.domain import CATEGORIES, IMPORT_SOURCE, NO_REPORTER
 from bot.outbox.store import enqueue
 from bot.text import escape_plain, has_visible_text
 from models.base import utcnow
 from models.items import Item, ItemEvent
 
-COLUMNS = ("text", "kind", "area", "reporter", "customer", "created_at", "external_id")
+COLUMNS = ("text", "kind", "area", "reporter", "customer", "created_at", "external_id", "category")
+# A pain point's kind (bot/items/domain.py CATEGORIES), as written in English or French.
+CATEGORY_WORDS = {
+    **{category: category for category in CATEGORIES},
+    "feature request": "feature",
+    "feature_request": "feature",
+    "fonctionnalité": "feature",
+    "nouvelle fonctionnalité": "feature",
+    "anomalie": "bug",
+    "processus": "process",
+    "autre": "other",
+}
 # The file's kinds → Jerry's.
 KINDS = {"pain_point": "painpoint", "question": "question"}
 DEFAULT_KIND = "pain_point"
@@ -84,6 +95,7 @@ class Row:
     created_at: datetime | None  # UTC
     external_id: str | None
     reporter_id: str = NO_REPORTER  # resolve_reporters sets it
+    category: str | None = None
 
     @property
     def intake_key(self) -> str | None:
@@ -301,6 +313,18 @@ def _row(
         else:
             seen_ids[external_id] = line
 
+    category = None
+    category_value = " ".join(values.get("category", "").split()).casefold()
+    if category_value:
+        category = CATEGORY_WORDS.get(category_value)
+        if category is None:
+            problem(
+                "category",
+                "category",
+                value=values["category"].strip(),
+                categories=", ".join(CATEGORIES),
+            )
+
     if len(parsed.problems) > before or kind is None:
         return None
     return Row(
@@ -312,6 +336,7 @@ def _row(
         customer=customer,
         created_at=created_at,
         external_id=external_id,
+        category=category if kind == "painpoint" else None,
     )
 
 
@@ -471,6 +496,7 @@ def _item(
         intake_key=row.intake_key,
         language=language,
         customer=row.customer,
+        category=row.category,
         chosen_area_id=decision.area.id
         if decision.area and decision.step == "chosen_area"
         else None,

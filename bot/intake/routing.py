@@ -85,6 +85,9 @@ class RoutingModel:
     triage: TeamSpec
     teams: tuple[TeamSpec, ...] = ()
     rules: tuple[RuleSpec, ...] = ()
+    # The file's `insights: minutes_saved:` (minutes one occurrence of each kind of saving
+    # is worth; bot/insights/domain.py SAVING_KINDS); None: the section is absent.
+    minutes_saved: tuple[tuple[str, int], ...] | None = None
 
     def areas(self) -> tuple[AreaSpec, ...]:
         """Every area, in file order."""

@@ -19,6 +19,8 @@ rules:                # optional, checked in order before keywords; first match 
   - name: support crashes go to Mobile
     when: {channel: C0SUPPORT, pattern: "crash|freeze"}
     team: Mobile      # or area: iOS app
+insights:             # optional: what the insights count as time saved (minutes each)
+  minutes_saved: {answer_reused: 30, duplicate_absorbed: 20, routed_directly: 15}
 ```
 
 `parse` reports every problem it finds, each with its line, not only the first.
@@ -46,6 +48,7 @@ from bot.config_file import (
     line_of,
 )
 from bot.i18n import t
+from bot.insights.domain import SAVING_KINDS
 from bot.intake.routing import (
     AreaSpec,
     RoutingModel,
@@ -58,6 +61,7 @@ from bot.items.domain import TRIAGE_TEAM_NAME
 from bot.sla.business_time import SlaError, business_hours, format_days, parse_days, parse_target
 
 PATTERN_LIMIT = 1000
+MAX_MINUTES_SAVED = 1440  # a day of work for one occurrence is already generous
 SERVICE_LEVEL_KEYS = ("ack_target", "answer_target", "business_hours")
 SERVICE_LEVEL_FIELDS = (
     "ack_target",
@@ -104,7 +108,7 @@ class _RoutingChecker(Checker):
         self.area_names: dict[str, tuple[int, str, str]] = {}  # casefolded → (line, team, name)
 
     def model(self, root: Node) -> RoutingModel | None:
-        top = self.mapping(root, "", ("triage", "teams", "rules"), required=("triage",))
+        top = self.mapping(root, "", ("triage", "teams", "rules", "insights"), required=("triage",))
         if top is None:
             return None
         triage = self.triage(top["triage"]) if "triage" in top else None
@@ -116,13 +120,49 @@ class _RoutingChecker(Checker):
             self.rule(node, f"rules[{index}]")
             for index, node in enumerate(self.sequence(top.get("rules"), "rules", "rules"))
         ]
+        minutes: tuple[tuple[str, int], ...] | None = None
+        insights_ok = True
+        if top.get("insights") is not None and not is_null(top["insights"]):
+            minutes = self.insights(top["insights"])
+            insights_ok = minutes is not None
         if triage is None or any(t is None for t in teams) or any(r is None for r in rules):
+            return None
+        if not insights_ok:
             return None
         return RoutingModel(
             triage=triage,
             teams=tuple(t for t in teams if t is not None),
             rules=tuple(r for r in rules if r is not None),
+            minutes_saved=minutes,
         )
+
+    def insights(self, node: Node) -> tuple[tuple[str, int], ...] | None:
+        values = self.mapping(node, "insights", ("minutes_saved",))
+        if values is None:
+            return None
+        section = values.get("minutes_saved")
+        if section is None or is_null(section):
+            return ()
+        minutes = self.mapping(section, "insights.minutes_saved", SAVING_KINDS)
+        if minutes is None:
+            return None
+        found: list[tuple[str, int]] = []
+        ok = True
+        for kind in SAVING_KINDS:
+            if kind not in minutes or is_null(minutes[kind]):
+                continue
+            text = self.text(minutes[kind], f"insights.minutes_saved.{kind}", limit=8)
+            if text is None or not text.isdigit() or not 0 <= int(text) <= MAX_MINUTES_SAVED:
+                if text is not None:
+                    self.problem(
+                        minutes[kind],
+                        f"insights.minutes_saved.{kind}",
+                        f"must be a whole number of minutes, 0 to {MAX_MINUTES_SAVED}",
+                    )
+                ok = False
+                continue
+            found.append((kind, int(text)))
+        return tuple(found) if ok else None
 
     def triage(self, node: Node) -> TeamSpec | None:
         values = self.mapping(node, "triage", ("lead", "channel"), required=("lead",))
@@ -578,4 +618,6 @@ def dump(model: RoutingModel) -> str:
                 entry["team"] = rule.team
             rules.append(entry)
         data["rules"] = rules
-    return _HEADER + dump_yaml(data, sections=("teams", "rules"))
+    if model.minutes_saved:
+        data["insights"] = {"minutes_saved": FlowMap(dict(model.minutes_saved))}
+    return _HEADER + dump_yaml(data, sections=("teams", "rules", "insights"))

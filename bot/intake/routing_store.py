@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.insights.domain import SAVING_KINDS
+from bot.insights.file_settings import MINUTES_SAVED, read_file_setting, write_file_setting
 from bot.intake.routing import AreaSpec, RoutingModel, RuleSpec, TeamSpec
 from bot.intake.routing_file import is_email
 from bot.items.domain import TRIAGE_TEAM_NAME
@@ -112,10 +114,14 @@ async def load_routing_model(session: AsyncSession) -> RoutingModel | None:
                 name=rule_row.name, channel=rule_row.channel, pattern=rule_row.pattern, **target
             )
         )
+    minutes = await read_file_setting(session, MINUTES_SAVED)
     return RoutingModel(
         triage=_team_spec(triage_row, ()),
         teams=tuple(_team_spec(row, tuple(areas_of.get(row.id, ()))) for row in team_rows),
         rules=tuple(rules),
+        minutes_saved=tuple((kind, int(minutes[kind])) for kind in SAVING_KINDS if kind in minutes)
+        if minutes
+        else None,
     )
 
 
@@ -177,6 +183,10 @@ async def replace_routing_model(session: AsyncSession, model: RoutingModel) -> R
     leaves the previous model as it was.
     """
     check_model(model)
+    # The `insights:` section: replaced whole (absent, the defaults apply).
+    await write_file_setting(
+        session, MINUTES_SAVED, dict(model.minutes_saved) if model.minutes_saved else None
+    )
     counts = dict.fromkeys(
         ("teams_added", "teams_updated", "teams_archived", "areas_added", "areas_updated"), 0
     )

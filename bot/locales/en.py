@@ -1184,4 +1184,5 @@ MESSAGES: dict[str, str] = {
     "resolve.category_label": "Kind of problem",
     "resolve.category_hint": "Set or correct what the reporter picked: the insights count bugs by it.",
     "resolve.error_category": "Pick a kind of problem from the list (or leave it empty).",
+    "cli.items_import.problem.category": "unknown kind of problem “{value}”: use {categories} (or leave it empty)",
 }

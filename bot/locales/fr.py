@@ -1256,6 +1256,7 @@ MESSAGES: dict[str, str] = {
     "resolve.category_label": "Type de problème",
     "resolve.category_hint": "Précisez ou corrigez le choix de l’auteur de la demande : les indicateurs comptent les bugs ainsi.",
     "resolve.error_category": "Choisissez un type de problème dans la liste (ou laissez vide).",
+    "cli.items_import.problem.category": "type de problème inconnu « {value} » : utilisez {categories} (ou laissez vide)",
 }
 
 
