@@ -19,6 +19,7 @@ from bot.intake import service as intake
 from bot.services import Services
 from bot.views import help as help_views
 from bot.views import home as home_views
+from bot.views import insights as insights_views
 from bot.views import modals
 
 log = logging.getLogger("jerry.home")
@@ -152,6 +153,37 @@ async def welcome_toggle(ack: AsyncAck, body: dict[str, Any], services: Services
         log.exception("could not record the welcome shown or hidden by %s", user)
 
 
+async def choose_tab(ack: AsyncAck, body: dict[str, Any], services: Services) -> None:
+    """ "Items" / "Insights": the tab is kept for the person and their Home published again
+    (a person who may not read insights gets the items: the tab shows nothing else)."""
+    await ack()
+    user = _user(body)
+    action = (body.get("actions") or [{}])[0].get("action_id")
+    if user:
+        tab = "insights" if action == insights_views.TAB_INSIGHTS_ACTION else "items"
+        await services.home.choose(user, tab=tab)
+
+
+async def choose_period(ack: AsyncAck, body: dict[str, Any], services: Services) -> None:
+    await ack()
+    user = _user(body)
+    action = (body.get("actions") or [{}])[0]
+    selected = (
+        (action.get("selected_option") or {}).get("value") if isinstance(action, dict) else None
+    )
+    if not user or selected not in insights_views.PERIOD_CHOICES:
+        log.info("ignored an Insights period %r", selected)  # a forged value: nothing changes
+        return
+    await services.home.choose(user, tab="insights", period=selected)
+
+
+async def how_computed(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, lang: str
+) -> None:
+    await ack()
+    await client.views_open(trigger_id=body["trigger_id"], view=insights_views.how_modal(lang))
+
+
 def register(app: AsyncApp) -> None:
     runner = app.listener_runner
     runner.listener_completion_handler = RepublishAfterAction(runner.listener_completion_handler)
@@ -163,3 +195,7 @@ def register(app: AsyncApp) -> None:
     app.action(home_views.ASK_QUESTION_ACTION)(new_item)
     app.action(help_views.WELCOME_SHOW_ACTION)(welcome_toggle)
     app.action(help_views.WELCOME_HIDE_ACTION)(welcome_toggle)
+    app.action(insights_views.TAB_ITEMS_ACTION)(choose_tab)
+    app.action(insights_views.TAB_INSIGHTS_ACTION)(choose_tab)
+    app.action(insights_views.PERIOD_ACTION)(choose_period)
+    app.action(insights_views.HOW_ACTION)(how_computed)

@@ -5,7 +5,7 @@ from models.base import Base, utcnow
 from models.conversation import RelayedMessage
 from models.deliveries import Delivery, OutboxAlert
 from models.help import HomePreference, HomeWelcome, MessageReply
-from models.insights import FileSetting, InsightReport
+from models.insights import FileSetting, InsightChart, InsightReport
 from models.items import Item, ItemEvent
 from models.reminders import ScheduledJob, SentReminder
 from models.routing import Area, LeadWelcome, RoutingRule, Team
@@ -23,6 +23,7 @@ __all__ = [
     "FileSetting",
     "HomePreference",
     "HomeWelcome",
+    "InsightChart",
     "InsightReport",
     "Item",
     "ItemEvent",

@@ -31,6 +31,10 @@ class HomePreference(Base):
 
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     queue_sort: Mapped[str] = mapped_column(String(20), default="oldest")
+    # "items" (the Home as it always was) or "insights" (admins, leads and backups), and the
+    # period the Insights tab shows (bot/insights/home.py PERIOD_CHOICES; None: this quarter).
+    home_tab: Mapped[str] = mapped_column(String(20), default="items", server_default="items")
+    insights_period: Mapped[str | None] = mapped_column(String(20))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -46,3 +46,14 @@ class InsightReport(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("period", "sequence"),)
+
+
+class InsightChart(Base):
+    """A chart already uploaded to Slack (files.uploadV2 without a channel), by what it shows:
+    a Home published again with the same numbers shows the same file, uploaded once."""
+
+    __tablename__ = "insight_charts"
+
+    content_key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the spec
+    file_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

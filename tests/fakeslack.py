@@ -603,6 +603,23 @@ class FakeSlack:
                     return "button text too long"
                 if element.get("type") in {"mrkdwn", "plain_text"} and len(element["text"]) > 3000:
                     return "context text too long"
+        if kind == "image":
+            # https://docs.slack.dev/reference/block-kit/blocks/image-block: alt_text required
+            # (2000 at most), and exactly one of image_url and slack_file (itself exactly one
+            # of url and id).
+            alt = block.get("alt_text")
+            if not isinstance(alt, str) or not alt or len(alt) > 2000:
+                return "image needs alt_text of 1 to 2000 characters"
+            source = [key for key in ("image_url", "slack_file") if key in block]
+            if len(source) != 1:
+                return "image needs exactly one of image_url and slack_file"
+            if "slack_file" in block:
+                file = block["slack_file"]
+                if not isinstance(file, dict) or len({"url", "id"} & set(file)) != 1:
+                    return "slack_file needs exactly one of url and id"
+            title = (block.get("title") or {}).get("text", "")
+            if len(title) > 2000:
+                return "image title too long"
         if "block_id" in block and len(block["block_id"]) > 255:
             return "block_id too long"
         return None

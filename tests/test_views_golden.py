@@ -38,6 +38,7 @@ from bot.views import (
     followers,
     help,
     home,
+    insights,
     insights_report,
     items,
     late,
@@ -1114,6 +1115,26 @@ CASES: list[Case] = [
     *cases(
         insights_report.report_markdown, quarter=lambda lang: {"insights": inputs.insights_sample()}
     ),
+    # The App Home's Insights tab (bot/views/insights.py)
+    *cases(
+        insights.insights_home_view,
+        admin_quarter=lambda lang: {
+            "insights": inputs.insights_sample(),
+            "period_choice": "quarter",
+            "charts": [
+                insights.ShownChart("F0BUGS", "Bug trend", "Bug trend over the latest 13 weeks."),
+            ],
+        },
+        lead_last_month=lambda lang: {
+            "insights": inputs.insights_sample(admin=False),
+            "period_choice": "previous_month",
+        },
+        empty=lambda lang: {
+            "insights": inputs.insights_sample(empty=True),
+            "period_choice": "week",
+        },
+    ),
+    *cases(insights.how_modal, every_number=lambda lang: {}),
 ]
 
 # Public functions of bot/views/ that return a dict or blocks but not a whole message or view.

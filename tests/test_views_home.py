@@ -131,9 +131,21 @@ def problems(view: dict[str, Any]) -> list[str]:
             elements = block.get("elements") or []
             if not 0 < len(elements) <= ACTION_ELEMENTS:
                 found.append(f"{where}: {len(elements)} elements")
-            ids = [button_ok(where, element) for element in elements]
+            ids = []
+            for element in elements:
+                if element.get("type") == "static_select":
+                    select_ok(where, element)
+                    ids.append(element.get("action_id", ""))
+                else:
+                    ids.append(button_ok(where, element))
             if len(set(ids)) != len(ids):
                 found.append(f"{where}: repeated action_id in {ids}")
+        elif kind == "image":
+            # An uploaded chart (Insights): named by its file, with its words.
+            if not block.get("alt_text") or len(block["alt_text"]) > 2000:
+                found.append(f"{where}: alt_text")
+            if set(block.get("slack_file") or {}) != {"id"} or "image_url" in block:
+                found.append(f"{where}: not an uploaded Slack file")
         elif kind != "divider":
             found.append(f"{where}: unexpected block type")
     if len(set(block_ids)) != len(block_ids):

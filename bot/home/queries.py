@@ -144,6 +144,39 @@ async def save_queue_sort(session: AsyncSession, user_id: str, sort: str) -> Non
     await session.commit()
 
 
+async def home_choice(session: AsyncSession, user_id: str) -> tuple[str, str | None]:
+    """The tab `user_id` last chose ("items" or "insights") and their Insights period."""
+    row = await session.get(HomePreference, user_id, populate_existing=True)
+    if row is None:
+        return "items", None
+    return (row.home_tab if row.home_tab in ("items", "insights") else "items"), row.insights_period
+
+
+async def save_home_choice(
+    session: AsyncSession, user_id: str, *, tab: str | None = None, period: str | None = None
+) -> None:
+    """Keep `user_id`'s tab or Insights period (every replica reads it)."""
+    values: dict[str, Any] = {"updated_at": utcnow()}
+    if tab is not None:
+        values["home_tab"] = tab
+    if period is not None:
+        values["insights_period"] = period
+    changed = await session.execute(
+        update(HomePreference).where(HomePreference.user_id == user_id).values(**values)
+    )
+    if changed.rowcount == 0:  # type: ignore[attr-defined]
+        session.add(HomePreference(user_id=user_id, **values))
+        try:
+            await session.commit()
+            return
+        except IntegrityError:  # two choices at once: the later one (this) still decides
+            await session.rollback()
+            await session.execute(
+                update(HomePreference).where(HomePreference.user_id == user_id).values(**values)
+            )
+    await session.commit()
+
+
 def _late(now: datetime, closed: Collection[str]) -> Any:
     # Due by `now` as the reminders tick computed it (`ix_items_sla_due_at`).
     return and_(Item.sla_due_at <= now, Item.status.not_in(list(closed)))

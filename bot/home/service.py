@@ -212,6 +212,7 @@ async def load_home(
         offsets=offsets,
         welcome=Welcome(expanded=welcome_expanded, teams=led_teams(teams, user_id)),
         queue_sort=queue_sort,
+        insights_tab=is_admin or bool(led),
     )
 
 
@@ -391,8 +392,27 @@ class HomePublisher:
         self.schedule(user_id, offsets)
         return True
 
+    async def choose(
+        self, user_id: str, *, tab: str | None = None, period: str | None = None
+    ) -> None:
+        """The "Items" / "Insights" buttons and the Insights period: kept for `user_id` (every
+        replica reads them), then their Home published again."""
+        async with self.sessions() as session:
+            await q.save_home_choice(session, user_id, tab=tab, period=period)
+        self.schedule(user_id)
+
     async def render(self, user_id: str, offsets: dict[str, int] | None = None) -> dict[str, Any]:
         lang = await self.language(user_id)
+        async with self.sessions() as session:
+            tab, period = await q.home_choice(session, user_id)
+        if tab == "insights":
+            from bot.insights import home as insights_home
+
+            audience = await insights_home.reader(self.sessions, user_id, self.admins)
+            if audience is not None:  # else (no longer a lead): the items, as for anyone
+                return await insights_home.insights_view(
+                    self.sessions, self.client, audience, lang, period_choice=period, now=self.now()
+                )
         async with self.sessions() as session:
             if user_id in self._opening:
                 self._opening.discard(user_id)

@@ -154,6 +154,7 @@ class HomeData:
     # The welcome: in full on the first open (or when asked), else a "How Jerry works" button.
     welcome: Welcome | None = None
     queue_sort: str = QUEUE_SORTS[0]  # the order of the queue, as its lead chose it
+    insights_tab: bool = False  # the reader may switch to Insights (admins, leads, backups)
 
 
 # --- paging state (kept in the view's private_metadata) ------------------------------------
@@ -459,6 +460,10 @@ def home_view(data: HomeData, lang: str) -> dict[str, Any]:
         button(t("home.ask_question", lang), ASK_QUESTION_ACTION, "question"),
     ]
     blocks: list[Block] = [header(t("home.title", lang))]
+    if data.insights_tab:
+        from bot.views.insights import tab_buttons
+
+        blocks.append(tab_buttons("items", lang))
     if data.welcome is not None and data.welcome.expanded:
         blocks += welcome_blocks(data.welcome, lang)
         new_buttons.append(button(t("help.welcome.hide", lang), WELCOME_HIDE_ACTION, "hide"))
