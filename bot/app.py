@@ -28,6 +28,7 @@ from bot.directory import Directory
 from bot.help import service as first_contact
 from bot.insights import report as insights_report
 from bot.insights.report import SendResult, run_due_reports
+from bot.insights.themes_service import RefreshResult
 from bot.intake import welcome as lead_welcome
 from bot.logs import keep_people_out_of_logs, quiet_routine_logs
 from bot.outbox.pressure import RequestPressure
@@ -105,6 +106,7 @@ def scheduled_jobs(settings: Settings) -> dict[str, float]:
         "surveys": float(settings.jerry_survey_check_seconds),
         # The product-ops report looks for its slot as often as the summaries do.
         "insights_report": float(settings.jerry_summary_check_seconds),
+        "insights_themes": float(settings.jerry_themes_minutes * 60),
     }
     return {name: seconds for name, seconds in jobs.items() if seconds > 0}
 
@@ -168,6 +170,7 @@ class JerryApp:
             "survey_results": self.run_survey_results,
             "surveys": self.run_surveys,
             "insights_report": self.run_insights_report,
+            "insights_themes": self.run_insights_themes,
         }
         for name, seconds in scheduled_jobs(settings).items():
             self.scheduler.add_job(name, interval(seconds), runs[name])
@@ -264,6 +267,17 @@ class JerryApp:
         if any(result.outcome == "owed" for result in results):
             self.worker.kick()
         return results
+
+    async def run_insights_themes(self, now: datetime) -> RefreshResult:
+        """The themes tick at `now`: every area's themes of this quarter, month and week."""
+        from bot.insights.report import report_settings
+        from bot.insights.themes_service import refresh_themes
+
+        async with self.sessions() as session:
+            report = await report_settings(session)
+        return await refresh_themes(
+            self.sessions, now, timezone=report.timezone if report else "UTC"
+        )
 
     async def run_survey_results(self, now: datetime) -> tuple[object, CloseSummary]:
         """The survey results tick at `now`: remind those who have not finished, close rounds

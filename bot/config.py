@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     # GET /metrics (Prometheus): when set, a scrape must send `Authorization: Bearer <token>`
     # (the endpoint shares the port Slack reaches); unset, it is open to whoever reaches it.
     jerry_metrics_token: str | None = None
+    # How often (minutes) the insights' themes are recomputed for this quarter, month and week
+    # (bot/insights/themes.py); 0 turns it off (`jerry insights themes --refresh` still works).
+    jerry_themes_minutes: float = Field(default=60.0, ge=0)
 
     @field_validator("jerry_admins", mode="before")
     @classmethod

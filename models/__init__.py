@@ -5,7 +5,13 @@ from models.base import Base, utcnow
 from models.conversation import RelayedMessage
 from models.deliveries import Delivery, OutboxAlert
 from models.help import HomePreference, HomeWelcome, MessageReply
-from models.insights import FileSetting, InsightChart, InsightReport
+from models.insights import (
+    FileSetting,
+    InsightChart,
+    InsightReport,
+    InsightTheme,
+    InsightThemeEdit,
+)
 from models.items import Item, ItemEvent
 from models.reminders import ScheduledJob, SentReminder
 from models.routing import Area, LeadWelcome, RoutingRule, Team
@@ -25,6 +31,8 @@ __all__ = [
     "HomeWelcome",
     "InsightChart",
     "InsightReport",
+    "InsightTheme",
+    "InsightThemeEdit",
     "Item",
     "ItemEvent",
     "LeadWelcome",

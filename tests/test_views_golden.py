@@ -1135,6 +1135,31 @@ CASES: list[Case] = [
         },
     ),
     *cases(insights.how_modal, every_number=lambda lang: {}),
+    *cases(
+        insights.theme_rename_modal,
+        named=lambda lang: {"theme_id": 7, "label": "refunds · legacy plan · gateway"},
+    ),
+    *cases(
+        insights.theme_merge_modal,
+        two_others=lambda lang: {
+            "theme_id": 7,
+            "label": "refunds · legacy plan",
+            "others": [(8, "invoices · VAT"), (9, "export · CSV · dates")],
+        },
+        alone=lambda lang: {"theme_id": 7, "label": "refunds", "others": []},
+    ),
+    *cases(
+        insights.theme_move_modal,
+        three_items=lambda lang: {
+            "theme_id": 7,
+            "label": "refunds · legacy plan",
+            "items": [
+                (4102, inputs.CUSTOMER_TEXT),
+                (4103, "Refund blocked <!channel>"),
+                (4104, "Refunds over €500"),
+            ],
+        },
+    ),
 ]
 
 # Public functions of bot/views/ that return a dict or blocks but not a whole message or view.

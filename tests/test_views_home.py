@@ -119,6 +119,11 @@ def problems(view: dict[str, Any]) -> list[str]:
                 text_ok(where + " field", field, FIELD_TEXT)
             if "accessory" in block and block["accessory"].get("type") == "static_select":
                 select_ok(where + " accessory", block["accessory"])
+            elif "accessory" in block and block["accessory"].get("type") == "overflow":
+                menu = block["accessory"]
+                if not 2 <= len(menu.get("options") or []) <= 5:
+                    found.append(f"{where}: overflow with {len(menu.get('options') or [])} options")
+                select_ok(where + " overflow", {**menu, "type": "static_select"})
             elif "accessory" in block:
                 button_ok(where + " accessory", block["accessory"])
         elif kind == "context":

@@ -68,9 +68,41 @@ def add_options(insights: argparse.ArgumentParser) -> None:
         help="post it now to the report's channel and people (once per period)",
     )
     report.add_argument("--again", action="store_true", help="with --send: post another one")
+    themes = actions.add_parser(
+        "themes", help="each product area's themes for a period (similar items grouped)"
+    )
+    themes.add_argument(
+        "--period",
+        dest="themes_period",
+        default="quarter",
+        help="2026-Q4, 2026-11, 2026-W48, or quarter|month|week (default: this quarter)",
+    )
+    themes.add_argument("--area", metavar="A", help="only this product area (by name)")
+    themes.add_argument(
+        "--format",
+        dest="themes_format",
+        choices=FORMATS,
+        default="text",
+        help="text (default), json or csv",
+    )
+    themes.add_argument(
+        "--refresh",
+        action="store_true",
+        help="compute them now (the running bot recomputes them every JERRY_THEMES_MINUTES)",
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if getattr(args, "insights_command", None) == "themes":
+        return asyncio.run(
+            themes_command(
+                settings,
+                period=args.themes_period,
+                area=args.area,
+                fmt=args.themes_format,
+                refresh=args.refresh,
+            )
+        )
     if getattr(args, "insights_command", None) == "report":
         return asyncio.run(
             report_command(
@@ -204,4 +236,113 @@ async def insights_command(
         sys.stdout.write(insights_csv(insights))
     else:
         await print_for_terminal(settings, insights_text(insights, lang))
+    return 0
+
+
+async def themes_command(
+    settings: Settings,
+    *,
+    period: str,
+    area: str | None,
+    fmt: str,
+    refresh: bool,
+    now: datetime | None = None,
+) -> int:
+    """`jerry insights themes`: each area's themes for a period (computed now with
+    --refresh, else as the running bot last computed them)."""
+    import csv
+    import io
+    import json
+
+    from sqlalchemy import select
+
+    from bot.insights.themes_service import compute_area_themes, themes_of
+    from bot.text import csv_cell
+    from models.routing import Area
+
+    lang = settings.jerry_language
+    now = now or datetime.now(UTC)
+    engine = create_engine(settings.database_url)
+    try:
+        sessions = session_factory(engine)
+        async with sessions() as session:
+            timezone = await report_timezone(session)
+            areas = list(
+                (await session.execute(select(Area).where(Area.archived.is_(False)))).scalars()
+            )
+        chosen = period_from(period, timezone, now, lang)
+        if area is not None:
+            areas = [a for a in areas if a.name.casefold() == area.strip().casefold()]
+            if not areas:
+                async with sessions() as session:
+                    names = sorted(
+                        a.name
+                        for a in (
+                            await session.execute(select(Area).where(Area.archived.is_(False)))
+                        ).scalars()
+                    )
+                raise CommandError(
+                    t("cli.insights.unknown_area", lang, name=area, areas=", ".join(names) or "–")
+                )
+        if refresh:
+            for each in areas:
+                await compute_area_themes(sessions, each.id, chosen, now=now)
+        async with sessions() as session:
+            found = await themes_of(session, chosen, [a.id for a in areas], limit=1000)
+    finally:
+        await engine.dispose()
+    if fmt == "json":
+        rows = [
+            {
+                "id": th.id,
+                "area": th.area,
+                "label": th.label,
+                "items": th.items,
+                "previous_items": th.previous_items,
+                "examples": [{"id": i, "text": text} for i, text in th.examples],
+            }
+            for th in found
+        ]
+        sys.stdout.write(
+            json.dumps({"period": chosen.key, "themes": rows}, ensure_ascii=False, indent=2) + "\n"
+        )
+        return 0
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(("period", "area", "theme", "items", "previous_items", "examples"))
+        for th in found:
+            writer.writerow(
+                [
+                    csv_cell(v)
+                    for v in (
+                        chosen.key,
+                        th.area,
+                        th.label,
+                        th.items,
+                        th.previous_items,
+                        " ".join(f"#{i}" for i, _ in th.examples),
+                    )
+                ]
+            )
+        sys.stdout.write(out.getvalue())
+        return 0
+    if not found:
+        print(t("cli.insights.themes.none", lang, period=chosen.key))
+        return 0
+    lines = [t("cli.insights.themes.title", lang, period=chosen.key)]
+    for th in found:
+        lines.append(
+            tn(
+                "cli.insights.themes.line",
+                th.items,
+                lang,
+                area=th.area,
+                label=th.label,
+                previous=th.previous_items,
+            )
+        )
+        for item_id, text in th.examples:
+            lines.append(f"    #{item_id}  {' '.join(text.split())[:100]}")
+    await print_for_terminal(settings, "\n".join(lines))
     return 0

@@ -132,6 +132,7 @@ class ThemeSummary:
     items: int
     previous_items: int  # items of the previous period the theme holds
     examples: tuple[tuple[int, str], ...]  # (item id, text), a few
+    team_id: int | None = None  # the area's team (whose lead and backup may edit it)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Collection
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -18,9 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.insights.charts import ChartSpec, chart_filename, chart_specs, draw
 from bot.insights.domain import Audience, Insights
-from bot.insights.numbers import audience_of, cached_insights, may_read
+from bot.insights.numbers import THEMES_TOP, audience_of, cached_insights, may_read
 from bot.insights.periods import Period, current_period
 from bot.insights.report import report_settings
+from bot.insights.themes_service import themes_of
 from bot.slack import SLACK_FAILURES, AsyncWebClient, classify
 from bot.views.insights import PERIOD_CHOICES, ShownChart, insights_home_view
 from models.base import utcnow
@@ -95,6 +97,15 @@ async def _upload(client: AsyncWebClient, spec: ChartSpec, insights: Insights) -
     return str(file_id) if file_id else None
 
 
+async def _areas_of(session: AsyncSession, team_ids: Collection[int]) -> list[int]:
+    from sqlalchemy import select
+
+    from models.routing import Area
+
+    statement = select(Area.id).where(Area.team_id.in_(list(team_ids)))
+    return list((await session.execute(statement)).scalars())
+
+
 async def insights_view(
     sessions: async_sessionmaker[AsyncSession],
     client: AsyncWebClient,
@@ -110,5 +121,10 @@ async def insights_view(
     timezone = settings.timezone if settings else "UTC"
     choice, period = chosen_period(period_choice, now, timezone)
     insights = await cached_insights(sessions, period, audience, now=now)
+    # The themes afresh (one query): a lead's rename or merge shows at once, cache or not.
+    async with sessions() as session:
+        area_ids = None if audience.is_admin else await _areas_of(session, audience.team_ids)
+        themes = await themes_of(session, period, area_ids, THEMES_TOP)
+    insights = replace(insights, themes=tuple(themes))
     charts = await shown_charts(sessions, client, insights, lang)
     return insights_home_view(insights, lang, period_choice=choice, charts=charts)

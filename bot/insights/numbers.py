@@ -30,6 +30,8 @@ the same; tests check each against a hand computation):
   merged into it, each person once), then by customers named.
 - **Survey trends**: each survey's scale questions, the mean of the latest round closed
   by the end of the period and of the round before.
+- **Themes**: the period's largest themes, as last computed in the background
+  (bot/insights/themes.py says how).
 """
 
 from __future__ import annotations
@@ -62,9 +64,11 @@ from bot.insights.domain import (
 )
 from bot.insights.file_settings import minutes_saved
 from bot.insights.periods import Period, weeks_between
+from bot.insights.themes_service import themes_of
 from models.routing import Team
 
 DEMAND_TOP = 10
+THEMES_TOP = 10
 SCALE_KINDS = {"scale5": 5, "scale10": 10}
 ALL = "all"
 
@@ -237,6 +241,12 @@ async def compute_insights(
         rounds = await store.survey_rounds(session, min(now, period.end))
         minutes = await minutes_saved(session)
         late = await store.late_now(session, now, team_ids)
+        area_ids = (
+            None
+            if team_ids is None
+            else [area.id for area in all_areas.values() if area.team_id in team_ids]
+        )
+        themes = await themes_of(session, period, area_ids, THEMES_TOP)
 
     tallies: dict[tuple[str, int | None, bool], _Tally] = defaultdict(_Tally)
     for row in counts:
@@ -324,6 +334,7 @@ async def compute_insights(
             for d in demand
         ),
         surveys=tuple(_survey_trends(rounds)),
+        themes=tuple(themes),
         at_risk_customers=tuple(
             CustomerOutcome(
                 c.item_id,

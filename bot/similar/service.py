@@ -92,6 +92,11 @@ def forget_loaded() -> None:
     _LOADED.clear()
 
 
+async def encode_items(items: Sequence[store.ItemText]) -> list[Entry]:
+    """Items encoded as the index keeps them (for items not indexed yet: the themes)."""
+    return await _encode(items)
+
+
 async def _encode(items: Sequence[store.ItemText]) -> list[Entry]:
     encoded = await asyncio.to_thread(_ENCODER.encode, [fold(item.text) for item in items])
     return [

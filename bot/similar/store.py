@@ -124,6 +124,30 @@ async def read_entries(session: AsyncSession, *, after_seq: int | None = None) -
     ]
 
 
+async def entries_for(session: AsyncSession, item_ids: Sequence[int]) -> dict[int, Entry]:
+    """The entries of the current encoding of these items (those indexed)."""
+    found: dict[int, Entry] = {}
+    ids = list(item_ids)
+    for start in range(0, len(ids), 1000):
+        rows = await session.execute(
+            select(
+                SimilarEntry.item_id,
+                SimilarEntry.kind,
+                SimilarEntry.area_id,
+                SimilarEntry.lexical,
+                SimilarEntry.vector,
+            ).where(
+                SimilarEntry.encoding == ENCODING,
+                SimilarEntry.item_id.in_(ids[start : start + 1000]),
+            )
+        )
+        for row in rows:
+            found[row.item_id] = Entry(
+                row.item_id, row.kind, row.area_id, Encoded.from_bytes(row.lexical, row.vector)
+            )
+    return found
+
+
 async def unindexed_items(
     session: AsyncSession, *, above_id: int, limit: int, skip: Iterable[int] = ()
 ) -> list[ItemText]:

@@ -9,19 +9,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.i18n import t, tn
-from bot.insights.domain import Insights
+from bot.insights.domain import Insights, ThemeSummary
 from bot.text import VIEW_BLOCK_LIMIT, neutralize, truncate
 from bot.views import insights_words as words
 from bot.views.blocks import (
+    MAX_OPTIONS,
     Block,
     actions,
     button,
     context,
     divider,
     header,
+    input_block,
     modal,
     option,
     section,
+    text_input,
 )
 from bot.views.insights_report import HOW_KEYS, headline_lines
 
@@ -29,6 +32,10 @@ TAB_ITEMS_ACTION = "home_tab_items"
 TAB_INSIGHTS_ACTION = "home_tab_insights"
 PERIOD_ACTION = "home_insights_period"
 HOW_ACTION = "home_insights_how"
+THEME_MENU_ACTION = "home_theme_menu"
+THEME_RENAME_CALLBACK = "jerry_theme_rename"
+THEME_MERGE_CALLBACK = "jerry_theme_merge"
+THEME_MOVE_CALLBACK = "jerry_theme_move"
 PERIOD_CHOICES = (
     "quarter",
     "previous_quarter",
@@ -151,24 +158,9 @@ def insights_home_view(
         )
     if insights.themes:
         blocks.append(divider())
-        blocks.append(
-            section(
-                t("insights.report.themes", lang)
-                + "\n"
-                + "\n".join(
-                    "• "
-                    + tn(
-                        "insights.report.theme",
-                        theme.items,
-                        lang,
-                        area=neutralize(theme.area),
-                        label=neutralize(theme.label),
-                        change=words.change(theme.items, theme.previous_items, lang),
-                    )
-                    for theme in insights.themes[:THEME_ROWS]
-                )
-            )
-        )
+        blocks.append(section(t("insights.report.themes", lang)))
+        for theme in insights.themes[:THEME_ROWS]:
+            blocks.append(theme_block(theme, lang, can_edit=_may_edit(insights, theme)))
     if insights.demand:
         blocks.append(
             section(
@@ -253,6 +245,134 @@ def insights_home_view(
         "blocks": blocks[:VIEW_BLOCK_LIMIT],
         "private_metadata": "",
     }
+
+
+def _may_edit(insights: Insights, theme: ThemeSummary) -> bool:
+    audience = insights.audience
+    return audience.is_admin or (theme.team_id is not None and theme.team_id in audience.team_ids)
+
+
+def theme_block(theme: ThemeSummary, lang: str, *, can_edit: bool) -> Block:
+    """One theme: its name, how many items (and the change), an example; the lead's menu."""
+    text = "*" + neutralize(theme.label) + "* · " + neutralize(theme.area) + "\n"
+    text += tn(
+        "insights.home.theme_count",
+        theme.items,
+        lang,
+        change=words.change(theme.items, theme.previous_items, lang),
+    )
+    if theme.examples:
+        item_id, example = theme.examples[0]
+        text += "\n> " + t(
+            "insights.home.theme_example",
+            lang,
+            id=item_id,
+            text=neutralize(truncate(" ".join(example.split()), 140)),
+        )
+    block = section(text)
+    if can_edit:
+        block["accessory"] = {
+            "type": "overflow",
+            "action_id": THEME_MENU_ACTION,
+            "options": [
+                option(t(f"insights.theme.menu.{what}", lang), f"{what}:{theme.id}")
+                for what in ("rename", "merge", "move")
+            ],
+        }
+    return block
+
+
+def parse_theme_menu(value: str | None) -> tuple[str, int] | None:
+    what, _, number = (value or "").partition(":")
+    if what not in ("rename", "merge", "move") or not number.isdigit():
+        return None
+    return what, int(number)
+
+
+def _theme_modal(
+    callback: str, title: str, theme_id: int, blocks: list[Block], lang: str
+) -> dict[str, Any]:
+    return modal(
+        callback_id=callback,
+        title=title,
+        submit=t("insights.theme.save", lang),
+        close=t("modal.cancel", lang),
+        blocks=[*blocks, context(t("insights.theme.kept", lang))],
+        private_metadata=str(theme_id),
+    )
+
+
+def theme_rename_modal(theme_id: int, label: str, lang: str) -> dict[str, Any]:
+    return _theme_modal(
+        THEME_RENAME_CALLBACK,
+        t("insights.theme.rename_title", lang),
+        theme_id,
+        [
+            input_block(
+                "name",
+                t("insights.theme.name_label", lang),
+                text_input("value", multiline=False, initial=label, max_length=80),
+            )
+        ],
+        lang,
+    )
+
+
+def theme_merge_modal(
+    theme_id: int, label: str, others: Sequence[tuple[int, str]], lang: str
+) -> dict[str, Any]:
+    if not others:
+        return modal(
+            callback_id="jerry_theme_alone",
+            title=t("insights.theme.merge_title", lang),
+            submit=None,
+            close=t("insights.home.close", lang),
+            blocks=[section(t("insights.theme.alone", lang))],
+        )
+    return _theme_modal(
+        THEME_MERGE_CALLBACK,
+        t("insights.theme.merge_title", lang),
+        theme_id,
+        [
+            section("*" + neutralize(label) + "*"),
+            input_block(
+                "other",
+                t("insights.theme.merge_label", lang),
+                {
+                    "type": "static_select",
+                    "action_id": "value",
+                    "options": [option(other, str(i)) for i, other in others[:MAX_OPTIONS]],
+                },
+            ),
+        ],
+        lang,
+    )
+
+
+def theme_move_modal(
+    theme_id: int, label: str, items: Sequence[tuple[int, str]], lang: str
+) -> dict[str, Any]:
+    return _theme_modal(
+        THEME_MOVE_CALLBACK,
+        t("insights.theme.move_title", lang),
+        theme_id,
+        [
+            section("*" + neutralize(label) + "*"),
+            input_block(
+                "item",
+                t("insights.theme.move_label", lang),
+                {
+                    "type": "static_select",
+                    "action_id": "value",
+                    "options": [
+                        option(f"#{i} {' '.join(text.split())}", str(i))
+                        for i, text in items[:MAX_OPTIONS]
+                    ],
+                },
+            ),
+        ],
+        lang,
+    )
 
 
 def how_modal(lang: str) -> dict[str, Any]:
