@@ -46,6 +46,8 @@ STORED_PURPOSES = {
     "similar_offer",
     "similar_index",
     "similar_lead_notice",
+    # issue 13, the product-ops report to its channel and people (bot/insights/report.py)
+    "insights_report",
 }
 
 
