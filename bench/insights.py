@@ -272,7 +272,46 @@ async def main() -> None:
     print(f"  insights, a lead: {lead_s:.3f} s ({lead_statements} statements)")
     print(f"  reference (timings from events): {ref_s:.3f} s")
     print(f"  ratio insights / reference: {admin_s / ref_s:.2f}")
+    await home_tab(sessions, now, args.repeat)
     await engine.dispose()
+
+
+async def home_tab(sessions: Any, now: datetime, repeat: int) -> None:
+    """The App Home's Insights tab as an admin opens it (this quarter), published to a local
+    Slack look-alike: cold (numbers computed, charts drawn and uploaded), then warm (numbers
+    reused for five minutes, charts known), then with the numbers' cache expired."""
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.insights import numbers
+    from bot.insights.home import insights_view
+    from tests.fakeslack import FakeSlack
+
+    fake = FakeSlack()
+    await fake.start()
+    client = AsyncWebClient(token=fake.token, base_url=fake.api_url)
+    numbers.forget_cached()
+
+    async def publish() -> None:
+        view = await insights_view(sessions, client, ADMIN, "en", period_choice="quarter", now=now)
+        await client.views_publish(user_id="U0ADMIN", view=view)
+
+    fake.add_user("U0ADMIN", "admin")
+    started = time.perf_counter()
+    await publish()
+    cold = time.perf_counter() - started
+    warm, _ = await timed(repeat, publish)
+
+    async def expired() -> None:
+        numbers.forget_cached()
+        await publish()
+
+    recomputed, _ = await timed(repeat, expired)
+    uploads = len(fake.files)
+    await fake.stop()
+    print("App Home Insights tab (admin, this quarter), published:")
+    print(f"  first open (compute, draw and upload 3 charts): {cold:.3f} s")
+    print(f"  again within five minutes (numbers reused): {warm:.3f} s")
+    print(f"  numbers recomputed, charts known: {recomputed:.3f} s ({uploads} uploads in all)")
 
 
 if __name__ == "__main__":
