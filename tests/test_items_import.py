@@ -301,7 +301,7 @@ async def test_files_that_are_not_a_backlog_are_refused_in_one_line_each(
     columns, notext, latin1, book, quote, empty, missing = (run.stderr for run in runs)
     assert columns.splitlines()[0] == (
         "columns.csv, line 1: unknown column “Priority”, “owner”: the columns are text, kind, "
-        "area, reporter, customer, created_at, external_id"
+        "area, reporter, customer, created_at, external_id, category"
     )
     assert "no “text” column" in notext
     assert "latin1.csv: is not UTF-8 text (line 2 holds a byte that is not)" in latin1

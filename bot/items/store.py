@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import exists, inspect, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import flag_modified
 
 from bot.db import affected_rows
 from bot.items.domain import JERRY_ACTOR as JERRY
@@ -93,7 +94,12 @@ def note_timing(item: Item, event: ItemEvent) -> None:
     if event.kind == "answered" and item.first_answered_at is None:
         item.first_answered_at = event.at
     if breaches_target(event.kind, event.detail) and not item.sla_breached:
+        untouched = not inspect(item).modified
         item.sla_breached = True
+        if untouched and "updated_at" not in inspect(item).unloaded:
+            # A breach is a fact for the insights, not a change of the item: its updated_at
+            # stays, so the reminders tick's plan for it (which checks updated_at) still holds.
+            flag_modified(item, "updated_at")
 
 
 async def claim_lead_card(session: AsyncSession, item_id: int, delivery_id: int) -> bool:
