@@ -137,7 +137,7 @@ async def test_an_admin_switches_to_insights_and_sees_everything_with_charts(
     view = fake_slack.home[ADMIN]
     shown = text_of(view)
     assert view["blocks"][0]["text"]["text"].startswith("Insights: Q")
-    assert "4 items in" in shown and "3 pain points (2 bugs), 1 questions" in shown
+    assert "4 items in" in shown and "3 pain points (2 bugs), 1 question" in shown
     assert "Globex (#" in shown and "at risk, kept" in shown  # customers: admins only
     assert "Every team" in shown
     charts = images(view)

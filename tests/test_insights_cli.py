@@ -43,7 +43,7 @@ async def test_text_in_english_and_french(
         "Insights for 2026-Q4 (2026-10-01 to 2026-12-31, Europe/Paris), compared with 2026-Q3"
         in out
     )
-    assert "7 items in (▲ +5): pain points 5, questions 2" in out
+    assert "7 items in (▲ +5): 5 pain points (3 bugs), 2 questions" in out
     assert "Time to acknowledge: median 2.0 h, 90th percentile 3.0 h (3 items)" in out
     assert "67% within target" in out
     assert "1 SLA breach (▲ +1)" in out
@@ -53,7 +53,7 @@ async def test_text_in_english_and_french(
     assert "U0ANON" not in out
     french = await cli_db.with_settings(JERRY_LANGUAGE="fr")("insights", "--period", "2026-Q4")
     assert french.returncode == 0, french
-    assert "7 demandes reçues (▲ +5)" in french.stdout
+    assert "7 demandes reçues (▲ +5)\u00a0: 5 points de friction (dont 3 bugs), 2 questions" in french.stdout
     assert (
         "Délai de prise en charge\u00a0: médiane 2,0 h, 90e centile 3,0 h (3 demandes)"
         in french.stdout

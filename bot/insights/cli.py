@@ -153,18 +153,23 @@ async def report_command(
             chosen = period_from(period, timezone, now, lang)
         if chosen.kind == "week":
             raise CommandError(t("insights.period.bad", lang, text=period))
-        label = period_label(chosen.kind, chosen.key, language)
         if send:
             assert report is not None
             result = await owe_report(sessions, report, chosen, now=now, again=again)
             if result.outcome == "taken":
-                raise CommandError(t("cli.insights.report.already", lang, period=label))
+                raise CommandError(
+                    t(
+                        "cli.insights.report.already",
+                        lang,
+                        period=period_label(chosen.kind, chosen.key, lang),
+                    )
+                )
             print(
                 tn(
                     "cli.insights.report.sent",
                     len(report.dm),
                     lang,
-                    period=label,
+                    period=period_label(chosen.kind, chosen.key, lang),
                     channel=report.channel,
                 )
             )

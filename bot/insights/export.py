@@ -182,8 +182,12 @@ def _numbers_lines(row: Compared, lang: str, indent: str) -> list[str]:
             lang,
             count_text=words.whole(now.items, lang),
             change=words.change(now.items, before.items, lang),
-            painpoints=now.by_kind.get("painpoint", 0),
-            questions=now.by_kind.get("question", 0),
+            kinds=words.kinds_phrase(
+                now.by_kind.get("painpoint", 0),
+                now.by_category.get("bug", 0),
+                now.by_kind.get("question", 0),
+                lang,
+            ),
         )
     ]
     if now.by_kind.get("painpoint", 0):

@@ -95,9 +95,12 @@ def headline_lines(insights: Insights, lang: str) -> list[str]:
             count_text=words.whole(now.items, lang),
             change=words.change(now.items, before.items, lang),
             previous=previous,
-            painpoints=now.by_kind.get("painpoint", 0),
-            questions=now.by_kind.get("question", 0),
-            bugs=now.by_category.get("bug", 0),
+            kinds=words.kinds_phrase(
+                now.by_kind.get("painpoint", 0),
+                now.by_category.get("bug", 0),
+                now.by_kind.get("question", 0),
+                lang,
+            ),
         ),
         *(
             _stage_line(stage, now, before, lang)
@@ -135,15 +138,22 @@ def _bug_trend_line(insights: Insights, lang: str, *, chart: bool = True) -> str
     if not weeks:
         return None
     latest, earlier = weeks[-4:], weeks[-8:-4]
+    if not earlier:
+        return t(
+            "insights.report.bug_trend_alone",
+            lang,
+            weeks=len(latest),
+            opened=sum(p.opened for p in latest),
+            fixed=sum(p.fixed for p in latest),
+            chart=t("insights.report.chart_in_thread", lang) if chart else "",
+        )
     return t(
         "insights.report.bug_trend",
         lang,
         weeks=len(latest),
         opened=sum(p.opened for p in latest),
         fixed=sum(p.fixed for p in latest),
-        change=words.change(
-            sum(p.opened for p in latest), sum(p.opened for p in earlier) if earlier else None, lang
-        ),
+        change=words.change(sum(p.opened for p in latest), sum(p.opened for p in earlier), lang),
         chart=t("insights.report.chart_in_thread", lang) if chart else "",
     )
 

@@ -77,3 +77,17 @@ def period_label(kind: str, key: str, lang: str) -> str:
     if kind == "quarter":
         return t("insights.period.quarter", lang, quarter=rest.lstrip("Qq"), year=year)
     return t("insights.period.week", lang, week=int(rest.lstrip("Ww")), year=year)
+
+
+def kinds_phrase(painpoints: int, bugs: int, questions: int, lang: str) -> str:
+    """ "5 pain points (2 bugs), 1 question" with each count's own plural form."""
+    from bot.i18n import tn
+
+    # "(0 bugs)" says nothing the reader needs: the bug share shows only when there is one.
+    return t(
+        "insights.count.kinds" if bugs else "insights.count.kinds_no_bugs",
+        lang,
+        painpoints=tn("insights.count.painpoints", painpoints, lang),
+        bugs=tn("insights.count.bugs", bugs, lang),
+        questions=tn("insights.count.questions", questions, lang),
+    )
