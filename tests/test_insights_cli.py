@@ -53,7 +53,10 @@ async def test_text_in_english_and_french(
     assert "U0ANON" not in out
     french = await cli_db.with_settings(JERRY_LANGUAGE="fr")("insights", "--period", "2026-Q4")
     assert french.returncode == 0, french
-    assert "7 demandes reçues (▲ +5)\u00a0: 5 points de friction (dont 3 bugs), 2 questions" in french.stdout
+    assert (
+        "7 demandes reçues (▲ +5)\u00a0: 5 points de friction (dont 3 bugs), 2 questions"
+        in french.stdout
+    )
     assert (
         "Délai de prise en charge\u00a0: médiane 2,0 h, 90e centile 3,0 h (3 demandes)"
         in french.stdout
