@@ -57,6 +57,11 @@ from bot.surveys import rounds as survey_rounds
 from bot.surveys.reminders import remind_unfinished
 from bot.surveys.results import CloseSummary, SurveyContext, close_due_rounds, survey_context
 from bot.surveys.rounds import RoundResult, run_due_rounds
+from bot.trackers import delivery as tracker_delivery
+from bot.trackers.connection import Trackers
+from bot.trackers.domain import JIRA, LINEAR, TRACKERS
+from bot.trackers.poller import PollResult, poll
+from bot.trackers.webhooks import process_pending, receive
 from bot.triage import alert_triage
 from bot.updates.feeds import FetchResult, fetch_now
 
@@ -76,6 +81,7 @@ def outbox_handlers(
     surveys: SurveyContext,
     digest: LeadDigest | None = None,
     similar: SimilarPolicy | None = None,
+    trackers: Trackers | None = None,
 ) -> OutboxRegistry:
     """Every outbox purpose, each registered by the capability that owes such messages."""
     registry = OutboxRegistry()
@@ -92,6 +98,7 @@ def outbox_handlers(
     lead_welcome.register_outbox(registry)
     similar_intake.register_outbox(registry, similar)
     insights_report.register_outbox(registry)
+    tracker_delivery.register_outbox(registry, trackers or Trackers(Settings()))
     return registry
 
 
@@ -107,6 +114,16 @@ def scheduled_jobs(settings: Settings) -> dict[str, float]:
         # The product-ops report looks for its slot as often as the summaries do.
         "insights_report": float(settings.jerry_summary_check_seconds),
         "insights_themes": float(settings.jerry_themes_minutes * 60),
+        # Jira and Linear: linked issues read again (only with a tracker connected), and the
+        # webhook deliveries stored but not processed (a process stopped in between).
+        "trackers": (
+            float(settings.jerry_tracker_poll_minutes * 60) if Trackers(settings).connected else 0
+        ),
+        "tracker_webhooks": (
+            float(settings.jerry_delivery_retry_seconds)
+            if any(Trackers(settings).webhook_secret(name) for name in TRACKERS)
+            else 0
+        ),
     }
     return {name: seconds for name, seconds in jobs.items() if seconds > 0}
 
@@ -120,6 +137,7 @@ class JerryApp:
         # The scheduler's clock is "now" for every capability (tests set it).
         self.services = services = build_services(settings, clock=lambda: self.scheduler.clock())
         self.scheduler = Scheduler(services.sessions)
+        self.trackers = Trackers(settings)
         # What survey results and survey reminders need besides sessions and client.
         self.survey_context = survey_context(settings, services.client)
         # The outbox sends with its own client: no retry sleeping inside a call (rate limits
@@ -141,7 +159,7 @@ class JerryApp:
                 ),
                 admins=frozenset(services.admins),
             ),
-            outbox_handlers(self.survey_context, self.lead_digest, services.similar),
+            outbox_handlers(self.survey_context, self.lead_digest, services.similar, self.trackers),
             retry_seconds=settings.jerry_delivery_retry_seconds,
             concurrency=settings.jerry_outbox_concurrency,
             doorbell=services.outbox,
@@ -171,6 +189,8 @@ class JerryApp:
             "surveys": self.run_surveys,
             "insights_report": self.run_insights_report,
             "insights_themes": self.run_insights_themes,
+            "trackers": self.run_tracker_poll,
+            "tracker_webhooks": self.run_tracker_webhooks,
         }
         for name, seconds in scheduled_jobs(settings).items():
             self.scheduler.add_job(name, interval(seconds), runs[name])
@@ -206,10 +226,14 @@ class JerryApp:
                 Route("/slack/events", self._slack_events, methods=["POST"]),
                 Route("/healthz", self._healthz, methods=["GET", "HEAD"]),
                 Route("/metrics", self._metrics, methods=["GET"]),
+                Route("/integrations/jira", self._jira_webhook, methods=["POST"]),
+                Route("/integrations/linear", self._linear_webhook, methods=["POST"]),
             ],
             lifespan=self._lifespan,
         )
         self._started = False
+        # Work started after an answer (a webhook's processing): kept referenced until done.
+        self._background: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
         if not self._started:
@@ -279,6 +303,70 @@ class JerryApp:
             self.sessions, now, timezone=report.timezone if report else "UTC"
         )
 
+    async def run_tracker_poll(self, now: datetime) -> list[PollResult]:
+        """The trackers' poll at `now`: linked issues that changed since the last pass."""
+        results = await poll(
+            self.sessions,
+            self.trackers,
+            now,
+            timedelta(minutes=self.settings.jerry_tracker_poll_minutes or 15),
+        )
+        self.worker.kick()
+        return results
+
+    async def run_tracker_webhooks(self, _now: datetime) -> int:
+        """Webhook deliveries stored and not processed yet (normally none: each is processed
+        right after its answer)."""
+        done = await process_pending(self.sessions, self.trackers.jira_base)
+        if done:
+            self.worker.kick()
+        return done
+
+    async def _jira_webhook(self, request: Request) -> Response:
+        return await self._tracker_webhook(request, JIRA)
+
+    async def _linear_webhook(self, request: Request) -> Response:
+        return await self._tracker_webhook(request, LINEAR)
+
+    async def _tracker_webhook(self, request: Request, tracker: str) -> Response:
+        """Checked and stored before the answer, processed after it (bot/trackers/webhooks.py);
+        404 when this tracker is not connected or has no webhook secret."""
+        secret = self.trackers.webhook_secret(tracker)
+        if secret is None:
+            return JSONResponse({"error": "not_found"}, status_code=404)
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return _too_large()
+        body = bytearray()
+        try:
+            async with asyncio.timeout(BODY_SECONDS):
+                async for chunk in request.stream():
+                    body += chunk
+                    if len(body) > MAX_BODY_BYTES:
+                        return _too_large()
+        except TimeoutError:
+            return JSONResponse({"error": "request_timeout"}, status_code=408)
+        try:
+            received = await receive(
+                self.sessions,
+                tracker,
+                secret,
+                bytes(body),
+                dict(request.headers),
+                self.services.clock(),
+            )
+        except Exception as exc:  # the database is down: the tracker retries later
+            log.warning("a %s webhook could not be stored (%s)", tracker, exc.__class__.__name__)
+            return JSONResponse({"error": "unavailable"}, status_code=503)
+        if received.status != 200:
+            log.warning("refused a %s webhook: %s", tracker, received.detail)
+            return JSONResponse({"error": received.detail}, status_code=received.status)
+        if received.detail == "stored":
+            task = asyncio.create_task(self.run_tracker_webhooks(self.services.clock()))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        return JSONResponse({"ok": True, "delivery": received.detail})
+
     async def run_survey_results(self, now: datetime) -> tuple[object, CloseSummary]:
         """The survey results tick at `now`: remind those who have not finished, close rounds
         whose time is up (their results go out through the outbox)."""
@@ -298,6 +386,8 @@ class JerryApp:
         return list(await run_due_rounds(self.services, now))
 
     async def drain(self) -> None:
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
         await self.scheduler.settle()
         await self.worker.drain()
         await self.home.drain()

@@ -72,6 +72,21 @@ class Settings(BaseSettings):
     # How often (minutes) the insights' themes are recomputed for this quarter, month and week
     # (bot/insights/themes.py); 0 turns it off (`jerry insights themes --refresh` still works).
     jerry_themes_minutes: float = Field(default=60.0, ge=0)
+    # Jira Cloud and Linear (bot/trackers): a service account's credentials (never a
+    # person's), and the secrets their webhooks sign deliveries with. Without the
+    # credentials, "Create issue" and "Link issue" do not show and the webhook endpoint of
+    # that tracker answers 404.
+    jerry_jira_url: str | None = None  # https://yourcompany.atlassian.net
+    jerry_jira_email: str | None = None
+    jerry_jira_token: str | None = None
+    jerry_jira_webhook_secret: str | None = None
+    jerry_linear_api_key: str | None = None
+    jerry_linear_webhook_secret: str | None = None
+    jerry_linear_api_url: str = "https://api.linear.app/graphql"
+    # How often (minutes) linked issues are read again, for changes a webhook did not bring
+    # (0 turns it off); and how long one request to a tracker may wait.
+    jerry_tracker_poll_minutes: float = Field(default=15.0, ge=0)
+    jerry_tracker_timeout_seconds: float = Field(default=10.0, gt=0)
 
     @field_validator("jerry_admins", mode="before")
     @classmethod

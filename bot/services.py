@@ -25,9 +25,11 @@ from bot.i18n import normalize_language
 from bot.intake import service as intake
 from bot.intake.routing_store import RoutingModelCache
 from bot.intake.service import IntakeRequest, IntakeResult, IntakeWriter
+from bot.items.cards import connect_trackers
 from bot.outbox.registry import Doorbell
 from bot.similar.intake import SimilarPolicy
 from bot.slack import AsyncWebClient, slack_client
+from bot.trackers.connection import Trackers
 from models.base import utcnow
 from models.users import SlackUser
 
@@ -111,6 +113,11 @@ class Services:
         """Similar items at intake (None: off)."""
         return SimilarPolicy.from_settings(self.settings)
 
+    @cached_property
+    def trackers(self) -> Trackers:
+        """Jira and Linear, as the settings connect them (bot/trackers)."""
+        return Trackers(self.settings)
+
     @property
     def default_language(self) -> str:
         return self.settings.jerry_language
@@ -141,6 +148,8 @@ def build_services(
     clock: Callable[[], datetime] = utcnow,
 ) -> Services:
     """Jerry's services, once: for the running bot (`JerryApp`) or for one CLI command."""
+    # What cards offer ("Create issue", "Link issue"): the trackers these settings connect.
+    connect_trackers(Trackers(settings).connected)
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     client = slack_client(settings)

@@ -25,6 +25,7 @@ from handlers import (
     sla,
     summaries,
     surveys,
+    trackers,
     updates,
 )
 from handlers.shape import problem as payload_problem
@@ -49,4 +50,5 @@ def register(app: AsyncApp, services: Services) -> None:
     updates.register(app)
     summaries.register(app)
     insights.register(app)
+    trackers.register(app)
     matching.speed_up(app)

@@ -90,6 +90,7 @@ def draft_from(
         confidence=_selected(values, "confidence"),
         audience=_selected(values, "audience") or "internal",
         keep_area=editing and area is None,
+        items_text=_value(values, "items").get("value") or "",
     )
     return draft, bad_date
 

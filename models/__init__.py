@@ -18,6 +18,14 @@ from models.routing import Area, LeadWelcome, RoutingRule, Team
 from models.similar import SimilarEntry, SimilarState
 from models.summaries import SummaryPost, SummarySubscription
 from models.surveys import Survey, SurveyAnswer, SurveyInvite, SurveyRound, SurveySecret
+from models.trackers import (
+    ItemIssueLink,
+    ShippedNotice,
+    TrackerIssue,
+    TrackerPoll,
+    TrackerWebhook,
+    UpdateItem,
+)
 from models.updates import Feed, ProductUpdate
 from models.users import SlackUser
 
@@ -35,6 +43,7 @@ __all__ = [
     "InsightThemeEdit",
     "Item",
     "ItemEvent",
+    "ItemIssueLink",
     "LeadWelcome",
     "MessageReply",
     "OutboxAlert",
@@ -43,6 +52,7 @@ __all__ = [
     "RoutingRule",
     "ScheduledJob",
     "SentReminder",
+    "ShippedNotice",
     "SimilarEntry",
     "SimilarState",
     "SlackUser",
@@ -54,5 +64,9 @@ __all__ = [
     "SurveyRound",
     "SurveySecret",
     "Team",
+    "TrackerIssue",
+    "TrackerPoll",
+    "TrackerWebhook",
+    "UpdateItem",
     "utcnow",
 ]

@@ -175,6 +175,9 @@ class Item(Base):
     # How many internal notes the team kept on it (item events of kind "note"): a card reads
     # them only when there are some.
     internal_note_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # How many Jira or Linear issues it is linked to (bot/trackers): a card reads the links
+    # only when there are some.
+    issue_link_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     events: Mapped[list[ItemEvent]] = relationship(
         back_populates="item", order_by="ItemEvent.id", lazy="raise"

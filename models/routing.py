@@ -35,6 +35,11 @@ class Team(Base):
     business_days: Mapped[str | None] = mapped_column(String(40))  # "mon,tue,wed,thu,fri"
     business_start: Mapped[str | None] = mapped_column(String(5))  # "09:00"
     business_end: Mapped[str | None] = mapped_column(String(5))  # "18:00"
+    # Where the team's work is tracked (bot/trackers), as written in the routing file: a Jira
+    # project key or a Linear team key, and the Jira issue type proposed first.
+    jira_project: Mapped[str | None] = mapped_column(String(30))
+    linear_team: Mapped[str | None] = mapped_column(String(30))
+    issue_type: Mapped[str | None] = mapped_column(String(60))
 
     areas: Mapped[list[Area]] = relationship(
         back_populates="team", order_by="Area.position", lazy="selectin"

@@ -48,6 +48,12 @@ STORED_PURPOSES = {
     "similar_lead_notice",
     # issue 13, the product-ops report to its channel and people (bot/insights/report.py)
     "insights_report",
+    # issue 14, Jira and Linear (bot/trackers/delivery.py)
+    "tracker_create",
+    "tracker_check",
+    "tracker_news",
+    "tracker_status_notice",
+    "shipped_notice",
 }
 
 

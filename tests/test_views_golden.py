@@ -51,6 +51,7 @@ from bot.views import (
     survey_form,
     survey_results,
     survey_round,
+    trackers,
     updates,
     welcome,
 )
@@ -1100,6 +1101,128 @@ CASES: list[Case] = [
             "anonymous": True,
         },
     ),
+    # Jira and Linear (bot/views/trackers.py)
+    *cases(
+        items.lead_dm,
+        with_issues_jira=lambda lang: {
+            "card": inputs.customer_item(
+                status="acknowledged",
+                acknowledged_by="U0PAYLEAD",
+                issues=inputs.LINKED_ISSUES,
+                create_in="jira",
+                can_link=True,
+            )
+        },
+        issue_being_checked_linear=lambda lang: {
+            "card": inputs.anonymous_question(
+                issues=(inputs.CHECKING_ISSUE,), create_in="linear", can_link=True
+            )
+        },
+    ),
+    *cases(
+        trackers.create_modal,
+        jira_named=lambda lang: {
+            "item_id": 4182,
+            "tracker": "jira",
+            "project": "PAY",
+            "issue_type": "Bug",
+            "issue_types": ["Bug", "Story", "Task"],
+            "title": "Refunds fail for Globex invoices",
+            "description": "Refunds fail for Globex invoices.\n\nReported through Jerry as #4182.",
+            "anonymous": False,
+        },
+        linear_anonymous=lambda lang: {
+            "item_id": 4183,
+            "tracker": "linear",
+            "project": "ENG",
+            "issue_type": None,
+            "issue_types": [],
+            "title": "Where is the export?",
+            "description": "Where is the export?",
+            "anonymous": True,
+        },
+    ),
+    *cases(
+        trackers.link_modal,
+        both=lambda lang: {"item_id": 4182, "trackers": ("jira", "linear")},
+    ),
+    *cases(
+        trackers.lead_news,
+        created=lambda lang: {
+            "news": "created",
+            "id": 4182,
+            "tracker": "jira",
+            "key": "PAY-123",
+            "url": "https://acme.atlassian.net/browse/PAY-123",
+        },
+        waiting=lambda lang: {
+            "news": "waiting",
+            "id": 4182,
+            "tracker": "linear",
+            "error": "timeout",
+        },
+        refused=lambda lang: {
+            "news": "refused",
+            "id": 4182,
+            "tracker": "jira",
+            "error": "issuetype: Specify a valid issue type",
+        },
+        not_found=lambda lang: {
+            "news": "not_found",
+            "id": 4182,
+            "tracker": "jira",
+            "key": "PAY-999",
+        },
+    ),
+    *cases(
+        trackers.work_started,
+        jira=lambda lang: {
+            "item_id": 4182,
+            "kind": "painpoint",
+            "about": inputs.CUSTOMER_TEXT,
+            "tracker": "jira",
+        },
+    ),
+    *cases(
+        trackers.shipped_notice,
+        customer_question=lambda lang: {
+            "item_id": 4182,
+            "root_id": 4182,
+            "kind": "painpoint",
+            "about": inputs.CUSTOMER_TEXT,
+            "title": "Refunds for invoices in any currency",
+            "note": "Refunds now work for every invoice, whatever its currency.",
+            "url": "https://acme.atlassian.net/browse/PAY-123",
+            "release": "2026.12",
+            "customer_item": 4182,
+            "customer": "Globex Corporation",
+        },
+        follower_no_customer=lambda lang: {
+            "item_id": 4190,
+            "root_id": 4182,
+            "kind": "question",
+            "about": "Can we refund in another currency?",
+            "title": "Refunds for invoices in any currency",
+            "note": "",
+            "url": None,
+            "release": None,
+            "customer_item": None,
+            "customer": None,
+        },
+        answered=lambda lang: {
+            "item_id": 4182,
+            "root_id": 4182,
+            "kind": "painpoint",
+            "about": inputs.CUSTOMER_TEXT,
+            "title": "Refunds for invoices in any currency",
+            "note": "",
+            "url": None,
+            "release": None,
+            "customer_item": 4182,
+            "customer": "Globex Corporation",
+            "answered": "kept",
+        },
+    ),
     # The product-ops report (bot/views/insights_report.py)
     *cases(
         insights_report.report_post,
@@ -1175,6 +1298,8 @@ NOT_WHOLE = {
     "help.help_buttons": "the help card's buttons: the help_card cases show them",
     "help.welcome_blocks": "the Home's welcome: the home_view first_open cases show it",
     "lead_actions.action_buttons": "an item's buttons: the lead_dm and home_view cases show them",
+    "trackers.work_blocks": "part of the lead's DM: the lead_dm with_issues cases show it",
+    "trackers.work_buttons": "an item's tracker buttons: the lead_dm with_issues cases show them",
     "lead_actions.resolution_blocks": "part of the lead's DM: the lead_dm resolved cases show it",
     "lead_actions.duplicate_blocks": "part of the resolution and merge notices: their cases show it",
     "merge.looks_like_blocks": "part of the lead's DM: the lead_dm looks_like cases show it",

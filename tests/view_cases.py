@@ -20,6 +20,7 @@ from bot.items.domain import (
     InternalNote,
     ItemCard,
     ItemDemand,
+    LinkedIssue,
     LooksLike,
     ReassignTarget,
 )
@@ -79,6 +80,29 @@ def steps(count: int) -> str:
         ),
     ]
     return "\n".join(lines)
+
+
+LINKED_ISSUES = (
+    LinkedIssue(
+        tracker="jira",
+        key="PAY-123",
+        url="https://acme.atlassian.net/browse/PAY-123",
+        title="Refunds fail for Globex invoices",
+        status="In Review",
+        stage="in_progress",
+    ),
+    LinkedIssue(
+        tracker="jira",
+        key="PAY-77",
+        url="https://acme.atlassian.net/browse/PAY-77",
+        title="Currency rounding <@U0X> <!channel>",
+        status="Done",
+        stage="done",
+        release="2026.12",
+        shipped=True,
+    ),
+)
+CHECKING_ISSUE = LinkedIssue(tracker="linear", key="ENG-42")
 
 
 def customer_item(**overrides: Any) -> ItemCard:

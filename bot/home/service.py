@@ -23,8 +23,9 @@ from bot.db import DATABASE_ERRORS
 from bot.help import service as welcome
 from bot.help.service import led_teams
 from bot.home import queries as q
+from bot.items.cards import connected_trackers, issues_of_items, tracker_of
 from bot.items.demand import DEFAULT_QUEUE_SORT, QUEUE_SORTS, demand_for
-from bot.items.domain import ItemDemand
+from bot.items.domain import ItemDemand, LinkedIssue
 from bot.sla.business_time import CLOSED_STATUSES, sla_state
 from bot.slack import TRANSPORT_ERRORS, AsyncWebClient, SlackApiError, classify
 from bot.views.help import Welcome
@@ -81,6 +82,7 @@ def _home_item(
     with_sla: bool,
     areas: dict[int, str] | None = None,
     demand: dict[int, ItemDemand | None] | None = None,
+    issues: dict[int, tuple[LinkedIssue, ...]] | None = None,
 ) -> HomeItem:
     lead = _lead_of(item, team)
     state, due = "none", None
@@ -110,6 +112,9 @@ def _home_item(
         and item.merged_into is None,
         demand=(demand or {}).get(item.id),
         follows=item.merged_into,
+        issues=(issues or {}).get(item.id, ()),
+        create_in=tracker_of(team) if issues is not None else None,
+        can_link=issues is not None and bool(connected_trackers()),
     )
 
 
@@ -181,6 +186,8 @@ async def load_home(
         tzs = await q.timezones(session, {_lead_of(i, t) or "" for i, t in queue_rows})
     # Who else asked for each item shown: one query for both lists' pages.
     demand = await demand_for(session, [i for i, _ in [*mine_rows, *queue_rows]])
+    # Their Jira or Linear issues: one query, only when a shown item has some.
+    issues = await issues_of_items(session, [i for i, _ in queue_rows])
     mine = Page(
         MINE,
         tuple(
@@ -195,7 +202,7 @@ async def load_home(
         queue = Page(
             QUEUE,
             tuple(
-                _home_item(i, t, now, tzs, with_sla=True, areas=areas, demand=demand)
+                _home_item(i, t, now, tzs, with_sla=True, areas=areas, demand=demand, issues=issues)
                 for i, t in queue_rows
             ),
             offsets[QUEUE],

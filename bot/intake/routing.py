@@ -69,6 +69,11 @@ class TeamSpec:
     business_days: str | None = None  # "mon,tue,wed,thu,fri"
     business_start: str | None = None  # "09:00"
     business_end: str | None = None  # "18:00"
+    # Where the team's work is tracked (bot/trackers): a Jira project key or a Linear team
+    # key (at most one), and the Jira issue type "Create issue" proposes first.
+    jira_project: str | None = None
+    linear_team: str | None = None
+    issue_type: str | None = None
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ teams:
     ack_target: 4h     # optional, business time (d, h, m); default 1d
     answer_target: 1d  # optional: questions acknowledged but not answered; default 1d
     business_hours: {days: [mon, tue, wed, thu, fri], start: "09:00", end: "18:00"}
+    jira: PAY          # optional: the team's Jira project key (or `linear: PAY`, a Linear
+    issue_type: Bug    #   team key); the issue type "Create issue" proposes first (Jira)
     areas:
       - name: Billing
         keywords: [invoice, billing, refund, facture]
@@ -28,6 +30,7 @@ insights:             # optional: what the insights count as time saved (minutes
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -63,6 +66,8 @@ from bot.sla.business_time import SlaError, business_hours, format_days, parse_d
 PATTERN_LIMIT = 1000
 MAX_MINUTES_SAVED = 1440  # a day of work for one occurrence is already generous
 SERVICE_LEVEL_KEYS = ("ack_target", "answer_target", "business_hours")
+TRACKER_KEYS = ("jira", "linear", "issue_type")
+PROJECT_KEY = re.compile(r"[A-Z][A-Z0-9_]{0,29}")
 SERVICE_LEVEL_FIELDS = (
     "ack_target",
     "answer_target",
@@ -185,7 +190,7 @@ class _RoutingChecker(Checker):
         values = self.mapping(
             node,
             field,
-            ("name", "lead", "backup", "channel", "areas", *SERVICE_LEVEL_KEYS),
+            ("name", "lead", "backup", "channel", "areas", *SERVICE_LEVEL_KEYS, *TRACKER_KEYS),
             required=("name", "lead"),
         )
         if values is None:
@@ -211,8 +216,9 @@ class _RoutingChecker(Checker):
                 ok = False
             else:
                 self.team_names[key] = (line_of(name_node), name)
-        drop_nulls(values, ("backup", "channel", *SERVICE_LEVEL_KEYS))
+        drop_nulls(values, ("backup", "channel", *SERVICE_LEVEL_KEYS, *TRACKER_KEYS))
         levels = self.service_levels(values, field)
+        tracker = self.tracker(values, field)
         lead = self.user(values.get("lead"), f"{field}.lead")
         backup = self.user(values.get("backup"), f"{field}.backup")
         channel = self.channel(values.get("channel"), f"{field}.channel")
@@ -230,6 +236,7 @@ class _RoutingChecker(Checker):
             or ("channel" in values and channel is None)
             or any(a is None for a in areas)
             or levels is None
+            or tracker is None
         ):
             return None
         return TeamSpec(
@@ -245,7 +252,47 @@ class _RoutingChecker(Checker):
             business_days=levels["business_days"],
             business_start=levels["business_start"],
             business_end=levels["business_end"],
+            jira_project=tracker.get("jira"),
+            linear_team=tracker.get("linear"),
+            issue_type=tracker.get("issue_type"),
         )
+
+    def tracker(self, values: dict[str, Node], field: str) -> dict[str, str] | None:
+        """`jira` (a project key) or `linear` (a team key), and `issue_type`; None if wrong."""
+        found: dict[str, str] = {}
+        ok = True
+        for key in TRACKER_KEYS:
+            node = values.get(key)
+            if node is None:
+                continue
+            text = self.text(node, f"{field}.{key}", limit=60)
+            if text is None:
+                ok = False
+            elif key != "issue_type" and not PROJECT_KEY.fullmatch(text):
+                self.problem(
+                    node,
+                    f"{field}.{key}",
+                    f"“{text}” is not a {'project' if key == 'jira' else 'team'} key: "
+                    "capital letters and digits, starting with a letter, like PAY",
+                )
+                ok = False
+            else:
+                found[key] = text
+        if "jira" in found and "linear" in found:
+            self.problem(
+                values["linear"],
+                f"{field}.linear",
+                "a team's work is tracked in Jira or in Linear, not both: keep one of the two",
+            )
+            ok = False
+        if "issue_type" in found and "jira" not in found:
+            self.problem(
+                values["issue_type"],
+                f"{field}.issue_type",
+                "only a team tracked in Jira has issue types: add `jira: KEY`, or remove it",
+            )
+            ok = False
+        return found if ok else None
 
     def service_levels(self, values: dict[str, Node], field: str) -> dict[str, str | None] | None:
         """`ack_target`, `answer_target` and `business_hours` (bot/sla/business_time.py);
@@ -597,6 +644,13 @@ def dump(model: RoutingModel) -> str:
         if spec.channel:
             team["channel"] = spec.channel
         team.update(_service_levels(spec))
+        for key, value in (
+            ("jira", spec.jira_project),
+            ("linear", spec.linear_team),
+            ("issue_type", spec.issue_type),
+        ):
+            if value:
+                team[key] = value
         if spec.areas:
             team["areas"] = [
                 {"name": area.name, "keywords": FlowList(area.keywords)} for area in spec.areas

@@ -141,6 +141,9 @@ def _team_spec(row: Team, areas: tuple[AreaSpec, ...]) -> TeamSpec:
         business_days=row.business_days,
         business_start=row.business_start,
         business_end=row.business_end,
+        jira_project=row.jira_project,
+        linear_team=row.linear_team,
+        issue_type=row.issue_type,
     )
 
 
@@ -219,6 +222,9 @@ async def replace_routing_model(session: AsyncSession, model: RoutingModel) -> R
             "business_days": spec.business_days,
             "business_start": spec.business_start,
             "business_end": spec.business_end,
+            "jira_project": spec.jira_project,
+            "linear_team": spec.linear_team,
+            "issue_type": spec.issue_type,
         }
         if row is None:
             row = Team(**values)

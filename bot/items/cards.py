@@ -8,10 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.items.demand import demand_for
-from bot.items.domain import NO_REPORTER, InternalNote, ItemCard, ItemDemand
+from bot.items.domain import NO_REPORTER, InternalNote, ItemCard, ItemDemand, LinkedIssue
 from bot.items.store import team_and_area
 from models.items import Item, ItemEvent
 from models.routing import Team
+from models.trackers import ItemIssueLink, TrackerIssue
 from models.users import SlackUser
 
 UNROUTED_TEAM_LABEL = "—"
@@ -19,6 +20,30 @@ UNROUTED_TEAM_LABEL = "—"
 
 NOTE_EVENT = "note"  # an internal note kept on an item (bot/relay/notes.py)
 NOTES_ON_CARD = 5  # the latest notes a card shows; it counts the others
+
+
+# The trackers (bot/trackers) this process is connected to, set once by build_services from
+# the settings: a card offers "Create issue" in its team's tracker and "Link issue" only for
+# a connected one. A process talks to one set of trackers, as it talks to one Slack.
+_connected_trackers: frozenset[str] = frozenset()
+
+
+def connect_trackers(names: Iterable[str]) -> None:
+    global _connected_trackers
+    _connected_trackers = frozenset(names)
+
+
+def connected_trackers() -> frozenset[str]:
+    return _connected_trackers
+
+
+def tracker_of(team: Team | None) -> str | None:
+    """The connected tracker a team's work goes to (its routing file's `jira:` or
+    `linear:`), else None."""
+    if team is None:
+        return None
+    wanted = "jira" if team.jira_project else "linear" if team.linear_team else None
+    return wanted if wanted in _connected_trackers else None
 
 
 def card_from(
@@ -31,6 +56,8 @@ def card_from(
     internal_notes: tuple[InternalNote, ...] = (),
     internal_note_count: int = 0,
     demand: ItemDemand | None = None,
+    issues: tuple[LinkedIssue, ...] = (),
+    create_in: str | None = None,
 ) -> ItemCard:
     return ItemCard(
         id=item.id,
@@ -70,6 +97,9 @@ def card_from(
         internal_note_count=internal_note_count,
         demand=demand,
         merged_into=item.merged_into,
+        issues=issues,
+        create_in=create_in,
+        can_link=bool(_connected_trackers),
     )
 
 
@@ -85,6 +115,53 @@ async def load_card(session: AsyncSession, item: Item, *, note: str | None = Non
         internal_notes=notes,
         internal_note_count=count,
         demand=(await demand_for(session, [item])).get(item.id),
+        issues=await linked_issues(session, item),
+        create_in=tracker_of(team),
+    )
+
+
+async def linked_issues(session: AsyncSession, item: Item) -> tuple[LinkedIssue, ...]:
+    """The issues the item is linked to (no query for an item without any: most items)."""
+    if not item.issue_link_count:
+        return ()
+    rows = await session.execute(
+        select(TrackerIssue)
+        .join(ItemIssueLink, ItemIssueLink.issue_id == TrackerIssue.id)
+        .where(ItemIssueLink.item_id == item.id)
+        .order_by(ItemIssueLink.id)
+    )
+    return tuple(linked_issue(issue) for issue in rows.scalars())
+
+
+async def issues_of_items(
+    session: AsyncSession, items: Iterable[Item]
+) -> dict[int, tuple[LinkedIssue, ...]]:
+    """The linked issues of many items in one query, none when no item has any."""
+    ids = [item.id for item in items if item.issue_link_count]
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(ItemIssueLink.item_id, TrackerIssue)
+        .join(TrackerIssue, TrackerIssue.id == ItemIssueLink.issue_id)
+        .where(ItemIssueLink.item_id.in_(ids))
+        .order_by(ItemIssueLink.id)
+    )
+    found: dict[int, list[LinkedIssue]] = {}
+    for item_id, issue in rows:
+        found.setdefault(item_id, []).append(linked_issue(issue))
+    return {item_id: tuple(issues) for item_id, issues in found.items()}
+
+
+def linked_issue(issue: TrackerIssue) -> LinkedIssue:
+    return LinkedIssue(
+        tracker=issue.tracker,
+        key=issue.key,
+        url=issue.url,
+        title=issue.title,
+        status=issue.status,
+        stage=issue.stage,
+        release=issue.release,
+        shipped=issue.shipped_at is not None,
     )
 
 

@@ -81,6 +81,21 @@ class LooksLike:
 
 
 @dataclass(frozen=True)
+class LinkedIssue:
+    """A Jira or Linear issue an item's work is tracked in (bot/trackers), as Jerry last
+    heard of it: status None while the link waits to be checked."""
+
+    tracker: str  # jira | linear
+    key: str  # PAY-123
+    url: str | None = None
+    title: str | None = None
+    status: str | None = None  # the tracker's name for it: "In Progress"
+    stage: str | None = None  # todo | in_progress | done | canceled
+    release: str | None = None  # Jira: the released fix version it shipped in
+    shipped: bool = False
+
+
+@dataclass(frozen=True)
 class ItemCard:
     """What a message needs to know about an item (bot/items/cards.py builds it from the
     database)."""
@@ -130,6 +145,12 @@ class ItemCard:
     merged_into: int | None = None
     # The items that look like it, for its lead's card (empty elsewhere, and when none do).
     looks_like: tuple[LooksLike, ...] = ()
+    # The Jira or Linear issues its work is tracked in, and the trackers its card offers to
+    # create an issue in ("create") and to link one from ("link"): empty when none is
+    # connected (bot/trackers).
+    issues: tuple[LinkedIssue, ...] = ()
+    create_in: str | None = None
+    can_link: bool = False
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,17 @@ class PermanentDeliveryError(Exception):
         self.error = error
 
 
+class RetryLater(Exception):
+    """A service other than Slack (Jira, Linear) cannot take it now: down, slow or rate
+    limited. Retried after `after` seconds (the service's Retry-After) or the backoff, as
+    Slack's own troubles are; `code` is kept as the delivery's last error."""
+
+    def __init__(self, code: str, after: float | None = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.after = after
+
+
 class Deferred(Exception):
     """Not now (e.g. the DM to update is not sent yet); try again shortly, no attempt spent.
 

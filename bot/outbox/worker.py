@@ -41,6 +41,7 @@ from bot.outbox.registry import (
     OutboxHandler,
     OutboxRegistry,
     PermanentDeliveryError,
+    RetryLater,
     current_attempt,
 )
 from bot.slack import SLACK_FAILURES, FailureKind, classify, longest_outbox_call_seconds
@@ -255,6 +256,11 @@ class DeliveryWorker:
                     delivery.next_attempt_at = utcnow() + timedelta(seconds=wait)
             except PermanentDeliveryError as exc:
                 await self._permanent(session, handler, delivery, item, exc.error)
+            except RetryLater as exc:
+                later = (
+                    timedelta(seconds=exc.after) if exc.after else self._backoff(delivery.attempts)
+                )
+                self._later(delivery, exc.code, later)
             except SLACK_FAILURES as exc:
                 failure = classify(exc)
                 if failure.unsure and attempt.posts:

@@ -16,6 +16,8 @@ CONFIDENCES = ("committed", "likely", "exploring")
 TITLE_LIMIT = 300  # the column's size, counted as stored (escaped: "&" is "&amp;")
 IMPACT_LIMIT = 3000  # what the form's input accepts
 LINK_LIMIT = 2000
+ITEMS_LIMIT = 20  # items one update may name
+ITEM_NUMBER = r"(?<![\w&])#([1-9][0-9]{0,9})\b"  # "#12", not "&#12" nor "a#12"
 
 
 @dataclass(frozen=True)
@@ -39,3 +41,7 @@ class UpdateCard:
     updated_at: datetime
     withdrawn_at: datetime | None = None
     from_feed: bool = False
+    # The items it answers (#12 in its text, or listed in the form): everyone who asked
+    # hears "it shipped" (bot/trackers/shipping.py), and how many were told.
+    items: tuple[int, ...] = ()
+    told: int = 0

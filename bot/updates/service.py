@@ -21,16 +21,27 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.errors import Refusal
 from bot.i18n import t
 from bot.text import neutralize
+from bot.trackers.shipping import ship
 from bot.updates.domain import (
     AUDIENCES,
     CONFIDENCES,
     IMPACT_LIMIT,
+    ITEM_NUMBER,
+    ITEMS_LIMIT,
     LINK_LIMIT,
     TITLE_LIMIT,
     UPDATE_KINDS,
     UpdateCard,
 )
-from bot.updates.store import active_area, area_name, area_names, get_update, recent_updates_by
+from bot.updates.store import (
+    active_area,
+    area_name,
+    area_names,
+    get_update,
+    link_items,
+    missing_items,
+    recent_updates_by,
+)
 from models.updates import ProductUpdate
 
 Kind = Literal["shipped", "upcoming"]
@@ -88,6 +99,9 @@ class UpdateDraft:
     # Editing, and the form said nothing about the area (no choice made: the update's area
     # is archived, or there is no routing model): the update keeps its area.
     keep_area: bool = False
+    # Items it answers, as typed in the form's "items" field ("#12 #40"); `#12` in the
+    # title or the customer impact counts too.
+    items_text: str = ""
 
 
 def card_of(update: ProductUpdate, area: str | None) -> UpdateCard:
@@ -179,6 +193,18 @@ async def _validate(session: AsyncSession, draft: UpdateDraft, today: date) -> U
     if draft.audience not in AUDIENCES:
         errors["audience"] = ("updates.error.audience", {})
     if draft.kind == "shipped":
+        named = _named_items(draft)
+        if len(named) > ITEMS_LIMIT:
+            errors["items"] = ("updates.error.items_limit", {"limit": ITEMS_LIMIT})
+        elif draft.items_text.strip() and not re.findall(ITEM_NUMBER, draft.items_text):
+            errors["items"] = ("updates.error.items_none", {})
+        else:
+            missing = await missing_items(session, named)
+            if missing:
+                errors["items"] = (
+                    "updates.error.items_missing",
+                    {"ids": ", ".join(f"#{i}" for i in missing)},
+                )
         if draft.shipped_on is not None and draft.shipped_on > today:
             errors["date"] = ("updates.error.shipped_future", {"today": today.isoformat()})
         draft = replace(draft, shipped_on=draft.shipped_on or today)
@@ -192,6 +218,13 @@ async def _validate(session: AsyncSession, draft: UpdateDraft, today: date) -> U
     if errors:
         raise UpdateInvalidError(errors)
     return draft
+
+
+def _named_items(draft: UpdateDraft) -> list[int]:
+    """The items the update names, each once, in the order named."""
+    texts = [draft.items_text, draft.title, draft.customer_impact or ""]
+    found = [int(number) for text in texts for number in re.findall(ITEM_NUMBER, text)]
+    return list(dict.fromkeys(found))
 
 
 def _apply(update: ProductUpdate, draft: UpdateDraft) -> None:
@@ -243,9 +276,10 @@ async def create(
         _apply(update, draft)
         session.add(update)
         await session.flush()
+        items, told = await _ship_named(session, update, draft)
         card = card_of(update, await area_name(session, update.area_id))
         await session.commit()
-        return card
+        return replace(card, items=items, told=told)
 
 
 async def edit(
@@ -265,9 +299,23 @@ async def edit(
         _apply(update, draft)
         update.updated_at = now
         await session.flush()
+        items, told = await _ship_named(session, update, draft)
         card = card_of(update, await area_name(session, update.area_id))
         await session.commit()
-        return card
+        return replace(card, items=items, told=told)
+
+
+async def _ship_named(
+    session: AsyncSession, update: ProductUpdate, draft: UpdateDraft
+) -> tuple[tuple[int, ...], int]:
+    """A shipped update's items: linked to it, and everyone who asked told it shipped (once:
+    an edit naming them again tells nobody twice). The items and how many were told now."""
+    if update.kind != "shipped":
+        return (), 0
+    named = _named_items(draft)
+    items = await link_items(session, update, named)
+    told = await ship(session, items, update=update) if items else 0
+    return tuple(item.id for item in items), told
 
 
 async def withdraw(

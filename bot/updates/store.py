@@ -5,7 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.items import Item
 from models.routing import Area, Team
+from models.trackers import UpdateItem
 from models.updates import ProductUpdate
 
 
@@ -57,3 +59,30 @@ async def recent_updates_by(
         .limit(limit)
     )
     return list((await session.execute(statement)).scalars())
+
+
+async def missing_items(session: AsyncSession, ids: list[int]) -> list[int]:
+    """The numbers among `ids` that are no item."""
+    if not ids:
+        return []
+    found = set((await session.execute(select(Item.id).where(Item.id.in_(ids)))).scalars())
+    return [item_id for item_id in ids if item_id not in found]
+
+
+async def link_items(session: AsyncSession, update: ProductUpdate, ids: list[int]) -> list[Item]:
+    """Link a shipped update to the items it answers (those linked already stay); the items."""
+    if not ids:
+        return []
+    known = set(
+        (
+            await session.execute(
+                select(UpdateItem.item_id).where(UpdateItem.update_id == update.id)
+            )
+        ).scalars()
+    )
+    items = list((await session.execute(select(Item).where(Item.id.in_(ids)))).scalars())
+    for item in items:
+        if item.id not in known:
+            session.add(UpdateItem(update_id=update.id, item_id=item.id))
+    await session.flush()
+    return sorted(items, key=lambda item: ids.index(item.id))

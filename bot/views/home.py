@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from bot.i18n import CATALOGS, DEFAULT_LANGUAGE, t, tn
-from bot.items.domain import QUEUE_SORTS, ItemDemand
+from bot.items.domain import QUEUE_SORTS, ItemDemand, LinkedIssue
 from bot.text import PRIVATE_METADATA_LIMIT, VIEW_BLOCK_LIMIT, truncate
 from bot.views.blocks import (
     Block,
@@ -31,6 +31,7 @@ from bot.views.demand import demand_text
 from bot.views.help import WELCOME_HIDE_ACTION, WELCOME_SHOW_ACTION, Welcome, welcome_blocks
 from bot.views.items import kind_label, safe
 from bot.views.lead_actions import REOPEN, action_buttons
+from bot.views.trackers import issue_line, work_buttons
 
 # The lists of a Home, and how many rows each shows at once. With every list full (a lead
 # who is an admin) the view stays well under VIEW_BLOCK_LIMIT: see tests/test_views_home.py.
@@ -97,6 +98,10 @@ class HomeItem:
     # Who else asked for it (items merged into it); None when only its reporter did.
     demand: ItemDemand | None = None
     follows: int | None = None  # merged into this item: its reporter follows that one
+    # Its Jira or Linear issues, and what its buttons offer (bot/trackers): the queue only.
+    issues: tuple[LinkedIssue, ...] = ()
+    create_in: str | None = None
+    can_link: bool = False
 
 
 @dataclass(frozen=True)
@@ -295,7 +300,7 @@ def _mine(page: Page[HomeItem], lang: str) -> list[Block]:
 
 def queue_buttons(item: HomeItem, lang: str) -> list[dict[str, Any]]:
     """The lead DM's buttons for the item in its state: the same builder, ids and values."""
-    return action_buttons(item, lang)
+    return [*action_buttons(item, lang), *work_buttons(item, lang)]
 
 
 def sort_menu(sort: str, lang: str) -> Block:
@@ -329,11 +334,12 @@ def _queue(page: Page[HomeItem], lang: str, sort: str = QUEUE_SORTS[0]) -> list[
             section(f"{_title(item, lang)}\n{preview(item.text)}", block_id=f"home_q_{item.id}")
         )
         demand = f" · {demand_text(item.demand, lang)}" if item.demand is not None else ""
+        work = "".join(f"\n{issue_line(issue, lang)}" for issue in item.issues)
         blocks.append(
             context(
                 f"{sla_text(item, lang)} · {age_phrase(item.age, lang)}"
                 f" · {status_text(item.status, lang)} · {item.team}"
-                f" · {t('home.reported_by', lang, who=reporter)}{demand}"
+                f" · {t('home.reported_by', lang, who=reporter)}{demand}{work}"
             )
         )
         blocks.append(actions(f"home_q_actions_{item.id}", *queue_buttons(item, lang)))

@@ -33,6 +33,7 @@ from bot.views.blocks import (
 )
 from bot.views.demand import demand_field, demand_text
 from bot.views.merge import looks_like_blocks
+from bot.views.trackers import work_blocks, work_buttons
 
 Message = dict[str, Any]  # {"text": fallback, "blocks": [...]}, ready for chat.postMessage
 
@@ -232,6 +233,7 @@ def lead_dm(
         )
     if reassigned_to is None:
         blocks += lead_actions.resolution_blocks(card, lang)
+        blocks += work_blocks(card, lang)  # its Jira or Linear issues
         blocks += looks_like_blocks(card, lang)  # "Looks like #12": only while it is open
     notes_block = internal_notes_block(card, lang, fallback_timezone=fallback_timezone)
     if notes_block is not None:
@@ -243,7 +245,8 @@ def lead_dm(
     if reassigned_to is None:
         words = words_go_to(card, lang, thread_relays=thread_relays)
         blocks.append(context(f":speech_balloon: {words}"))
-        blocks.append(actions(f"item_actions_{card.id}", *lead_actions.action_buttons(card, lang)))
+        buttons = [*lead_actions.action_buttons(card, lang), *work_buttons(card, lang)]
+        blocks.append(actions(f"item_actions_{card.id}", *buttons))
     text = lead_dm_text(card, lang, reassigned_to=reassigned_to)
     return {"text": text, "blocks": blocks}
 

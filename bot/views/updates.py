@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from bot.i18n import t
+from bot.i18n import t, tn
 from bot.items.domain import AreaChoice
 from bot.text import MESSAGE_TEXT_LIMIT, neutralize, plain, quote, truncate
 from bot.updates.domain import (
@@ -122,6 +122,22 @@ def update_modal(
     if card is not None and card.link:
         link_element["initial_value"] = card.link[:LINK_LIMIT]
     blocks.append(input_block("link", t("updates.link_label", lang), link_element, optional=True))
+    if kind == "shipped":  # the items it answers: everyone who asked hears it shipped
+        blocks.append(
+            input_block(
+                "items",
+                t("updates.items_label", lang),
+                {
+                    "type": "plain_text_input",
+                    "action_id": "value",
+                    "multiline": False,
+                    "max_length": 300,
+                    "placeholder": plain_text(t("updates.items_placeholder", lang), 150),
+                },
+                optional=True,
+                hint=t("updates.items_hint", lang),
+            )
+        )
     date_element: dict[str, Any] = {"type": "datepicker", "action_id": "value"}
     if kind == "shipped":
         shipped = card.shipped_on if card is not None and card.shipped_on else today
@@ -231,6 +247,9 @@ def update_message(card: UpdateCard, lang: str, *, edited: bool = False) -> Mess
             )
         )
     blocks.append(fields_section(_facts(card, lang)))
+    if card.items:
+        numbers = ", ".join(f"#{item}" for item in card.items)
+        blocks.append(section(tn("updates.items_told", card.told, lang, items=numbers)))
     blocks.append(context(t("updates.confirm_context", lang)))
     blocks.append(_buttons(card, lang, CONFIRMATION_BLOCK))
     return {"text": _fallback(t(key, lang, title=card.title)), "blocks": blocks}
