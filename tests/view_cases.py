@@ -620,6 +620,21 @@ def summary_week(lang: str) -> Summary:
             )
         ],
         unknown_areas=("Checkout",),
+        because_asked=[
+            replace(
+                update(
+                    1,
+                    title="Refunds in one click",
+                    customer_impact="Support refunds a customer at once, without finance.",
+                    link="https://acme.example/changelog/refunds",
+                    date=date(2026, 11, 24),
+                    customer_facing=True,
+                ),
+                asked_people=4,
+                asked_customers=2,
+            ),
+            replace(update(2, title="Faster invoice search"), asked_people=1),
+        ],
     )
 
 

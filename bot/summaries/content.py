@@ -41,6 +41,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -234,6 +235,7 @@ async def build_summary(
         texts = await q.voice_texts(session, area_ids, period.start, period.end)
         shared_rows = await q.shared_answers(session, area_ids, period.start, period.end)
         customers = name_words(await q.customer_names(session, period.start, period.end))
+        asked = await q.asked_for(session, [r.id for r in shipped_rows])
 
     shipped = sorted(
         (
@@ -242,6 +244,14 @@ async def build_summary(
             if period.start <= shipped_counted_at(r, tz) < period.end
         ),
         key=lambda u: (not u.customer_facing, u.date or first_day, u.id),
+    )
+    because_asked = sorted(
+        (
+            replace(line, asked_people=asked[line.id][0], asked_customers=asked[line.id][1])
+            for line in shipped
+            if line.id in asked and asked[line.id][0]
+        ),
+        key=lambda u: (-u.asked_people, -u.asked_customers, u.id),
     )
     coming_soon = [
         _line(r, names, overdue=r.target_date is not None and r.target_date < end_day)
@@ -307,6 +317,7 @@ async def build_summary(
         numbers=numbers,
         previous_numbers=previous,
         unknown_areas=unknown,
+        because_asked=because_asked,
     )
 
 

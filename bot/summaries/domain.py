@@ -7,7 +7,7 @@ service that queries the database.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 
@@ -40,6 +40,9 @@ class UpdateLine:
     customer_facing: bool
     overdue: bool = False
     from_feed: bool = False
+    # Shipped, naming items (/shipped "#12"): how many people and customers asked for it.
+    asked_people: int = 0
+    asked_customers: int = 0
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,8 @@ class Summary:
     numbers: Numbers
     previous_numbers: Numbers | None
     unknown_areas: tuple[str, ...] = ()  # scope areas the routing model does not know
+    # "Shipped because you asked": the shipped updates that name items, most asked first.
+    because_asked: list[UpdateLine] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:

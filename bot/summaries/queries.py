@@ -14,10 +14,13 @@ from typing import Any
 
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
+from bot.items.domain import NO_REPORTER
 from models.items import Item
 from models.routing import Area, Team
 from models.summaries import SummaryPost, SummarySubscription
+from models.trackers import UpdateItem
 from models.updates import ProductUpdate
 
 
@@ -136,6 +139,37 @@ async def shipped_updates(
         area_ids,
     ).order_by(ProductUpdate.shipped_on, ProductUpdate.id)
     return [_update_row(u) for u in (await session.scalars(statement))]
+
+
+async def asked_for(session: AsyncSession, update_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """For the shipped updates that name items (/shipped's "#12"): how many people asked for
+    them (the items' reporters and their followers', each once) and how many customers
+    they named (each once, case aside). Updates naming no item are left out."""
+    if not update_ids:
+        return {}
+    asked = aliased(Item, name="asked")
+    rows = await session.execute(
+        select(UpdateItem.update_id, asked.reporter_id, asked.customer)
+        .join(Item, Item.id == UpdateItem.item_id)
+        .join(
+            asked,
+            or_(
+                asked.id == func.coalesce(Item.merged_into, Item.id),
+                asked.merged_into == func.coalesce(Item.merged_into, Item.id),
+            ),
+        )
+        .where(UpdateItem.update_id.in_(list(update_ids)))
+    )
+    people: dict[int, set[str]] = {}
+    customers: dict[int, set[str]] = {}
+    for update_id, reporter, customer in rows:
+        people.setdefault(update_id, set())
+        customers.setdefault(update_id, set())
+        if reporter and reporter != NO_REPORTER:
+            people[update_id].add(reporter)
+        if customer and customer.strip():
+            customers[update_id].add(customer.strip().casefold())
+    return {key: (len(people[key]), len(customers[key])) for key in people}
 
 
 async def upcoming_updates(

@@ -166,6 +166,17 @@ def _update_facts(line: UpdateLine, lang: str, *, upcoming: bool) -> list[str]:
     return facts
 
 
+ASKED_BUDGET = 1500  # characters of "Shipped because you asked" in the channel post
+
+
+def asked_line(line: UpdateLine, lang: str) -> str:
+    """ "• Refunds in any currency: asked by 4 people, 2 customers"."""
+    who = tn("summary.asked.people", line.asked_people, lang)
+    if line.asked_customers:
+        who += ", " + tn("summary.asked.customers", line.asked_customers, lang)
+    return t("summary.asked.line", lang, title=_user_text(line.title, 300), who=who)
+
+
 def update_mrkdwn(line: UpdateLine, lang: str, *, upcoming: bool = False) -> str:
     title = _user_text(line.title, 300)
     url = _safe_url(line.link)
@@ -359,6 +370,15 @@ def summary_messages(summary: Summary, lang: str, *, download_value: str | None)
         blocks.append(
             section(f"*{t('summary.shipped.title', lang)}*\n{t('summary.shipped.empty', lang)}")
         )
+
+    # 1b. Shipped because you asked: the shipped updates that name items
+    if summary.because_asked:
+        asked = [asked_line(u, lang) for u in summary.because_asked]
+        shown = _shown(asked, ASKED_BUDGET)
+        blocks += _pack(t("summary.asked.title", lang), asked[:shown])
+        if len(asked) > shown:
+            blocks.append(context(t("summary.more_in_thread", lang, n=len(asked) - shown)))
+            overflow.append((t("summary.asked.title", lang), asked[shown:]))
 
     # 2. Coming up
     blocks.append(section(f"*{t('summary.coming.title', lang)}*"))
