@@ -30,7 +30,10 @@ from bot.slack import (
     granted_scopes,
     user_standing,
 )
+from bot.trackers.connection import Trackers
+from bot.trackers.domain import TrackerError
 from models.base import utcnow
+from models.routing import Team
 from models.summaries import SummarySubscription
 from models.surveys import Survey
 
@@ -91,8 +94,60 @@ async def run_checks(setup: Setup) -> list[Check]:
                 checks += await _channels(session, client, lang)
                 checks += await _people(session, client, lang)
             checks += await _scheduler(session, setup.jobs, lang)
+            checks += await _trackers(session, settings, lang)
     finally:
         await engine.dispose()
+    return checks
+
+
+async def _trackers(session: AsyncSession, settings: Settings, lang: str) -> list[Check]:
+    """Each team's Jira project or Linear team: its tracker connected, and the project there
+    for Jerry's service account."""
+    trackers = Trackers(settings)
+    teams = (
+        await session.execute(
+            select(Team).where(
+                Team.archived.is_(False),
+                (Team.jira_project.is_not(None)) | (Team.linear_team.is_not(None)),
+            )
+        )
+    ).scalars()
+    checks: list[Check] = []
+    for team in teams:
+        tracker = "jira" if team.jira_project else "linear"
+        project = team.jira_project or team.linear_team or ""
+        name = "Jira" if tracker == "jira" else "Linear"
+        if not trackers.is_connected(tracker):
+            checks.append(
+                Check(
+                    False,
+                    t("doctor.tracker.not_connected", lang, team=team.name, tracker=name),
+                    t(f"doctor.tracker.{tracker}_fix", lang),
+                )
+            )
+            continue
+        try:
+            async with trackers.client(tracker) as client:
+                await client.check_project(project)
+        except TrackerError as exc:
+            checks.append(
+                Check(
+                    False,
+                    t(
+                        "doctor.tracker.refused",
+                        lang,
+                        team=team.name,
+                        tracker=name,
+                        project=project,
+                        error=f"{exc.code} {exc.message}".strip(),
+                    ),
+                    t("doctor.tracker.refused_fix", lang, tracker=name),
+                )
+            )
+            continue
+        checks.append(
+            Check(True, t("doctor.tracker.ok", lang, team=team.name, tracker=name, project=project))
+        )
     return checks
 
 

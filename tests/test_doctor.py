@@ -210,3 +210,40 @@ async def test_jerry_doctor_prints_one_line_per_check_and_exits_1_on_a_failure(
     assert "1 vérification a échoué" in french.stdout
     for run in (good, missing_secret, french):
         assert_no_traceback(run)
+
+
+async def test_trackers_named_by_teams_are_checked(
+    settings: Settings,
+    fake_slack: FakeSlack,
+    sessions: async_sessionmaker[AsyncSession],
+    tmp_path: Path,
+) -> None:
+    """A team's Jira project: Jira connected and the project there; a team's Linear team
+    without Linear connected says what to set."""
+    from tests.faketrackers import FakeJira
+    from tests.test_e2e_trackers import TRACKED_ROUTING
+
+    jira = await FakeJira().start()
+    try:
+        jira.add_project("PAY")
+        path = tmp_path / "routing.yml"
+        path.write_text(TRACKED_ROUTING, encoding="utf-8")
+        assert await import_file(settings, path) == 0
+        connected = settings.model_copy(
+            update={
+                "jerry_jira_url": jira.base,
+                "jerry_jira_email": jira.email,
+                "jerry_jira_token": jira.token,
+            }
+        )
+        checks = await doctor(connected)
+        assert found(checks, "Team Payments files its work in Jira project PAY").ok
+        linear = found(checks, "Team Mobile files its work in Linear, but Jerry is not connected")
+        assert not linear.ok and "JERRY_LINEAR_API_KEY" in linear.fix
+        jira.projects.clear()
+        refused = found(await doctor(connected), "Team Payments: Jira refused project PAY")
+        assert not refused.ok and "routing file" in refused.fix
+        french = await doctor(connected, "fr")
+        assert found(french, "L’équipe Mobile suit son travail dans Linear")
+    finally:
+        await jira.stop()

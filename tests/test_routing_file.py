@@ -675,3 +675,33 @@ def test_insights_minutes_saved_read_checked_and_written_back() -> None:
     }
     messages = {p.field: p.message for p in caught.value.errors}
     assert "0 to 1440" in messages["insights.minutes_saved.answer_reused"]
+
+
+def test_a_team_names_its_jira_project_or_linear_team() -> None:
+    base = "triage:\n  lead: U0PRODOPS\nteams:\n"
+    model = parse(
+        base
+        + "  - name: Payments\n    lead: U0PAY\n    jira: PAY\n    issue_type: Bug\n"
+        + "  - name: Mobile\n    lead: U0MOB\n    linear: MOB\n"
+    )
+    payments, mobile = model.teams
+    assert (payments.jira_project, payments.issue_type, payments.linear_team) == ("PAY", "Bug", None)
+    assert (mobile.linear_team, mobile.jira_project) == ("MOB", None)
+    again = parse(dump(model))
+    assert again.teams == model.teams
+    assert "jira: PAY" in dump(model) and "linear: MOB" in dump(model)
+    wrong = (
+        base
+        + "  - name: Payments\n    lead: U0PAY\n    jira: pay-1\n"
+        + "  - name: Mobile\n    lead: U0MOB\n    jira: MOB\n    linear: MOB\n"
+        + "  - name: Web\n    lead: U0WEB\n    issue_type: Bug\n"
+    )
+    found = {(line, field): message for line, field, message in problems(wrong)}
+    assert set(found) == {
+        (6, "teams[0].jira"),
+        (10, "teams[1].linear"),
+        (13, "teams[2].issue_type"),
+    }
+    assert "not a project key" in found[(6, "teams[0].jira")]
+    assert "not both" in found[(10, "teams[1].linear")]
+    assert "only a team tracked in Jira" in found[(13, "teams[2].issue_type")]

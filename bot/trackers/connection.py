@@ -49,6 +49,7 @@ class TrackerClient(Protocol):
         self, issues: list[tuple[str, str | None]], since: str | None
     ) -> list[IssueState]: ...
     async def issue_types(self, project: str) -> list[str]: ...
+    async def check_project(self, project: str) -> None: ...
 
 
 class _Jira:
@@ -75,6 +76,11 @@ class _Jira:
 
     async def issue_types(self, project: str) -> list[str]:
         return await self.api.issue_types(project)
+
+    async def check_project(self, project: str) -> None:
+        """The project exists and the service account may create issues in it."""
+        if not await self.api.issue_types(project):
+            raise TrackerError("no_issue_types", project)
 
 
 class _Linear:
@@ -106,6 +112,9 @@ class _Linear:
 
     async def issue_types(self, project: str) -> list[str]:
         return []
+
+    async def check_project(self, project: str) -> None:
+        await self.api.team_id(project)
 
 
 class Trackers:
