@@ -30,6 +30,7 @@ from tests import payloads
 from tests.fakeslack import FakeSlack
 from tests.faketrackers import FakeJira, FakeLinear
 from tests.harness import ROUTING_YAML, SlackDriver
+from tests.test_e2e_home import open_home
 from tests.test_e2e_relay import (
     LEAD,
     MOBILE_LEAD,
@@ -296,6 +297,12 @@ async def test_link_by_key_and_by_url_then_unlink(
     assert existing.key not in everything(message)
     assert (await load_item(jerry, item.id)).issue_link_count == 1
     assert "issue_unlinked" in await event_kinds(jerry, item.id)
+    # The lead's App Home queue shows the work and offers the same buttons.
+    home = await open_home(slack, LEAD)
+    assert home is not None
+    row = everything(home)
+    assert mobile_issue.identifier in row and existing.key not in row
+    assert "issue_create" in row and "issue_link" in row
 
 
 async def test_a_stranger_cannot_link(
@@ -505,9 +512,19 @@ async def test_linear_poller_ships_and_a_stored_delivery_survives_a_stop(
     assert any(r.tracker == "linear" and r.outcome == "polled" for r in results)
     assert len(reporter_messages(fake_slack, REPORTER, "You asked, it shipped")) == 1
     # A Linear outage: the poller backs off, and tells nobody anything wrong.
+    other = linear.add_issue("MOB", "Slow sync")
+    second_item = await from_modal(slack, "The iOS app crash when syncing", area="iOS app")
+    await link_issue(slack, second_item.id, other.identifier, user=MOBILE_LEAD)
     linear.fail("500", times=3)
-    results = await jerry.run_tracker_poll(datetime.now(UTC))
-    assert all(r.outcome in ("nothing", "failed", "polled") for r in results)
+    now = datetime.now(UTC)
+    results = {r.tracker: r for r in await jerry.run_tracker_poll(now)}
+    assert results["linear"].outcome == "failed"
+    # It waits before asking again, every process alike (the wait is in the database).
+    results = {r.tracker: r for r in await jerry.run_tracker_poll(now + timedelta(seconds=1))}
+    assert results["linear"].outcome == "waiting"
+    linear.heal()
+    results = {r.tracker: r for r in await jerry.run_tracker_poll(now + timedelta(hours=7))}
+    assert results["linear"].outcome == "polled"
 
 
 async def test_shipped_command_names_items(

@@ -685,7 +685,11 @@ def test_a_team_names_its_jira_project_or_linear_team() -> None:
         + "  - name: Mobile\n    lead: U0MOB\n    linear: MOB\n"
     )
     payments, mobile = model.teams
-    assert (payments.jira_project, payments.issue_type, payments.linear_team) == ("PAY", "Bug", None)
+    assert (payments.jira_project, payments.issue_type, payments.linear_team) == (
+        "PAY",
+        "Bug",
+        None,
+    )
     assert (mobile.linear_team, mobile.jira_project) == ("MOB", None)
     again = parse(dump(model))
     assert again.teams == model.teams
