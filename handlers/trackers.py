@@ -69,6 +69,7 @@ async def open_create(
             description=form.description,
             anonymous=card.anonymous,
             lang=lang,
+            links_back=form.links_back,
         ),
     )
 

@@ -590,3 +590,17 @@ async def test_without_trackers_no_buttons_and_404(
     finally:
         await driver.close()
         await app.stop()
+
+
+async def test_an_issue_links_back_to_the_message_the_item_came_from(
+    slack: SlackDriver, fake_slack: FakeSlack, jira: FakeJira, jerry: JerryApp
+) -> None:
+    await slack.mention("the refund of this invoice fails for Globex")
+    await slack.settle()
+    item = await load_item(jerry)
+    assert item.permalink and item.team_id is not None
+    view = await open_form(slack, item.id, "issue_create")
+    assert "links back to the Slack message" in everything(view)
+    await create_issue(slack, item.id)
+    links = [r for r in jira.requests if r.path.endswith("/remotelink")]
+    assert len(links) == 1 and links[0].json["object"]["url"] == item.permalink

@@ -1130,6 +1130,7 @@ CASES: list[Case] = [
             "title": "Refunds fail for Globex invoices",
             "description": "Refunds fail for Globex invoices.\n\nReported through Jerry as #4182.",
             "anonymous": False,
+            "links_back": True,
         },
         linear_anonymous=lambda lang: {
             "item_id": 4183,

@@ -52,6 +52,9 @@ class CreateForm:
     issue_type: str | None
     title: str
     description: str
+    # The issue will link back to the Slack message the item came from (none for an item
+    # typed in a form, nor for one whose origin would point at its anonymous reporter).
+    links_back: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,7 @@ async def create_form(
             issue_type=team.issue_type if team else None,
             title=issue_title(item, names),
             description=issue_description(item, lang, names),
+            links_back=bool(item.permalink) and not item.hide_origin,
         )
 
 

@@ -119,6 +119,7 @@ def create_modal(
     description: str,
     anonymous: bool,
     lang: str,
+    links_back: bool = False,
 ) -> dict[str, Any]:
     name = tracker_name(tracker)
     blocks: list[Block] = [
