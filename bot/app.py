@@ -27,6 +27,8 @@ from bot.db import database_answers
 from bot.directory import Directory
 from bot.help import service as first_contact
 from bot.insights import report as insights_report
+from bot.insights.home import WarmResult
+from bot.insights.home import warm as warm_insights
 from bot.insights.report import SendResult, run_due_reports
 from bot.insights.themes_service import RefreshResult
 from bot.intake import welcome as lead_welcome
@@ -114,6 +116,7 @@ def scheduled_jobs(settings: Settings) -> dict[str, float]:
         # The product-ops report looks for its slot as often as the summaries do.
         "insights_report": float(settings.jerry_summary_check_seconds),
         "insights_themes": float(settings.jerry_themes_minutes * 60),
+        "insights_warm": float(settings.jerry_insights_warm_minutes * 60),
         # Jira and Linear: linked issues read again (only with a tracker connected), and the
         # webhook deliveries stored but not processed (a process stopped in between).
         "trackers": (
@@ -189,6 +192,7 @@ class JerryApp:
             "surveys": self.run_surveys,
             "insights_report": self.run_insights_report,
             "insights_themes": self.run_insights_themes,
+            "insights_warm": self.run_insights_warm,
             "trackers": self.run_tracker_poll,
             "tracker_webhooks": self.run_tracker_webhooks,
         }
@@ -301,6 +305,17 @@ class JerryApp:
             report = await report_settings(session)
         return await refresh_themes(
             self.sessions, now, timezone=report.timezone if report else "UTC"
+        )
+
+    async def run_insights_warm(self, now: datetime) -> WarmResult:
+        """The Insights tab made ready at `now`: this quarter's numbers and charts."""
+        return await warm_insights(
+            self.sessions,
+            self.client,
+            self.admins,
+            now,
+            self.services.language_of,
+            self.language,
         )
 
     async def run_tracker_poll(self, now: datetime) -> list[PollResult]:

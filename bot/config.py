@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     # How often (minutes) the insights' themes are recomputed for this quarter, month and week
     # (bot/insights/themes.py); 0 turns it off (`jerry insights themes --refresh` still works).
     jerry_themes_minutes: float = Field(default=60.0, ge=0)
+    # How often (minutes) the App Home's Insights tab is made ready for its readers (this
+    # quarter's numbers and charts), so that opening it only publishes; 0 turns it off (the
+    # tab then computes on a period's first open, 1 to 2 s with a million items).
+    jerry_insights_warm_minutes: float = Field(default=4.0, ge=0)
     # Jira Cloud and Linear (bot/trackers): a service account's credentials (never a
     # person's), and the secrets their webhooks sign deliveries with. Without the
     # credentials, "Create issue" and "Link issue" do not show and the webhook endpoint of

@@ -243,6 +243,7 @@ def settings(fake_slack: FakeSlack, database_url: str) -> Settings:
         # And surveys: tests run JerryApp.run_surveys(now) (and the results tick) themselves.
         jerry_survey_check_seconds=0,
         jerry_themes_minutes=0,
+        jerry_insights_warm_minutes=0,
         # Similar items load a model, check every item at intake and hold its lead's DM while
         # its reporter may pick a similar one, and look items up for every lead card: off,
         # except in the tests about them (tests/test_e2e_similar_intake.py,

@@ -206,3 +206,37 @@ async def test_anyone_else_has_no_insights_even_forging_the_button(
     view = fake_slack.home[REPORTER]
     assert "Insights" not in view["blocks"][0]["text"]["text"]
     assert "4 items in" not in text_of(view) and not images(view)
+
+
+async def test_the_warm_job_makes_the_tab_ready_before_anyone_opens_it(
+    slack: SlackDriver, fake_slack: FakeSlack, jerry: JerryApp
+) -> None:
+    """insights_warm computes this quarter for the admins' scope and each lead's teams and
+    uploads their charts: opening the tab then computes and uploads nothing."""
+    await seed(jerry)
+    result = await jerry.run_insights_warm(NOW)
+    # The admin, and each lead's or backup's teams: Payments (its lead and backup share
+    # it), Mobile and triage; charts of the same content are uploaded once.
+    assert result.scopes == 4 and result.charts >= 3
+    uploaded = len(fake_slack.files)
+    from bot.insights import numbers
+
+    computed: list[object] = []
+    original = numbers.compute_insights
+
+    async def counting(*args: Any, **kwargs: Any) -> Any:
+        computed.append(args)
+        return await original(*args, **kwargs)
+
+    numbers.compute_insights = counting  # type: ignore[assignment]
+    try:
+        await open_home(slack, ADMIN)
+        await click(slack, ADMIN, "home_tab_insights", "insights")
+        await open_home(slack, LEAD)
+        await click(slack, LEAD, "home_tab_insights", "insights")
+    finally:
+        numbers.compute_insights = original  # type: ignore[assignment]
+    assert computed == []
+    assert len(fake_slack.files) == uploaded
+    assert "4 items in" in text_of(fake_slack.home[ADMIN])
+    assert "3 items in" in text_of(fake_slack.home[LEAD])

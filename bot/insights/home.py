@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Collection
-from dataclasses import replace
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,9 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.insights.charts import ChartSpec, chart_filename, chart_specs, draw
 from bot.insights.domain import Audience, Insights
-from bot.insights.numbers import THEMES_TOP, audience_of, cached_insights, may_read
+from bot.insights.numbers import ADMIN, THEMES_TOP, audience_of, cached_insights, may_read
 from bot.insights.periods import Period, current_period
 from bot.insights.report import report_settings
+from bot.insights.store import lead_ids
 from bot.insights.themes_service import themes_of
 from bot.slack import SLACK_FAILURES, AsyncWebClient, classify
 from bot.views.insights import PERIOD_CHOICES, ShownChart, insights_home_view
@@ -128,3 +129,61 @@ async def insights_view(
     insights = replace(insights, themes=tuple(themes))
     charts = await shown_charts(sessions, client, insights, lang)
     return insights_home_view(insights, lang, period_choice=choice, charts=charts)
+
+
+@dataclass(frozen=True)
+class WarmResult:
+    scopes: int  # the readers' scopes computed (admins' one, and each lead's teams)
+    charts: int  # charts drawn and uploaded (0 when their content was known)
+
+
+async def warm(
+    sessions: async_sessionmaker[AsyncSession],
+    client: AsyncWebClient,
+    admins: Collection[str],
+    now: datetime,
+    language_of: Callable[[str], Awaitable[str]],
+    default_language: str,
+) -> WarmResult:
+    """Keep the Insights tab's default period (this quarter) ready for every reader: its
+    numbers computed afresh into the cache (admins' scope, each lead's and backup's teams)
+    and its charts uploaded in each reader's language, so that opening the tab only
+    publishes (BENCHMARKS.md: ≤ 1 s needs the numbers ready). Run more often than the
+    cache's five minutes by the scheduler's `insights_warm` job."""
+    async with sessions() as session:
+        settings = await report_settings(session)
+        leads = await lead_ids(session)
+    timezone = settings.timezone if settings else "UTC"
+    _, period = chosen_period("quarter", now, timezone)
+    readers: dict[tuple[object, ...], tuple[Audience, set[str]]] = {}
+    for user in [*admins, *leads]:
+        async with sessions() as session:
+            audience = await audience_of(session, user, admins)
+        if not may_read(audience):
+            continue
+        scope = ("admin",) if audience.is_admin else tuple(sorted(audience.team_ids))
+        language = await language_of(user) if user else default_language
+        readers.setdefault(scope, (audience, set()))[1].add(language)
+    if not readers:
+        readers[("admin",)] = (ADMIN, {default_language})
+    uploaded = 0
+    for audience, languages in readers.values():
+        insights = await cached_insights(sessions, period, audience, now=now, max_age=0)
+        async with sessions() as session:
+            area_ids = None if audience.is_admin else await _areas_of(session, audience.team_ids)
+            themes = await themes_of(session, period, area_ids, THEMES_TOP)
+        insights = replace(insights, themes=tuple(themes))
+        for language in sorted(languages):
+            before = await _known_charts(sessions)
+            await shown_charts(sessions, client, insights, language)
+            uploaded += await _known_charts(sessions) - before
+    return WarmResult(scopes=len(readers), charts=uploaded)
+
+
+async def _known_charts(sessions: async_sessionmaker[AsyncSession]) -> int:
+    from sqlalchemy import func, select
+
+    async with sessions() as session:
+        return int(
+            (await session.execute(select(func.count()).select_from(InsightChart))).scalar_one()
+        )

@@ -473,3 +473,16 @@ async def lead_teams(session: AsyncSession, user_id: str) -> list[int]:
         .order_by(Team.position, Team.id)
     )
     return list((await session.execute(statement)).scalars())
+
+
+async def lead_ids(session: AsyncSession) -> list[str]:
+    """Everyone who leads or backs up a team (archived teams left out), each once."""
+    rows = await session.execute(
+        select(Team.lead, Team.backup).where(Team.archived.is_(False)).order_by(Team.position)
+    )
+    found: dict[str, None] = {}
+    for lead, backup in rows:
+        for person in (lead, backup):
+            if person:
+                found[person] = None
+    return list(found)
