@@ -182,7 +182,7 @@ async def test_shipped_opens_the_form_stores_the_update_and_confirms(
 ) -> None:
     view = await open_form(slack, "/shipped")
     ids = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
-    assert ids == ["title", "impact", "area", "link", "date", "audience"]
+    assert ids == ["title", "impact", "area", "link", "items", "date", "audience"]
     assert view["title"]["text"] == "Shipped"
     assert block(view, "title")["optional"] is False
     assert block(view, "link")["element"]["type"] == "url_text_input"
