@@ -127,8 +127,8 @@ async def _trackers(session: AsyncSession, settings: Settings, lang: str) -> lis
             )
             continue
         try:
-            async with trackers.client(tracker) as client:
-                await client.check_project(project)
+            async with trackers.client(tracker) as tracker_api:
+                await tracker_api.check_project(project)
         except TrackerError as exc:
             checks.append(
                 Check(

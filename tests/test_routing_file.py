@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from bot.intake.routing import AreaSpec, RoutingModel, RuleSpec, TeamSpec
+from bot.intake.routing import AreaSpec, EmojiSpec, RoutingModel, RuleSpec, TeamSpec
 from bot.intake.routing_file import FileProblem, RoutingFileError, dump, parse, resolve_emails
 from bot.items.domain import TRIAGE_TEAM_NAME
 
@@ -188,7 +188,9 @@ def test_unknown_keys() -> None:
         (15, "rules[0].when.text"),
     ]
     assert found[0][2] == "unknown key; expected `lead` or `channel`"
-    assert found[1][2] == "unknown key; expected `triage`, `teams`, `rules` or `insights`"
+    assert (
+        found[1][2] == "unknown key; expected `triage`, `teams`, `rules`, `insights` or `capture`"
+    )
 
 
 def test_duplicate_keys() -> None:
@@ -709,3 +711,35 @@ def test_a_team_names_its_jira_project_or_linear_team() -> None:
     assert "not a project key" in found[(6, "teams[0].jira")]
     assert "not both" in found[(10, "teams[1].linear")]
     assert "only a team tracked in Jira" in found[(13, "teams[2].issue_type")]
+
+
+def test_capture_emoji_read_checked_and_written_back() -> None:
+    base = (
+        "triage:\n  lead: U0PRODOPS\nteams:\n  - name: Payments\n    lead: U0PAY\n"
+        "    areas:\n      - name: Billing\n"
+    )
+    model = parse(
+        base
+        + "capture:\n  emoji:\n    - ticket\n    - {name: question, kind: question}\n"
+        + "    - {name: bug, kind: painpoint, area: billing}\n"
+    )
+    assert model.capture_emoji == (
+        EmojiSpec("ticket"),
+        EmojiSpec("question", "question"),
+        EmojiSpec("bug", "painpoint", "billing"),
+    )
+    assert parse(dump(model)).capture_emoji == model.capture_emoji
+    assert parse(base).capture_emoji is None
+    wrong = base + (
+        "capture:\n  emoji:\n    - ':ticket:'\n    - ticket\n    - {name: x, kind: bug}\n"
+        "    - {name: y, area: Nowhere}\n    - 'two words'\n"
+    )
+    found = {(line, field): message for line, field, message in problems(wrong)}
+    assert set(found) == {
+        (11, "capture.emoji[1]"),
+        (12, "capture.emoji[2].kind"),
+        (13, "capture.emoji[3].area"),
+        (14, "capture.emoji[4]"),
+    }
+    assert "listed twice" in found[(11, "capture.emoji[1]")]
+    assert "without colons" in found[(14, "capture.emoji[4]")]

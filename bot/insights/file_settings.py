@@ -15,6 +15,7 @@ from models.insights import FileSetting
 
 MINUTES_SAVED = "minutes_saved"
 REPORT = "report"
+CAPTURE = "capture"  # the routing file's `capture:` (bot/capture: emoji that file messages)
 
 
 async def read_file_setting(session: AsyncSession, name: str) -> dict[str, Any] | None:

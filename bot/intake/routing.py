@@ -86,6 +86,19 @@ class RuleSpec:
 
 
 @dataclass(frozen=True)
+class EmojiSpec:
+    """A reaction that files the message it is on (bot/capture): its name without colons,
+    and optionally the kind and the area of the items it files."""
+
+    name: str
+    kind: str | None = None  # painpoint | question; None: a pain point
+    area: str | None = None  # an area's name; None: routed as any item
+
+
+DEFAULT_EMOJI = (EmojiSpec("ticket"),)
+
+
+@dataclass(frozen=True)
 class RoutingModel:
     triage: TeamSpec
     teams: tuple[TeamSpec, ...] = ()
@@ -93,6 +106,8 @@ class RoutingModel:
     # The file's `insights: minutes_saved:` (minutes one occurrence of each kind of saving
     # is worth; bot/insights/domain.py SAVING_KINDS); None: the section is absent.
     minutes_saved: tuple[tuple[str, int], ...] | None = None
+    # The file's `capture: emoji:` (bot/capture); None: the section is absent (:ticket:).
+    capture_emoji: tuple[EmojiSpec, ...] | None = None
 
     def areas(self) -> tuple[AreaSpec, ...]:
         """Every area, in file order."""

@@ -23,6 +23,11 @@ rules:                # optional, checked in order before keywords; first match 
     team: Mobile      # or area: iOS app
 insights:             # optional: what the insights count as time saved (minutes each)
   minutes_saved: {answer_reused: 30, duplicate_absorbed: 20, routed_directly: 15}
+capture:              # optional: reactions that file the message they are on (default: ticket)
+  emoji:
+    - ticket
+    - {name: question, kind: question}
+    - {name: bug, kind: painpoint, area: Billing}
 ```
 
 `parse` reports every problem it finds, each with its line, not only the first.
@@ -54,6 +59,7 @@ from bot.i18n import t
 from bot.insights.domain import SAVING_KINDS
 from bot.intake.routing import (
     AreaSpec,
+    EmojiSpec,
     RoutingModel,
     RuleSpec,
     TeamSpec,
@@ -67,6 +73,7 @@ PATTERN_LIMIT = 1000
 MAX_MINUTES_SAVED = 1440  # a day of work for one occurrence is already generous
 SERVICE_LEVEL_KEYS = ("ack_target", "answer_target", "business_hours")
 TRACKER_KEYS = ("jira", "linear", "issue_type")
+EMOJI_NAME = re.compile(r"[a-z0-9_+'\-]{1,100}")
 PROJECT_KEY = re.compile(r"[A-Z][A-Z0-9_]{0,29}")
 SERVICE_LEVEL_FIELDS = (
     "ack_target",
@@ -113,7 +120,9 @@ class _RoutingChecker(Checker):
         self.area_names: dict[str, tuple[int, str, str]] = {}  # casefolded → (line, team, name)
 
     def model(self, root: Node) -> RoutingModel | None:
-        top = self.mapping(root, "", ("triage", "teams", "rules", "insights"), required=("triage",))
+        top = self.mapping(
+            root, "", ("triage", "teams", "rules", "insights", "capture"), required=("triage",)
+        )
         if top is None:
             return None
         triage = self.triage(top["triage"]) if "triage" in top else None
@@ -134,12 +143,67 @@ class _RoutingChecker(Checker):
             return None
         if not insights_ok:
             return None
+        emoji: tuple[EmojiSpec, ...] | None = None
+        if top.get("capture") is not None and not is_null(top["capture"]):
+            emoji = self.capture(top["capture"])
+            if emoji is None:
+                return None
         return RoutingModel(
             triage=triage,
             teams=tuple(t for t in teams if t is not None),
             rules=tuple(r for r in rules if r is not None),
             minutes_saved=minutes,
+            capture_emoji=emoji,
         )
+
+    def capture(self, node: Node) -> tuple[EmojiSpec, ...] | None:
+        """`capture: emoji:`: names, or {name, kind, area}; None if wrong."""
+        values = self.mapping(node, "capture", ("emoji",))
+        if values is None:
+            return None
+        found: list[EmojiSpec] = []
+        seen: set[str] = set()
+        ok = True
+        for index, entry in enumerate(self.sequence(values.get("emoji"), "capture.emoji", "emoji")):
+            field = f"capture.emoji[{index}]"
+            name_node: Node = entry
+            if isinstance(entry, ScalarNode):
+                name, kind, area = entry.value, None, None
+            else:
+                spec = self.mapping(entry, field, ("name", "kind", "area"), required=("name",))
+                if spec is None:
+                    ok = False
+                    continue
+                drop_nulls(spec, ("kind", "area"))
+                name_node = spec["name"]
+                name = self.text(spec["name"], f"{field}.name", limit=100) or ""
+                kind = self.text(spec["kind"], f"{field}.kind") if "kind" in spec else None
+                area = self.text(spec["area"], f"{field}.area") if "area" in spec else None
+                if kind is not None and kind not in ("painpoint", "question"):
+                    self.problem(spec["kind"], f"{field}.kind", "must be painpoint or question")
+                    ok = False
+                if area is not None and area.casefold() not in self.area_names:
+                    self.problem(spec["area"], f"{field}.area", f"no area is named “{area}”")
+                    ok = False
+            name = name.strip().strip(":")
+            if not EMOJI_NAME.fullmatch(name):
+                self.problem(
+                    name_node,
+                    f"{field}.name" if not isinstance(entry, ScalarNode) else field,
+                    "an emoji's name, without colons, like ticket",
+                )
+                ok = False
+                continue
+            if name in seen:
+                self.problem(name_node, field, f"“{name}” is listed twice")
+                ok = False
+                continue
+            seen.add(name)
+            found.append(EmojiSpec(name=name, kind=kind, area=area))
+        if ok and not found:
+            self.problem(node, "capture.emoji", "name at least one emoji, like [ticket]")
+            ok = False
+        return tuple(found) if ok else None
 
     def insights(self, node: Node) -> tuple[tuple[str, int], ...] | None:
         values = self.mapping(node, "insights", ("minutes_saved",))
@@ -674,4 +738,17 @@ def dump(model: RoutingModel) -> str:
         data["rules"] = rules
     if model.minutes_saved:
         data["insights"] = {"minutes_saved": FlowMap(dict(model.minutes_saved))}
-    return _HEADER + dump_yaml(data, sections=("teams", "rules", "insights"))
+    if model.capture_emoji:
+        data["capture"] = {
+            "emoji": [
+                emoji.name
+                if emoji.kind is None and emoji.area is None
+                else FlowMap(
+                    {"name": emoji.name}
+                    | ({"kind": emoji.kind} if emoji.kind else {})
+                    | ({"area": emoji.area} if emoji.area else {})
+                )
+                for emoji in model.capture_emoji
+            ]
+        }
+    return _HEADER + dump_yaml(data, sections=("teams", "rules", "insights", "capture"))

@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.insights.domain import SAVING_KINDS
-from bot.insights.file_settings import MINUTES_SAVED, read_file_setting, write_file_setting
-from bot.intake.routing import AreaSpec, RoutingModel, RuleSpec, TeamSpec
+from bot.insights.file_settings import (
+    CAPTURE,
+    MINUTES_SAVED,
+    read_file_setting,
+    write_file_setting,
+)
+from bot.intake.routing import AreaSpec, EmojiSpec, RoutingModel, RuleSpec, TeamSpec
 from bot.intake.routing_file import is_email
 from bot.items.domain import TRIAGE_TEAM_NAME
 from models.routing import Area, RoutingRule, Team
@@ -115,6 +120,7 @@ async def load_routing_model(session: AsyncSession) -> RoutingModel | None:
             )
         )
     minutes = await read_file_setting(session, MINUTES_SAVED)
+    capture = await read_file_setting(session, CAPTURE)
     return RoutingModel(
         triage=_team_spec(triage_row, ()),
         teams=tuple(_team_spec(row, tuple(areas_of.get(row.id, ()))) for row in team_rows),
@@ -122,6 +128,7 @@ async def load_routing_model(session: AsyncSession) -> RoutingModel | None:
         minutes_saved=tuple((kind, int(minutes[kind])) for kind in SAVING_KINDS if kind in minutes)
         if minutes
         else None,
+        capture_emoji=tuple(EmojiSpec(**emoji) for emoji in capture["emoji"]) if capture else None,
     )
 
 
@@ -189,6 +196,14 @@ async def replace_routing_model(session: AsyncSession, model: RoutingModel) -> R
     # The `insights:` section: replaced whole (absent, the defaults apply).
     await write_file_setting(
         session, MINUTES_SAVED, dict(model.minutes_saved) if model.minutes_saved else None
+    )
+    # The `capture:` section (bot/capture): absent, :ticket: files pain points.
+    await write_file_setting(
+        session,
+        CAPTURE,
+        {"emoji": [asdict(emoji) for emoji in model.capture_emoji]}
+        if model.capture_emoji
+        else None,
     )
     counts = dict.fromkeys(
         ("teams_added", "teams_updated", "teams_archived", "areas_added", "areas_updated"), 0
