@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 import handlers
+from bot.capture import delivery as capture_delivery
 from bot.config import Settings
 from bot.db import database_answers
 from bot.directory import Directory
@@ -101,6 +102,7 @@ def outbox_handlers(
     similar_intake.register_outbox(registry, similar)
     insights_report.register_outbox(registry)
     tracker_delivery.register_outbox(registry, trackers or Trackers(Settings()))
+    capture_delivery.register_outbox(registry)  # emoji filing: the read, the receipt
     return registry
 
 

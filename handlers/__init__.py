@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.services import Services
 from handlers import (
+    capture,
     context,
     errors,
     help,
@@ -51,4 +52,5 @@ def register(app: AsyncApp, services: Services) -> None:
     summaries.register(app)
     insights.register(app)
     trackers.register(app)
+    capture.register(app)
     matching.speed_up(app)

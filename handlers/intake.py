@@ -16,7 +16,7 @@ from bot.help import service as first_contact
 from bot.help import words
 from bot.i18n import t
 from bot.intake import service as intake
-from bot.intake.service import EmptyTextError, IntakeRequest, Kind, Source
+from bot.intake.service import EmptyTextError, IntakeRequest, Kind, Source, with_files
 from bot.items.domain import CATEGORIES, row_id
 from bot.services import Services
 from bot.text import (
@@ -372,11 +372,6 @@ def register(app: AsyncApp) -> None:
     app.event("message")(direct_message)
 
 
-def with_files(text: str, files: list[dict[str, Any]]) -> str:
-    links = [f"<{f['permalink']}|{_label(f)}>" for f in files if f.get("permalink")]
-    return "\n".join([text, *links]).strip() if links else text
-
-
 async def _names(
     services: Services, client: AsyncWebClient, text: str
 ) -> tuple[dict[str, str], dict[str, str]]:
@@ -423,7 +418,3 @@ def _selected(values: dict[str, Any], block: str) -> str | None:
 
 def _checked(values: dict[str, Any], block: str) -> list[dict[str, Any]]:
     return (values.get(block, {}).get("value") or {}).get("selected_options") or []
-
-
-def _label(file: dict[str, Any]) -> str:
-    return escape_plain(file.get("name") or file.get("title") or "file").replace("|", "¦")

@@ -2,6 +2,7 @@
 (bot/<capability>/store.py and the like). Alembic migrations make the schema."""
 
 from models.base import Base, utcnow
+from models.capture import ReactionFiling
 from models.conversation import RelayedMessage
 from models.deliveries import Delivery, OutboxAlert
 from models.help import HomePreference, HomeWelcome, MessageReply
@@ -48,6 +49,7 @@ __all__ = [
     "MessageReply",
     "OutboxAlert",
     "ProductUpdate",
+    "ReactionFiling",
     "RelayedMessage",
     "RoutingRule",
     "ScheduledJob",

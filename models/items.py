@@ -59,9 +59,13 @@ class Item(Base):
     # "Send to Jerry": the shared message as Slack sent it (its markup: <@U…>, <url|label>),
     # while `text` is what the reporter sent from the form, readable (names, labels).
     source_text: Mapped[str | None] = mapped_column(Text)
+    # Filed from someone else's message (a reaction, bot/capture): who wrote it. The
+    # reporter is who reacted; the author is shown as "said by".
+    said_by: Mapped[str | None] = mapped_column(String(64))
     reporter_id: Mapped[str] = mapped_column(String(64))
     anonymous: Mapped[bool] = mapped_column(default=False)
-    source: Mapped[str] = mapped_column(String(20))  # command | modal | mention | shortcut | dm
+    # command | modal | mention | shortcut | dm | reaction
+    source: Mapped[str] = mapped_column(String(20))
     # Idempotency: one item per Slack event / view submission, whatever Slack retries.
     intake_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     language: Mapped[str] = mapped_column(String(5), default="en")

@@ -832,8 +832,12 @@ class FakeSlack:
         channel = self._resolve_channel_id(args.get("channel") or "")
         ts = args.get("ts") or ""
         parent = self.message(channel, ts)
+        if parent is not None and parent.get("thread_ts") not in (None, parent["ts"]):
+            # A reply's ts names its thread, as Slack reads it: the parent, then the replies.
+            parent = self.message(channel, parent["thread_ts"])
         if parent is None:
             raise SlackError("thread_not_found")
+        ts = parent["ts"]
         replies = [m for m in self.thread(channel, ts) if self._in_timeline(m, args)]
         messages = [self._as_read(m, args) for m in [parent, *replies]]
         return {"messages": messages, "has_more": False}

@@ -433,3 +433,26 @@ def user_change(user: str, *, deleted: bool | None, name: str = "pat") -> dict[s
         "event_ts": new_ts(),
     }
     return _envelope("event_callback.app_home_opened.json", event, None)
+
+
+def reaction(
+    kind: str,
+    *,
+    user: str,
+    reaction: str,
+    channel: str,
+    ts: str,
+    author: str | None = None,
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """`reaction_added` or `reaction_removed` (`kind`) on the message `ts` in `channel`."""
+    event = sample("event_callback.reaction_added.json")["event"]
+    event.update(
+        type=kind,
+        user=user,
+        reaction=reaction,
+        item={"type": "message", "channel": channel, "ts": ts},
+        item_user=author or user,
+        event_ts=new_ts(),
+    )
+    return _envelope("event_callback.reaction_added.json", event, event_id)

@@ -233,6 +233,9 @@ FORM_COMMANDS = {"/shipped", "/upcoming"}
 ANSWER_COMMANDS = {"/jerry"}
 
 
+REACTED: list[str] = []  # the messages reacted to: reaction_removed is about the latest
+
+
 async def send_event(slack: SlackDriver, event: str) -> httpx.Response:
     """A declared bot event, as Slack sends it (from Slack's own sample payloads)."""
     if event == "app_mention":
@@ -255,6 +258,22 @@ async def send_event(slack: SlackDriver, event: str) -> httpx.Response:
             channel_type=channel_type,
         )
         return await slack.event(reply)
+    if event in ("reaction_added", "reaction_removed"):
+        # :ticket: on a colleague's message files it; taken back at once, it is undone.
+        if event == "reaction_added":
+            message = slack.fake.add_message("C0GENERAL", "U0STRANGER", "the export is slow")
+            REACTED.append(message["ts"])
+        body = payloads.reaction(
+            event,
+            user="U0REPORTER",
+            reaction="ticket",
+            channel="C0GENERAL",
+            ts=REACTED[-1],
+            author="U0STRANGER",
+        )
+        response = await slack.event(body)
+        await slack.settle()
+        return response
     if event == "user_change":
         # Someone who leads nothing left: recorded as gone, no item moves.
         return await slack.event(payloads.user_change("U0STRANGER", deleted=True))
@@ -302,10 +321,11 @@ async def test_every_declared_command_shortcut_and_event_is_handled(
     events = settings.get("event_subscriptions", {}).get("bot_events", [])
     homes = [event for event in events if event == "app_home_opened"]  # no item: a Home
     departures = [event for event in events if event == "user_change"]  # no item: a departure
+    removals = [event for event in events if event == "reaction_removed"]  # undoes one
     forms = [c for c in commands if c["command"] in FORM_COMMANDS]  # a form, no item
     answers = [c for c in commands if c["command"] in ANSWER_COMMANDS]  # no item either
     expected_items = len(commands) - len(forms) - len(answers) + len(events)
-    expected_items -= len(homes) + len(departures)
+    expected_items -= len(homes) + len(departures) + len(removals)
     assert await count_rows(driver.app.engine, "items") == expected_items
     async with driver.app.sessions() as session:
         stranger = await session.get(SlackUser, "U0STRANGER")
@@ -364,6 +384,7 @@ EVENT_SCOPES = {
     "app_home_opened": "",
     "user_change": "users:read",
     "reaction_added": "reactions:read",
+    "reaction_removed": "reactions:read",
     "member_joined_channel": "channels:read",
 }
 # Slack grants these only together with the second one.

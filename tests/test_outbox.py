@@ -54,6 +54,10 @@ STORED_PURPOSES = {
     "tracker_news",
     "tracker_status_notice",
     "shipped_notice",
+    # issue 15, emoji filing (bot/capture/delivery.py)
+    "reaction_filing",
+    "reaction_receipt",
+    "reaction_notice",
 }
 
 

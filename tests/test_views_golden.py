@@ -34,6 +34,7 @@ from bot.i18n import LANGUAGES, t
 from bot.items.domain import IMPORT_SOURCE, NO_REPORTER
 from bot.text import MESSAGE_BLOCK_LIMIT, VIEW_BLOCK_LIMIT
 from bot.views import (
+    capture,
     conversation,
     followers,
     help,
@@ -1100,6 +1101,56 @@ CASES: list[Case] = [
             "who": "U0REPORTER",
             "anonymous": True,
         },
+    ),
+    # Emoji filing (bot/views/capture.py)
+    *cases(
+        items.lead_dm,
+        filed_with_a_reaction=lambda lang: {
+            "card": inputs.customer_item(source="reaction", said_by="U0STRANGER")
+        },
+    ),
+    *cases(
+        capture.filed_receipt,
+        filed=lambda lang: {
+            "item_id": 4182,
+            "kind": "painpoint",
+            "text": inputs.CUSTOMER_TEXT,
+            "team": "Payments",
+            "author": "U0STRANGER",
+            "added": False,
+            "people": 1,
+            "anonymous": False,
+        },
+        added_third=lambda lang: {
+            "item_id": 4182,
+            "kind": "question",
+            "text": "Can we refund in another currency?",
+            "team": "Payments",
+            "author": "U0STRANGER",
+            "added": True,
+            "people": 3,
+            "anonymous": False,
+        },
+        unrouted_anonymous=lambda lang: {
+            "item_id": 4183,
+            "kind": "painpoint",
+            "text": "Exports are slow",
+            "team": None,
+            "author": None,
+            "added": False,
+            "people": 1,
+            "anonymous": True,
+        },
+    ),
+    *cases(
+        capture.notice,
+        unreadable=lambda lang: {"notice": "unreadable"},
+        empty=lambda lang: {"notice": "empty"},
+        undone=lambda lang: {"notice": "undone", "item_id": 4182},
+    ),
+    *cases(
+        capture.area_modal,
+        areas=lambda lang: {"item_id": 4182, "areas": inputs.AREAS},
     ),
     # Jira and Linear (bot/views/trackers.py)
     *cases(

@@ -27,17 +27,18 @@ from bot.items.store import add_event, item_by_intake_key, items_by_intake_keys
 from bot.outbox.store import enqueue
 from bot.similar import intake as similar_intake
 from bot.similar.intake import SimilarPolicy
-from bot.text import has_visible_text
+from bot.text import escape_plain, has_visible_text
 from bot.triage import owe_triage_copy
 from models.base import utcnow
 from models.deliveries import Delivery
 from models.items import CLOSED_STATUSES, DEADLINE_EVENTS, Item, ItemEvent
 
 Kind = Literal["painpoint", "question"]
-Source = Literal["command", "modal", "mention", "shortcut", "dm"]
+Source = Literal["command", "modal", "mention", "shortcut", "dm", "reaction"]
 # How the reporter gets the receipt: in the command's ack (nothing to send), through the
 # slash command's response_url (ephemeral, works in any channel), or in the reply thread.
-ReceiptRoute = Literal["ack", "response_url", "thread"]
+# "none": the caller owes its own receipt (a reaction's filing: bot/capture).
+ReceiptRoute = Literal["ack", "response_url", "thread", "none"]
 MAX_TEXT = 100_000  # beyond this a paste is almost surely a mistake; Jerry still keeps this much
 
 
@@ -68,6 +69,7 @@ class IntakeRequest:
     # Leads are shown neither the channel nor the message (see Item.hide_origin).
     hide_origin: bool = False
     source_text: str | None = None  # the shared message as Slack sent it ("Send to Jerry")
+    said_by: str | None = None  # filed by a reaction on someone else's message: its author
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,16 @@ class IntakeResult:
 def _clean(text: str) -> str:
     # PostgreSQL cannot store NUL characters; they never mean anything in Slack text.
     return text.replace("\x00", "").strip()[:MAX_TEXT]
+
+
+def with_files(text: str, files: list[dict[str, Any]]) -> str:
+    """A message's text with a link to each file it carries (the files stay in Slack)."""
+    links = [f"<{f['permalink']}|{_file_label(f)}>" for f in files if f.get("permalink")]
+    return "\n".join([text, *links]).strip() if links else text
+
+
+def _file_label(file: dict[str, Any]) -> str:
+    return escape_plain(file.get("name") or file.get("title") or "file").replace("|", "¦")
 
 
 def message_key(channel: str | None, ts: str | None) -> str | None:
@@ -225,6 +237,7 @@ def _new_item(
         anonymous=request.anonymous,
         hide_origin=request.hide_origin,
         source_text=_clean(request.source_text) if request.source_text else None,
+        said_by=request.said_by,
         source=request.source,
         intake_key=request.intake_key,
         language=language,

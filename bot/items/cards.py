@@ -100,6 +100,7 @@ def card_from(
         issues=issues,
         create_in=create_in,
         can_link=bool(_connected_trackers),
+        said_by=item.said_by,
     )
 
 

@@ -151,6 +151,8 @@ class ItemCard:
     issues: tuple[LinkedIssue, ...] = ()
     create_in: str | None = None
     can_link: bool = False
+    # Filed with a reaction on someone else's message (bot/capture): who wrote it.
+    said_by: str | None = None
 
 
 @dataclass(frozen=True)

@@ -392,6 +392,32 @@ async def reassign(
         return card
 
 
+async def move_to_area(
+    session: AsyncSession, item: Item, team: Team | None, area: Area, actor: str
+) -> None:
+    """Move the item to `area` as its reporter asked (bot/capture: "Change area"), in the
+    caller's transaction: another area of its team changes its card in place; another team's
+    lead gets it as a reassigned item."""
+    new_team = await session.get_one(Team, area.team_id)
+    if team is not None and new_team.id == team.id:
+        old_area = await session.get(Area, item.area_id) if item.area_id else None
+        item.area_id = area.id
+        add_event(
+            session,
+            item,
+            actor,
+            "area_changed",
+            team=team.name,
+            from_area=old_area.name if old_area else None,
+            to_area=area.name,
+            note="",
+        )
+        update_lead_dm(session, item)
+        return
+    old_team = team.name if team else TRIAGE_TEAM_NAME
+    _move(session, item, new_team, area, actor, None, old_team=old_team, reason="reassigned")
+
+
 # --- when Slack says a message can never be delivered ---------------------------------------
 
 

@@ -211,6 +211,11 @@ def lead_dm(
     facts = [
         f"*{t('item.field.reporter', lang)}*\n{reporter_label(card, lang)}",
         f"*{t('item.field.origin', lang)}*\n{origin_label(card, lang)}",
+        *(
+            [f"*{t('item.field.said_by', lang)}*\n<@{card.said_by}>"]
+            if card.said_by and card.said_by.startswith(("U", "W")) and not card.hide_origin
+            else []
+        ),
         f"*{t('item.field.team', lang)}*\n{card.team}",
         f"*{t('item.field.status', lang)}*\n{status_label(card, lang, reassigned_to)}",
     ]

@@ -1,0 +1,1 @@
+"""Capture where people already talk: emoji filing (issue 15)."""
