@@ -186,6 +186,7 @@ async def test_jerry_doctor_prints_one_line_per_check_and_exits_1_on_a_failure(
             "JERRY_FEED_MINUTES": "0",
             "JERRY_SURVEY_CHECK_SECONDS": "0",
             "JERRY_THEMES_MINUTES": "0",
+            "JERRY_INSIGHTS_WARM_MINUTES": "0",
         },
     ).with_slack(fake_slack)
     good, missing_secret, french = await asyncio.gather(
