@@ -24,6 +24,7 @@ from starlette.routing import Route
 import handlers
 from bot.capture import delivery as capture_delivery
 from bot.config import Settings
+from bot.csat import delivery as csat_delivery
 from bot.db import database_answers
 from bot.directory import Directory
 from bot.help import service as first_contact
@@ -103,6 +104,7 @@ def outbox_handlers(
     insights_report.register_outbox(registry)
     tracker_delivery.register_outbox(registry, trackers or Trackers(Settings()))
     capture_delivery.register_outbox(registry)  # emoji filing: the read, the receipt
+    csat_delivery.register_outbox(registry)  # did this help? the question, the answer
     return registry
 
 

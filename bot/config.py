@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     # quarter's numbers and charts), so that opening it only publishes; 0 turns it off (the
     # tab then computes on a period's first open, 1 to 2 s with a million items).
     jerry_insights_warm_minutes: float = Field(default=4.0, ge=0)
+    # "Did this help?" after an item is resolved (bot/csat): the share of resolved items
+    # whose reporter is asked (0 turns it off), and the fewest days between two asks to one
+    # person.
+    jerry_csat_share: float = Field(default=0.5, ge=0, le=1)
+    jerry_csat_cooldown_days: float = Field(default=14.0, ge=0)
     # Jira Cloud and Linear (bot/trackers): a service account's credentials (never a
     # person's), and the secrets their webhooks sign deliveries with. Without the
     # credentials, "Create issue" and "Link issue" do not show and the webhook endpoint of

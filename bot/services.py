@@ -18,6 +18,7 @@ from functools import cached_property
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.csat.service import CsatPolicy
 from bot.db import create_engine, session_factory
 from bot.directory import Directory
 from bot.home.service import HomePublisher
@@ -112,6 +113,11 @@ class Services:
     def similar(self) -> SimilarPolicy | None:
         """Similar items at intake (None: off)."""
         return SimilarPolicy.from_settings(self.settings)
+
+    @cached_property
+    def csat(self) -> CsatPolicy | None:
+        """Who is asked "did this help?" after a resolution (None: nobody)."""
+        return CsatPolicy.from_settings(self.settings)
 
     @cached_property
     def trackers(self) -> Trackers:

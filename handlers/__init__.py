@@ -14,6 +14,7 @@ from bot.services import Services
 from handlers import (
     capture,
     context,
+    csat,
     errors,
     help,
     home,
@@ -53,4 +54,5 @@ def register(app: AsyncApp, services: Services) -> None:
     insights.register(app)
     trackers.register(app)
     capture.register(app)
+    csat.register(app)
     matching.speed_up(app)

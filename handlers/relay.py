@@ -382,7 +382,12 @@ async def resolve_submitted(
         await show_form_error(ack, bad_block or "duplicate", error)
         return
     await resolution.resolve(
-        services.sessions, item_id, body["user"]["id"], chosen, services.admins
+        services.sessions,
+        item_id,
+        body["user"]["id"],
+        chosen,
+        services.admins,
+        csat=services.csat,
     )
     await ack()
     services.kick()

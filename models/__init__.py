@@ -4,6 +4,7 @@
 from models.base import Base, utcnow
 from models.capture import ReactionFiling
 from models.conversation import RelayedMessage
+from models.csat import CsatAnswer, CsatAsk
 from models.deliveries import Delivery, OutboxAlert
 from models.help import HomePreference, HomeWelcome, MessageReply
 from models.insights import (
@@ -33,6 +34,8 @@ from models.users import SlackUser
 __all__ = [
     "Area",
     "Base",
+    "CsatAnswer",
+    "CsatAsk",
     "Delivery",
     "Feed",
     "FileSetting",

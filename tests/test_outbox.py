@@ -58,6 +58,9 @@ STORED_PURPOSES = {
     "reaction_filing",
     "reaction_receipt",
     "reaction_notice",
+    # issue 15, did this help? (bot/csat/delivery.py)
+    "csat_ask",
+    "csat_lead",
 }
 
 

@@ -36,6 +36,7 @@ from bot.text import MESSAGE_BLOCK_LIMIT, VIEW_BLOCK_LIMIT
 from bot.views import (
     capture,
     conversation,
+    csat,
     followers,
     help,
     home,
@@ -1101,6 +1102,36 @@ CASES: list[Case] = [
             "who": "U0REPORTER",
             "anonymous": True,
         },
+    ),
+    # Did this help? (bot/views/csat.py)
+    *cases(
+        csat.ask,
+        named=lambda lang: {
+            "item_id": 4182,
+            "kind": "painpoint",
+            "text": inputs.CUSTOMER_TEXT,
+            "team": "Payments",
+            "anonymous": False,
+        },
+        anonymous_question=lambda lang: {
+            "item_id": 4183,
+            "kind": "question",
+            "text": "Where is the export?",
+            "team": "Payments",
+            "anonymous": True,
+        },
+    ),
+    *cases(csat.thanks, helped=lambda lang: {"item_id": 4182, "score": 3}),
+    *cases(csat.comment_modal, form=lambda lang: {"item_id": 4182, "score": 1}),
+    *cases(
+        csat.to_lead,
+        named_with_comment=lambda lang: {
+            "item_id": 4182,
+            "score": 1,
+            "comment": "It took a week <!channel>",
+            "reporter": "U0REPORTER",
+        },
+        anonymous=lambda lang: {"item_id": 4183, "score": 3, "comment": "", "reporter": None},
     ),
     # Emoji filing (bot/views/capture.py)
     *cases(

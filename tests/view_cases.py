@@ -881,6 +881,7 @@ def insights_sample(*, admin: bool = True, empty: bool = False) -> Any:
     from bot.insights.domain import (
         Audience,
         Compared,
+        CsatRow,
         CustomerOutcome,
         DemandRow,
         Insights,
@@ -1020,4 +1021,12 @@ def insights_sample(*, admin: bool = True, empty: bool = False) -> Any:
             CustomerOutcome(4160, "Acme", "deal", "Payments", datetime(2026, 12, 10, tzinfo=UTC)),
         ),
         late_now={} if empty else {"Payments": 2},
+        csat=()
+        if empty
+        else (
+            CsatRow("", answers=8, helped=6, mean=2.6, previous_answers=5, previous_helped=3),
+            CsatRow(
+                "Payments", answers=8, helped=6, mean=2.6, previous_answers=5, previous_helped=3
+            ),
+        ),
     )

@@ -150,6 +150,27 @@ class Audience:
 
 
 @dataclass(frozen=True)
+class CsatRow:
+    """ "Did this help?" for one team ("" for every team) in the period and the one before:
+    how many answered, how many said it helped (the top score), the mean score (1 to 3)."""
+
+    team: str
+    answers: int
+    helped: int
+    mean: float | None
+    previous_answers: int
+    previous_helped: int
+
+    @property
+    def helped_share(self) -> float | None:
+        return self.helped / self.answers if self.answers else None
+
+    @property
+    def previous_share(self) -> float | None:
+        return self.previous_helped / self.previous_answers if self.previous_answers else None
+
+
+@dataclass(frozen=True)
 class Insights:
     """Everything one reader may see for one period."""
 
@@ -172,3 +193,5 @@ class Insights:
     deals: tuple[CustomerOutcome, ...] = ()
     # Open items now past their target, by team name (the SLA state; not a period number).
     late_now: dict[str, int] = field(default_factory=dict)
+    # "Did this help?" (bot/csat): every team first (team ""), then each team answered for.
+    csat: tuple[CsatRow, ...] = ()

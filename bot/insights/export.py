@@ -61,6 +61,10 @@ def insights_json(insights: Insights) -> str:
         "surveys": [asdict(row) for row in insights.surveys],
         "themes": [asdict(row) for row in insights.themes],
         "late_now": insights.late_now,
+        "csat": [
+            {**asdict(row), "helped_share": row.helped_share, "previous_share": row.previous_share}
+            for row in insights.csat
+        ],
     }
     if insights.audience.sees_customers:
         data["at_risk_customers"] = [asdict(row) for row in insights.at_risk_customers]
@@ -130,6 +134,9 @@ def insights_rows(insights: Insights) -> list[tuple[object, ...]]:
         )
     for team, count in sorted(insights.late_now.items()):
         rows.append((key, "late_now", team, "items", count, ""))
+    for csat in insights.csat:
+        rows.append((key, "csat", csat.team, "answers", csat.answers, csat.previous_answers))
+        rows.append((key, "csat", csat.team, "helped", csat.helped, csat.previous_helped))
     if insights.audience.sees_customers:
         for row in insights.at_risk_customers:
             rows.append((key, "at_risk_customer", row.customer, row.outcome, row.item_id, ""))
@@ -309,6 +316,19 @@ def insights_text(insights: Insights, lang: str) -> str:
                     scale=trend.scale,
                     round=trend.latest_round,
                     change=words.change(trend.latest_mean, trend.previous_mean, lang, digits=1),
+                )
+            )
+    if insights.csat:
+        out += ["", t("insights.text.csat_title", lang)]
+        for csat in insights.csat:
+            out.append(
+                "  "
+                + tn(
+                    "insights.text.csat_team",
+                    csat.answers,
+                    lang,
+                    team=csat.team or t("insights.text.every_team", lang),
+                    share=words.share(csat.helped_share, lang),
                 )
             )
     if insights.late_now:

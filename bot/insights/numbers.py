@@ -53,6 +53,7 @@ from bot.insights.domain import (
     SAVING_KINDS,
     Audience,
     Compared,
+    CsatRow,
     CustomerOutcome,
     DemandRow,
     Insights,
@@ -241,6 +242,9 @@ async def compute_insights(
         rounds = await store.survey_rounds(session, min(now, period.end))
         minutes = await minutes_saved(session)
         late = await store.late_now(session, now, team_ids)
+        csat = await store.csat_scores(
+            session, (period.start, period.end), (previous.start, previous.end), team_ids
+        )
         area_ids = (
             None
             if team_ids is None
@@ -361,7 +365,37 @@ async def compute_insights(
             (team_names.get(team_id, "") if team_id is not None else ""): count
             for team_id, count in late.items()
         },
+        csat=_csat_rows(csat, team_names),
     )
+
+
+def _csat_rows(
+    rows: list[tuple[bool, int | None, int, int, int]], team_names: dict[int, str]
+) -> tuple[CsatRow, ...]:
+    """Every team's "did this help?" first, then each team's (file order of its name)."""
+    sums: dict[tuple[str, bool], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for current, team_id, answers, helped, total in rows:
+        name = team_names.get(team_id, "") if team_id is not None else "—"
+        for key in (("", current), (name, current)):
+            sums[key][0] += answers
+            sums[key][1] += helped
+            sums[key][2] += total
+    if not sums:
+        return ()
+    teams = sorted({name for name, _ in sums if name}, key=str.casefold)
+
+    def row(name: str) -> CsatRow:
+        now, before = sums.get((name, True), [0, 0, 0]), sums.get((name, False), [0, 0, 0])
+        return CsatRow(
+            team=name,
+            answers=now[0],
+            helped=now[1],
+            mean=now[2] / now[0] if now[0] else None,
+            previous_answers=before[0],
+            previous_helped=before[1],
+        )
+
+    return (row(""), *(row(name) for name in teams))
 
 
 class UnknownTeamError(ValueError):

@@ -19,6 +19,7 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    literal_column,
     null,
     or_,
     select,
@@ -29,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.items.demand import NOBODY, root_column, split_customers
 from bot.items.domain import IMPORT_SOURCE
 from models.base import UTCDateTime
+from models.csat import CsatAnswer
 from models.items import CLOSED_STATUSES, Item
 from models.routing import Area, Team
 from models.surveys import Survey, SurveyAnswer, SurveyRound
@@ -397,6 +399,37 @@ async def late_now(
         .group_by(Item.team_id)
     )
     return {row[0]: int(row[1]) for row in (await session.execute(statement)).all()}
+
+
+async def csat_scores(
+    session: AsyncSession,
+    current: tuple[datetime, datetime],
+    previous: tuple[datetime, datetime],
+    team_ids: Collection[int] | None,
+) -> list[tuple[bool, int | None, int, int, int]]:
+    """ "Did this help?" answers of the period and the one before, by team: (current, team,
+    answers, helped (score 3), sum of scores)."""
+    # Rendered inline, so PostgreSQL sees the GROUP BY's expression as the SELECT's.
+    in_current = case(
+        (CsatAnswer.answered_at >= current[0], literal_column("1")), else_=literal_column("0")
+    )
+    statement = (
+        select(
+            in_current.label("current"),
+            CsatAnswer.team_id,
+            func.count(),
+            func.sum(case((CsatAnswer.score == 3, 1), else_=0)),
+            func.sum(CsatAnswer.score),
+        )
+        .where(CsatAnswer.answered_at >= previous[0], CsatAnswer.answered_at < current[1])
+        .group_by(in_current, CsatAnswer.team_id)
+    )
+    if team_ids is not None:
+        statement = statement.where(CsatAnswer.team_id.in_(list(team_ids)))
+    return [
+        (bool(row[0]), row[1], int(row[2]), int(row[3] or 0), int(row[4] or 0))
+        for row in (await session.execute(statement)).all()
+    ]
 
 
 async def names(session: AsyncSession) -> tuple[dict[int, Team], dict[int, Area]]:

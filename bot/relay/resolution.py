@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.csat.service import CsatPolicy, maybe_ask
 from bot.items.cards import load_card, may_act, may_see
 from bot.items.domain import CATEGORIES, CUSTOMER_OUTCOMES, OUTCOMES, ItemCard
 from bot.items.store import add_event, claim_state, get_item, team_and_area, triage_team
@@ -123,8 +124,11 @@ async def resolve(
     actor: str,
     resolution: Resolution,
     admins: Iterable[str],
+    *,
+    csat: CsatPolicy | None = None,
 ) -> ItemCard:
-    """Close the item with an outcome; the reporter is told, the lead's DM shows it resolved.
+    """Close the item with an outcome; the reporter is told, the lead's DM shows it resolved;
+    `csat`: its reporter may then be asked whether it helped (bot/csat).
 
     A duplicate is merged into the item it duplicates (bot/relay/lead_merge.py): its reporter
     follows that item, counts in its demand, and a lead can undo it ("Undo merge")."""
@@ -214,6 +218,8 @@ async def resolve(
             note=note or "",
             duplicate_of=duplicate_of,
         )
+        # After the resolution, in the reporter's lane: "did this help?", when it is their turn.
+        await maybe_ask(session, item, csat, resolved_by=actor, now=now)
         card = await load_card(session, item)
         await session.commit()
         return card

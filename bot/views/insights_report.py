@@ -130,6 +130,23 @@ def headline_lines(insights: Insights, lang: str) -> list[str]:
             ),
         ),
     ]
+    if insights.csat and insights.csat[0].answers:
+        total = insights.csat[0]
+        now_share = total.helped_share or 0.0
+        before_share = total.previous_share
+        lines.append(
+            tn(
+                "insights.text.csat",
+                total.answers,
+                lang,
+                share=words.share(now_share, lang),
+                change=words.change(
+                    round(now_share * 100),
+                    None if before_share is None else round(before_share * 100),
+                    lang,
+                ),
+            )
+        )
     return [f"• {line}" for line in lines]
 
 

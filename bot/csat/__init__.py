@@ -1,0 +1,1 @@
+"""Did this help? Asking reporters after resolution (issue 15)."""
