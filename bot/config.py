@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     # "Did this help?" after an item is resolved (bot/csat): the share of resolved items
     # whose reporter is asked (0 turns it off), and the fewest days between two asks to one
     # person.
+    # DMs to Jerry from one person less than this many seconds apart become one item, filed
+    # once the person has stopped (bot/capture/grouping.py); 0 files each DM at once.
+    jerry_dm_group_seconds: float = Field(default=120.0, ge=0, le=3600)
     jerry_csat_share: float = Field(default=0.5, ge=0, le=1)
     jerry_csat_cooldown_days: float = Field(default=14.0, ge=0)
     # Jira Cloud and Linear (bot/trackers): a service account's credentials (never a

@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncSay
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.capture import grouping
 from bot.db import DATABASE_ERRORS
 from bot.help import service as first_contact
 from bot.help import words
@@ -31,6 +33,7 @@ from bot.text import (
 from bot.views import help as help_views
 from bot.views import items as item_views
 from bot.views import modals
+from models.base import utcnow
 
 log = logging.getLogger("jerry.intake")
 SHORTCUT_CALLBACK = "send_to_jerry"
@@ -272,7 +275,22 @@ async def direct_message(
         return  # bots (Jerry included), edits, deletions: not intake
     if event.get("thread_ts") and event.get("thread_ts") != event.get("ts"):
         return  # a reply in a thread is conversation, not a new question
-    if await _answered_without_filing(services, lang, event, body, context):
+    window = services.settings.jerry_dm_group_seconds
+    if await _answered_without_filing(services, lang, event, body, context, grouping=window > 0):
+        return
+    if window > 0 and event.get("user") and event.get("ts"):
+        # Several DMs in a row are one question: grouped, filed when the person stops.
+        text = with_files(event.get("text") or "", event.get("files") or [])
+        await grouping.add_message(
+            services.sessions,
+            user=str(event["user"]),
+            channel=str(event.get("channel")),
+            ts=str(event["ts"]),
+            text=text,
+            now=utcnow(),
+            window=timedelta(seconds=window),
+        )
+        services.kick()
         return
     await _intake_from_message(services, lang, event, body, context, say, source="dm")
 
@@ -283,6 +301,8 @@ async def _answered_without_filing(
     event: dict[str, Any],
     body: dict[str, Any],
     context: dict[str, Any],
+    *,
+    grouping: bool = False,
 ) -> bool:
     """ "hi", "help", "thanks", or a few words: Jerry answers (the help card, a friendly word,
     or "send this to product?") instead of filing a question; True when it did."""
@@ -291,6 +311,8 @@ async def _answered_without_filing(
     user, key = event.get("user"), intake.message_key(event.get("channel"), event.get("ts"))
     if event.get("files") or meaning == "message" or not user or not key:
         return False
+    if grouping and meaning == "short":
+        return False  # a few words may be the start of a question in several messages
     reply: first_contact.Reply = (
         "prompt" if meaning == "short" else "thanks" if meaning == "thanks" else "help"
     )

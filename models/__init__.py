@@ -2,7 +2,7 @@
 (bot/<capability>/store.py and the like). Alembic migrations make the schema."""
 
 from models.base import Base, utcnow
-from models.capture import ReactionFiling
+from models.capture import DmGroup, ReactionFiling
 from models.conversation import RelayedMessage
 from models.csat import CsatAnswer, CsatAsk
 from models.deliveries import Delivery, OutboxAlert
@@ -37,6 +37,7 @@ __all__ = [
     "CsatAnswer",
     "CsatAsk",
     "Delivery",
+    "DmGroup",
     "Feed",
     "FileSetting",
     "HomePreference",

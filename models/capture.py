@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
@@ -34,3 +34,22 @@ class ReactionFiling(Base):
         UniqueConstraint("channel", "message_ts", "reaction", "reactor"),
         Index("ix_reaction_filings_item", "item_id"),
     )
+
+
+class DmGroup(Base):
+    """DMs to Jerry from one person within the grouping window, on their way to one item
+    (bot/capture/grouping.py): filed when the window closes after the latest of them."""
+
+    __tablename__ = "dm_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    # The person's id while the group takes messages, None once filed: one open group each.
+    open_for: Mapped[str | None] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    first_ts: Mapped[str] = mapped_column(String(32))
+    # [{"ts": …, "text": …}], in the order Slack sent them.
+    messages: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    closes_at: Mapped[datetime] = mapped_column(default=utcnow)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -247,6 +247,8 @@ def settings(fake_slack: FakeSlack, database_url: str) -> Settings:
         # "Did this help?" after a resolution: asked in tests/test_e2e_csat.py only (the
         # others count the reporter's messages exactly).
         jerry_csat_share=0,
+        # DMs filed at once (tests/test_e2e_capture.py groups them with a short window).
+        jerry_dm_group_seconds=0,
         # Similar items load a model, check every item at intake and hold its lead's DM while
         # its reporter may pick a similar one, and look items up for every lead card: off,
         # except in the tests about them (tests/test_e2e_similar_intake.py,

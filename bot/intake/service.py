@@ -70,6 +70,7 @@ class IntakeRequest:
     hide_origin: bool = False
     source_text: str | None = None  # the shared message as Slack sent it ("Send to Jerry")
     said_by: str | None = None  # filed by a reaction on someone else's message: its author
+    grouped: int = 1  # DMs joined into this one item (bot/capture/grouping.py)
 
 
 @dataclass(frozen=True)
@@ -307,6 +308,8 @@ def _after_insert(
         ack_url = request.response_url if request.receipt == "ack" else None
         similar_intake.owe_check(session, item, response_url=ack_url)
         receipt = similar_intake.receipt_waits(receipt)
+    if request.grouped > 1:
+        receipt["messages"] = request.grouped  # the receipt says it holds them all
     if request.receipt == "thread":
         enqueue(session, "receipt", item=item, **receipt)
     elif request.receipt == "response_url" and request.response_url:

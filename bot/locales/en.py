@@ -397,6 +397,8 @@ MESSAGES: dict[str, str] = {
     "insights.text.csat_team_one": "{team}: {share} said yes ({count} answer)",
     "insights.text.csat_team_other": "{team}: {share} said yes ({count} answers)",
     "insights.text.every_team": "Every team",
+    "receipt.grouped_one": "It holds your {count} message.",
+    "receipt.grouped_other": "It holds your {count} messages, in the order you wrote them.",
     "doctor.secret.ok": "SLACK_SIGNING_SECRET is set",
     "doctor.secret.socket": "Socket Mode (SLACK_APP_TOKEN) needs no signing secret",
     "doctor.secret.missing": "SLACK_SIGNING_SECRET is not set (and no SLACK_APP_TOKEN for Socket Mode)",

@@ -473,6 +473,8 @@ MESSAGES: dict[str, str] = {
     "insights.text.csat_team_one": "{team} : {share} de oui ({count} réponse)",
     "insights.text.csat_team_other": "{team} : {share} de oui ({count} réponses)",
     "insights.text.every_team": "Toutes les équipes",
+    "receipt.grouped_one": "Elle contient votre message.",
+    "receipt.grouped_other": "Elle contient vos {count} messages, dans l’ordre où vous les avez écrits.",
     "doctor.secret.ok": "SLACK_SIGNING_SECRET est défini",
     "doctor.secret.socket": "le Socket Mode (SLACK_APP_TOKEN) n’a pas besoin de signing secret",
     "doctor.secret.missing": "SLACK_SIGNING_SECRET n’est pas défini (ni SLACK_APP_TOKEN pour le Socket Mode)",

@@ -355,7 +355,7 @@ async def _to_reporter(
             card, lang, can_reopen=can_reopen, days=REOPEN_WINDOW.days
         )
     elif purpose == "receipt":
-        message = views.receipt(card, lang)
+        message = views.receipt(card, lang, messages=int(params.get("messages") or 1))
         # Similar items at intake (bot/similar/intake.py): a check owed before the receipt
         # may give it an offer to carry; the receipt waits for it.
         waits_for = params.get("similar_wait")

@@ -300,9 +300,10 @@ def status_label(card: ItemCard, lang: str, reassigned_to: str | None = None) ->
     return label
 
 
-def receipt(card: ItemCard, lang: str) -> Message:
+def receipt(card: ItemCard, lang: str, *, messages: int = 1) -> Message:
     """What the reporter sees right after asking: the number, and what happens next in
-    human terms (which team and why is for leads and admins, not the reporter)."""
+    human terms (which team and why is for leads and admins, not the reporter). `messages`:
+    DMs joined into this one item (bot/capture/grouping.py)."""
     line = t("receipt.line", lang, kind=kind_label(card.kind, lang).lower(), id=card.id)
     # Where the answer will come: the thread asked in, the shared message's thread, or a DM.
     where = {"mention": "thread", "dm": "thread", "shortcut": "message_thread"}
@@ -313,6 +314,8 @@ def receipt(card: ItemCard, lang: str) -> Message:
         "receipt.next_unrouted" if card.route_step == "unrouted" else "receipt.next", lang
     )
     extra = [t("receipt.anonymous", lang)] if card.anonymous else []
+    if messages > 1:
+        extra.insert(0, tn("receipt.grouped", messages, lang))
     blocks = [
         section(f":inbox_tray: {line}"),
         item_quote(card.text),

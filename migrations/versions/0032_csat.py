@@ -1,4 +1,4 @@
-"""csat: "did this help?" asked after resolution, and its answers
+"""csat: "did this help?" asked after resolution, and its answers; DMs grouped into one item
 
 Revision ID: 0032
 Revises: 0031
@@ -37,9 +37,22 @@ def upgrade() -> None:
         sa.Column("answered_at", WHEN, nullable=False),
     )
     op.create_index("ix_csat_answers_answered_at", "csat_answers", ["answered_at", "team_id"])
+    op.create_table(
+        "dm_groups",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("user_id", sa.String(length=64), nullable=False),
+        sa.Column("open_for", sa.String(length=64), nullable=True, unique=True),
+        sa.Column("channel", sa.String(length=64), nullable=False),
+        sa.Column("first_ts", sa.String(length=32), nullable=False),
+        sa.Column("messages", sa.JSON(), nullable=False),
+        sa.Column("closes_at", WHEN, nullable=False),
+        sa.Column("item_id", sa.Integer(), sa.ForeignKey("items.id"), nullable=True),
+        sa.Column("created_at", WHEN, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("dm_groups")
     op.drop_index("ix_csat_answers_answered_at", table_name="csat_answers")
     op.drop_table("csat_answers")
     op.drop_index("ix_csat_asks_reporter", table_name="csat_asks")
