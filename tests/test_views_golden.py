@@ -300,6 +300,10 @@ CASES: list[Case] = [
         anonymous_command=lambda lang: {"card": inputs.anonymous_question()},
         shortcut=lambda lang: {"card": inputs.rule_item()},
         unrouted_dm=lambda lang: {"card": inputs.long_item(lang)},
+        grouped_dms=lambda lang: {
+            "card": inputs.anonymous_question(source="dm", anonymous=False),
+            "messages": 3,
+        },
     ),
     *cases(
         items.answer_to_reporter,
