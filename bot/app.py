@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 import handlers
 from bot.capture import delivery as capture_delivery
+from bot.capture import external
 from bot.capture import grouping as dm_grouping
 from bot.config import Settings
 from bot.csat import delivery as csat_delivery
@@ -106,6 +107,7 @@ def outbox_handlers(
     tracker_delivery.register_outbox(registry, trackers or Trackers(Settings()))
     capture_delivery.register_outbox(registry)  # emoji filing: the read, the receipt
     dm_grouping.register_outbox(registry)  # DMs in a row: one item when the window closes
+    external.register_outbox(registry)  # Slack Connect: a lead's reply to the customer
     csat_delivery.register_outbox(registry)  # did this help? the question, the answer
     return registry
 

@@ -10,18 +10,21 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.capture import external
 from bot.capture import reactions as capture
 from bot.i18n import t
 from bot.intake import service as intake
 from bot.items.domain import row_id
 from bot.services import Services
+from bot.text import escape_plain
 from bot.views import capture as views
+from bot.views import lead_actions as lead_action_views
 from handlers.item_buttons import form_item_id, item_id_of
 
 log = logging.getLogger("jerry.capture")
 
 
-def reaction_of(event: dict[str, Any]) -> capture.Reaction | None:
+def reaction_of(event: dict[str, Any], workspace: object = None) -> capture.Reaction | None:
     """A reaction on a message, as plain data; None for anything else (a file, a malformed
     event)."""
     item = event.get("item")
@@ -38,11 +41,12 @@ def reaction_of(event: dict[str, Any]) -> capture.Reaction | None:
         channel=str(channel),
         ts=str(ts),
         author=author if isinstance(author, str) else None,
+        workspace=workspace if isinstance(workspace, str) else None,
     )
 
 
-async def reaction_added(event: dict[str, Any], services: Services) -> None:
-    reaction = reaction_of(event)
+async def reaction_added(event: dict[str, Any], body: dict[str, Any], services: Services) -> None:
+    reaction = reaction_of(event, body.get("team_id"))
     if reaction is None:
         return
     person = await services.directory.user(reaction.user)
@@ -116,7 +120,39 @@ async def area_submitted(
     services.kick()
 
 
+async def open_customer_reply(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, services: Services, lang: str
+) -> None:
+    await ack()
+    item_id = item_id_of(body)
+    if item_id is None:
+        return
+    found, channel, org = await external.reply_form(
+        services.sessions, item_id, body["user"]["id"], services.admins
+    )
+    view = views.customer_reply_modal(found, channel, org, lang)
+    await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+async def customer_reply_submitted(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], services: Services
+) -> None:
+    item_id = form_item_id(view)
+    state = ((view.get("state") or {}).get("values") or {}).get("reply") or {}
+    text = str((state.get("value") or {}).get("value") or "")
+    if item_id is None:
+        await ack()
+        return
+    await external.reply_to_customer(
+        services.sessions, item_id, body["user"]["id"], services.admins, escape_plain(text)
+    )
+    await ack()
+    services.kick()
+
+
 def register(app: AsyncApp) -> None:
+    app.action(lead_action_views.CUSTOMER_REPLY)(open_customer_reply)
+    app.view(views.CUSTOMER_REPLY_CALLBACK)(customer_reply_submitted)
     app.event("reaction_added")(reaction_added)
     app.event("reaction_removed")(reaction_removed)
     app.action(views.UNDO_ACTION)(undo)

@@ -12,7 +12,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncSay
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.capture import grouping
+from bot.capture import external, grouping
 from bot.db import DATABASE_ERRORS
 from bot.help import service as first_contact
 from bot.help import words
@@ -353,17 +353,21 @@ async def _intake_from_message(
     text = with_files(text, event.get("files") or [])
     # One item per message: Slack sends an edited mention again, with a new event id.
     key = intake.message_key(channel, ts) or f"event:{body.get('event_id')}"
+    # Slack Connect: someone of another organisation, in a shared channel. Nothing Jerry
+    # says goes where they can read it (no receipt, no answer); a lead may reply to them.
+    other_team = external.external_team(event, body.get("team_id"))
     request = IntakeRequest(
         kind="question",
         text=text,
         reporter_id=user,
         source=source,
-        receipt="thread",
+        receipt="none" if other_team else "thread",
         intake_key=key,
         channel_id=channel,
         message_ts=ts,
-        reply_channel=channel,
-        reply_thread_ts=thread_ts,
+        reply_channel=None if other_team else channel,
+        reply_thread_ts=None if other_team else thread_ts,
+        external_org=await external.org_name(services.client, other_team) if other_team else None,
     )
     try:
         result = await services.submit(request, lang)

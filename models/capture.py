@@ -23,6 +23,9 @@ class ReactionFiling(Base):
     message_ts: Mapped[str] = mapped_column(String(32))
     reaction: Mapped[str] = mapped_column(String(100))
     reactor: Mapped[str] = mapped_column(String(64))
+    # The workspace the reaction came from (Jerry's): a message whose author's team differs
+    # is from another organisation (Slack Connect).
+    workspace: Mapped[str | None] = mapped_column(String(64))
     # pending (the message is being read) | filed (made the item) | added (its reactor was
     # added to the item as a reporter) | undone | unreadable (the message could not be read)
     status: Mapped[str] = mapped_column(String(20), default="pending")

@@ -62,6 +62,9 @@ class Item(Base):
     # Filed from someone else's message (a reaction, bot/capture): who wrote it. The
     # reporter is who reacted; the author is shown as "said by".
     said_by: Mapped[str | None] = mapped_column(String(64))
+    # Slack Connect: the item came from someone of another organisation (its name here). Its
+    # words are never answered where they can read them, unless a lead replies to the customer.
+    external_org: Mapped[str | None] = mapped_column(String(200))
     reporter_id: Mapped[str] = mapped_column(String(64))
     anonymous: Mapped[bool] = mapped_column(default=False)
     # command | modal | mention | shortcut | dm | reaction

@@ -193,6 +193,8 @@ class FakeSlack:
         self.files: dict[str, dict[str, Any]] = {}
         self.calls: list[Call] = []
         self.responses: list[dict[str, Any]] = []  # what was POSTed to response_urls
+        # Slack Connect: other organisations' teams (id → name), for team.info.
+        self.external_teams: dict[str, str] = {}
         self.violations: list[str] = []  # things real Slack would reject or that would ping
         self.failures: dict[str, list[Failure]] = {}
         # The scopes the token was granted: by default every bot scope manifest.yml asks for.
@@ -718,7 +720,13 @@ class FakeSlack:
             "is_enterprise_install": False,
         }
 
-    def api_team_info(self, _args: dict[str, Any]) -> dict[str, Any]:
+    def api_team_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        team = args.get("team") or TEAM_ID
+        if team != TEAM_ID:  # Slack Connect: another organisation Jerry shares a channel with
+            if team not in self.external_teams:
+                raise SlackError("team_not_found")
+            name = self.external_teams[team]
+            return {"team": {"id": team, "name": name, "domain": name.lower().replace(" ", "-")}}
         return {"team": {"id": TEAM_ID, "name": "Jerry Test", "domain": "jerry-test"}}
 
     def api_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:

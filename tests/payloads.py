@@ -90,10 +90,13 @@ def app_mention(
     ts: str | None = None,
     thread_ts: str | None = None,
     event_id: str | None = None,
+    user_team: str | None = None,
 ) -> dict[str, Any]:
     event = sample("docs_examples/event_callback.app_mention.json")["event"]
     ts = ts or new_ts()
     event.update(user=user, text=text, ts=ts, channel=channel, event_ts=ts)
+    if user_team:  # Slack Connect: the author's team, not the receiving workspace's
+        event["user_team"] = user_team
     if thread_ts:
         event["thread_ts"] = thread_ts
     return _envelope("docs_examples/event_callback.app_mention.json", event, event_id)

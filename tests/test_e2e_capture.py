@@ -275,3 +275,90 @@ async def test_a_thread_reply_is_read_from_its_thread(
     assert fake_slack.calls_to("conversations.replies", ok=True)
     [receipt] = ephemerals(fake_slack, REPORTER)
     assert receipt.get("thread_ts") == parent["ts"]
+
+
+# --- Slack Connect ------------------------------------------------------------------------
+
+ACME_TEAM, ACME_PERSON = "T0ACME", "U0ACMEJOE"
+
+
+async def test_someone_of_another_organisation_is_heard_and_never_answered_by_accident(
+    slack: SlackDriver, fake_slack: FakeSlack, jerry: JerryApp
+) -> None:
+    fake_slack.external_teams[ACME_TEAM] = "Acme Corp"
+    fake_slack.add_channel("C0SHARED", "shared-acme")
+    fake_slack.add_user(ACME_PERSON, "joe")
+    message = fake_slack.add_message("C0SHARED", ACME_PERSON, "<@U0JERRYBOT> invoices fail")
+    body = payloads.app_mention(
+        "<@U0JERRYBOT> the invoice fails to download",
+        user=ACME_PERSON,
+        channel="C0SHARED",
+        ts=message["ts"],
+        user_team=ACME_TEAM,
+    )
+    assert (await slack.event(body)).status_code == 200
+    await slack.settle()
+    item = await load_item(jerry)
+    assert item.external_org == "Acme Corp" and item.reply_channel is None
+    # Nothing of Jerry's in the shared channel, not even a receipt.
+    assert not fake_slack.posts("C0SHARED")
+    # The lead sees where it comes from, and the one way to answer the customer.
+    card = fake_slack.dms_to(LEAD)[-1]
+    shown = everything(card.args)
+    assert "Acme Corp" in shown and "item_customer_reply" in shown
+    assert "stay with the team" in shown
+    # An answer through the card stays with the team.
+    channel, ts = card.response["channel"], card.response["ts"]
+    stored = fake_slack.message(channel, ts)
+    assert stored is not None
+    await slack.click(stored, channel, "item_answer", user=LEAD)
+    await slack.settle()
+    answer_form = slack.last_view()
+    await slack.submit(
+        answer_form, {"answer": {"value": payloads.input_value("We are on it")}}, user=LEAD
+    )
+    await slack.settle()
+    assert not fake_slack.posts("C0SHARED")
+    assert not fake_slack.dms_to(ACME_PERSON)
+    # "Reply to the customer": the form names the channel and the organisation.
+    await slack.click(stored, channel, "item_customer_reply", user=LEAD)
+    await slack.settle()
+    form = slack.last_view()
+    assert "<#C0SHARED>" in everything(form) and "Acme Corp" in everything(form)
+    response = await slack.submit(
+        form, {"reply": {"value": payloads.input_value("Fixed in today's release")}}, user=LEAD
+    )
+    assert response.status_code == 200 and not response.content, response.text
+    await slack.settle()
+    [posted] = fake_slack.posts("C0SHARED")
+    assert posted.get("thread_ts") == message["ts"]
+    assert "Fixed in today's release" in everything(posted.args)
+    # Someone who may not act on the item cannot reply for the team.
+    await slack.click(stored, channel, "item_customer_reply", user=STRANGER)
+    await slack.settle()
+    assert len(fake_slack.posts("C0SHARED")) == 1
+
+
+async def test_a_reaction_on_another_organisations_message_files_it_as_external(
+    slack: SlackDriver, fake_slack: FakeSlack, jerry: JerryApp
+) -> None:
+    fake_slack.external_teams[ACME_TEAM] = "Acme Corp"
+    fake_slack.add_channel("C0SHARED", "shared-acme")
+    message = fake_slack.add_message("C0SHARED", ACME_PERSON, "the refund never arrived")
+    message["user_team"] = ACME_TEAM
+    body = payloads.reaction(
+        "reaction_added",
+        user=REPORTER,
+        reaction="ticket",
+        channel="C0SHARED",
+        ts=message["ts"],
+        author=ACME_PERSON,
+    )
+    await slack.event(body)
+    await slack.settle()
+    item = await load_item(jerry)
+    assert item.external_org == "Acme Corp" and item.reporter_id == REPORTER
+    assert item.said_by == ACME_PERSON
+    # The reactor's receipt is theirs alone; nothing is posted for the customer to read.
+    assert ephemerals(fake_slack, REPORTER)
+    assert not fake_slack.posts("C0SHARED")

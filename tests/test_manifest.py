@@ -122,6 +122,8 @@ def _settings(database_url: str, api_url: str = "http://127.0.0.1:9/api/") -> Se
         slack_api_url=api_url,
         database_url=database_url,
         jerry_delivery_retry_seconds=0.05,
+        # A DM is an item at once here (tests/test_e2e_dm_groups.py groups them).
+        jerry_dm_group_seconds=0,
     )
 
 

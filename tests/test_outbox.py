@@ -61,6 +61,9 @@ STORED_PURPOSES = {
     # issue 15, did this help? (bot/csat/delivery.py)
     "csat_ask",
     "csat_lead",
+    # issue 15, DMs in a row and Slack Connect (bot/capture/grouping.py, external.py)
+    "dm_group_file",
+    "customer_reply",
 }
 
 

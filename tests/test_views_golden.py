@@ -1184,6 +1184,26 @@ CASES: list[Case] = [
         undone=lambda lang: {"notice": "undone", "item_id": 4182},
     ),
     *cases(
+        capture.customer_reply_modal,
+        acme=lambda lang: {"item_id": 4182, "channel": "C0SHARED", "org": "Acme <Corp>"},
+    ),
+    *cases(
+        capture.customer_reply,
+        fixed=lambda lang: {
+            "text": "Fixed in today's release <!channel>",
+            "who": "U0PAYLEAD",
+            "team": "Payments",
+        },
+    ),
+    *cases(
+        items.lead_dm,
+        from_another_organisation=lambda lang: {
+            "card": inputs.customer_item(
+                external_org="Acme Corp", channel_id="C0SHARED", source="mention"
+            )
+        },
+    ),
+    *cases(
         capture.area_modal,
         areas=lambda lang: {"item_id": 4182, "areas": inputs.AREAS},
     ),
@@ -1385,6 +1405,7 @@ NOT_WHOLE = {
     "help.help_buttons": "the help card's buttons: the help_card cases show them",
     "help.welcome_blocks": "the Home's welcome: the home_view first_open cases show it",
     "lead_actions.action_buttons": "an item's buttons: the lead_dm and home_view cases show them",
+    "items.external_field": "one field of the lead's DM: the from_another_organisation case shows it",
     "trackers.work_blocks": "part of the lead's DM: the lead_dm with_issues cases show it",
     "trackers.work_buttons": "an item's tracker buttons: the lead_dm with_issues cases show them",
     "lead_actions.resolution_blocks": "part of the lead's DM: the lead_dm resolved cases show it",

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.capture.external import external_team, org_name
 from bot.capture.reactions import FILE, NOTICE, RECEIPT, UNREADABLE, file_message
 from bot.items.domain import row_id
 from bot.items.store import get_item, team_and_area
@@ -98,6 +99,7 @@ async def _file(
     except SLACK_FAILURES:
         permalink = None  # the item is worth more than its link
     language = await outbox.directory.language(filing.reactor, outbox.default_language)
+    other_team = external_team(message, filing.workspace)
     filed = await file_message(
         session,
         outbox.sessions,
@@ -107,6 +109,7 @@ async def _file(
         default_language=outbox.default_language,
         language=language,
         now=utcnow(),
+        external_org=await org_name(outbox.client, other_team) if other_team else None,
     )
     if filed is None:
         filing.status = UNREADABLE

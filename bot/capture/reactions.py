@@ -60,6 +60,7 @@ class Reaction:
     channel: str
     ts: str
     author: str | None = None  # the message's author (`item_user`)
+    workspace: str | None = None  # the event's team: Jerry's workspace
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ async def reacted(
             message_ts=reaction.ts,
             reaction=_base_name(reaction.reaction),
             reactor=reaction.user,
+            workspace=reaction.workspace,
             status="pending",
             created_at=now,
             undo_until=now + UNDO_WINDOW,
@@ -188,6 +190,7 @@ async def file_message(
     default_language: str,
     language: str,
     now: datetime,
+    external_org: str | None = None,
 ) -> Filed | None:
     """File the message Slack gave (`message`) for `filing`, in the delivery's transaction
     (`session`); the item is stored by intake in its own (`sessions`), once per message."""
@@ -213,6 +216,7 @@ async def file_message(
             chosen_area_id=area_id,
             said_by=message.get("user") or message.get("bot_id"),
             source_text=text,
+            external_org=external_org,
         )
         try:
             result = await intake.submit(

@@ -71,6 +71,7 @@ class IntakeRequest:
     source_text: str | None = None  # the shared message as Slack sent it ("Send to Jerry")
     said_by: str | None = None  # filed by a reaction on someone else's message: its author
     grouped: int = 1  # DMs joined into this one item (bot/capture/grouping.py)
+    external_org: str | None = None  # Slack Connect: the other organisation's name
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,7 @@ def _new_item(
         hide_origin=request.hide_origin,
         source_text=_clean(request.source_text) if request.source_text else None,
         said_by=request.said_by,
+        external_org=(request.external_org or "")[:200] or None,
         source=request.source,
         intake_key=request.intake_key,
         language=language,

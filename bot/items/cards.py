@@ -101,6 +101,7 @@ def card_from(
         create_in=create_in,
         can_link=bool(_connected_trackers),
         said_by=item.said_by,
+        external_org=item.external_org,
     )
 
 

@@ -153,6 +153,8 @@ class ItemCard:
     can_link: bool = False
     # Filed with a reaction on someone else's message (bot/capture): who wrote it.
     said_by: str | None = None
+    # Slack Connect: from someone of this other organisation (bot/capture/external.py).
+    external_org: str | None = None
 
 
 @dataclass(frozen=True)

@@ -259,6 +259,10 @@ class OutboxContext:
         user: there is no one to tell)."""
         if not item.reply_channel and not item.reporter_id.startswith(("U", "W")):
             return None, None
+        if item.external_org and item.source != "reaction":
+            # Slack Connect: its reporter is of another organisation. Nothing of the team's
+            # goes where they can read it; a lead replies to them on purpose (bot/capture).
+            return None, None
         if item.reply_channel and not params.get("_to_dm"):
             return await self.post(item.reply_channel, message, thread_ts=item.reply_thread_ts)
         channel, ts = await self.post(item.reporter_id, message, thread_ts=item.reporter_dm_ts)

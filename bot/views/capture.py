@@ -94,3 +94,39 @@ def area_modal(item_id: int, areas: Sequence[AreaChoice], lang: str) -> dict[str
         ],
         private_metadata=encode_metadata({"item": item_id}),
     )
+
+
+CUSTOMER_REPLY_CALLBACK = "customer_reply_submit"
+
+
+def customer_reply_modal(item_id: int, channel: str, org: str, lang: str) -> dict[str, Any]:
+    """The reply to someone of another organisation: the form names where it goes."""
+    from bot.text import neutralize
+    from bot.views.blocks import text_input
+
+    return modal(
+        callback_id=CUSTOMER_REPLY_CALLBACK,
+        title=t("capture.customer_form.title", lang),
+        submit=t("capture.customer_form.submit", lang),
+        close=t("modal.cancel", lang),
+        blocks=[
+            section(t("capture.customer_form.where", lang, channel=channel, org=neutralize(org))),
+            input_block(
+                "reply",
+                t("capture.customer_form.label", lang, id=item_id),
+                text_input("value", multiline=True, max_length=3000),
+            ),
+        ],
+        private_metadata=encode_metadata({"item": item_id}),
+    )
+
+
+def customer_reply(lang: str, *, text: str, who: str, team: str) -> dict[str, Any]:
+    """A lead's reply posted where the customer reads it: their words, said as theirs."""
+    from bot.text import neutralize, quote
+
+    line = t("capture.customer_reply.line", lang, who=f"<@{who}>", team=team)
+    return {
+        "text": f"{line} {neutralize(text)}"[:3000],
+        "blocks": [section(line), section(quote(neutralize(text)))],
+    }

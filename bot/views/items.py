@@ -160,11 +160,19 @@ def lead_dm_text(card: ItemCard, lang: str, *, reassigned_to: str | None = None)
     return truncate(" · ".join([*flags(card, lang), line]), MESSAGE_TEXT_LIMIT)
 
 
+def external_field(card: ItemCard, lang: str) -> str:
+    """Slack Connect: the organisation its words come from."""
+    org = safe(card.external_org or "", 200)
+    return f"*{t('item.field.external', lang)}*\n:globe_with_meridians: {org}"
+
+
 def words_go_to(card: ItemCard, lang: str, *, thread_relays: bool) -> str:
     """Where what the reader writes goes: the reporter (named, or anonymous), nowhere when
     the reporter left Slack; a copy's thread (backup, triage, a reminder) is not relayed."""
     if card.reporter_id == NO_REPORTER:
         return t("lead_dm.words.no_reporter", lang)
+    if card.external_org and card.source != "reaction":
+        return t("lead_dm.words.external", lang, org=safe(card.external_org, 200))
     who = t("lead_dm.words.anonymous", lang) if card.anonymous else f"<@{card.reporter_id}>"
     if not card.reporter_reachable:
         return t("lead_dm.words.unreachable", lang, who=who)
@@ -216,6 +224,7 @@ def lead_dm(
             if card.said_by and card.said_by.startswith(("U", "W")) and not card.hide_origin
             else []
         ),
+        *([external_field(card, lang)] if card.external_org else []),
         f"*{t('item.field.team', lang)}*\n{card.team}",
         f"*{t('item.field.status', lang)}*\n{status_label(card, lang, reassigned_to)}",
     ]

@@ -68,6 +68,9 @@ def _kind(card: ItemCard, lang: str) -> str:
 PRIMARY = {"open": ACKNOWLEDGE, "acknowledged": ANSWER, "answered": RESOLVE}
 
 
+CUSTOMER_REPLY = "item_customer_reply"
+
+
 def action_buttons(card: ActionTarget, lang: str) -> list[dict[str, Any]]:
     """The buttons for an item in its current state, the next step highlighted; a resolved
     item offers only Reopen (nothing else applies to it)."""
@@ -84,6 +87,9 @@ def action_buttons(card: ActionTarget, lang: str) -> list[dict[str, Any]]:
     if getattr(card, "reporter_id", None) != NO_REPORTER:  # imported without one: nobody to ask
         shown.append((ASK_DETAILS, "action.ask_details"))
     shown += [(RESOLVE, "action.resolve"), (NOTE, "action.note")]
+    if getattr(card, "external_org", None) and getattr(card, "channel_id", None):
+        # Slack Connect: the only way the customer hears anything, on purpose.
+        shown.append((CUSTOMER_REPLY, "action.customer_reply"))
     return [
         button(t(key, lang), action, value, style="primary" if action == primary else None)
         for action, key in shown
