@@ -357,18 +357,9 @@ class JerryApp:
         secret = self.trackers.webhook_secret(tracker)
         if secret is None:
             return JSONResponse({"error": "not_found"}, status_code=404)
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            return _too_large()
-        body = bytearray()
-        try:
-            async with asyncio.timeout(BODY_SECONDS):
-                async for chunk in request.stream():
-                    body += chunk
-                    if len(body) > MAX_BODY_BYTES:
-                        return _too_large()
-        except TimeoutError:
-            return JSONResponse({"error": "request_timeout"}, status_code=408)
+        body = await _bounded_body(request)
+        if isinstance(body, Response):
+            return body
         try:
             received = await receive(
                 self.sessions,
@@ -430,20 +421,9 @@ class JerryApp:
     async def _slack_event(self, request: Request) -> Response:
         """Size first, signature second, parsing last: an unsigned or oversized body costs
         nothing (Bolt would parse any body before checking its signature)."""
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            return _too_large()
-        body = bytearray()
-        try:
-            # A client dribbling its body holds a connection: Slack sends it at once.
-            async with asyncio.timeout(BODY_SECONDS):
-                async for chunk in request.stream():
-                    body += chunk
-                    if len(body) > MAX_BODY_BYTES:
-                        return _too_large()
-        except TimeoutError:
-            log.warning("refused a request to /slack/events whose body took over %ss", BODY_SECONDS)
-            return JSONResponse({"error": "request_timeout"}, status_code=408)
+        body = await _bounded_body(request)
+        if isinstance(body, Response):
+            return body
         try:
             signed = self._signature is not None and self._signature.is_valid_request(
                 bytes(body), dict(request.headers)
@@ -488,6 +468,28 @@ class JerryApp:
         if await database_answers(self.engine):
             return JSONResponse({"status": "ok", "database": "ok"})
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+
+
+async def _bounded_body(request: Request) -> bytes | Response:
+    """The request's body, or the answer when it is too large (413) or dribbled (408): the
+    size is checked before reading, and reading is cut at the limit and at BODY_SECONDS (a
+    client dribbling its body holds a connection; Slack and the trackers send it at once)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return _too_large()
+    body = bytearray()
+    try:
+        async with asyncio.timeout(BODY_SECONDS):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_BODY_BYTES:
+                    return _too_large()
+    except TimeoutError:
+        log.warning(
+            "refused a request to %s whose body took over %ss", request.url.path, BODY_SECONDS
+        )
+        return JSONResponse({"error": "request_timeout"}, status_code=408)
+    return bytes(body)
 
 
 BOT_USER_HINT = "jerry_bot_user_hint"
