@@ -84,7 +84,10 @@ def action_buttons(card: ActionTarget, lang: str) -> list[dict[str, Any]]:
     if card.status == "open":
         shown.append((ACKNOWLEDGE, "action.acknowledge"))
     shown.append((REASSIGN, "action.reassign"))
-    if getattr(card, "reporter_id", None) != NO_REPORTER:  # imported without one: nobody to ask
+    # Nobody to ask: imported without a reporter, or one of another organisation (whom the
+    # team reaches only with "Reply to the customer").
+    external = getattr(card, "external_org", None) and getattr(card, "source", "") != "reaction"
+    if getattr(card, "reporter_id", None) != NO_REPORTER and not external:
         shown.append((ASK_DETAILS, "action.ask_details"))
     shown += [(RESOLVE, "action.resolve"), (NOTE, "action.note")]
     if getattr(card, "external_org", None) and getattr(card, "channel_id", None):
