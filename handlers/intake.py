@@ -368,6 +368,7 @@ async def _intake_from_message(
         reply_channel=None if other_team else channel,
         reply_thread_ts=None if other_team else thread_ts,
         external_org=await external.org_name(services.client, other_team) if other_team else None,
+        reporter_external=bool(other_team),
     )
     try:
         result = await services.submit(request, lang)

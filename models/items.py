@@ -65,6 +65,9 @@ class Item(Base):
     # Slack Connect: the item came from someone of another organisation (its name here). Its
     # words are never answered where they can read them, unless a lead replies to the customer.
     external_org: Mapped[str | None] = mapped_column(String(200))
+    # Its reporter is that organisation's (not a colleague who filed their message): nothing
+    # of the team's reaches them but "Reply to the customer".
+    reporter_external: Mapped[bool] = mapped_column(default=False, server_default=false())
     reporter_id: Mapped[str] = mapped_column(String(64))
     anonymous: Mapped[bool] = mapped_column(default=False)
     # command | modal | mention | shortcut | dm | reaction

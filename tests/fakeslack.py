@@ -154,6 +154,7 @@ class User:
     deleted: bool = False
     is_bot: bool = False
     is_admin: bool = False
+    team: str = TEAM_ID  # Slack Connect: a person of another organisation has its team
 
 
 @dataclass
@@ -904,7 +905,7 @@ class FakeSlack:
     def _user_json(self, user: User) -> dict[str, Any]:
         return {
             "id": user.id,
-            "team_id": TEAM_ID,
+            "team_id": user.team,
             "name": user.name,
             "deleted": user.deleted,
             "real_name": user.real_name,

@@ -362,3 +362,31 @@ async def test_a_reaction_on_another_organisations_message_files_it_as_external(
     # The reactor's receipt is theirs alone; nothing is posted for the customer to read.
     assert ephemerals(fake_slack, REPORTER)
     assert not fake_slack.posts("C0SHARED")
+
+
+async def test_a_reaction_by_someone_of_another_organisation_files_without_a_word_to_them(
+    slack: SlackDriver, fake_slack: FakeSlack, jerry: JerryApp
+) -> None:
+    fake_slack.external_teams[ACME_TEAM] = "Acme Corp"
+    fake_slack.add_channel("C0SHARED", "shared-acme")
+    fake_slack.add_user(ACME_PERSON, "joe")
+    fake_slack.users[ACME_PERSON].team = ACME_TEAM
+    message = fake_slack.add_message("C0SHARED", STRANGER, "the refund of invoices is slow")
+    body = payloads.reaction(
+        "reaction_added",
+        user=ACME_PERSON,
+        reaction="ticket",
+        channel="C0SHARED",
+        ts=message["ts"],
+        author=STRANGER,
+    )
+    await slack.event(body)
+    await slack.settle()
+    item = await load_item(jerry)
+    assert item.reporter_id == ACME_PERSON and item.reporter_external
+    assert item.external_org == "Acme Corp"
+    # Nothing of Jerry's where they can read it: no receipt, no post, no DM.
+    assert not ephemerals(fake_slack, ACME_PERSON)
+    assert not fake_slack.posts("C0SHARED") and not fake_slack.dms_to(ACME_PERSON)
+    card = everything(fake_slack.dms_to(item.assignee_id or LEAD)[-1].args)
+    assert "item_customer_reply" in card and "item_ask_details" not in card

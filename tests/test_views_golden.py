@@ -1199,7 +1199,10 @@ CASES: list[Case] = [
         items.lead_dm,
         from_another_organisation=lambda lang: {
             "card": inputs.customer_item(
-                external_org="Acme Corp", channel_id="C0SHARED", source="mention"
+                external_org="Acme Corp",
+                reporter_external=True,
+                channel_id="C0SHARED",
+                source="mention",
             )
         },
     ),

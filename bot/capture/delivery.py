@@ -100,6 +100,12 @@ async def _file(
         permalink = None  # the item is worth more than its link
     language = await outbox.directory.language(filing.reactor, outbox.default_language)
     other_team = external_team(message, filing.workspace)
+    # Slack Connect: the reactor may be of another organisation too (a reaction event does
+    # not say; their Slack profile does). Then they are its reporter, and hear nothing.
+    reactor_team = await _team_of(outbox, filing.reactor)
+    reactor_external = bool(filing.workspace and reactor_team and reactor_team != filing.workspace)
+    if reactor_external:
+        other_team = reactor_team
     filed = await file_message(
         session,
         outbox.sessions,
@@ -110,11 +116,15 @@ async def _file(
         language=language,
         now=utcnow(),
         external_org=await org_name(outbox.client, other_team) if other_team else None,
+        reporter_external=reactor_external,
     )
     if filed is None:
         filing.status = UNREADABLE
-        _tell(session, filing, "empty")
+        if not reactor_external:
+            _tell(session, filing, "empty")
         return None, None
+    if reactor_external:
+        return None, None  # nothing said where they can read it: no receipt
     thread = message.get("thread_ts")
     enqueue(
         session,
@@ -128,6 +138,12 @@ async def _file(
         thread_ts=thread if thread != filing.message_ts else None,
     )
     return None, None
+
+
+async def _team_of(outbox: OutboxContext, user: str) -> str | None:
+    response = await outbox.client.users_info(user=user)
+    team = (response.get("user") or {}).get("team_id")
+    return str(team) if team else None
 
 
 def _tell(session: AsyncSession, filing: ReactionFiling, notice: str, **params: Any) -> None:

@@ -191,6 +191,7 @@ async def file_message(
     language: str,
     now: datetime,
     external_org: str | None = None,
+    reporter_external: bool = False,
 ) -> Filed | None:
     """File the message Slack gave (`message`) for `filing`, in the delivery's transaction
     (`session`); the item is stored by intake in its own (`sessions`), once per message."""
@@ -217,6 +218,7 @@ async def file_message(
             said_by=message.get("user") or message.get("bot_id"),
             source_text=text,
             external_org=external_org,
+            reporter_external=reporter_external,
         )
         try:
             result = await intake.submit(
@@ -229,7 +231,7 @@ async def file_message(
             return Filed(result.item_id, added=False)
         existing = await get_item(session, result.item_id)
         assert existing is not None
-    return await _add_reporter(session, filing, existing, now)
+    return await _add_reporter(session, filing, existing, now, external=reporter_external)
 
 
 async def _item_by_key(session: AsyncSession, key: str | None) -> Item | None:
@@ -248,7 +250,12 @@ async def _area_id(session: AsyncSession, name: str) -> int | None:
 
 
 async def _add_reporter(
-    session: AsyncSession, filing: ReactionFiling, item: Item, now: datetime
+    session: AsyncSession,
+    filing: ReactionFiling,
+    item: Item,
+    now: datetime,
+    *,
+    external: bool = False,
 ) -> Filed:
     """Someone else filed this message already: the reactor becomes one more reporter of it
     (an item of theirs, merged into it), unless they are one already."""
@@ -271,6 +278,8 @@ async def _add_reporter(
         message_ts=filing.message_ts,
         permalink=root.permalink,
         said_by=root.said_by,
+        external_org=root.external_org,
+        reporter_external=external,
         team_id=root.team_id,
         area_id=root.area_id,
         assignee_id=root.assignee_id,

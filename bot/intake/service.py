@@ -72,6 +72,7 @@ class IntakeRequest:
     said_by: str | None = None  # filed by a reaction on someone else's message: its author
     grouped: int = 1  # DMs joined into this one item (bot/capture/grouping.py)
     external_org: str | None = None  # Slack Connect: the other organisation's name
+    reporter_external: bool = False  # … and the reporter is of it
 
 
 @dataclass(frozen=True)
@@ -241,6 +242,7 @@ def _new_item(
         source_text=_clean(request.source_text) if request.source_text else None,
         said_by=request.said_by,
         external_org=(request.external_org or "")[:200] or None,
+        reporter_external=request.reporter_external,
         source=request.source,
         intake_key=request.intake_key,
         language=language,

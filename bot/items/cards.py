@@ -102,6 +102,7 @@ def card_from(
         can_link=bool(_connected_trackers),
         said_by=item.said_by,
         external_org=item.external_org,
+        reporter_external=bool(item.reporter_external),
     )
 
 

@@ -155,6 +155,7 @@ class ItemCard:
     said_by: str | None = None
     # Slack Connect: from someone of this other organisation (bot/capture/external.py).
     external_org: str | None = None
+    reporter_external: bool = False  # its reporter is of that organisation
 
 
 @dataclass(frozen=True)

@@ -259,7 +259,7 @@ class OutboxContext:
         user: there is no one to tell)."""
         if not item.reply_channel and not item.reporter_id.startswith(("U", "W")):
             return None, None
-        if item.external_org and item.source != "reaction":
+        if item.reporter_external:
             # Slack Connect: its reporter is of another organisation. Nothing of the team's
             # goes where they can read it; a lead replies to them on purpose (bot/capture).
             return None, None

@@ -171,8 +171,8 @@ def words_go_to(card: ItemCard, lang: str, *, thread_relays: bool) -> str:
     the reporter left Slack; a copy's thread (backup, triage, a reminder) is not relayed."""
     if card.reporter_id == NO_REPORTER:
         return t("lead_dm.words.no_reporter", lang)
-    if card.external_org and card.source != "reaction":
-        return t("lead_dm.words.external", lang, org=safe(card.external_org, 200))
+    if card.reporter_external:
+        return t("lead_dm.words.external", lang, org=safe(card.external_org or "", 200))
     who = t("lead_dm.words.anonymous", lang) if card.anonymous else f"<@{card.reporter_id}>"
     if not card.reporter_reachable:
         return t("lead_dm.words.unreachable", lang, who=who)

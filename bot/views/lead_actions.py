@@ -86,7 +86,7 @@ def action_buttons(card: ActionTarget, lang: str) -> list[dict[str, Any]]:
     shown.append((REASSIGN, "action.reassign"))
     # Nobody to ask: imported without a reporter, or one of another organisation (whom the
     # team reaches only with "Reply to the customer").
-    external = getattr(card, "external_org", None) and getattr(card, "source", "") != "reaction"
+    external = getattr(card, "reporter_external", False)
     if getattr(card, "reporter_id", None) != NO_REPORTER and not external:
         shown.append((ASK_DETAILS, "action.ask_details"))
     shown += [(RESOLVE, "action.resolve"), (NOTE, "action.note")]

@@ -19,6 +19,11 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("items") as batch:
         batch.add_column(sa.Column("external_org", sa.String(length=200), nullable=True))
+        batch.add_column(
+            sa.Column(
+                "reporter_external", sa.Boolean(), nullable=False, server_default=sa.false()
+            )
+        )
     with op.batch_alter_table("reaction_filings") as batch:
         batch.add_column(sa.Column("workspace", sa.String(length=64), nullable=True))
 
@@ -27,4 +32,5 @@ def downgrade() -> None:
     with op.batch_alter_table("reaction_filings") as batch:
         batch.drop_column("workspace")
     with op.batch_alter_table("items") as batch:
+        batch.drop_column("reporter_external")
         batch.drop_column("external_org")
