@@ -4,6 +4,7 @@ reporter's one-click answers about their customer in "You asked, it shipped"."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
@@ -49,8 +50,6 @@ async def open_create(
     if form.tracker == "jira":
         # The project's own types when Jira answers quickly; the form must open within
         # Slack's trigger time, so a slow Jira leaves the common ones.
-        import asyncio
-
         try:
             async with asyncio.timeout(TYPES_SECONDS):
                 async with services.trackers.client(form.tracker) as tracker:

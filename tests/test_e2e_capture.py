@@ -157,6 +157,7 @@ async def test_undo_by_button_and_by_removing_the_reaction(
     await react(slack, message, removed=True)
     undone = await load_item(jerry, item.id)
     assert undone.status == "closed"
+    assert f"#{item.id} is withdrawn" in everything(ephemerals(fake_slack, REPORTER)[-1])
     async with jerry.sessions() as session:
         filing = (await session.execute(select(ReactionFiling))).scalar_one()
         assert filing.status == "undone"

@@ -169,6 +169,15 @@ async def removed(
             await session.commit()
             return None
         result = await _undo(session, filing, reaction.user, now)
+        # The reaction taken back is the undo: its reactor sees that it was.
+        enqueue(
+            session,
+            NOTICE,
+            recipient=reaction.user,
+            channel=reaction.channel,
+            notice="undone_added" if result.added else "undone",
+            item_id=result.item_id,
+        )
         await session.commit()
         return result
 

@@ -126,9 +126,3 @@ async def record(
                 )
         await session.commit()
         return item
-
-
-async def score_of(sessions: async_sessionmaker[AsyncSession], item_id: int) -> int | None:
-    async with sessions() as session:
-        answer = await session.get(CsatAnswer, item_id)
-        return answer.score if answer is not None else None

@@ -9,6 +9,7 @@ lead hears why. The first time a creation has to wait, the lead hears that too, 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,7 +32,7 @@ from bot.relay.lead_actions import update_lead_dm
 from bot.relay.mention_names import with_mention_names
 from bot.trackers import store
 from bot.trackers.connection import NewIssue, Trackers
-from bot.trackers.domain import IssueNotFound, TrackerError
+from bot.trackers.domain import IssueNotFound, IssueState, TrackerError
 from bot.trackers.service import CHECK, CREATE, NEWS, STATUS_NOTICE, apply_state
 from bot.trackers.shipping import SHIPPED, ship
 from bot.triage import alert_gave_up
@@ -133,8 +134,6 @@ async def _create(
                 delivery.params = {**params, "_created": created}
                 await session.flush()
             if params.get("permalink"):
-                from bot.trackers.domain import IssueState
-
                 await client.attach(
                     IssueState(
                         tracker=tracker,
@@ -223,7 +222,7 @@ async def _check(
         )
         return None, None
     if state.key != key:  # the tracker spells it its own way (a moved issue's new key)
-        state = state.__class__(**{**state.__dict__, "key": key})
+        state = replace(state, key=key)
     await apply_state(session, state, source="link")
     update_lead_dm(session, item)
     if issue.shipped_at is not None:

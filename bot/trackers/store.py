@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import affected_rows
-from bot.trackers.domain import DONE, IssueState
+from bot.trackers.domain import IssueState
 from models.base import utcnow
 from models.items import Item
 from models.trackers import ItemIssueLink, TrackerIssue
@@ -124,13 +122,3 @@ async def claim_shipped(session: AsyncSession, issue: TrackerIssue) -> bool:
         return False
     await session.refresh(issue)
     return True
-
-
-async def count_open_links(session: AsyncSession, trackers: Iterable[str]) -> int:
-    rows = await session.execute(
-        select(func.count())
-        .select_from(ItemIssueLink)
-        .join(TrackerIssue, TrackerIssue.id == ItemIssueLink.issue_id)
-        .where(TrackerIssue.tracker.in_(list(trackers)), TrackerIssue.stage != DONE)
-    )
-    return int(rows.scalar_one())

@@ -20,9 +20,7 @@ def upgrade() -> None:
     with op.batch_alter_table("items") as batch:
         batch.add_column(sa.Column("external_org", sa.String(length=200), nullable=True))
         batch.add_column(
-            sa.Column(
-                "reporter_external", sa.Boolean(), nullable=False, server_default=sa.false()
-            )
+            sa.Column("reporter_external", sa.Boolean(), nullable=False, server_default=sa.false())
         )
     with op.batch_alter_table("reaction_filings") as batch:
         batch.add_column(sa.Column("workspace", sa.String(length=64), nullable=True))
