@@ -1,6 +1,6 @@
 """How fast Jerry acks /painpoint, compared with a bare Bolt app that only acks.
 
-Starts, on 127.0.0.1: a fake Slack Web API (tests/fakeslack.py), `jerry serve` with a
+Starts, on 127.0.0.1: a fake Slack Web API (bot/sandbox/slack_api.py), `jerry serve` with a
 routing model imported, and bench/bare_app.py; then sends the same signed /painpoint
 requests to each, CONCURRENCY at a time, and reports acks per second and p50/p99 ack
 latency, and Jerry's ratios to the bare app. Targets: throughput ratio >= 0.8 and

@@ -1,6 +1,6 @@
 """Ack throughput with wrk: Jerry against the durable-ack floor and a bare Bolt app, same run.
 
-Starts, on 127.0.0.1: the fake Slack Web API (tests/fakeslack.py), `jerry serve` with a
+Starts, on 127.0.0.1: the fake Slack Web API (bot/sandbox/slack_api.py), `jerry serve` with a
 routing model imported, bench/floor_app.py (checks the signature, group-commits one row,
 acks: the least an app that acks only what it stored can do) and bench/bare_app.py (a Bolt
 app that only acks). The load comes from wrk (Debian's package, C, one thread), replaying

@@ -1,12 +1,12 @@
 """A survey to 5 000 people and a weekly summary to 50 channels, under Slack's limits.
 
-The fake Slack Web API (tests/fakeslack.py) runs in a process of its own and enforces:
+The fake Slack Web API (bot/sandbox/slack_api.py) runs in a process of its own and enforces:
 
 - chat.postMessage about 1 per second per channel, with short bursts (`--channel-burst`);
 - a workspace-wide ceiling on chat.postMessage (`--workspace-rate`, default 50 messages/s).
   Slack publishes no number for it: this is an ASSUMPTION, a parameter of the benchmark;
 - the per-method tiers of the methods Jerry calls (Tier 2 20/min, Tier 3 50/min, Tier 4
-  100/min: tests/fakeslack.py METHOD_TIERS);
+  100/min: bot/sandbox/slack_api.py METHOD_TIERS);
 - random 429s on `--random-429` of all calls (default 2 %);
 - `--latency` seconds per call (a network round trip to Slack, default 50 ms).
 

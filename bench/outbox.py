@@ -1,6 +1,6 @@
 """What one outbox delivery costs in CPU, against the floor of posting the same message.
 
-Starts the fake Slack Web API (tests/fakeslack.py) in a process of its own (its CPU is not
+Starts the fake Slack Web API (bot/sandbox/slack_api.py) in a process of its own (its CPU is not
 counted), migrates a database, and in this process, in the same run:
 
 1. the floor: N chat.postMessage calls with the outbox's client and its pooled HTTP session
