@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import functools
 import itertools
 import json
 import math
@@ -21,11 +20,12 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
+
+from bot.sandbox.manifest import bot_scopes
 
 TOKEN = "xoxb-test"
 TEAM_ID = "T0JERRY"
@@ -34,27 +34,56 @@ BOT_ID = "B0JERRY"
 BROADCASTS = re.compile(r"<!(channel|here|everyone)(\|[^>]*)?>|<!subteam\^[^>]*>")
 MESSAGE_BLOCKS, VIEW_BLOCKS = 50, 100
 SECTION_TEXT, FIELD_TEXT, HEADER_TEXT, MESSAGE_TEXT = 3000, 2000, 150, 40_000
+# https://docs.slack.dev/reference/block-kit/blocks and …/block-elements
+BLOCK_TYPES = {
+    "actions",
+    "context",
+    "divider",
+    "file",
+    "header",
+    "image",
+    "input",
+    "markdown",
+    "rich_text",
+    "section",
+    "video",
+    "table",
+    "context_actions",
+}
+ELEMENT_TYPES = {
+    "button",
+    "checkboxes",
+    "datepicker",
+    "datetimepicker",
+    "email_text_input",
+    "image",
+    "multi_static_select",
+    "multi_external_select",
+    "multi_users_select",
+    "multi_conversations_select",
+    "multi_channels_select",
+    "number_input",
+    "overflow",
+    "plain_text_input",
+    "radio_buttons",
+    "rich_text_input",
+    "static_select",
+    "external_select",
+    "users_select",
+    "conversations_select",
+    "channels_select",
+    "timepicker",
+    "url_text_input",
+    "workflow_button",
+    "file_input",
+}
 # Slack's body for a 429 (tests/slack_samples/api/ratelimited.429.body.json).
 RATELIMITED = {"ok": False, "error": "ratelimited"}
 
 
 def manifest_bot_scopes() -> list[str]:
     """The bot scopes in the repository's manifest.yml."""
-    return list(_manifest_bot_scopes())
-
-
-@functools.cache
-def _manifest_bot_scopes() -> tuple[str, ...]:  # read once: every fake Slack asks
-    import yaml
-
-    here = Path(__file__).resolve()
-    # The repository's manifest.yml, or the copy the Docker image puts beside bot/.
-    candidates = [here.parents[2] / "manifest.yml", here.parents[1] / "manifest.yml"]
-    path = next((p for p in candidates if p.exists()), None)
-    if path is None:
-        return ()
-    manifest = yaml.safe_load(path.read_text())
-    return tuple(manifest["oauth_config"]["scopes"]["bot"])
+    return list(bot_scopes())
 
 
 @dataclass
@@ -220,6 +249,8 @@ class LocalSlack:
         # Every answer comes this much later (a network round trip to Slack).
         self.latency = 0.0
         self._ts = itertools.count(1)
+        # Seconds since the epoch for message timestamps (the sandbox moves it ahead).
+        self.clock: Callable[[], float] = time.time
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -441,11 +472,15 @@ class LocalSlack:
     def api_url(self) -> str:
         return f"{self.base}/api/"
 
-    async def start(self, port: int = 0) -> LocalSlack:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+    def add_routes(self, app: web.Application) -> None:
+        """The Web API, response_url and file upload routes, on `app`."""
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{name}", self._handle_response_url)
         app.router.add_post("/upload/{file_id}", self._handle_upload)
+
+    async def start(self, port: int = 0) -> LocalSlack:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        self.add_routes(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
@@ -556,6 +591,11 @@ class LocalSlack:
         text, blocks = args.get("text"), args.get("blocks")
         if not text and not blocks and not args.get("attachments"):
             raise SlackError("no_text")
+        if blocks and not (text or "").strip():
+            # Slack shows the top-level text in notifications and to screen readers: a message
+            # of blocks without it is refused here (Slack itself only warns).
+            self.violations.append(f"{where}: blocks without the text fallback")
+            raise SlackError("no_text", errors=["a message with blocks needs its text fallback"])
         if text and len(text) > MESSAGE_TEXT:
             raise SlackError("msg_too_long")
         if blocks:
@@ -568,8 +608,14 @@ class LocalSlack:
         if not isinstance(blocks, list) or len(blocks) > limit:
             self.violations.append(f"{where}: {len(blocks)} blocks (limit {limit})")
             raise SlackError("invalid_blocks", errors=[f"must provide at most {limit} items"])
+        block_ids = [b.get("block_id") for b in blocks if isinstance(b, dict) and b.get("block_id")]
+        if len(block_ids) != len(set(block_ids)):
+            self.violations.append(f"{where}: a block_id used twice")
+            raise SlackError(
+                "invalid_blocks", errors=["block_id must be unique [json-pointer:/blocks]"]
+            )
         for n, block in enumerate(blocks):
-            problem = self._block_problem(block)
+            problem = self._block_problem(block) if isinstance(block, dict) else "not an object"
             if problem:
                 self.violations.append(f"{where}: block {n}: {problem}")
                 raise SlackError("invalid_blocks", errors=[f"{problem} [json-pointer:/blocks/{n}]"])
@@ -577,7 +623,23 @@ class LocalSlack:
     @staticmethod
     def _block_problem(block: dict[str, Any]) -> str | None:
         kind = block.get("type")
+        if kind not in BLOCK_TYPES:
+            return f"unknown block type {kind!r}"
         text = (block.get("text") or {}).get("text", "")
+        for element in [
+            *(block.get("elements") or [] if kind == "actions" else []),
+            block.get("accessory"),
+            block.get("element"),
+        ]:
+            problem = _element_problem(element) if element is not None else None
+            if problem:
+                return problem
+        if kind == "input":
+            label = block.get("label") or {}
+            if label.get("type") != "plain_text" or not 0 < len(label.get("text") or "") <= 2000:
+                return "input needs a plain_text label of 1 to 2000 characters"
+            if not isinstance(block.get("element"), dict):
+                return "input needs an element"
         if kind == "section":
             if not text and not block.get("fields"):
                 return "section needs text or fields"
@@ -644,6 +706,26 @@ class LocalSlack:
             if not title or len(title) > 24:
                 self.violations.append(f"view: title {title!r}")
                 raise SlackError("invalid_arguments")
+            # https://docs.slack.dev/reference/views/modal-views: submit is required when the
+            # blocks hold an input; submit and close are plain_text of 24 characters at most.
+            inputs = any(b.get("type") == "input" for b in view.get("blocks") or [])
+            if inputs and not view.get("submit"):
+                self.violations.append("view: input blocks without a submit button")
+                raise SlackError("invalid_arguments", errors=["submit is required with inputs"])
+            for key in ("submit", "close"):
+                button = view.get(key)
+                if button is not None and (
+                    not isinstance(button, dict)
+                    or button.get("type") != "plain_text"
+                    or not 0 < len(button.get("text") or "") <= 24
+                ):
+                    self.violations.append(f"view: {key} {button!r}")
+                    raise SlackError(
+                        "invalid_arguments", errors=[f"{key} must be 1 to 24 characters"]
+                    )
+        if len(view.get("callback_id") or "") > 255:
+            self.violations.append("view: callback_id over 255 characters")
+            raise SlackError("invalid_arguments")
         if len(view.get("private_metadata") or "") > 3000:
             self.violations.append("view: private_metadata over 3000 characters")
             raise SlackError("invalid_arguments")
@@ -699,7 +781,7 @@ class LocalSlack:
         return channel
 
     def _next_ts(self) -> str:
-        return f"{int(time.time())}.{next(self._ts):06d}"
+        return f"{int(self.clock())}.{next(self._ts):06d}"
 
     # --- Web API methods -------------------------------------------------------------------
 
@@ -1043,3 +1125,37 @@ def _readable_blocks(blocks: object) -> list[str]:
 
     walk(blocks)
     return lines
+
+
+def _element_problem(element: Any) -> str | None:
+    """What Slack refuses in one interactive element (or an image accessory)."""
+    if not isinstance(element, dict):
+        return "an element must be an object"
+    kind = element.get("type")
+    if kind not in ELEMENT_TYPES:
+        return f"unknown element type {kind!r}"
+    if len(element.get("action_id") or "") > 255:
+        return "action_id over 255 characters"
+    if kind == "button":
+        label = element.get("text") or {}
+        if label.get("type") != "plain_text" or not 0 < len(label.get("text") or "") <= 75:
+            return "button text must be plain_text of 1 to 75 characters"
+        if len(element.get("value") or "") > 2000:
+            return "button value over 2000 characters"
+    if kind in {"static_select", "multi_static_select", "overflow", "checkboxes", "radio_buttons"}:
+        options = list(element.get("options") or [])
+        for group in element.get("option_groups") or []:
+            options += group.get("options") or []
+        if not options:
+            return f"{kind} needs options"
+        limit = (
+            5 if kind == "overflow" else (10 if kind in {"checkboxes", "radio_buttons"} else 100)
+        )
+        if len(element.get("options") or []) > limit:
+            return f"{kind} has more than {limit} options"
+        for option in options:
+            if len((option.get("text") or {}).get("text") or "") > 75:
+                return "option text over 75 characters"
+            if len(option.get("value") or "") > 150:
+                return "option value over 150 characters"
+    return None
