@@ -12,11 +12,18 @@ $(STAMP): pyproject.toml constraints.txt
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
-run: $(STAMP)  ## serve Slack on port $${PORT:-3000} (migrating the database first)
-	$(BIN)/jerry serve --port $${PORT:-3000}
+# With a Slack app's token (environment or .env): serve Slack. Without one: the sandbox.
+run: $(STAMP)  ## serve Slack on port $${PORT:-3000} (migrating the database first), or the sandbox on $${SANDBOX_PORT:-8080}
+	@if [ -n "$$SLACK_BOT_TOKEN" ] || grep -qs '^SLACK_BOT_TOKEN=..*' .env; then \
+		$(BIN)/jerry serve --port $${PORT:-3000}; \
+	else \
+		echo "jerry: no SLACK_BOT_TOKEN, so the sandbox starts (a local Slack and a demo company); to connect a real workspace, set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (README.md, \"Creating the Slack app\")."; \
+		$(BIN)/jerry sandbox --port $${SANDBOX_PORT:-8080}; \
+	fi
 
 test: $(STAMP)  ## the guard rails, then the pure tests, then the end-to-end ones (SQLite and PostgreSQL)
 	@scripts/ensure-postgres
+	@scripts/ensure-chromium
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy

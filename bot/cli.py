@@ -109,6 +109,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="how much to log (default info)",
     )
 
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="try Jerry without a Slack workspace: a local Slack in the browser, a demo company",
+    )
+    sandbox.add_argument(
+        "--port", type=int, default=8080, help="port of the page, on 127.0.0.1 (default 8080)"
+    )
+    sandbox.add_argument(
+        "--fresh", action="store_true", help="start over: a new demo company and a week of history"
+    )
+    sandbox.add_argument(
+        "--dir",
+        type=Path,
+        default=Path(".jerry-sandbox"),
+        help="where the sandbox keeps its database and clock (default .jerry-sandbox)",
+    )
+
     socket = commands.add_parser(
         "socket", help="connect to Slack in Socket Mode (needs SLACK_APP_TOKEN)"
     )
@@ -268,6 +285,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int | None:
         )
     if args.command == "socket":
         return asyncio.run(_socket(settings, migrate=not args.no_migrate))
+    if args.command == "sandbox":
+        from bot.sandbox.runner import run_sandbox
+
+        return asyncio.run(run_sandbox(args.dir.resolve(), args.port, fresh=args.fresh))
     if args.command == "doctor":
         return asyncio.run(_doctor(settings))
     if args.command == "db":
@@ -342,6 +363,7 @@ NO_SCHEMA_NEEDED = {
     ("db",),
     ("serve",),
     ("socket",),
+    ("sandbox",),
     ("doctor",),
     ("surveys", "init"),
     ("routing", "init"),

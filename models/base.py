@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -18,8 +19,19 @@ NAMING_CONVENTION = {
 }
 
 
+# The sandbox (bot/sandbox) moves "now" ahead for its one Jerry process: every default
+# timestamp and every utcnow() then agrees with the scheduler's clock. Unset elsewhere.
+_clock: Callable[[], datetime] | None = None
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return _clock() if _clock is not None else datetime.now(UTC)
+
+
+def use_clock(clock: Callable[[], datetime] | None) -> None:
+    """Make utcnow() read `clock` in this process (None: real time again)."""
+    global _clock
+    _clock = clock
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -36,6 +36,11 @@ class SandboxClock:
         self.offset = moment - datetime.now(UTC)
         self._save()
 
+    def reset(self) -> None:
+        """Back to real time (the end of the demo's history)."""
+        self.offset = timedelta()
+        self._save()
+
     def skip(self, delta: timedelta) -> datetime:
         if delta <= timedelta():
             raise ValueError("the sandbox clock only moves forward")

@@ -54,6 +54,7 @@ def add_page_routes(app: web.Application, slack: SandboxSlack) -> Page:
     app.router.add_get("/", page.index)
     app.router.add_static("/sandbox/static/", STATIC)
     app.router.add_get("/sandbox/api/state", page.state)
+    app.router.add_get("/sandbox/files/{file_id}", page.file)
     for name in ("post", "react", "shortcut", "action", "submit", "close", "skip", "open_home"):
         app.router.add_post(f"/sandbox/api/{name}", page.handler(name))
     return page
@@ -75,6 +76,17 @@ class Page:
 
     async def index(self, _request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / "index.html")
+
+    async def file(self, request: web.Request) -> web.Response:
+        """A file Jerry uploaded (a chart, a summary's CSV): what `slack_file` images show."""
+        file = self.slack.files.get(request.match_info["file_id"])
+        if file is None or file.get("content") is None:
+            return web.Response(status=404, text="file_not_found")
+        name = str(file.get("name") or "")
+        kind = "image/png" if name.endswith(".png") else "text/plain; charset=utf-8"
+        if name.endswith(".md"):
+            kind = "text/markdown; charset=utf-8"
+        return web.Response(body=file["content"], content_type=kind.split(";")[0])
 
     # --- what one person sees -------------------------------------------------------------
 
@@ -206,7 +218,14 @@ class Page:
             ],
             "ephemeral": bool(message.get("ephemeral")),
             "edited": bool(message.get("edited")),
-            "files": [],
+            "files": [
+                {
+                    "name": f.get("name"),
+                    "title": f.get("title") or f.get("name"),
+                    "url": f"/sandbox/files/{f['id']}",
+                }
+                for f in message.get("files") or []
+            ],
         }
 
     # --- what people do -------------------------------------------------------------------

@@ -32,6 +32,7 @@ from bot.sandbox.clock import SandboxClock
 from bot.sandbox.platform import SlackPlatform
 from bot.sandbox.workspace import SandboxSlack
 from bot.schema import ensure_schema
+from models.base import use_clock
 
 log = logging.getLogger("jerry.sandbox")
 
@@ -91,6 +92,7 @@ class Sandbox:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._server_task
         await self.platform.aclose()
+        use_clock(None)
         if self._site is not None:
             await self._site.cleanup()
 
@@ -145,6 +147,8 @@ def sandbox_settings(directory: Path, port: int, signing_secret: str) -> Setting
         jerry_jira_url=None,
         jerry_jira_token=None,
         jerry_linear_api_key=None,
+        # DMs in a row become one item once the person stops: a short wait, in a demo.
+        jerry_dm_group_seconds=20,
     )
 
 
@@ -176,11 +180,15 @@ async def start_sandbox(directory: Path, port: int, *, fresh: bool = False) -> S
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     slack.base_url = f"http://127.0.0.1:{port}"
 
+    fresh_history = not (directory / SEEDED).exists()
+    if fresh_history:  # Jerry starts when the demo's week begins (bot/sandbox/demo.py)
+        clock.set(demo.history_start(clock.now()))
     signing_secret = secrets.token_hex(16)
     settings = sandbox_settings(directory, port, signing_secret)
     await ensure_schema(settings.database_url)
     app = create_app(settings)
     app.scheduler.clock = clock.now
+    use_clock(clock.now)  # what Jerry stores (created_at …) follows the sandbox clock too
     jerry_port = free_port()
     server, server_task = await _serve_jerry(app, jerry_port)
     platform = SlackPlatform(slack, f"http://127.0.0.1:{jerry_port}", signing_secret)
@@ -199,7 +207,7 @@ async def start_sandbox(directory: Path, port: int, *, fresh: bool = False) -> S
     )
     page.attach(sandbox)
     await sandbox.settle()
-    if not (directory / SEEDED).exists():
+    if fresh_history:
         await demo.seed(sandbox)
         await sandbox.settle()
         (directory / SEEDED).write_text(clock.now().isoformat(), encoding="utf-8")

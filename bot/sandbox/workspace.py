@@ -243,6 +243,28 @@ class SandboxSlack(LocalSlack):
         self.state.ephemerals.append(Ephemeral(channel, args["user"], message))
         return answer
 
+    def api_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Sharing files in a conversation posts a message carrying them, as Slack does."""
+        answer = super().api_files_completeUploadExternal(args)
+        shared = [self.files[f["id"]] for f in answer["files"]]
+        channel = shared[0].get("channel") if shared else None
+        if channel:
+            for target in str(channel).split(","):
+                message: dict[str, Any] = {
+                    "type": "message",
+                    "user": BOT_USER_ID,
+                    "bot_id": "B0JERRY",
+                    "text": args.get("initial_comment") or "",
+                    "ts": self._next_ts(),
+                    "files": [
+                        {"id": f["id"], "name": f["name"], "title": f.get("title")} for f in shared
+                    ],
+                }
+                if args.get("thread_ts"):
+                    message["thread_ts"] = args["thread_ts"]
+                self.messages.setdefault(target, []).append(message)
+        return answer
+
     def api_reactions_add(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._resolve_channel_id(args.get("channel") or "")
         if not self.react(
