@@ -19,7 +19,7 @@ from bot.sandbox.slack_api import BOT_USER_ID
 from bot.sandbox.workspace import SandboxSlack
 
 if TYPE_CHECKING:
-    from bot.sandbox.runner import Sandbox
+    from bot.sandbox.sandbox import Sandbox
 
 log = logging.getLogger("jerry.sandbox")
 PARIS = ZoneInfo("Europe/Paris")

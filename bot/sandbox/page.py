@@ -24,7 +24,7 @@ from bot.sandbox.slack_api import BOT_USER_ID, SlackError
 from bot.sandbox.workspace import SandboxSlack
 
 if TYPE_CHECKING:
-    from bot.sandbox.runner import Sandbox
+    from bot.sandbox.sandbox import Sandbox
 
 log = logging.getLogger("jerry.sandbox")
 STATIC = Path(__file__).resolve().parent / "static"

@@ -8,9 +8,13 @@ conversation, people's own messages and reactions, and a version number the page
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import copy
 import itertools
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -60,6 +64,8 @@ class SandboxSlack(LocalSlack):
         self._triggers = itertools.count(1)
         self._responses = itertools.count(1)
         self.base_url = ""  # set by the server once it listens
+        self.saved_to: Path | None = None
+        self._save_handle: asyncio.TimerHandle | None = None
 
     @property
     def base(self) -> str:
@@ -67,6 +73,58 @@ class SandboxSlack(LocalSlack):
 
     def changed(self) -> None:
         self.version += 1
+        if self.saved_to is not None and self._save_handle is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return
+            # Written a moment after a change: a burst of calls is one write.
+            self._save_handle = loop.call_later(0.5, self.save)
+
+    # --- kept across restarts (Jerry's database is, so what Slack showed must be too) ------
+
+    def keep_in(self, path: Path) -> None:
+        """Load what the workspace showed from `path` (if any) and save it there on change."""
+        self.saved_to = path
+        if not path.exists():
+            return
+        try:
+            kept = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            return  # an unreadable file: the conversations start empty, Jerry's data stays
+        self.messages = kept.get("messages") or {}
+        self.home = kept.get("home") or {}
+        for file in kept.get("files") or []:
+            content = file.pop("content_b64", None)
+            file["content"] = base64.b64decode(content) if content else None
+            self.files[file["id"]] = file
+        numbers = [
+            int(m["ts"].split(".")[1])
+            for ms in self.messages.values()
+            for m in ms
+            if "." in m["ts"]
+        ]
+        self._ts = itertools.count(max(numbers, default=0) + 1)
+        ids = [int(f[1:]) for f in self.files if f[1:].isdigit()]
+        self._ids = itertools.count(max(ids, default=0) + 1000)
+
+    def save(self) -> None:
+        self._save_handle = None
+        if self.saved_to is None:
+            return
+        files = [
+            {
+                **{k: v for k, v in f.items() if k != "content"},
+                "content_b64": base64.b64encode(f["content"]).decode()
+                if f.get("content")
+                else None,
+            }
+            for f in self.files.values()
+        ]
+        kept = {"messages": self.messages, "home": self.home, "files": files}
+        temporary = self.saved_to.with_suffix(".tmp")
+        temporary.write_text(json.dumps(kept), encoding="utf-8")
+        temporary.replace(self.saved_to)
 
     # --- the page's reads -----------------------------------------------------------------
 

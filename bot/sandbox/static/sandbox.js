@@ -453,7 +453,8 @@ function draw() {
   else drawChannel(s);
   drawThread(s);
   drawModal(s);
-  location.hash = new URLSearchParams({as: ui.me, c: ui.channel, ...(ui.thread ? {t: ui.thread} : {})}).toString();
+  const address = "#" + new URLSearchParams({as: ui.me, c: ui.channel, ...(ui.thread ? {t: ui.thread} : {})}).toString();
+  if (location.hash !== address) history.replaceState(null, "", address);
 }
 
 function drawSidebar(s) {
@@ -486,7 +487,7 @@ function drawChannel(s) {
   if (!c) return;
   const title = c.kind === "app" ? "Jerry" : `# ${c.name}`;
   document.getElementById("header").replaceChildren(el("h2", {}, title),
-    c.kind === "app" ? el("span", {class: "tab"}, "Messages") : null);
+    ...(c.kind === "app" ? [el("span", {class: "tab"}, "Messages")] : []));
   document.getElementById("composer").placeholder = c.kind === "app" ? "Message Jerry" : `Message #${c.name}`;
   const pane = document.getElementById("messages");
   const atBottom = pane.scrollHeight - pane.scrollTop - pane.clientHeight < 40;
@@ -666,11 +667,21 @@ function suggest() {
 
 // --- start -----------------------------------------------------------------------------------
 
-function start() {
+// The address keeps who you are and where: a reload, a link or the back button returns there.
+function readAddress() {
   const saved = new URLSearchParams(location.hash.slice(1));
-  ui.me = saved.get("as");
-  ui.channel = saved.get("c");
-  ui.thread = saved.get("t");
+  const wanted = [saved.get("as"), saved.get("c"), saved.get("t")];
+  if (wanted[0] === ui.me && wanted[1] === ui.channel && wanted[2] === ui.thread) return false;
+  if (wanted[0] !== ui.me) ui.modalHash = null;
+  [ui.me, ui.channel, ui.thread] = wanted;
+  return true;
+}
+
+function start() {
+  readAddress();
+  window.addEventListener("hashchange", () => {
+    if (readAddress()) poll(true).then(() => { if (ui.channel === "home") call("open_home", {}); });
+  });
   document.getElementById("as").addEventListener("change", (e) => {
     ui.me = e.target.value;
     ui.channel = null;
