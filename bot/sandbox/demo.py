@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from bot.i18n import t
 from bot.sandbox.slack_api import BOT_USER_ID
 from bot.sandbox.workspace import SandboxSlack
 
@@ -31,10 +32,14 @@ class DemoPerson:
     name: str
     real_name: str
     title: str
-    role_label: str
+    role: str  # sandbox.role.<role> in the catalogs
+    team: str = ""
     locale: str = "en-US"
     tz: str = "Europe/Paris"
     tz_offset: int = 3600
+
+    def role_label(self, lang: str) -> str:
+        return t(f"sandbox.role.{self.role}", lang, team=self.team)
 
 
 EMPLOYEE, FRANCOIS, SUPPORT = "U0EMPLOYEE", "U0FRANCOIS", "U0SUPPORT"
@@ -42,39 +47,38 @@ LEAD_PAY, LEAD_MOB, LEAD_PLAT = "U0LEADPAY", "U0LEADMOB", "U0LEADPLAT"
 PM, PRODOPS, BACKUP_PAY = "U0PM", "U0PRODOPS", "U0BACKPAY"
 
 PEOPLE = [
-    DemoPerson(EMPLOYEE, "emma", "Emma Martin", "Account executive", "Employee (sales)"),
+    DemoPerson(EMPLOYEE, "emma", "Emma Martin", "Account executive", "employee_sales"),
     DemoPerson(
         FRANCOIS,
         "francois",
         "François Dubois",
         "Chargé de clientèle",
-        "Employé (français)",
+        "employee_french",
         locale="fr-FR",
     ),
-    DemoPerson(LEAD_PAY, "leo", "Leo Garcia", "Payments team lead", "Team lead (Payments)"),
+    DemoPerson(LEAD_PAY, "leo", "Leo Garcia", "Payments team lead", "lead", "Payments"),
     DemoPerson(
         LEAD_MOB,
         "nina",
         "Nina Kowalski",
         "Mobile team lead",
-        "Team lead (Mobile)",
+        "lead",
+        "Mobile",
         tz="Europe/Berlin",
     ),
-    DemoPerson(PM, "priya", "Priya Shah", "Product manager", "Product manager"),
-    DemoPerson(
-        PRODOPS, "olga", "Olga Berg", "Product operations", "Product-ops admin (triage lead)"
-    ),
+    DemoPerson(PM, "priya", "Priya Shah", "Product manager", "pm"),
+    DemoPerson(PRODOPS, "olga", "Olga Berg", "Product operations", "admin"),
     DemoPerson(
         SUPPORT,
         "sam",
         "Sam Okafor",
         "Support engineer",
-        "Employee (support)",
+        "employee_support",
         tz="Europe/London",
         tz_offset=0,
     ),
-    DemoPerson(LEAD_PLAT, "marc", "Marc Petit", "Platform team lead", "Team lead (Platform)"),
-    DemoPerson(BACKUP_PAY, "bea", "Bea Novak", "Payments engineer", "Backup (Payments)"),
+    DemoPerson(LEAD_PLAT, "marc", "Marc Petit", "Platform team lead", "lead", "Platform"),
+    DemoPerson(BACKUP_PAY, "bea", "Bea Novak", "Payments engineer", "backup", "Payments"),
 ]
 DEFAULT_PERSON = EMPLOYEE
 ADMINS = [PRODOPS]
@@ -264,6 +268,14 @@ class Story:
             "Thanks Emma. We found it: partial refunds on invoices with a discount. "
             "A fix is in review.",
         )
+
+        # The pulse survey's first round started at 10:00: three of the four answer.
+        for person, scores, blocker in (
+            (LEAD_PAY, ("4", "2"), "Two customer escalations on refunds took the week."),
+            (PM, ("3", "3"), "Waiting on legal for the new invoice format."),
+            (LEAD_MOB, ("5", "2"), ""),
+        ):
+            await self.answer_survey(person, scores, blocker)
 
         # Monday afternoon: a question in French, answered.
         await self.at(start + 5 * hour)
@@ -465,6 +477,26 @@ class Story:
             if customer:
                 given["customer"] = customer
             await self.submit_open_form(lead, given)
+
+    async def answer_survey(self, person: str, scores: tuple[str, str], blocker: str) -> None:
+        """Answer the latest survey round in the person's DM with its form."""
+        channel = self.slack.dm_channel(person)
+        for message in reversed(self.slack.messages.get(channel, [])):
+            if "survey_answer_form" in str(message.get("blocks")):
+                await self.platform.action(
+                    person,
+                    {"action_id": "survey_answer_form", "type": "button"},
+                    where="message",
+                    channel=channel,
+                    ts=message["ts"],
+                )
+                await self.sandbox.settle()
+                given = {"q:priorities": scores[0], "q:voice": scores[1]}
+                if blocker:
+                    given["q:blocker"] = blocker
+                await self.submit_open_form(person, given)
+                return
+        log.warning("demo: no survey to answer in %s's DM", person)
 
     async def reply_in_reporter_thread(self, user: str, item: int | None, text: str) -> None:
         """The reporter answers in the thread where Jerry asked them (their mention's)."""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot.i18n import normalize_language, t, tn
 from bot.sandbox import demo
 from bot.sandbox.manifest import slash_commands
 from bot.sandbox.platform import Refused
@@ -46,6 +47,45 @@ EMOJI = [
     "thinking_face",
     "-1",
 ]
+
+
+# The page's own words (sandbox.page.* in the catalogs), sent in the person's language.
+PAGE_TEXT = (
+    "you_are",
+    "clock_title",
+    "skip_hour",
+    "skip_day",
+    "skip_summary",
+    "skip_hour_title",
+    "skip_day_title",
+    "skip_summary_title",
+    "apps",
+    "channels",
+    "home_tab",
+    "messages_tab",
+    "home",
+    "messages",
+    "message_placeholder",
+    "composer_hint",
+    "only_you",
+    "edited",
+    "add_reaction",
+    "reply_in_thread",
+    "send_to_jerry",
+    "thread",
+    "close",
+    "reply_placeholder",
+    "cancel",
+    "loading_home",
+    "no_messages",
+    "optional",
+    "choose",
+    "are_you_sure",
+    "yes",
+    "no_answer",
+    "unsupported_block",
+    "unsupported_element",
+)
 
 
 def add_page_routes(app: web.Application, slack: SandboxSlack) -> Page:
@@ -92,17 +132,21 @@ class Page:
 
     async def state(self, request: web.Request) -> web.Response:
         if self._sandbox is None:
-            return web.json_response({"ok": False, "error": "the sandbox is starting"}, status=503)
+            text = t("sandbox.refused.starting", self.lang(None))
+            return web.json_response({"ok": False, "error": text}, status=503)
         me = request.query.get("as") or demo.DEFAULT_PERSON
         if me not in self.slack.users or me == BOT_USER_ID:
             me = demo.DEFAULT_PERSON
         channel = request.query.get("channel") or self.slack.dm_channel(me)
         thread = request.query.get("thread") or None
+        lang = self.lang(me)
         body: dict[str, Any] = {
             "version": self.slack.version,
             "me": me,
+            "lang": lang,
+            "text": {key: t(f"sandbox.page.{key}", lang) for key in PAGE_TEXT},
             "bot": {"id": BOT_USER_ID, "name": "Jerry"},
-            "people": self.people(),
+            "people": self.people(lang),
             "channels": self.channels(me),
             "clock": self.clock(),
             "commands": slash_commands(),
@@ -127,7 +171,7 @@ class Page:
             body["notice"] = {"level": notice.level, "text": notice.text}
         return web.json_response(body)
 
-    def people(self) -> list[dict[str, Any]]:
+    def people(self, lang: str) -> list[dict[str, Any]]:
         roles = {p.id: p for p in demo.PEOPLE}
         return [
             {
@@ -135,8 +179,9 @@ class Page:
                 "name": user.name,
                 "real_name": user.real_name,
                 "title": roles[user.id].title if user.id in roles else "",
-                "role_label": roles[user.id].role_label if user.id in roles else "",
+                "role_label": roles[user.id].role_label(lang) if user.id in roles else "",
                 "locale": user.locale,
+                "tz": user.tz,
                 "is_bot": False,
             }
             for user in self.slack.users.values()
@@ -191,6 +236,7 @@ class Page:
         return {
             "root": self.message(me, channel, root),
             "replies": [self.message(me, channel, m) for m in replies],
+            "replies_label": tn("sandbox.page.replies", len(replies), self.lang(me)),
         }
 
     def message(self, me: str, channel: str, message: dict[str, Any]) -> dict[str, Any]:
@@ -211,6 +257,7 @@ class Page:
             "blocks": message.get("blocks") or None,
             "thread_ts": message.get("thread_ts"),
             "reply_count": len(replies),
+            "replies_label": tn("sandbox.page.replies", len(replies), self.lang(me)),
             "reactions": [
                 {"name": r["name"], "count": r["count"], "mine": me in r["users"]}
                 for r in message.get("reactions") or []
@@ -230,36 +277,43 @@ class Page:
 
     # --- what people do -------------------------------------------------------------------
 
+    def lang(self, user: str | None) -> str:
+        person = self.slack.users.get(user or "")
+        default = self._sandbox.settings.jerry_language if self._sandbox else "en"
+        return normalize_language(person.locale if person else None, default)
+
     def handler(self, name: str) -> Any:
         async def handle(request: web.Request) -> web.Response:
+            def refuse(key: str, lang: str, status: int = 400, **params: object) -> web.Response:
+                text = t(f"sandbox.refused.{key}", lang, **params)
+                return web.json_response({"ok": False, "error": text}, status=status)
+
             try:
                 body = await request.json()
             except (ValueError, UnicodeDecodeError):
-                return web.json_response({"ok": False, "error": "not JSON"}, status=400)
+                body = None
             if not isinstance(body, dict):
-                return web.json_response({"ok": False, "error": "not a JSON object"}, status=400)
-            if self._sandbox is None:
-                return web.json_response(
-                    {"ok": False, "error": "the sandbox is starting"}, status=503
-                )
+                return refuse("pick_person", self.lang(None))
             me = body.get("as")
+            lang = self.lang(me)
+            if self._sandbox is None:
+                return refuse("starting", lang, 503)
             if me not in self.slack.users or me == BOT_USER_ID:
-                return web.json_response({"ok": False, "error": "pick who you are"}, status=400)
+                return refuse("pick_person", lang)
             try:
                 answer = await getattr(self, f"do_{name}")(me, body)
                 await asyncio.wait_for(self.sandbox.settle(), SETTLE_SECONDS)
             except FormErrors as exc:  # Slack keeps the form open with the errors under inputs
                 return web.json_response({"ok": False, "errors": exc.errors})
-            except (Refused, SlackError, ValueError, KeyError) as exc:
-                text = exc.error if isinstance(exc, SlackError) else str(exc)
-                return web.json_response({"ok": False, "error": text}, status=400)
+            except Refused as exc:
+                return web.json_response({"ok": False, "error": exc.text(lang)}, status=400)
+            except SlackError as exc:
+                return refuse("slack", lang, error=exc.error)
             except TimeoutError:
                 answer = {}  # Jerry goes on in the background; the page shows it when done
-            except Exception as exc:  # the page must hear of it, not hang
+            except Exception as exc:  # a bug of the sandbox: the page must hear of it, not hang
                 log.exception("sandbox: %s failed", name)
-                return web.json_response(
-                    {"ok": False, "error": f"{exc.__class__.__name__}: {exc}"}, status=500
-                )
+                return refuse("failed", lang, 500, error=exc.__class__.__name__)
             finally:
                 self.slack.changed()
             return web.json_response({"ok": True, **(answer or {})})
@@ -269,7 +323,7 @@ class Page:
     async def do_post(self, me: str, body: dict[str, Any]) -> dict[str, Any]:
         channel = str(body.get("channel") or "")
         if not self.visible(me, channel):
-            raise Refused("You are not in that conversation.")
+            raise Refused("not_in_conversation")
         await self.sandbox.platform.post(
             me, channel, str(body.get("text") or ""), thread_ts=body.get("thread_ts") or None
         )
@@ -278,10 +332,10 @@ class Page:
     async def do_react(self, me: str, body: dict[str, Any]) -> dict[str, Any]:
         channel = str(body.get("channel") or "")
         if not self.visible(me, channel):
-            raise Refused("You are not in that conversation.")
+            raise Refused("not_in_conversation")
         name = str(body.get("name") or "").strip(":")
         if not name:
-            raise Refused("Pick an emoji.")
+            raise Refused("pick_emoji")
         await self.sandbox.platform.react(
             me, channel, str(body.get("ts") or ""), name, remove=bool(body.get("remove"))
         )
@@ -290,21 +344,21 @@ class Page:
     async def do_shortcut(self, me: str, body: dict[str, Any]) -> dict[str, Any]:
         channel = str(body.get("channel") or "")
         if not self.visible(me, channel):
-            raise Refused("You are not in that conversation.")
+            raise Refused("not_in_conversation")
         await self.sandbox.platform.shortcut(me, channel, str(body.get("ts") or ""))
         return {}
 
     async def do_action(self, me: str, body: dict[str, Any]) -> dict[str, Any]:
         action = body.get("action")
         if not isinstance(action, dict):
-            raise Refused("No action.")
+            raise Refused("no_action")
         action = {**action, "action_id": body.get("action_id") or action.get("action_id")}
         if body.get("block_id"):
             action["block_id"] = body["block_id"]
         where = body.get("where") or "message"
         channel = body.get("channel")
         if where == "message" and not self.visible(me, str(channel or "")):
-            raise Refused("You are not in that conversation.")
+            raise Refused("not_in_conversation")
         state = body.get("state") if isinstance(body.get("state"), dict) else None
         await self.sandbox.platform.action(
             me,
@@ -320,7 +374,7 @@ class Page:
     async def do_submit(self, me: str, body: dict[str, Any]) -> dict[str, Any]:
         values = body.get("values")
         if not isinstance(values, dict):
-            raise Refused("No values.")
+            raise Refused("no_values")
         answer = await self.sandbox.platform.submit(me, str(body.get("view_id") or ""), values)
         if answer.errors:
             raise FormErrors(answer.errors)
@@ -343,7 +397,7 @@ class Starting(Exception):
     """The page was asked something before Jerry runs."""
 
 
-class FormErrors(Refused):
+class FormErrors(Exception):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__(json.dumps(errors))
         self.errors = errors

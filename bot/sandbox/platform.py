@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from bot.i18n import normalize_language, t
 from bot.sandbox.slack_api import BOT_USER_ID, TEAM_ID, SlackError
 from bot.sandbox.workspace import ResponseTarget, SandboxSlack
 
@@ -31,7 +32,16 @@ MENTION = re.compile(r"<@(U[A-Z0-9]+)>")
 
 
 class Refused(Exception):
-    """Something Slack itself would not let a person do (the page shows it)."""
+    """Something Slack itself would not let a person do (the page shows it, in the person's
+    language: `key` names the catalog's sandbox.refused.* string)."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+    def text(self, lang: str) -> str:
+        return t(f"sandbox.refused.{self.key}", lang, **self.params)
 
 
 @dataclass
@@ -47,7 +57,8 @@ class SlackPlatform:
         self.slack = slack
         self.jerry_url = jerry_url.rstrip("/")
         self.signing_secret = signing_secret
-        self.http = httpx.AsyncClient(timeout=30)
+        # Idle connections closed before Jerry's server would (10 s without a request).
+        self.http = httpx.AsyncClient(timeout=30, limits=httpx.Limits(keepalive_expiry=5))
         self._events = itertools.count(1)
 
     async def aclose(self) -> None:
@@ -94,6 +105,11 @@ class SlackPlatform:
         body = urlencode({"payload": json.dumps(payload)}).encode()
         return await self._post(body, "application/x-www-form-urlencoded")
 
+    def lang(self, user: str) -> str:
+        """The person's Slack language, as Slack's own client speaks it to them."""
+        person = self.slack.users.get(user)
+        return normalize_language(person.locale if person else None)
+
     def _user(self, user: str) -> dict[str, Any]:
         person = self.slack.users[user]
         return {"id": user, "username": person.name, "name": person.name, "team_id": TEAM_ID}
@@ -104,7 +120,7 @@ class SlackPlatform:
     def _check_answer(self, response: httpx.Response, what: str) -> None:
         """Slack shows a warning when an app does not answer 200 in time (here: any non-200)."""
         if response.status_code != 200:
-            raise Refused(f"Jerry did not answer the {what} (HTTP {response.status_code})")
+            raise Refused("jerry_failed", status=response.status_code)
 
     # --- messages -------------------------------------------------------------------------
 
@@ -114,7 +130,7 @@ class SlackPlatform:
         """A person types in `channel`: a slash command, or a message (with its events)."""
         text = text.strip()
         if not text:
-            raise Refused("Type a message first.")
+            raise Refused("type_first")
         if text.startswith("/"):
             await self.command(user, channel, text, thread_ts=thread_ts)
             return None
@@ -168,7 +184,7 @@ class SlackPlatform:
         command, _, text = line.partition(" ")
         if command not in self.commands():
             known = ", ".join(self.commands())
-            raise Refused(f"{command} is not a valid command. Try one of: {known}.")
+            raise Refused("unknown_command", command=command, known=known)
         target = ResponseTarget(user=user, channel=channel, thread_ts=thread_ts)
         person = self.slack.users[user]
         fields = {
@@ -217,7 +233,7 @@ class SlackPlatform:
     async def react(self, user: str, channel: str, ts: str, name: str, *, remove: bool) -> None:
         message = self.slack.message(channel, ts)
         if message is None:
-            raise Refused("That message is gone.")
+            raise Refused("message_gone")
         if not self.slack.react(user, channel, ts, name, remove=remove):
             return
         event = {
@@ -233,7 +249,7 @@ class SlackPlatform:
     async def shortcut(self, user: str, channel: str, ts: str) -> None:
         message = self.slack.message(channel, ts)
         if message is None:
-            raise Refused("That message is gone.")
+            raise Refused("message_gone")
         target = ResponseTarget(user=user, channel=channel, thread_ts=message.get("thread_ts"))
         payload = {
             "type": "message_action",
@@ -291,7 +307,7 @@ class SlackPlatform:
         }
         if where == "message":
             if not channel or not ts:
-                raise Refused("No such message.")
+                raise Refused("message_gone")
             message = self.slack.message(channel, ts)
             ephemeral = False
             if message is None:
@@ -300,7 +316,7 @@ class SlackPlatform:
                 )
                 ephemeral = message is not None
             if message is None:
-                raise Refused("That message is gone.")
+                raise Refused("message_gone")
             element = find_element(message.get("blocks") or [], action_id, action.get("block_id"))
             target = ResponseTarget(
                 user=user, channel=channel, message_ts=ts, thread_ts=message.get("thread_ts")
@@ -325,7 +341,7 @@ class SlackPlatform:
                 else self.slack.views.get(view_id or "")
             )
             if view is None:
-                raise Refused("That view is closed.")
+                raise Refused("view_closed")
             element = find_element(view.get("blocks") or [], action_id, action.get("block_id"))
             payload.update(
                 container={"type": "view", "view_id": view["id"]},
@@ -340,7 +356,7 @@ class SlackPlatform:
             )
         if element is None:
             # Slack only sends actions of elements it shows: an unknown action_id is refused.
-            raise Refused(f"No element with action_id {action_id!r} there.")
+            raise Refused("unknown_action", action_id=action_id)
         sent = {
             **{k: v for k, v in action.items() if k not in {"text", "options"}},
             "action_id": action_id,
@@ -358,11 +374,12 @@ class SlackPlatform:
     async def submit(self, user: str, view_id: str, values: dict[str, Any]) -> Answer:
         view = self.slack.views.get(view_id)
         if view is None or self.slack.top_modal(user) is not view:
-            raise Refused("That form is closed.")
+            raise Refused("form_closed")
         missing = required_inputs_missing(view, values)
         if missing:
             # Slack checks required inputs itself; the app never hears of an empty form.
-            return Answer(200, {block: "Please fill out this field." for block in missing})
+            said = t("sandbox.refused.fill_field", self.lang(user))
+            return Answer(200, {block: said for block in missing})
         submitted = {
             **view,
             "team_id": TEAM_ID,
@@ -389,7 +406,7 @@ class SlackPlatform:
             try:
                 body = response.json()
             except ValueError:
-                raise Refused("Jerry answered the form with something Slack refuses.") from None
+                raise Refused("form_answer", error="not JSON") from None
         action = body.get("response_action") if isinstance(body, dict) else None
         try:
             if action == "errors":
@@ -404,7 +421,7 @@ class SlackPlatform:
                 if self.slack.top_modal(user) is view:
                     self.slack.close_top(user)
         except SlackError as exc:
-            raise Refused(f"Slack would refuse Jerry's answer to the form: {exc.error}") from exc
+            raise Refused("form_answer", error=exc.error) from exc
         return Answer(200)
 
     async def close_view(self, user: str, view_id: str) -> None:

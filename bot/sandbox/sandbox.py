@@ -17,7 +17,7 @@ from aiohttp import web
 from bot.app import JerryApp
 from bot.config import Settings
 from bot.sandbox.clock import SandboxClock
-from bot.sandbox.platform import SlackPlatform
+from bot.sandbox.platform import Refused, SlackPlatform
 from bot.sandbox.workspace import SandboxSlack
 from models.base import use_clock
 
@@ -55,12 +55,12 @@ class Sandbox:
             if by == "summary":
                 due = await next_summary(self.app, self.clock.now())
                 if due is None:
-                    raise ValueError("no weekly summary is scheduled")
+                    raise Refused("no_summary")
                 delta = due - self.clock.now() + timedelta(minutes=1)
             elif by in SKIPS:
                 delta = SKIPS[by]
             else:
-                raise ValueError(f"cannot skip by {by!r}")
+                raise Refused("skip")
             now = self.clock.skip(delta)
             await self.app.scheduler.run_pending(now)
             await self.settle()

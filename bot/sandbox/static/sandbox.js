@@ -61,6 +61,13 @@ function escapeHtml(text) {
     .replace(/"/g, "&quot;");
 }
 
+// The page's words in the person's language (sent by the server with the state).
+function T(key, params) {
+  let text = (ui.state && ui.state.text && ui.state.text[key]) || key;
+  for (const [name, value] of Object.entries(params || {})) text = text.replace(`{${name}}`, value);
+  return text;
+}
+
 function emojiOf(name) {
   return EMOJI[name] || `:${name}:`;
 }
@@ -76,9 +83,21 @@ function channelName(id) {
   return found ? found.name : id;
 }
 
+// The sandbox clock, in the person's language and timezone.
+function clockLabel(iso) {
+  const me = ui.state.people.find((p) => p.id === ui.me);
+  const options = {weekday: "short", day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit"};
+  if (me && me.tz) options.timeZone = me.tz;
+  return new Date(iso).toLocaleString(ui.state.lang, options);
+}
+
+// A message's time as Slack shows it: in the person's language and timezone.
 function timeOf(ts) {
   const when = new Date(parseFloat(ts) * 1000);
-  return when.toLocaleString(undefined, {weekday: "short", hour: "2-digit", minute: "2-digit"});
+  const me = ((ui.state && ui.state.people) || []).find((p) => p.id === ui.me);
+  const options = {weekday: "short", hour: "2-digit", minute: "2-digit"};
+  if (me && me.tz) options.timeZone = me.tz;
+  return when.toLocaleString(ui.state ? ui.state.lang : undefined, options);
 }
 
 // --- mrkdwn ----------------------------------------------------------------------------------
@@ -212,7 +231,7 @@ function renderBlock(block, ctx) {
     }
     case "input": {
       const label = el("label", {class: "input-label"}, plain(block.label),
-        block.optional ? el("span", {class: "optional"}, " (optional)") : null);
+        block.optional ? el("span", {class: "optional"}, ` ${T("optional")}`) : null);
       wrap.classList.add("input-block");
       wrap.append(label, renderElement(block.element, {...ctx, input: true, dispatch: block.dispatch_action}));
       if (block.hint) wrap.append(el("div", {class: "hint", html: textObject(block.hint)}));
@@ -229,7 +248,7 @@ function renderBlock(block, ctx) {
       wrap.append(el("div", {html: mrkdwn(block.text || "")}));
       break;
     default:
-      wrap.append(el("div", {class: "unsupported"}, `[unsupported block: ${block.type}]`));
+      wrap.append(el("div", {class: "unsupported"}, T("unsupported_block", {type: block.type})));
   }
   return wrap;
 }
@@ -298,7 +317,7 @@ function renderElement(element, ctx) {
       const select = el("select", {...attrs, multiple, class: "select", onchange: () => {
         const chosen = optionsOf(element).filter((o) => Array.from(select.selectedOptions).some((s) => s.value === o.value));
         send(multiple ? {selected_options: chosen} : {selected_option: chosen[0] || null});
-      }}, multiple ? [] : el("option", {value: "", disabled: true, selected: !initial.length}, plain(element.placeholder) || "Choose…"),
+      }}, multiple ? [] : el("option", {value: "", disabled: true, selected: !initial.length}, plain(element.placeholder) || T("choose")),
       selectOptions(element, initial));
       return select;
     }
@@ -327,7 +346,7 @@ function renderElement(element, ctx) {
         const key = element.type.replace("multi_", "").replace("_select", "");
         const single = {users: "selected_user", conversations: "selected_conversation", channels: "selected_channel"}[key];
         send(multiple ? {[`${single}s`]: values} : {[single]: values[0] || null});
-      }}, multiple ? [] : el("option", {value: "", selected: !initial.length}, plain(element.placeholder) || "Choose…"),
+      }}, multiple ? [] : el("option", {value: "", selected: !initial.length}, plain(element.placeholder) || T("choose")),
       choices.map(([id, name]) => el("option", {value: id, selected: initial.includes(id)}, name)));
       return select;
     }
@@ -366,7 +385,7 @@ function renderElement(element, ctx) {
     case "image":
       return el("img", {class: "accessory-image", src: imageSource(element), alt: element.alt_text || ""});
     default:
-      return el("span", {class: "unsupported"}, `[unsupported element: ${element.type}]`);
+      return el("span", {class: "unsupported"}, T("unsupported_element", {type: element.type}));
   }
 }
 
@@ -381,7 +400,7 @@ async function call(name, body) {
     });
     answer = await response.json();
   } catch (error) {
-    answer = {ok: false, error: `The sandbox did not answer (${error.message}).`};
+    answer = {ok: false, error: T("no_answer", {error: error.message})};
   }
   if (!answer.ok && answer.error) showNotice({level: "error", text: answer.error});
   await poll(true);
@@ -401,12 +420,12 @@ function act(ctx, action, element) {
 function confirmThen(confirm, run) {
   const layer = document.getElementById("confirm-layer");
   layer.replaceChildren(el("div", {class: "dialog confirm"},
-    el("h3", {}, plain(confirm.title) || "Are you sure?"),
+    el("h3", {}, plain(confirm.title) || T("are_you_sure")),
     el("div", {html: textObject(confirm.text)}),
     el("div", {class: "dialog-buttons"},
-      el("button", {class: "button", onclick: () => { layer.hidden = true; }}, plain(confirm.deny) || "Cancel"),
+      el("button", {class: "button", onclick: () => { layer.hidden = true; }}, plain(confirm.deny) || T("cancel")),
       el("button", {class: `button button-${confirm.style || "primary"}`, onclick: () => { layer.hidden = true; run(); }},
-        plain(confirm.confirm) || "Yes"))));
+        plain(confirm.confirm) || T("yes")))));
   layer.hidden = false;
 }
 
@@ -443,7 +462,12 @@ function draw() {
     picker.replaceChildren(...s.people.map((p) => el("option", {value: p.id}, `${p.real_name} — ${p.role_label}`)));
   }
   picker.value = ui.me;
-  document.getElementById("clock").textContent = `🕒 ${s.clock.label}`;
+  document.getElementById("clock").textContent = `🕒 ${clockLabel(s.clock.now)}`;
+  // The static words of index.html, in the person's language.
+  document.documentElement.lang = s.lang;
+  document.querySelectorAll("[data-text]").forEach((node) => { node.textContent = T(node.dataset.text); });
+  document.querySelectorAll("[data-title]").forEach((node) => { node.title = T(node.dataset.title); });
+  document.querySelectorAll("[data-placeholder]").forEach((node) => { node.placeholder = T(node.dataset.placeholder); });
   drawSidebar(s);
   const home = ui.channel === "home";
   document.getElementById("home").hidden = !home;
@@ -461,8 +485,8 @@ function drawSidebar(s) {
   const apps = document.getElementById("apps");
   const dm = s.channels.find((c) => c.kind === "app");
   apps.replaceChildren(
-    el("li", {"data-home": true, class: ui.channel === "home" ? "selected" : "", onclick: () => select("home")}, "🏠 Jerry — Home"),
-    el("li", {"data-channel": dm.id, class: ui.channel === dm.id ? "selected" : "", onclick: () => select(dm.id)}, "💬 Jerry — Messages"));
+    el("li", {"data-home": true, class: ui.channel === "home" ? "selected" : "", onclick: () => select("home")}, `🏠 ${T("home_tab")}`),
+    el("li", {"data-channel": dm.id, class: ui.channel === dm.id ? "selected" : "", onclick: () => select(dm.id)}, `💬 ${T("messages_tab")}`));
   document.getElementById("channels").replaceChildren(...s.channels.filter((c) => c.kind !== "app").map((c) =>
     el("li", {"data-channel": c.id, class: ui.channel === c.id ? "selected" : "", onclick: () => select(c.id)},
       c.kind === "channel" ? `# ${c.name}` : c.name)));
@@ -476,10 +500,10 @@ function select(channel) {
 }
 
 function drawHome(s) {
-  document.getElementById("header").replaceChildren(el("h2", {}, "Jerry"), el("span", {class: "tab"}, "Home"));
+  document.getElementById("header").replaceChildren(el("h2", {}, "Jerry"), el("span", {class: "tab"}, T("home")));
   const pane = document.getElementById("home");
   pane.replaceChildren(s.home ? renderBlocks(s.home.blocks, {where: "home", viewId: s.home.id})
-    : el("div", {class: "empty"}, "Loading Jerry's Home…"));
+    : el("div", {class: "empty"}, T("loading_home")));
 }
 
 function drawChannel(s) {
@@ -487,12 +511,12 @@ function drawChannel(s) {
   if (!c) return;
   const title = c.kind === "app" ? "Jerry" : `# ${c.name}`;
   document.getElementById("header").replaceChildren(el("h2", {}, title),
-    ...(c.kind === "app" ? [el("span", {class: "tab"}, "Messages")] : []));
-  document.getElementById("composer").placeholder = c.kind === "app" ? "Message Jerry" : `Message #${c.name}`;
+    ...(c.kind === "app" ? [el("span", {class: "tab"}, T("messages"))] : []));
+  document.getElementById("composer").placeholder = T("message_placeholder", {name: c.kind === "app" ? "Jerry" : `#${c.name}`});
   const pane = document.getElementById("messages");
   const atBottom = pane.scrollHeight - pane.scrollTop - pane.clientHeight < 40;
   pane.replaceChildren(...(c.messages.length ? c.messages.map((m) => drawMessage(m, c.id, false))
-    : [el("div", {class: "empty"}, "No messages yet.")]));
+    : [el("div", {class: "empty"}, T("no_messages"))]));
   if (atBottom || !pane.dataset.drawn || pane.dataset.drawn !== c.id) pane.scrollTop = pane.scrollHeight;
   pane.dataset.drawn = c.id;
 }
@@ -510,18 +534,18 @@ function drawMessage(m, channel, inThread) {
       onclick: () => call("react", {channel, ts: m.ts, name: r.name, remove: r.mine})},
     `${emojiOf(r.name)} ${r.count}`)));
   const toolbar = m.ephemeral ? null : el("div", {class: "toolbar"},
-    el("button", {"data-react": true, title: "Add a reaction", onclick: (e) => pickEmoji(e.target, channel, m.ts)}, "☺+"),
-    inThread ? null : el("button", {"data-reply": true, title: "Reply in thread", onclick: () => openThread(m.ts)}, "💬"),
-    el("button", {"data-shortcut": true, title: "Send to Jerry", onclick: () => call("shortcut", {channel, ts: m.ts})}, "Send to Jerry"));
+    el("button", {"data-react": true, title: T("add_reaction"), onclick: (e) => pickEmoji(e.target, channel, m.ts)}, "☺+"),
+    inThread ? null : el("button", {"data-reply": true, title: T("reply_in_thread"), onclick: () => openThread(m.ts)}, "💬"),
+    el("button", {"data-shortcut": true, title: T("send_to_jerry"), onclick: () => call("shortcut", {channel, ts: m.ts})}, T("send_to_jerry")));
   return el("div", {class: `message${m.ephemeral ? " ephemeral" : ""}`, "data-ts": m.ts},
     el("div", {class: `avatar${m.is_bot ? " bot" : ""}`}, m.is_bot ? "J" : (m.name || "?").slice(0, 1)),
     el("div", {class: "message-main"},
       el("div", {class: "message-head"}, el("b", {}, m.name), m.is_bot ? el("span", {class: "app-tag"}, "APP") : null,
-        el("span", {class: "time"}, timeOf(m.ts)), m.edited ? el("span", {class: "time"}, "(edited)") : null,
-        m.ephemeral ? el("span", {class: "only-you"}, "Only visible to you") : null),
+        el("span", {class: "time"}, timeOf(m.ts)), m.edited ? el("span", {class: "time"}, T("edited")) : null,
+        m.ephemeral ? el("span", {class: "only-you"}, T("only_you")) : null),
       body, reactions,
       !inThread && m.reply_count ? el("a", {class: "replies", onclick: () => openThread(m.ts)},
-        `${m.reply_count} ${m.reply_count === 1 ? "reply" : "replies"}`) : null),
+        m.replies_label) : null),
     toolbar);
 }
 
@@ -543,7 +567,7 @@ function drawThread(s) {
   if (!s.thread) return;
   const channel = s.channel.id;
   document.getElementById("thread-messages").replaceChildren(drawMessage(s.thread.root, channel, true),
-    el("div", {class: "thread-count"}, `${s.thread.replies.length} ${s.thread.replies.length === 1 ? "reply" : "replies"}`),
+    el("div", {class: "thread-count"}, s.thread.replies_label),
     ...s.thread.replies.map((m) => drawMessage(m, channel, true)));
 }
 
@@ -560,10 +584,10 @@ function drawModal(s) {
   ui.modalHash = `${view.id}:${view.hash}`;
   const ctx = {where: "modal", viewId: view.id};
   layer.replaceChildren(el("div", {class: "modal dialog", "data-view-id": view.id, role: "dialog"},
-    el("header", {}, el("h3", {}, plain(view.title)), el("button", {class: "x", "aria-label": "Close", onclick: closeModal}, "×")),
+    el("header", {}, el("h3", {}, plain(view.title)), el("button", {class: "x", "aria-label": T("close"), onclick: closeModal}, "×")),
     el("div", {class: "modal-body"}, renderBlocks(view.blocks, ctx)),
     el("footer", {class: "dialog-buttons"},
-      el("button", {id: "modal-close", class: "button", onclick: closeModal}, plain(view.close) || "Cancel"),
+      el("button", {id: "modal-close", class: "button", onclick: closeModal}, plain(view.close) || T("cancel")),
       view.submit ? el("button", {id: "modal-submit", class: "button button-primary", onclick: submitModal}, plain(view.submit)) : null)));
   layer.hidden = false;
 }
@@ -623,7 +647,7 @@ function closeModal() {
 function showNotice(notice) {
   const box = document.getElementById("notice");
   box.className = `notice-${notice.level}`;
-  box.replaceChildren(el("span", {}, notice.text), el("button", {"aria-label": "Dismiss", onclick: () => { box.hidden = true; }}, "×"));
+  box.replaceChildren(el("span", {}, notice.text), el("button", {"aria-label": T("close"), onclick: () => { box.hidden = true; }}, "×"));
   box.hidden = false;
 }
 
