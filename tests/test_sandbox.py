@@ -117,6 +117,20 @@ async def test_file_a_pain_point_answer_it_and_read_the_answer_in_the_browser(
     await be(page, demo.EMPLOYEE)
     await expect(page.locator("#messages")).to_contain_text("PDF export: fixed tomorrow")
     await shot(page, "3-employee-reads-the-answer")
+
+    # She answers back in the thread of Jerry's message; the lead reads it under the card.
+    said = page.locator("#messages .message", has_text="PDF export: fixed tomorrow").last
+    await said.hover()
+    await said.locator("[data-reply]").click()
+    await page.fill("#thread-composer", "Great, thanks! Does it cover credit notes too?")
+    await page.press("#thread-composer", "Enter")
+    await expect(page.locator("#thread-messages")).to_contain_text("credit notes too")
+    await be(page, demo.LEAD_PAY)
+    card = page.locator(f'#messages .message:has([data-block-id="item_actions_{item.id}"])')
+    await expect(card.locator(".replies")).to_be_visible()
+    await card.locator(".replies").click()
+    await expect(page.locator("#thread-messages")).to_contain_text("credit notes too")
+    await shot(page, "4-lead-reads-the-reply-in-the-card-thread")
     async with sandbox.app.sessions() as session:
         kinds = list(
             await session.scalars(select(ItemEvent.kind).where(ItemEvent.item_id == item.id))
@@ -149,10 +163,10 @@ async def test_the_demo_company_has_a_week_to_show_and_the_clock_skips_ahead(
     page = await browser.new_page(viewport={"width": 1280, "height": 800})
     await page.goto(f"{sandbox.url}#as={demo.PRODOPS}&c=home")
     await expect(page.locator("#home")).to_contain_text("Product ops")
-    await shot(page, "4-admin-home")
+    await shot(page, "5-admin-home")
     await page.click("text=Insights")
     await expect(page.locator("#home")).to_contain_text("Items in")
-    await shot(page, "5-admin-insights")
+    await shot(page, "6-admin-insights")
 
     # To the next weekly summary: #sales gets it.
     before = sandbox.clock.now()
@@ -169,7 +183,7 @@ async def test_the_demo_company_has_a_week_to_show_and_the_clock_skips_ahead(
     assert summary and "product" in (summary[0].get("text") or "").lower(), summary[:1]
     await page.goto(f"{sandbox.url}#as={demo.EMPLOYEE}&c=C0SALES")
     await expect(page.locator("#messages")).to_contain_text("This week in product")
-    await shot(page, "6-weekly-summary-in-sales")
+    await shot(page, "7-weekly-summary-in-sales")
 
 
 async def test_a_restarted_sandbox_shows_the_same_conversations(tmp_path: Path) -> None:

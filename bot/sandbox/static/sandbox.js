@@ -566,9 +566,14 @@ function drawThread(s) {
   aside.hidden = !s.thread;
   if (!s.thread) return;
   const channel = s.channel.id;
-  document.getElementById("thread-messages").replaceChildren(drawMessage(s.thread.root, channel, true),
+  const pane = document.getElementById("thread-messages");
+  const atBottom = pane.scrollHeight - pane.scrollTop - pane.clientHeight < 40;
+  const opened = pane.dataset.drawn !== s.thread.root.ts;
+  pane.replaceChildren(drawMessage(s.thread.root, channel, true),
     el("div", {class: "thread-count"}, s.thread.replies_label),
     ...s.thread.replies.map((m) => drawMessage(m, channel, true)));
+  if (opened || atBottom) pane.scrollTop = pane.scrollHeight;  // the latest reply, as Slack does
+  pane.dataset.drawn = s.thread.root.ts;
 }
 
 function drawModal(s) {
