@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import signal
 import socket
 import time
 from pathlib import Path
@@ -174,8 +175,15 @@ async def run_sandbox(directory: Path, port: int, *, fresh: bool) -> int:
         f"(a demo company; its data in {directory}; Ctrl-C stops it)",
         flush=True,
     )
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        # Ctrl-C or a service manager's stop: Jerry finishes its requests, the local Slack
+        # writes what it shows (slack.json), then the process ends.
+        loop.add_signal_handler(signal_number, stopping.set)
     try:
-        await asyncio.Event().wait()
+        await stopping.wait()
     finally:
         await sandbox.stop()
+    print("jerry: the sandbox stopped; `jerry sandbox` takes up where it was", flush=True)
     return 0
