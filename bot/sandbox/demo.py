@@ -360,6 +360,19 @@ class Story:
             flags=("anonymous",),
         )
 
+        # Saturday: support reports the coupon problem again; the lead marks it a duplicate.
+        await self.at(start + 5 * day)
+        again = await self.file_with_form(
+            SUPPORT,
+            "C0SUPPORT",
+            "/painpoint",
+            "Coupon codes in lowercase are refused at checkout",
+            area="Checkout",
+        )
+        await self.at(start + 5 * day + hour)
+        if again is not None and coupon is not None:
+            await self.resolve(LEAD_PAY, again, outcome="duplicate", duplicate=coupon)
+
         # Yesterday: a new pain point, still waiting for the lead.
         await self.at(start + 6 * day)
         await self.mention(
@@ -468,10 +481,20 @@ class Story:
             await self.submit_open_form(lead, {first_input: text})
 
     async def resolve(
-        self, lead: str, item: int, *, outcome: str, deal: bool, customer: str | None
+        self,
+        lead: str,
+        item: int,
+        *,
+        outcome: str,
+        deal: bool = False,
+        customer: str | None = None,
+        duplicate: int | None = None,
     ) -> None:
         if await self.click_card(lead, item, "item_resolve"):
-            given: dict[str, Any] = {"outcome": outcome, "note": "Fixed in the 4.12 release."}
+            note = "Fixed in the 4.12 release." if outcome == "fixed" else ""
+            given: dict[str, Any] = {"outcome": outcome, "note": note}
+            if duplicate is not None:
+                given["duplicate"] = str(duplicate)
             if deal:
                 given["deal"] = ["helped_deal"]
             if customer:
