@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.db import create_engine, session_factory, upgrade_sync
 from models import Base
+from models.base import use_clock
 
 pytest_plugins = ["tests.harness"]
 
@@ -137,3 +138,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if END_TO_END_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def real_time() -> Iterator[None]:
+    """No test inherits another's clock: the sandbox moves `utcnow()` for its process
+    (models.base.use_clock), and a sandbox test that failed midway must not leave it set."""
+    yield
+    use_clock(None)

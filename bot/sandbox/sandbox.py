@@ -68,13 +68,13 @@ class Sandbox:
             return now
 
     async def stop(self) -> None:
+        use_clock(None)  # first: whatever fails below, this process reads real time again
         if self._server is not None:
             self._server.should_exit = True
         if self._server_task is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._server_task
         await self.platform.aclose()
-        use_clock(None)
         self.slack.save()
         if self._site is not None:
             await self._site.cleanup()
