@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     # DMs to Jerry from one person less than this many seconds apart become one item, filed
     # once the person has stopped (bot/capture/grouping.py); 0 files each DM at once.
     jerry_dm_group_seconds: float = Field(default=120.0, ge=0, le=3600)
+    # How long an ack waits for Slack to say a first-time person's language (else the
+    # default language, for that one answer).
+    jerry_language_lookup_seconds: float = Field(default=1.0, gt=0, le=30)
     jerry_csat_share: float = Field(default=0.5, ge=0, le=1)
     jerry_csat_cooldown_days: float = Field(default=14.0, ge=0)
     # Jira Cloud and Linear (bot/trackers): a service account's credentials (never a

@@ -34,7 +34,8 @@ from bot.trackers.connection import Trackers
 from models.base import utcnow
 from models.users import SlackUser
 
-# How long an ack may wait for Slack to say which language a first-time user speaks.
+# How long an ack may wait for Slack to say which language a first-time user speaks (the
+# default of JERRY_LANGUAGE_LOOKUP_SECONDS).
 FIRST_LOOKUP_SECONDS = 1.0
 # How long a person's language is remembered in memory before the cache is asked again.
 LANGUAGE_MEMORY_SECONDS = 600.0
@@ -48,10 +49,13 @@ class Languages:
         sessions: async_sessionmaker[AsyncSession],
         directory: Directory,
         default: str,
+        *,
+        first_lookup_seconds: float = FIRST_LOOKUP_SECONDS,
     ) -> None:
         self.sessions = sessions
         self.directory = directory
         self.default = default
+        self.first_lookup_seconds = first_lookup_seconds
         # user id -> (language, when to look again): saves a query on every ack.
         self._remembered: dict[str, tuple[str, float]] = {}
 
@@ -71,7 +75,7 @@ class Languages:
                 # The lookup goes on (and is cached) if the ack cannot wait for it.
                 lookup = asyncio.ensure_future(self.directory.language(user_id, self.default))
                 language = await asyncio.wait_for(
-                    asyncio.shield(lookup), timeout=FIRST_LOOKUP_SECONDS
+                    asyncio.shield(lookup), timeout=self.first_lookup_seconds
                 )
         except Exception:
             return self.default
@@ -160,7 +164,12 @@ def build_services(
     sessions = session_factory(engine)
     client = slack_client(settings)
     directory = Directory(sessions, client)
-    languages = Languages(sessions, directory, settings.jerry_language)
+    languages = Languages(
+        sessions,
+        directory,
+        settings.jerry_language,
+        first_lookup_seconds=settings.jerry_language_lookup_seconds,
+    )
     return Services(
         settings=settings,
         engine=engine,
