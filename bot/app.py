@@ -172,6 +172,7 @@ class JerryApp:
             ),
             outbox_handlers(self.survey_context, self.lead_digest, services.similar, self.trackers),
             retry_seconds=settings.jerry_delivery_retry_seconds,
+            poll_seconds=settings.jerry_outbox_poll_seconds,
             concurrency=settings.jerry_outbox_concurrency,
             doorbell=services.outbox,
             max_backoff=timedelta(minutes=settings.jerry_outbox_max_backoff_minutes),
@@ -213,6 +214,11 @@ class JerryApp:
         self._identity_task: asyncio.Task[None] | None = None
         with _quiet(logging.getLogger("jerry.bolt")):  # "token is ignored": it is authorize's
             self.bolt = AsyncApp(
+                # Named, so Bolt does not read the caller's file off the stack to make one up
+                # (inspect.stack() reads the source of every frame: slow, for a name). Bolt
+                # names its request loggers after it and sets their level from `logger`: so
+                # not "jerry", which would hold all of Jerry's own loggers at WARNING.
+                name="jerry.bolt",
                 signing_secret=settings.slack_signing_secret,
                 # Socket Mode has no signing secret (Bolt would refuse to start without one);
                 # over HTTP, _slack_events checks the signature before Bolt sees the request.
