@@ -13,12 +13,15 @@ import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
+import bot.db
 from bot.db import create_engine, session_factory, upgrade_sync
 from models import Base
 from models.base import use_clock
@@ -146,3 +149,28 @@ def real_time() -> Iterator[None]:
     (models.base.use_clock), and a sandbox test that failed midway must not leave it set."""
     yield
     use_clock(None)
+
+
+# Every engine the tests create for one kind of database compiles SQL once per process.
+# SQLAlchemy caches compiled statements per engine, keyed by the engine's dialect object: a
+# test's Jerry starts with an empty cache and compiles every statement again (a tenth of an
+# end-to-end test's time). The engines of one driver here share one dialect (same SQLite
+# library, same PostgreSQL server) and one cache of compiled statements.
+_SHARED_DIALECTS: dict[str, tuple[Any, Any]] = {}
+
+
+def _engine_sharing_compiled_sql(url: Any, **kwargs: Any) -> AsyncEngine:
+    engine = _create_async_engine(url, **kwargs)
+    sync = engine.sync_engine
+    dialect, cache = _SHARED_DIALECTS.setdefault(
+        sync.url.drivername, (sync.dialect, sync._compiled_cache)
+    )
+    sync.dialect, sync._compiled_cache = dialect, cache
+    return engine
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _compile_sql_once_per_process() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bot.db, "create_async_engine", _engine_sharing_compiled_sql)
+        yield
