@@ -27,6 +27,9 @@ test: $(STAMP)  ## the guard rails, then the pure tests, then the end-to-end one
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
+	@# The suite starts `jerry` processes by the hundred: with PYTHONDONTWRITEBYTECODE set,
+	@# each would compile Jerry's sources again, so they are compiled once here.
+	@$(BIN)/python -m compileall -q -j 0 bot models handlers migrations tests
 	$(BIN)/pytest -q -m "not slow" -p no:xdist
 	$(BIN)/pytest -q -m slow -n 3  # the tests mostly wait on I/O: one worker more than the 2 cores fills those waits
 
