@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     jerry_language: Literal["en", "fr"] = "en"
     # How many seconds Jerry waits between two passes over undelivered messages.
     jerry_delivery_retry_seconds: float = 30.0
+    # The longest the outbox sleeps with nothing due that it knows of: what another process
+    # queued (a CLI command, another replica) waits at most this long (None: the retry wait).
+    jerry_outbox_poll_seconds: float | None = Field(default=None, gt=0)
     # Owed messages are retried until Slack takes them, waiting at most this long between two
     # attempts; product ops is told once when the oldest has waited this many minutes
     # (0: never), and once more when that is over.

@@ -233,6 +233,9 @@ def settings(fake_slack: FakeSlack, database_url: str) -> Settings:
         database_url=database_url,
         jerry_admins=[ADMIN],
         jerry_delivery_retry_seconds=0.05,
+        # Retries come at once, but an idle outbox looks for other processes' work only twice
+        # a second (each look is a few queries: polling at the retry pace cost every test).
+        jerry_outbox_poll_seconds=0.5,
         # Tests run the reminders tick with their own clock; a real tick crossing a minute
         # would act at today's date on items they dated in the past.
         jerry_reminder_seconds=0,

@@ -83,6 +83,7 @@ class DeliveryWorker:
         handlers: OutboxRegistry,
         *,
         retry_seconds: float = 30.0,
+        poll_seconds: float | None = None,
         concurrency: int = 8,
         doorbell: Doorbell | None = None,
         max_backoff: timedelta = MAX_BACKOFF,
@@ -96,6 +97,9 @@ class DeliveryWorker:
         self.handlers = handlers
         self.sessions = outbox.sessions
         self.retry_seconds = retry_seconds
+        # With nothing due, the next pass comes this late: this process rings the doorbell
+        # when it queues something, so only another process's work waits for it.
+        self.poll_seconds = poll_seconds if poll_seconds is not None else retry_seconds
         self.concurrency = max(1, concurrency)
         self.max_backoff = max_backoff
         self.alert_after = alert_after
@@ -166,16 +170,16 @@ class DeliveryWorker:
                 log.exception("delivery pass failed; retrying in %ss", self.retry_seconds)
 
     async def _idle_seconds(self) -> float:
-        """Until the next pass: the next delivery due (e.g. a rate limit's end), at most
-        retry_seconds."""
+        """Until the next pass: the next delivery due (a retry, a rate limit's end), at most
+        poll_seconds."""
         try:
             async with self.sessions() as session:
                 due = await store.next_delivery_due(session)
         except Exception:
             return self.retry_seconds
         if due is None:
-            return self.retry_seconds
-        return max(0.05, min(self.retry_seconds, (due - utcnow()).total_seconds()))
+            return self.poll_seconds
+        return max(0.05, min(self.poll_seconds, (due - utcnow()).total_seconds()))
 
     async def _pass(self) -> int:
         async with self.sessions() as session:
