@@ -464,3 +464,53 @@ async def test_the_outbox_waits_for_a_request_in_flight_before_sending(
     await fake_slack.wait_for(lambda: fake_slack.dms_to(LEAD), message="the lead DM")
     await slack.settle()
     assert len(fake_slack.dms_to(LEAD)) == 1
+
+
+# --- 6. when an idle outbox looks again ------------------------------------------------------
+
+
+async def idling_every(jerry: JerryApp, seconds: float) -> None:
+    """The outbox restarted to idle `seconds` between two looks from now on."""
+    await jerry.worker.stop()
+    jerry.worker.poll_seconds = seconds
+    await jerry.worker.start()
+
+
+async def sent(jerry: JerryApp, purpose: str) -> Delivery:
+    """The one delivery of `purpose`, once the outbox recorded it sent (10 s at most)."""
+    async with asyncio.timeout(10):
+        while True:
+            rows = await deliveries(jerry, Delivery.purpose == purpose)
+            if rows and rows[0].status == "sent":
+                [row] = rows
+                return row
+            await asyncio.sleep(0.02)
+
+
+async def test_another_process_s_message_is_found_at_the_next_look_without_a_kick(
+    fake_slack: FakeSlack, routed: JerryApp, settings: Settings
+) -> None:
+    """What another process queues (a replica, a `jerry` command) rings no bell here: the
+    idle outbox finds it when it looks again (JERRY_OUTBOX_POLL_SECONDS)."""
+    await idling_every(routed, 0.2)
+    other = create_app(settings)  # a second replica on the same database, its outbox off
+    driver = SlackDriver(other, fake_slack)
+    try:
+        await driver.command("/painpoint", "the invoice is wrong")
+        await driver.listeners_done()  # not settle(): that would drain with the other's outbox
+        assert (await sent(routed, "lead_dm")).attempts == 1
+        assert len(fake_slack.dms_to(LEAD)) == 1
+    finally:
+        await driver.close()
+        await other.stop()
+
+
+async def test_a_retry_is_due_when_its_wait_ends_however_long_the_outbox_idles(
+    slack: SlackDriver, fake_slack: FakeSlack, routed: JerryApp
+) -> None:
+    await idling_every(routed, 3600.0)  # idle, the outbox would look again in an hour
+    fake_slack.fail_next("chat.postMessage", "internal_error", times=2, when=to(LEAD))
+    await slack.command("/painpoint", "the invoice is wrong")
+    # No settle() (it drains the outbox itself): the worker's own loop retries.
+    assert (await sent(routed, "lead_dm")).attempts == 3
+    assert len(fake_slack.dms_to(LEAD)) == 1
