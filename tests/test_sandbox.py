@@ -9,6 +9,8 @@ SQLite only by design (its own file): these tests do not run on PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import shutil
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -29,9 +31,34 @@ CHROMIUM = "/usr/bin/chromium"
 REFUND = "Exporting a credit note as PDF cuts the last page for Hooli"
 
 
+@pytest.fixture(scope="session")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A sandbox directory as its first start leaves it: the demo company seeded through
+    Jerry's real journeys (seconds of work), once per test run; each test starts a copy.
+    xdist's workers share the run's base directory: the first one seeds, the others wait
+    for it (a file lock) rather than seed again."""
+    shared = tmp_path_factory.getbasetemp().parent
+    directory = shared / "seeded-sandbox"
+
+    async def first_start() -> None:
+        started = await start_sandbox(directory, 0, fresh=True)
+        await started.stop()
+
+    with (shared / "seeded-sandbox.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / "seeded-sandbox.done").exists():
+            asyncio.run(first_start())
+            (shared / "seeded-sandbox.done").touch()
+    return directory
+
+
+def copy_of(seeded: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(seeded, tmp_path / "sandbox"))
+
+
 @pytest.fixture
-async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
-    started = await start_sandbox(tmp_path / "sandbox", 0, fresh=True)
+async def sandbox(seeded: Path, tmp_path: Path) -> AsyncIterator[Sandbox]:
+    started = await start_sandbox(copy_of(seeded, tmp_path), 0)
     yield started
     await started.stop()
 
@@ -186,9 +213,11 @@ async def test_the_demo_company_has_a_week_to_show_and_the_clock_skips_ahead(
     await shot(page, "7-weekly-summary-in-sales")
 
 
-async def test_a_restarted_sandbox_shows_the_same_conversations(tmp_path: Path) -> None:
-    directory = tmp_path / "sandbox"
-    first = await start_sandbox(directory, 0, fresh=True)
+async def test_a_restarted_sandbox_shows_the_same_conversations(
+    seeded: Path, tmp_path: Path
+) -> None:
+    directory = copy_of(seeded, tmp_path)
+    first = await start_sandbox(directory, 0)
     lead_dm = first.slack.dm_channel(demo.LEAD_PAY)
     cards = [m["ts"] for m in first.slack.messages[lead_dm]]
     items = await _count_items(first)
