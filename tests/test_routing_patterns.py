@@ -14,7 +14,15 @@ from bot.intake.routing_cli import import_file
 from models.items import Item
 from models.routing import Team
 from tests.harness import ROUTING_YAML, SlackDriver
-from tests.test_cli import Jerry, assert_no_traceback, cli_db, line_of, seed_routing, snapshot
+from tests.test_cli import (
+    InProcessJerry,
+    Jerry,
+    assert_no_traceback,
+    cli_db,
+    line_of,
+    seed_routing,
+    snapshot,
+)
 
 __all__ = ["cli_db"]  # the fixture, imported for the CLI test
 
@@ -72,8 +80,11 @@ async def test_routing_test_answers_for_a_text_that_would_take_hours_to_backtrac
     "pattern", [r"(\w+) \1", r"(?<=pay)ment", r"(?=crash)"], ids=["backref", "lookbehind", "ahead"]
 )
 async def test_a_pattern_re2_cannot_run_is_refused_at_import_with_its_line(
-    cli_db: Jerry, database_url: str, tmp_path: Path, pattern: str
+    database_url: str, tmp_path: Path, pattern: str
 ) -> None:
+    # In this process (the command's own entry point): the real `jerry routing import`
+    # process is tried in tests/test_cli.py and tests/test_cli_setup.py.
+    cli = InProcessJerry(tmp_path, {"DATABASE_URL": database_url})
     await seed_routing(database_url, tmp_path)
     before = await snapshot(database_url)
     text = ROUTING_YAML.replace(
@@ -82,7 +93,7 @@ async def test_a_pattern_re2_cannot_run_is_refused_at_import_with_its_line(
     )
     (tmp_path / "rules.yml").write_text(text, encoding="utf-8")
 
-    run = await cli_db("routing", "import", "rules.yml")
+    run = await cli("routing", "import", "rules.yml")
 
     assert run.returncode != 0, str(run)
     line = line_of(text, pattern)
