@@ -17,7 +17,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
@@ -155,17 +155,24 @@ def real_time() -> Iterator[None]:
 # SQLAlchemy caches compiled statements per engine, keyed by the engine's dialect object: a
 # test's Jerry starts with an empty cache and compiles every statement again (a tenth of an
 # end-to-end test's time). The engines of one driver here share one dialect (same SQLite
-# library, same PostgreSQL server) and one cache of compiled statements.
+# library, same PostgreSQL server) and one cache of compiled statements: those of the first
+# engine that connected, so the dialect shared has read its server (an engine pointed at a
+# database that is down never gives its dialect to the others).
 _SHARED_DIALECTS: dict[str, tuple[Any, Any]] = {}
 
 
 def _engine_sharing_compiled_sql(url: Any, **kwargs: Any) -> AsyncEngine:
     engine = _create_async_engine(url, **kwargs)
     sync = engine.sync_engine
-    dialect, cache = _SHARED_DIALECTS.setdefault(
-        sync.url.drivername, (sync.dialect, sync._compiled_cache)
-    )
-    sync.dialect, sync._compiled_cache = dialect, cache
+    driver = sync.url.drivername
+    if driver in _SHARED_DIALECTS:
+        sync.dialect, sync._compiled_cache = _SHARED_DIALECTS[driver]
+    else:
+        # Runs after SQLAlchemy's own first-connect listener, which initializes the dialect.
+        @event.listens_for(sync, "connect", once=True)
+        def _offer_dialect(*_args: Any) -> None:
+            _SHARED_DIALECTS.setdefault(driver, (sync.dialect, sync._compiled_cache))
+
     return engine
 
 
