@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import os
 import shutil
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -35,9 +36,11 @@ REFUND = "Exporting a credit note as PDF cuts the last page for Hooli"
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A sandbox directory as its first start leaves it: the demo company seeded through
     Jerry's real journeys (seconds of work), once per test run; each test starts a copy.
-    xdist's workers share the run's base directory: the first one seeds, the others wait
-    for it (a file lock) rather than seed again."""
-    shared = tmp_path_factory.getbasetemp().parent
+    xdist's workers each have a directory in the run's: the first one seeds there, the
+    others wait for it (a file lock) rather than seed again. Without xdist the run's own
+    directory holds it (its parent outlives the run: a later run would find an old seed)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     directory = shared / "seeded-sandbox"
 
     async def first_start() -> None:
