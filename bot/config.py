@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     jerry_admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     jerry_language: Literal["en", "fr"] = "en"
-    # How many seconds Jerry waits between two passes over undelivered messages.
+    # The first wait before an undelivered message is tried again (it doubles each time).
     jerry_delivery_retry_seconds: float = 30.0
     # The longest the outbox sleeps with nothing due that it knows of: what another process
     # queued (a CLI command, another replica) waits at most this long (None: the retry wait).
